@@ -1,0 +1,134 @@
+"""`python -m bot …`: the command line. Logging is configured once, here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.app import DEFAULT_FLOW, load_flow_with_personas, open_app
+from bot.channels.terminal import TerminalChat
+from bot.config import Settings
+from bot.errors import BotError, FlowError
+
+log = logging.getLogger("bot")
+
+
+def _configure_logging(level: int) -> None:
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs request URLs, which contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Passerelle: orientation towards digital help.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the main job (for now: the terminal chat; Telegram and web come later)")
+    run.add_argument("--flow", type=Path, help="flow file (default: FLOWS_DIR/orientation.yaml)")
+
+    chat = sub.add_parser("chat", help="a conversation in the terminal")
+    chat.add_argument("--jsonl", action="store_true", help="scripted mode: one JSON line out per input line")
+    chat.add_argument("--flow", type=Path, help="flow file (default: FLOWS_DIR/orientation.yaml)")
+
+    flows = sub.add_parser("flows", help="check, test and draw the coordinators' flows")
+    flows_sub = flows.add_subparsers(dest="flows_command", required=True, metavar="ACTION")
+    check = flows_sub.add_parser("check", help="validate flows and personas; errors as file:line: message")
+    check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: FLOWS_DIR)")
+    check.add_argument("--json", action="store_true", help="machine-readable report")
+    test = flows_sub.add_parser("test", help="run the conversation tests written in YAML beside the flows")
+    test.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="test files or folders (default: FLOWS_DIR)")
+    test.add_argument("--json", action="store_true", help="machine-readable report")
+    graph = flows_sub.add_parser("graph", help="draw a flow: SVG/PNG with Graphviz, Mermaid otherwise")
+    graph.add_argument("flow", type=Path, metavar="FLOW")
+    graph.add_argument("-o", "--output", type=Path, metavar="FILE", help=".svg, .png, .dot, .mmd (default: Mermaid on stdout)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command in ("chat", "run"):
+            _configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
+            return asyncio.run(_chat(settings, args.flow, jsonl=getattr(args, "jsonl", False)))
+        _configure_logging(logging.WARNING)
+        if args.flows_command == "check":
+            return _flows_check(args.paths or [settings.flows_dir], args.json)
+        if args.flows_command == "test":
+            return asyncio.run(_flows_test(args.paths or [settings.flows_dir], settings, args.json))
+        return _flows_graph(args.flow, args.output)
+    except FlowError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except BotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _chat(settings: Settings, flow: Path | None, *, jsonl: bool) -> int:
+    sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]
+    async with open_app(settings, flow or settings.flows_dir / DEFAULT_FLOW) as app:
+        chat = TerminalChat(app.engine, sys.stdin, sys.stdout)
+        if jsonl:
+            await chat.run_jsonl()
+        else:
+            await chat.run_human()
+    return 0
+
+
+def _flows_check(paths: list[Path], as_json: bool) -> int:
+    from bot.flowcheck import check
+
+    report = check(paths)
+    if as_json:
+        print(json.dumps({"ok": report.ok, "files": report.files,
+                          "errors": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems]},
+                         ensure_ascii=False, indent=2))
+    else:
+        for problem in report.problems:
+            print(problem)
+        print(f"{len(report.files)} file(s) checked, {len(report.problems)} problem(s)", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+async def _flows_test(paths: list[Path], settings: Settings, as_json: bool) -> int:
+    from bot.flowcheck import kind_of, yaml_files
+    from bot.flowtest import run_tests
+
+    files = [p for p in yaml_files(paths) if kind_of(p) == "tests"]
+    if not files:
+        print("no conversation test file found (YAML files with a `tests:` list)", file=sys.stderr)
+        return 1
+    report = await run_tests(files, settings)
+    if as_json:
+        print(json.dumps({"passed": report.passed, "failed": report.failed,
+                          "results": [{"file": r.file, "name": r.name, "line": r.line, "ok": r.ok,
+                                       "message": r.message} for r in report.results]}, ensure_ascii=False, indent=2))
+    else:
+        for r in report.results:
+            print(f"PASS {r.name}" if r.ok else f"FAIL {r.file}:{r.line}: {r.name}: {r.message}")
+        print(f"{report.passed} passed, {report.failed} failed")
+    return 0 if report.failed == 0 else 1
+
+
+def _flows_graph(flow_path: Path, output: Path | None) -> int:
+    from bot.flowgraph import draw
+
+    loaded = load_flow_with_personas(flow_path)
+    text, written, warning = draw(loaded.flow, output)
+    if text:
+        sys.stdout.write(text)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    if written:
+        print(f"wrote {written}", file=sys.stderr)
+    return 0

@@ -1,0 +1,77 @@
+"""Settings: built once from a mapping (the environment in production, a dict in tests).
+
+This is the only place that reads configuration. A missing or wrong setting fails at start-up with its
+name and what is expected; secrets stay out of repr and logs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bot.errors import ConfigError
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+DEFAULT_DB_FILE = "passerelle.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    flows_dir: Path
+    catalogue_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_url: str = DEFAULT_API_URL
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    mediator_chat_id: int | None = None
+    data_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        base = cwd or Path.cwd()
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        port_text = get("PORT") or "8080"
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(f"PORT must be a TCP port number between 1 and 65535, not {port_text!r}")
+        webhook_url = get("WEBHOOK_URL")
+        if webhook_url is not None and urlparse(webhook_url).scheme != "https":
+            raise ConfigError("WEBHOOK_URL must be an https:// address that Telegram can reach")
+        webhook_secret = get("WEBHOOK_SECRET")
+        if webhook_url is not None and webhook_secret is None:
+            raise ConfigError("WEBHOOK_SECRET is required with WEBHOOK_URL (1-256 characters: A-Z, a-z, 0-9, _ -)")
+        if webhook_secret is not None and not (
+            len(webhook_secret) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in webhook_secret)
+        ):
+            raise ConfigError("WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and -, up to 256 characters")
+        chat_id_text = get("MEDIATOR_CHAT_ID")
+        try:
+            chat_id = int(chat_id_text) if chat_id_text is not None else None
+        except ValueError:
+            raise ConfigError(f"MEDIATOR_CHAT_ID must be a Telegram chat id (an integer), not {chat_id_text!r}") from None
+        database_url = get("DATABASE_URL") or f"sqlite+aiosqlite:///{base / DEFAULT_DB_FILE}"
+        if "://" not in database_url:
+            raise ConfigError("DATABASE_URL must be a SQLAlchemy async URL, e.g. sqlite+aiosqlite:///passerelle.db")
+        return cls(
+            database_url=database_url,
+            flows_dir=base / (get("FLOWS_DIR") or "flows"),
+            catalogue_dir=base / (get("CATALOGUE_DIR") or "catalogue"),
+            host=get("HOST") or "127.0.0.1",
+            port=int(port_text),
+            telegram_token=get("TELEGRAM_BOT_TOKEN"),
+            telegram_api_url=get("TELEGRAM_API_URL") or DEFAULT_API_URL,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            mediator_chat_id=chat_id,
+            data_key=get("DATA_KEY"),
+        )

@@ -1,0 +1,514 @@
+"""One turn of one conversation: understand the inbound, move through the flow, say what follows.
+
+A Dialogue is built per message around the stored record and thrown away after; the engine owns locking
+and the transaction. Nothing here knows about Telegram, the web or the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.engine.flows import Choice, Flow, Step, Wording
+from bot.engine.machine import CALLBACK_PHASES, ENDED_STATE, FORGET_STATE, Conversation, FlowMachine
+from bot.engine.matching import (
+    build_candidates,
+    match_many,
+    match_one,
+    normalise,
+    parse_coordinates,
+    parse_free_text,
+    parse_location,
+    parse_phone,
+    parse_postcode,
+)
+from bot.errors import FlowError, Problem
+from bot.messages import Button, CallbackRef, Inbound, InboundKind, Offer, PersonaResult, Reply, Turn
+from bot.offers import OfferSearch
+from bot.personas import Personas
+from bot.slots import UNKNOWN, SlotValue, condition_holds
+from bot.storage import ConversationRecord, NewCallback, Transaction, now
+
+CONFIRM = "/valider"
+HUMAN = "/humain"
+CONFIRM_WORDS = frozenset({"valider", "ok", "c est tout", "c est bon", "termine", "fini", "voila"})
+COMMANDS = ("/start", "/aide", "/humain", "/oublier", "/stop")
+CONSENT_TEXT_VERSION = "callback-v1"
+MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
+
+
+@dataclass(frozen=True, slots=True)
+class FlowBundle:
+    flow: Flow
+    machine: FlowMachine
+    personas: Personas
+
+
+class Dialogue:
+    def __init__(self, bundle: FlowBundle, record: ConversationRecord, tx: Transaction, offers: OfferSearch) -> None:
+        self.flow = bundle.flow
+        self.machine = bundle.machine
+        self.personas = bundle.personas
+        self.record = record
+        self.tx = tx
+        self.offers_search = offers
+        self.conversation = Conversation(record.state)
+        self.replies: list[Reply] = []
+        self.shown_offers: tuple[Offer, ...] = ()
+        self.callback: CallbackRef | None = None
+        self.forgotten = False
+
+    # ----- state helpers -------------------------------------------------------------------------------
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.record.data
+
+    @property
+    def answers(self) -> dict[str, SlotValue]:
+        answers: dict[str, SlotValue] = self.data.setdefault("answers", {})
+        return answers
+
+    @property
+    def state(self) -> str:
+        return self.conversation.state
+
+    def step(self) -> Step | None:
+        return self.flow.steps.get(self.state)
+
+    def callback_phase(self) -> tuple[Step, str] | None:
+        step_id, _, phase = self.state.rpartition(".")
+        step = self.flow.steps.get(step_id)
+        if step is not None and step.action == "request_callback" and phase in CALLBACK_PHASES:
+            return step, phase
+        return None
+
+    def move(self, dest: str) -> None:
+        self.machine.move(self.conversation, dest)
+        self.record.state = dest
+        self.data.pop("misses", None)
+
+    # ----- rendering -----------------------------------------------------------------------------------
+    def render(self, wording: Wording, **extra: object) -> str:
+        for_whom = self.answers.get("for_whom")
+        who = for_whom if isinstance(for_whom, str) else None
+        values: dict[str, object] = {name: w.pick(who) for name, w in self.flow.variables.items()}
+        persona = self.data.get("persona")
+        if persona and persona["id"] in self.personas.personas:
+            values["persona_title"] = self.personas.personas[persona["id"]].title
+        values.update(extra)
+        return wording.pick(who).format_map(_Blank(values))
+
+    def say(self, key_or_wording: str | Wording, **extra: object) -> None:
+        wording = self.flow.messages[key_or_wording] if isinstance(key_or_wording, str) else key_or_wording
+        self.replies.append(Reply(self.render(wording, **extra)))
+
+    def label(self, key: str) -> str:
+        return self.render(self.flow.messages[key])
+
+    # ----- the turn ------------------------------------------------------------------------------------
+    async def handle(self, inbound: Inbound) -> Turn:
+        with self.machine.attached(self.conversation):
+            await self._handle(inbound)
+        return self.turn()
+
+    async def _handle(self, inbound: Inbound) -> None:
+        command = _command_of(inbound)
+        if command is not None:
+            await self.command(command)
+        elif self.record.version == 0 or self.state == ENDED_STATE:
+            await self.restart(announce=False)
+        elif self.state == FORGET_STATE:
+            await self.answer_forget(inbound)
+        elif (phase := self.callback_phase()) is not None:
+            await self.answer_callback(phase[0], phase[1], inbound)
+        else:
+            step = self.step()
+            if step is None or not step.waits:  # stored mid-way by an older bug or version: start again safely
+                await self.restart(announce=True)
+            elif step.kind == "menu":
+                await self.answer_menu(step, inbound)
+            else:
+                await self.answer_question(step, inbound)
+
+    def turn(self) -> Turn:
+        step = self.step()
+        waiting_slot = step.slot if step is not None and step.kind == "ask" else None
+        persona = self.data.get("persona")
+        buttons = self.replies[-1].buttons if self.replies else ()
+        return Turn(
+            replies=tuple(self.replies), state=self.state, slot=waiting_slot,
+            multi=bool(step is not None and step.multi), buttons=buttons,
+            persona=PersonaResult(persona["id"], persona["confidence"], tuple(persona["reasons"])) if persona else None,
+            offers=self.shown_offers, callback=self.callback, done=self.state == ENDED_STATE or self.forgotten,
+        )
+
+    # ----- commands --------------------------------------------------------------------------------------
+    async def command(self, command: str) -> None:
+        if command == "/start":
+            await self.restart(announce=self.record.version != 0)
+        elif command == "/aide":
+            self.say("help")
+            self.reprompt()
+        elif command == "/humain":
+            await self.enter(self.flow.human)
+        elif command == "/oublier":
+            if self.state != FORGET_STATE:
+                self.data["forget_return"] = self.state
+                self.move(FORGET_STATE)
+            self.prompt()
+        elif command == "/stop":
+            self.say("stop")
+            self.move(ENDED_STATE)
+        else:
+            self.say("unknown_command", step=command)
+            self.reprompt()
+
+    async def restart(self, *, announce: bool) -> None:
+        self.record.data = {}
+        if announce:
+            self.say("restart")
+        await self.enter(self.flow.start)
+
+    def reprompt(self) -> None:
+        """Ask the current question again; in an ended conversation, there is none."""
+        if self.state != ENDED_STATE:
+            self.prompt()
+
+    # ----- moving through the flow ----------------------------------------------------------------------
+    async def enter(self, step_id: str, *, skip_answered: bool = False) -> None:
+        for _ in range(MAX_MOVES):
+            self.move(step_id)
+            step = self.flow.steps[step_id]
+            if step.kind == "ask" and skip_answered and step.slot in self.answers:
+                step_id = self.next_of(step, None)
+                continue
+            if step.waits:
+                self.prompt()
+                return
+            if step.kind == "say" and step.text is not None:
+                self.say(step.text)
+            elif step.action == "classify":
+                self.classify(show=True)
+            elif step.action == "show_offers":
+                await self.show_offers()
+            elif step.action == "request_callback":
+                self.data["callback_draft"] = {}
+                self.move(f"{step.id}.consent")
+                self.prompt()
+                return
+            if step.end:
+                self.move(ENDED_STATE)
+                return
+            step_id = self.next_of(step, None)
+        raise FlowError([Problem(self.flow.file, self.flow.steps[step_id].line,
+                                 f"step `{step_id}`: the flow loops without ever asking a question")])
+
+    def next_of(self, step: Step, choice: Choice | None) -> str:
+        if choice is not None and choice.goto:
+            return choice.goto
+        for rule in step.next:
+            if condition_holds(dict(rule.when), self.answers) and not (
+                    rule.unless and condition_holds(dict(rule.unless), self.answers)):
+                return rule.goto
+        raise FlowError([Problem(self.flow.file, step.line, f"step `{step.id}`: no `next` applies")])
+
+    def prompt(self, *, offer_human: bool = False, edit: bool = False) -> None:
+        """Say the current question (or callback / forget question) with its buttons."""
+        if self.state == FORGET_STATE:
+            self.question(self.flow.messages["forget_confirm"],
+                          [("yes", self.label("forget_yes_label")), ("no", self.label("forget_no_label"))])
+            return
+        if (phase := self.callback_phase()) is not None:
+            self.prompt_callback(phase[1], offer_human=offer_human)
+            return
+        step = self.step()
+        if step is None or not step.waits or step.text is None:
+            return
+        options = [(c.value, self.render(c.label)) for c in step.choices]
+        if step.kind == "ask" and step.allow_unknown:
+            options.append((UNKNOWN, self.label("unknown_label")))
+        request = "location" if step.input == "location" else None
+        if step.multi:
+            selected = set(self.data.get("pending", []))
+            buttons = [Button(label, value, value in selected) for value, label in options]
+            buttons.append(Button(self.label("confirm_label"), CONFIRM))
+            text = self.render(step.text) + "\n" + self.label("multi_hint")
+            self.replies.append(Reply(text, tuple(buttons + self.human_button(offer_human)), multi=True, edit=edit))
+            return
+        self.question(step.text, options, offer_human=offer_human, request=request)
+
+    def question(self, text: Wording, options: list[tuple[str, str]], *, offer_human: bool = False,
+                 request: str | None = None) -> None:
+        buttons = [Button(label, value) for value, label in options] + self.human_button(offer_human)
+        self.replies.append(Reply(self.render(text), tuple(buttons),
+                                  request="location" if request == "location" else
+                                  "contact" if request == "contact" else None))
+
+    def human_button(self, offer: bool) -> list[Button]:
+        return [Button(self.label("human_label"), HUMAN)] if offer else []
+
+    def missed(self, message: str | Wording = "not_understood", **extra: object) -> None:
+        """A kind rephrasing and the question again; after a few misses, a human is offered too."""
+        misses = int(self.data.get("misses", 0)) + 1
+        too_many = misses >= self.flow.max_misses
+        self.say("not_understood_human" if too_many else message, **extra)
+        self.prompt(offer_human=too_many and self.callback_phase() is None)
+        self.data["misses"] = misses
+
+    # ----- answers ---------------------------------------------------------------------------------------
+    def candidates_for(self, step: Step) -> tuple[list[Any], list[str]]:
+        options = [(c.value, [*c.label.variants.values(), *c.synonyms]) for c in step.choices]
+        order = [c.value for c in step.choices]
+        if step.allow_unknown:
+            options.append((UNKNOWN, list(self.flow.messages["unknown_label"].variants.values())))
+            order.append(UNKNOWN)
+        return build_candidates(options), order
+
+    async def answer_menu(self, step: Step, inbound: Inbound) -> None:
+        candidates, order = self.candidates_for(step)
+        value = _button_value(inbound) or match_one(inbound.text, candidates, order, allow_unknown=False)
+        choice = next((c for c in step.choices if c.value == value), None)
+        if choice is None:
+            self.missed("empty_input" if _is_empty(inbound) else "not_understood")
+            return
+        await self.enter(self.next_of(step, choice))
+
+    async def answer_question(self, step: Step, inbound: Inbound) -> None:
+        if step.multi:
+            await self.answer_multi(step, inbound)
+            return
+        candidates, order = self.candidates_for(step)
+        value: str | None = None
+        if inbound.kind is InboundKind.BUTTON:
+            value = inbound.values[0] if inbound.values and inbound.values[0] in order else None
+        elif inbound.kind is InboundKind.TEXT:
+            value = match_one(inbound.text, candidates, order, step.allow_unknown) if order else None
+            if value is None and step.input is not None:
+                value = _parse_input(step.input, inbound.text)
+        elif inbound.kind is InboundKind.LOCATION and step.input == "location":
+            value = parse_coordinates(inbound.latitude, inbound.longitude)
+        if value is None:
+            invalid = step.invalid or (self.flow.messages[f"invalid_{step.input}"] if step.input else None)
+            if _is_empty(inbound):
+                self.missed("empty_input")
+            else:
+                self.missed(invalid or "not_understood")
+            return
+        await self.store_answer(step, value)
+
+    async def answer_multi(self, step: Step, inbound: Inbound) -> None:
+        candidates, order = self.candidates_for(step)
+        pending: list[str] = list(self.data.get("pending", []))
+        if inbound.kind is InboundKind.BUTTON and inbound.values and inbound.values[0] in order:
+            self.data["pending"] = _toggle(step, pending, inbound.values[0])
+            self.prompt(edit=True)
+            return
+        if inbound.kind is InboundKind.CHOICES and inbound.values and all(v in order for v in inbound.values):
+            chosen = list(dict.fromkeys(inbound.values))
+            await self.store_answer(step, _exclusive_clean(step, chosen))
+            return
+        confirm = (inbound.kind is InboundKind.BUTTON and inbound.values == (CONFIRM,)) or (
+            inbound.kind is InboundKind.TEXT and normalise(inbound.text) in CONFIRM_WORDS)
+        if confirm:
+            if pending:
+                await self.store_answer(step, pending)
+            else:
+                self.missed("multi_hint")
+            return
+        if inbound.kind is InboundKind.TEXT:
+            values = match_many(inbound.text, candidates, order, step.allow_unknown)
+            if values:
+                await self.store_answer(step, _exclusive_clean(step, values))
+                return
+        self.missed("empty_input" if _is_empty(inbound) else "not_understood")
+
+    async def store_answer(self, step: Step, value: str | list[str]) -> None:
+        assert step.slot is not None
+        if step.multi and isinstance(value, str):
+            value = [value]
+        self.answers[step.slot] = value
+        self.data.pop("pending", None)
+        choice = next((c for c in step.choices if c.value == value), None) if isinstance(value, str) else None
+        await self.enter(self.next_of(step, choice))
+
+    # ----- actions ---------------------------------------------------------------------------------------
+    def classify(self, *, show: bool) -> PersonaResult:
+        result = self.personas.classify(self.answers)
+        self.data["persona"] = {"id": result.id, "confidence": result.confidence, "reasons": list(result.reasons)}
+        if show:
+            self.say(self.personas.personas[result.id].message)
+        return result
+
+    async def show_offers(self) -> None:
+        location = self.answers.get("location")
+        persona_id = (self.data.get("persona") or {}).get("id") or self.classify(show=False).id
+        persona = self.personas.personas.get(persona_id)
+        found: list[Offer] | None = []
+        if isinstance(location, str) and location != UNKNOWN:
+            found = await self.offers_search.search(location, persona, self.answers, 5)
+        if found is None:
+            self.say("no_catalogue")
+        elif not found:
+            self.say("no_offers")
+        else:
+            lines = [self.render(self.flow.messages["offers_intro"], count=len(found))]
+            lines += [self.render(self.flow.messages["offer_line"], name=o.name, address=o.address, phone=o.phone,
+                                  distance=_km(o.distance_km), services=", ".join(o.services)) for o in found]
+            self.replies.append(Reply("\n".join(lines), offers=tuple(found)))
+            self.shown_offers = tuple(found)
+            self.data["offers"] = [o.id for o in found]
+
+    # ----- the callback request ---------------------------------------------------------------------------
+    def prompt_callback(self, phase: str, *, offer_human: bool = False) -> None:
+        messages = self.flow.messages
+        if phase == "consent":
+            self.question(messages["callback_consent"], [("yes", self.label("consent_yes_label")),
+                                                          ("no", self.label("consent_no_label"))])
+        elif phase == "phone":
+            self.question(messages["callback_phone"], [("no", self.label("consent_no_label"))], request="contact")
+        elif phase == "moment":
+            self.question(messages["callback_moment"], [(m, self.label(f"moment_{m}"))
+                                                         for m in ("morning", "afternoon", "any")])
+        else:
+            self.question(messages["callback_who"], [("person", self.label("who_person_label")),
+                                                      ("relative", self.label("who_relative_label"))])
+
+    async def answer_callback(self, step: Step, phase: str, inbound: Inbound) -> None:
+        draft: dict[str, Any] = self.data.setdefault("callback_draft", {})
+        options = {
+            "consent": [("yes", ["oui", "d accord", "ok", "volontiers", "ouais"], "consent_yes_label"),
+                        ("no", ["non", "pas maintenant", "je ne sais pas", "je sais pas"], "consent_no_label")],
+            "phone": [("no", ["non", "annuler", "pas de numero"], "consent_no_label")],
+            "moment": [(m, [], f"moment_{m}") for m in ("morning", "afternoon", "any")],
+            "who": [("person", [], "who_person_label"), ("relative", ["moi", "a moi"], "who_relative_label")],
+        }[phase]
+        values = [v for v, _, _ in options]
+        value = _button_value(inbound)
+        if value not in values:
+            candidates = build_candidates([(v, [*syn, *self.flow.messages[k].variants.values()])
+                                           for v, syn, k in options])
+            value = match_one(inbound.text, candidates, values, allow_unknown=False) if inbound.text else None
+        if phase == "consent":
+            if value == "yes":
+                draft["consent_at"] = now().isoformat()
+                self.move(f"{step.id}.phone")
+                self.prompt()
+            elif value == "no":
+                self.data.pop("callback_draft", None)
+                self.say("callback_declined")
+                await self.enter(self.next_of(step, None))
+            else:
+                self.missed()
+        elif phase == "phone":
+            if value == "no":
+                self.data.pop("callback_draft", None)
+                self.say("callback_declined")
+                await self.enter(self.next_of(step, None))
+                return
+            phone = parse_phone(inbound.text) if inbound.kind in (InboundKind.TEXT, InboundKind.CONTACT) else None
+            if phone is None:
+                self.missed("callback_phone_invalid")
+                return
+            draft["phone"] = phone
+            self.move(f"{step.id}.moment")
+            self.prompt()
+        elif value is None:
+            self.missed()
+        elif phase == "moment":
+            draft["moment"] = value
+            if self.answers.get("for_whom") == "relative":
+                self.move(f"{step.id}.who")
+                self.prompt()
+            else:
+                draft["contact"] = "person"
+                await self.record_callback(step)
+        else:
+            draft["contact"] = value
+            await self.record_callback(step)
+
+    async def record_callback(self, step: Step) -> None:
+        draft = self.data.pop("callback_draft")
+        persona = (self.data.get("persona") or {}).get("id")
+        answers = {k: v for k, v in self.answers.items() if v not in (UNKNOWN, [UNKNOWN])}
+        row = await self.tx.create_callback(NewCallback(
+            conversation_key=self.record.key, queue="default", persona=persona,
+            answers={**answers, "offers": self.data.get("offers", [])}, phone=draft["phone"],
+            moment=draft["moment"], contact=draft["contact"],
+            consent_at=_parse_time(draft["consent_at"]), consent_text=CONSENT_TEXT_VERSION))
+        self.callback = CallbackRef(row.id, row.queue, row.status)
+        self.data.setdefault("callbacks", []).append(row.id)
+        self.say("callback_done", moment=self.label(f"moment_{draft['moment']}"))
+        await self.enter(self.next_of(step, None))
+
+    # ----- forgetting ------------------------------------------------------------------------------------
+    async def answer_forget(self, inbound: Inbound) -> None:
+        candidates = build_candidates([("yes", ["oui", *self.flow.messages["forget_yes_label"].variants.values()]),
+                                       ("no", ["non", *self.flow.messages["forget_no_label"].variants.values()])])
+        value = _button_value(inbound) or match_one(inbound.text, candidates, ["yes", "no"], allow_unknown=False)
+        if value == "yes":
+            await self.tx.forget(self.record.key)
+            self.forgotten = True
+            self.say("forget_done")
+            self.move(ENDED_STATE)
+        elif value == "no":
+            back = str(self.data.pop("forget_return", self.flow.start))
+            self.say("forget_cancelled")
+            self.move(back if self.machine.knows(back) else self.flow.start)
+            self.reprompt()
+        else:
+            self.missed()
+
+
+class _Blank(dict[str, object]):
+    """Formatting values where an unknown name renders as nothing rather than failing mid-conversation."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _command_of(inbound: Inbound) -> str | None:
+    if inbound.kind is InboundKind.BUTTON and inbound.values and inbound.values[0] in COMMANDS:
+        return inbound.values[0]
+    if inbound.kind is InboundKind.TEXT:
+        text = inbound.text.strip()
+        if text.startswith("/") and len(text) > 1 and text[1:2].isalpha():
+            return text.split()[0].split("@")[0].lower()
+    return None
+
+
+def _button_value(inbound: Inbound) -> str | None:
+    return inbound.values[0] if inbound.kind is InboundKind.BUTTON and inbound.values else None
+
+
+def _is_empty(inbound: Inbound) -> bool:
+    return inbound.kind is InboundKind.TEXT and not normalise(inbound.text)
+
+
+def _parse_input(kind: str, text: str) -> str | None:
+    parsers = {"location": parse_location, "postcode": parse_postcode, "phone": parse_phone, "text": parse_free_text}
+    return parsers[kind](text)
+
+
+def _toggle(step: Step, pending: list[str], value: str) -> list[str]:
+    if value in pending:
+        return [v for v in pending if v != value]
+    return _exclusive_clean(step, [*pending, value], latest=value)
+
+
+def _exclusive_clean(step: Step, values: list[str], latest: str | None = None) -> list[str]:
+    """"none" or "unknown" with something else: the latest pick wins; typed sets keep the real values."""
+    exclusive = {c.value for c in step.choices if c.exclusive} | {UNKNOWN}
+    if len(values) < 2 or not exclusive.intersection(values):
+        return values
+    if latest is not None:
+        return [latest] if latest in exclusive else [v for v in values if v not in exclusive]
+    return [v for v in values if v not in exclusive] or values[:1]
+
+
+def _km(distance: float | None) -> str:
+    return "" if distance is None else f"{distance:.1f}".replace(".", ",")
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)

@@ -1,0 +1,101 @@
+"""Engine.handle(inbound) -> Turn: lock the conversation, load it, step the flow, save, answer.
+
+Channel-neutral: Telegram, the web chat and the terminal all come through here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.engine.dialogue import Dialogue, FlowBundle
+from bot.engine.flows import Flow, flow_from_source
+from bot.engine.locks import KeyedLocks
+from bot.engine.machine import ENDED_STATE, FlowMachine
+from bot.errors import ConflictError, FlowError
+from bot.messages import Inbound, Turn
+from bot.offers import OfferSearch
+from bot.personas import Personas
+from bot.storage import ConversationRecord, Storage, Transaction
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3  # another process changed the conversation meanwhile: read it again and redo the turn
+
+
+class Engine:
+    def __init__(self, flow: Flow, personas: Personas, storage: Storage, offers: OfferSearch) -> None:
+        self.current = FlowBundle(flow, FlowMachine(flow), personas)
+        self.storage = storage
+        self.offers = offers
+        self.locks = KeyedLocks()
+        self._versions: dict[str, FlowBundle] = {flow.version: self.current}
+
+    async def start(self) -> None:
+        """Remember the current flow's source, so conversations started on it keep it after an edit."""
+        flow = self.current.flow
+        await self.storage.remember_flow_version(flow.name, flow.version, flow.file, flow.source)
+
+    async def handle(self, inbound: Inbound) -> Turn:
+        async with self.locks.hold(inbound.key):
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    return await self._handle_once(inbound)
+                except ConflictError:
+                    if attempt == MAX_ATTEMPTS:
+                        raise
+                    log.info("conversation changed by another process; retrying the turn (attempt %d)", attempt)
+            raise AssertionError("unreachable")
+
+    async def _handle_once(self, inbound: Inbound) -> Turn:
+        async with self.storage.transaction() as tx:
+            record = await tx.load_conversation(inbound.key)
+            migrated = False
+            if record is None:
+                flow = self.current.flow
+                record = ConversationRecord(inbound.key, flow.name, flow.version, flow.start, {})
+                bundle = self.current
+            else:
+                bundle, migrated = await self._bundle_for(record, tx)
+            dialogue = Dialogue(bundle, record, tx, self.offers)
+            if migrated:
+                turn = await self._migrate(dialogue, inbound)
+            else:
+                turn = await dialogue.handle(inbound)
+            if not dialogue.forgotten:
+                await tx.save_conversation(record)
+            return turn
+
+    async def _bundle_for(self, record: ConversationRecord, tx: Transaction) -> tuple[FlowBundle, bool]:
+        """The flow version the conversation started with; else the current one (migrated when needed)."""
+        bundle = self._versions.get(record.flow_version)
+        if bundle is None and record.flow == self.current.flow.name:
+            bundle = await self._load_old_version(record.flow_version, tx)
+        if bundle is not None:
+            return bundle, False
+        current = self.current
+        record.flow, record.flow_version = current.flow.name, current.flow.version
+        if current.machine.knows(record.state) or record.state == ENDED_STATE:
+            return current, False
+        return current, True
+
+    async def _load_old_version(self, version: str, tx: Transaction) -> FlowBundle | None:
+        found = await tx.flow_source(version)
+        if found is None:
+            return None
+        file, source = found
+        try:
+            flow = flow_from_source(source, file)
+        except (FlowError, ValueError, KeyError):
+            log.warning("stored flow version %s no longer loads; conversations on it are migrated", version)
+            return None
+        bundle = FlowBundle(flow, FlowMachine(flow), self.current.personas)
+        self._versions[version] = bundle
+        return bundle
+
+    async def _migrate(self, dialogue: Dialogue, inbound: Inbound) -> Turn:
+        """The conversation's step no longer exists: say so, keep the answers, ask the first missing one."""
+        del inbound  # what the person typed answered a question that no longer exists
+        dialogue.say("migrated")
+        dialogue.conversation.state = dialogue.flow.start
+        with dialogue.machine.attached(dialogue.conversation):
+            await dialogue.enter(dialogue.flow.start, skip_answered=True)
+        return dialogue.turn()

@@ -1,0 +1,469 @@
+"""Flow files: parsed once, validated completely, turned into frozen objects.
+
+Every problem names the file and the line, and says what to do. ``python -m bot flows check`` and the
+running process use this same loader, so a file that passes the check is a file the bot can run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from bot.errors import FlowError, Problem
+from bot.slots import INPUT_KINDS, SLOTS, UNKNOWN
+from bot.yamlload import LineDict, LineList, load_yaml, read_yaml
+
+StepKind = Literal["say", "ask", "menu", "action"]
+ACTIONS = ("classify", "show_offers", "request_callback")
+VARIANTS = ("self", "relative")  # wording variants, chosen by the for_whom slot
+
+# Variables filled at run time, usable in any text besides the flow's own `variables`.
+RUNTIME_VARIABLES = frozenset(
+    {"persona_title", "count", "name", "distance", "address", "phone", "services", "hours",
+     "commune", "moment", "location", "queue", "step"}
+)
+
+# System texts every flow needs (from messages.yaml beside the flow, or the flow's own `messages`).
+REQUIRED_MESSAGES = (
+    "unknown_label", "confirm_label", "human_label", "multi_hint", "not_understood",
+    "not_understood_human", "empty_input", "help", "restart", "stop", "unknown_command",
+    "forget_confirm", "forget_yes_label", "forget_no_label", "forget_done", "forget_cancelled",
+    "migrated", "invalid_postcode", "invalid_location", "invalid_phone", "invalid_text",
+    "no_catalogue", "no_offers", "offers_intro", "offer_line", "callback_consent", "consent_yes_label",
+    "consent_no_label", "callback_declined", "callback_phone", "callback_phone_invalid", "callback_moment",
+    "moment_morning", "moment_afternoon", "moment_any", "callback_who", "who_person_label",
+    "who_relative_label", "callback_done", "unsupported",
+)
+
+FLOW_KEYS = {"flow", "title", "start", "human", "personas", "settings", "variables", "messages", "steps"}
+STEP_KEYS: dict[StepKind, set[str]] = {
+    "say": {"say", "next", "end"},
+    "ask": {"ask", "text", "multi", "input", "choices", "unknown", "invalid", "next"},
+    "menu": {"menu", "choices"},
+    "action": {"action", "next", "end"},
+}
+CHOICE_KEYS = {"value", "label", "synonyms", "goto", "exclusive"}
+RULE_KEYS = {"if", "unless", "goto"}
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """A text with an optional variant for a relative speaking about someone else."""
+
+    variants: Mapping[str, str]
+    line: int
+
+    def pick(self, for_whom: str | None) -> str:
+        if for_whom == "relative" and "relative" in self.variants:
+            return self.variants["relative"]
+        return self.variants.get("self") or next(iter(self.variants.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: str
+    label: Wording
+    synonyms: tuple[str, ...] = ()
+    goto: str | None = None
+    exclusive: bool = False  # ticking it clears the others (e.g. "none")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """`goto` when every `if` condition holds and no `unless` condition does."""
+
+    goto: str
+    when: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    unless: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    id: str
+    kind: StepKind
+    line: int
+    text: Wording | None = None
+    slot: str | None = None
+    multi: bool = False
+    input: str | None = None
+    choices: tuple[Choice, ...] = ()
+    allow_unknown: bool = True
+    invalid: Wording | None = None
+    action: str | None = None
+    next: tuple[Rule, ...] = ()
+    end: bool = False
+
+    @property
+    def waits(self) -> bool:
+        """True when the step waits for the person's answer."""
+        return self.kind in ("ask", "menu")
+
+    def targets(self) -> list[str]:
+        return [r.goto for r in self.next] + [c.goto for c in self.choices if c.goto]
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    name: str
+    title: str
+    file: str
+    version: str  # content hash: a conversation keeps the version it started with
+    source: str
+    start: str
+    human: str  # the request_callback step that /humain leads to
+    personas_file: str
+    max_misses: int
+    steps: Mapping[str, Step]
+    messages: Mapping[str, Wording]
+    variables: Mapping[str, Wording]
+
+
+class _Collector:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.file, line, message))
+
+
+def flow_version(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_flow(path: Path) -> Flow:
+    """Load and validate a flow file (and the messages.yaml beside it). Raises FlowError with all problems."""
+    text, _ = read_yaml(path)
+    messages_path = path.with_name("messages.yaml")
+    messages_text = ""
+    if messages_path.exists() and messages_path.resolve() != path.resolve():
+        messages_text, _ = read_yaml(messages_path)
+    source = json.dumps({"flow": text, "messages": messages_text, "messages_file": str(messages_path)})
+    return flow_from_source(source, str(path))
+
+
+def flow_from_source(source: str, file: str) -> Flow:
+    """Rebuild a flow from its stored source (the flow text and the messages text it was loaded with)."""
+    parts = json.loads(source)
+    data = load_yaml(parts["flow"], file)
+    base_messages = None
+    if parts["messages"]:
+        messages_file = parts["messages_file"]
+        messages_data = load_yaml(parts["messages"], messages_file)
+        if not isinstance(messages_data, LineDict) or not isinstance(messages_data.get("messages"), LineDict):
+            raise FlowError([Problem(messages_file, 1, "expected a `messages:` mapping of text names to texts")])
+        base_messages = messages_data["messages"]
+    return parse_flow(data, file, source, base_messages, parts.get("messages_file", ""))
+
+
+def parse_flow(
+    data: Any, file: str, source: str, base_messages: LineDict | None = None, messages_file: str = ""
+) -> Flow:
+    out = _Collector(file)
+    if not isinstance(data, LineDict):
+        raise FlowError([Problem(file, 1, "a flow file must be a mapping with `flow`, `start` and `steps`")])
+    for key in data:
+        if key not in FLOW_KEYS:
+            out.add(data.line_of(key), f"unknown key `{key}`; expected one of {sorted(FLOW_KEYS)}")
+    name = _text_field(data, "flow", out, required=True)
+    start = _text_field(data, "start", out, required=True)
+    human = _text_field(data, "human", out, required=True)
+    settings = data.get("settings") or LineDict()
+    max_misses = settings.get("max_misses", 2) if isinstance(settings, dict) else 2
+    if not isinstance(max_misses, int) or isinstance(max_misses, bool) or max_misses < 1:
+        out.add(data.line_of("settings"), "settings.max_misses must be a whole number, 1 or more")
+        max_misses = 2
+
+    variables = _wordings(data.get("variables"), "variables", data.line_of("variables"), out)
+    messages = _wordings(data.get("messages"), "messages", data.line_of("messages"), out)
+    if base_messages:
+        other = _Collector(messages_file)
+        merged = _wordings(base_messages, "messages", base_messages.line, other)
+        out.problems.extend(other.problems)
+        messages = {**merged, **messages}
+    for key in REQUIRED_MESSAGES:
+        if key not in messages:
+            out.add(data.line_of("messages"),
+                    f"missing text `messages.{key}`; add it to the flow or to messages.yaml beside it")
+
+    steps: dict[str, Step] = {}
+    raw_steps = data.get("steps")
+    if not isinstance(raw_steps, LineDict) or not raw_steps:
+        out.add(data.line_of("steps"), "`steps` must be a mapping of step names to steps, and not empty")
+    else:
+        for step_id, raw in raw_steps.items():
+            step = _parse_step(step_id, raw, raw_steps.line_of(step_id), out)
+            if step is not None:
+                steps[step_id] = step
+
+    flow = Flow(
+        name=name or Path(file).stem, title=str(data.get("title") or name or ""), file=file,
+        version=flow_version(source), source=source, start=start or "", human=human or "",
+        personas_file=str(data.get("personas") or "personas.yaml"), max_misses=max_misses,
+        steps=steps, messages=messages, variables=variables,
+    )
+    _check_graph(flow, data, out)
+    _check_texts(flow, out)
+    if out.problems:
+        raise FlowError(sorted(out.problems, key=lambda p: (p.file, p.line)))
+    return flow
+
+
+def _text_field(data: LineDict, key: str, out: _Collector, *, required: bool) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            out.add(data.line, f"missing `{key}`")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        out.add(data.line_of(key), f"`{key}` must be a non-empty text")
+        return None
+    return value
+
+
+def _wording(raw: Any, where: str, line: int, out: _Collector) -> Wording | None:
+    if isinstance(raw, str):
+        if not raw.strip():
+            out.add(line, f"{where}: empty text")
+            return None
+        return Wording({"self": raw.strip()}, line)
+    if isinstance(raw, LineDict):
+        bad = [k for k in raw if k not in VARIANTS]
+        if bad or "self" not in raw:
+            out.add(raw.line, f"{where}: a text with variants needs `self:` (and may have `relative:`), "
+                              f"not {sorted(bad) or 'only relative'}")
+            return None
+        if not all(isinstance(v, str) and v.strip() for v in raw.values()):
+            out.add(raw.line, f"{where}: every variant must be a non-empty text")
+            return None
+        return Wording({k: str(v).strip() for k, v in raw.items()}, raw.line)
+    out.add(line, f"{where}: expected a text, or `self:`/`relative:` variants")
+    return None
+
+
+def _wordings(raw: Any, where: str, line: int, out: _Collector) -> dict[str, Wording]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineDict):
+        out.add(line, f"`{where}` must be a mapping of names to texts")
+        return {}
+    result = {}
+    for key, value in raw.items():
+        wording = _wording(value, f"{where}.{key}", raw.line_of(key), out)
+        if wording is not None:
+            result[key] = wording
+    return result
+
+
+def _parse_step(step_id: str, raw: Any, line: int, out: _Collector) -> Step | None:
+    where = f"step `{step_id}`"
+    if not isinstance(raw, LineDict):
+        out.add(line, f"{where}: expected a mapping with one of `say`, `ask`, `menu`, `action`")
+        return None
+    kinds = [k for k in ("say", "ask", "menu", "action") if k in raw]
+    if len(kinds) != 1:
+        out.add(raw.line, f"{where}: needs exactly one of `say`, `ask`, `menu`, `action` (found {kinds or 'none'})")
+        return None
+    kind: StepKind = kinds[0]  # type: ignore[assignment]
+    for key in raw:
+        if key not in STEP_KEYS[kind]:
+            out.add(raw.line_of(key), f"{where}: unknown key `{key}` for a `{kind}` step; "
+                                      f"allowed: {sorted(STEP_KEYS[kind])}")
+    end = raw.get("end") is True
+    rules = _parse_next(raw.get("next"), where, raw.line_of("next"), out)
+    if kind == "say":
+        text = _wording(raw["say"], where, raw.line_of("say"), out)
+        return Step(step_id, kind, raw.line, text=text, next=rules, end=end)
+    if kind == "action":
+        action = raw["action"]
+        if action not in ACTIONS:
+            out.add(raw.line_of("action"), f"{where}: unknown action `{action}`; known: {', '.join(ACTIONS)}")
+        return Step(step_id, kind, raw.line, action=str(action), next=rules, end=end)
+    if kind == "menu":
+        text = _wording(raw["menu"], where, raw.line_of("menu"), out)
+        choices = _parse_choices(raw.get("choices"), where, raw.line_of("choices"), None, out)
+        if not choices:
+            out.add(raw.line, f"{where}: a menu needs `choices`, each with a `goto`")
+        for choice in choices:
+            if choice.goto is None:
+                out.add(raw.line_of("choices"), f"{where}: menu choice `{choice.value}` needs a `goto`")
+        return Step(step_id, kind, raw.line, text=text, choices=tuple(choices))
+    return _parse_ask(step_id, raw, rules, out)
+
+
+def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: _Collector) -> Step:
+    where = f"step `{step_id}`"
+    slot = raw["ask"]
+    spec = SLOTS.get(slot) if isinstance(slot, str) else None
+    if spec is None:
+        out.add(raw.line_of("ask"), f"{where}: unknown slot `{slot}`; known slots: {', '.join(SLOTS)}")
+    text = _wording(raw.get("text"), where, raw.line_of("text"), out) if "text" in raw else None
+    if text is None and "text" not in raw:
+        out.add(raw.line, f"{where}: missing `text` (the question asked)")
+    multi = raw.get("multi") is True
+    if spec is not None and multi != spec.multi:
+        out.add(raw.line_of("multi") if "multi" in raw else raw.line,
+                f"{where}: slot `{slot}` is {'several-choice: add `multi: true`' if spec.multi else 'single-choice: remove `multi`'}")
+    input_kind = raw.get("input")
+    if input_kind is not None and input_kind not in INPUT_KINDS:
+        out.add(raw.line_of("input"), f"{where}: unknown input `{input_kind}`; known: {', '.join(INPUT_KINDS)}")
+    choices = _parse_choices(raw.get("choices"), where, raw.line_of("choices"), spec, out)
+    if spec is not None and spec.values and not choices:
+        out.add(raw.line, f"{where}: slot `{slot}` needs `choices` (one button per value)")
+    if spec is not None and not spec.values and input_kind is None:
+        out.add(raw.line, f"{where}: slot `{slot}` is free text: add `input: location` (or postcode, text)")
+    allow_unknown = raw.get("unknown", True) is not False
+    if spec is not None and spec.unknown_allowed and not allow_unknown:
+        out.add(raw.line_of("unknown"), f"{where}: every question but for_whom must accept \"je ne sais pas\" "
+                                        "(CONTRACT); remove `unknown: false`")
+    if spec is not None and not spec.unknown_allowed:
+        allow_unknown = False
+    invalid = _wording(raw["invalid"], where, raw.line_of("invalid"), out) if "invalid" in raw else None
+    if not rules and not any(c.goto for c in choices):
+        out.add(raw.line, f"{where}: dead end: add `next:` (the step that follows)")
+    return Step(step_id, "ask", raw.line, text=text, slot=str(slot), multi=multi,
+                input=str(input_kind) if input_kind else None, choices=tuple(choices),
+                allow_unknown=allow_unknown, invalid=invalid, next=rules)
+
+
+def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: _Collector) -> list[Choice]:
+    if raw is None:
+        return []
+    if not isinstance(raw, LineList):
+        out.add(line, f"{where}: `choices` must be a list")
+        return []
+    choices: list[Choice] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        item_line = raw.line_of(index)
+        if not isinstance(item, LineDict) or "value" not in item or "label" not in item:
+            out.add(item_line, f"{where}: each choice needs `value` and `label`")
+            continue
+        for key in item:
+            if key not in CHOICE_KEYS:
+                out.add(item.line_of(key), f"{where}: unknown key `{key}` in a choice; allowed: {sorted(CHOICE_KEYS)}")
+        value = str(item["value"])
+        if value in seen:
+            out.add(item.line_of("value"), f"{where}: duplicate button value `{value}`")
+        seen.add(value)
+        if value == UNKNOWN:
+            out.add(item.line_of("value"), f"{where}: `unknown` is added automatically (\"Je ne sais pas\"); remove it")
+        elif spec is not None and spec.values and value not in spec.values:
+            out.add(item.line_of("value"), f"{where}: `{value}` is not a value of slot `{spec.name}`; "
+                                           f"expected one of {', '.join(spec.values)}")
+        label = _wording(item["label"], f"{where} choice `{value}`", item.line_of("label"), out)
+        synonyms = item.get("synonyms") or []
+        if not isinstance(synonyms, list) or not all(isinstance(s, str | int) for s in synonyms):
+            out.add(item.line_of("synonyms"), f"{where}: `synonyms` must be a list of texts")
+            synonyms = []
+        goto = item.get("goto")
+        if label is not None:
+            choices.append(Choice(value, label, tuple(str(s) for s in synonyms),
+                                  str(goto) if goto is not None else None, item.get("exclusive") is True))
+    return choices
+
+
+def _conditions(raw: Any, where: str, line: int, out: _Collector) -> dict[str, frozenset[str]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineDict) or not raw:
+        out.add(line, f"{where}: a condition is a mapping `slot: value` or `slot: [values]`")
+        return {}
+    result = {}
+    for slot, values in raw.items():
+        spec = SLOTS.get(slot)
+        values_list = [str(v) for v in values] if isinstance(values, list) else [str(values)]
+        if spec is None:
+            out.add(raw.line_of(slot), f"{where}: unknown slot `{slot}` in a condition")
+            continue
+        for value in values_list:
+            if spec.values and value not in spec.values and value not in (UNKNOWN, "missing"):
+                out.add(raw.line_of(slot), f"{where}: `{value}` is not a value of slot `{slot}`; expected one of "
+                                           f"{', '.join(spec.values)}, unknown, missing")
+        result[slot] = frozenset(values_list)
+    return result
+
+
+def _parse_next(raw: Any, where: str, line: int, out: _Collector) -> tuple[Rule, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        return (Rule(raw, line=line),)
+    if not isinstance(raw, LineList) or not raw:
+        out.add(line, f"{where}: `next` is a step name or a list of `- if: … goto: …`")
+        return ()
+    rules = []
+    for index, item in enumerate(raw):
+        item_line = raw.line_of(index)
+        if not isinstance(item, LineDict) or "goto" not in item:
+            out.add(item_line, f"{where}: each `next` entry needs `goto` (and may have `if` / `unless`)")
+            continue
+        for key in item:
+            if key not in RULE_KEYS:
+                out.add(item.line_of(key), f"{where}: unknown key `{key}` in `next`; allowed: if, unless, goto")
+        rules.append(Rule(str(item["goto"]), _conditions(item.get("if"), where, item.line_of("if"), out),
+                          _conditions(item.get("unless"), where, item.line_of("unless"), out), item_line))
+    if rules and (rules[-1].when or rules[-1].unless):
+        out.add(rules[-1].line, f"{where}: possible dead end: finish `next` with a `- goto: …` without condition")
+    return tuple(rules)
+
+
+def _check_graph(flow: Flow, data: LineDict, out: _Collector) -> None:
+    steps = flow.steps
+    if flow.start and flow.start not in steps:
+        out.add(data.line_of("start"), f"start step `{flow.start}` does not exist")
+    if flow.human:
+        human = steps.get(flow.human)
+        if human is None or human.action != "request_callback":
+            out.add(data.line_of("human"), f"`human: {flow.human}` must name a step with `action: request_callback`")
+    for step in steps.values():
+        for target in step.targets():
+            if target not in steps:
+                out.add(step.line, f"step `{step.id}`: goes to unknown step `{target}`")
+        if step.kind in ("say", "action") and not step.next and not step.end:
+            out.add(step.line, f"step `{step.id}`: dead end: add `next:` or `end: true`")
+    reachable: set[str] = set()
+    todo = [s for s in (flow.start, flow.human) if s in steps]
+    while todo:
+        current = todo.pop()
+        if current in reachable:
+            continue
+        reachable.add(current)
+        todo.extend(t for t in steps[current].targets() if t in steps)
+    for step in steps.values():
+        if step.id not in reachable and flow.start in steps:
+            out.add(step.line, f"step `{step.id}` is unreachable from `{flow.start}`; link it or remove it")
+
+
+def _placeholders(text: str) -> list[str]:
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError:
+        return ["{"]
+
+
+def _check_texts(flow: Flow, out: _Collector) -> None:
+    known = RUNTIME_VARIABLES | set(flow.variables)
+    wordings: list[tuple[str, Wording]] = [(f"messages.{k}", w) for k, w in flow.messages.items()]
+    wordings += [(f"variables.{k}", w) for k, w in flow.variables.items()]
+    for step in flow.steps.values():
+        if step.text:
+            wordings.append((f"step `{step.id}`", step.text))
+        if step.invalid:
+            wordings.append((f"step `{step.id}` invalid", step.invalid))
+        wordings += [(f"step `{step.id}` choice `{c.value}`", c.label) for c in step.choices]
+    for where, wording in wordings:
+        for variant in wording.variants.values():
+            for name in _placeholders(variant):
+                if name == "{" or not name.isidentifier():
+                    out.add(wording.line, f"{where}: malformed `{{…}}` placeholder; write `{{name}}`, "
+                                          "or double the braces for a literal one")
+                elif name not in known:
+                    out.add(wording.line, f"{where}: unknown variable `{{{name}}}`; known: "
+                                          f"{', '.join(sorted(known))}")

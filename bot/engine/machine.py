@@ -1,0 +1,101 @@
+"""The only importer of `transitions`: one machine per flow version, conversations attached per message.
+
+The machine is the authority on which moves are legal: the flow's edges, plus the moves every state allows
+(start again, talk to a human, forget my data, stop). The engine decides where to go; the machine refuses a
+move the flow does not have.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from bot.engine.flows import Flow
+from bot.errors import BotError
+
+# Sub-states of a request_callback step, in the order they are asked.
+CALLBACK_PHASES = ("consent", "phone", "moment", "who")
+FORGET_STATE = "forget.confirm"
+ENDED_STATE = "ended"
+
+
+class IllegalMove(BotError):
+    """The engine asked for a move the flow does not have (a bug, never the person's fault)."""
+
+
+def callback_state(step_id: str, phase: str) -> str:
+    return f"{step_id}.{phase}"
+
+
+class Conversation:
+    """A plain record while a message is handled; `state` is set by the machine."""
+
+    state: str
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+    def trigger(self, name: str) -> bool:  # replaced on attach by the machine (model_override)
+        raise IllegalMove(f"conversation not attached to a machine, cannot run {name!r}")
+
+
+class FlowMachine:
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        states = list(flow.steps) + [FORGET_STATE, ENDED_STATE]
+        for step in flow.steps.values():
+            if step.action == "request_callback":
+                states += [callback_state(step.id, phase) for phase in CALLBACK_PHASES]
+        self.states = frozenset(states)
+        # model_override: only `trigger` (declared on Conversation) is bound to each attached record, which
+        # keeps attaching cheap whatever the size of the flow.
+        logging.getLogger("transitions").setLevel(logging.ERROR)
+        self._machine = Machine(model=None, states=states, initial=flow.start, auto_transitions=False,
+                                model_override=True, send_event=False)
+        edges: dict[str, set[str]] = {}
+        for step in flow.steps.values():
+            for target in step.targets():
+                edges.setdefault(target, set()).add(step.id)
+            if step.action == "request_callback":
+                phases = [step.id] + [callback_state(step.id, p) for p in CALLBACK_PHASES]
+                for phase in phases[1:]:
+                    edges.setdefault(phase, set()).update(phases)
+                for target in step.targets():
+                    edges.setdefault(target, set()).update(phases)
+        for dest, sources in edges.items():
+            self._machine.add_transition(f"go:{dest}", sorted(sources), dest)
+        # Moves allowed from anywhere: start again, a human, forget, stop; and back from the forget question.
+        for dest in {flow.start, flow.human, callback_state(flow.human, "consent"), FORGET_STATE, ENDED_STATE}:
+            self._machine.add_transition(f"go:{dest}", "*", dest)
+        for dest in states:
+            self._machine.add_transition(f"go:{dest}", FORGET_STATE, dest)
+            self._machine.add_transition(f"go:{dest}", ENDED_STATE, dest)
+
+    def knows(self, state: str) -> bool:
+        return state in self.states
+
+    @contextmanager
+    def attached(self, conversation: Conversation) -> Iterator[Conversation]:
+        """Attach the record for the time of one message, then detach it (a shared machine slows down
+        as models accumulate)."""
+        if conversation.state not in self.states:
+            raise IllegalMove(f"state {conversation.state!r} is not in flow {self.flow.name!r}")
+        self._machine.add_model(conversation, initial=conversation.state)
+        try:
+            yield conversation
+        finally:
+            self._machine.remove_model(conversation)
+
+    def move(self, conversation: Conversation, dest: str) -> None:
+        if conversation.state == dest:
+            return
+        try:
+            moved: Any = conversation.trigger(f"go:{dest}")
+        except (MachineError, AttributeError) as exc:
+            raise IllegalMove(f"flow {self.flow.name!r} has no move {conversation.state!r} -> {dest!r}") from exc
+        if moved is not True:
+            raise IllegalMove(f"flow {self.flow.name!r} refused the move {conversation.state!r} -> {dest!r}")

@@ -1,0 +1,161 @@
+"""Understanding free text against buttons, and validating typed postcodes, places and phone numbers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+from rapidfuzz import fuzz, process
+
+from bot.slots import UNKNOWN
+
+# Ways people say "I don't know" / "I'd rather not say", already normalised.
+UNKNOWN_PHRASES = frozenset({
+    "je ne sais pas", "je sais pas", "sais pas", "ne sais pas", "jsp", "j sais pas", "chais pas", "chai pas",
+    "aucune idee", "pas d idee", "je ne sais plus", "je prefere ne pas repondre", "pas de reponse",
+    "ne sait pas", "il ne sait pas", "elle ne sait pas", "on ne sait pas", "sait pas", "ignore", "nsp",
+})
+_SEPARATORS = re.compile(r"\s*(?:,|;|/|\+|&|\bet\b|\bou\b|\bpuis\b|\n)\s*")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+# Overseas regions tried after metropolitan France, so 0696… (Martinique) or 0262… (La Réunion) are valid.
+_PHONE_REGIONS = ("FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF")
+FUZZY_CUTOFF = 84.0
+MAX_INPUT = 500  # longer input is cut before matching: nobody answers a button with a page of text
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, no punctuation, single spaces: "Ouais !" -> "ouais"."""
+    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT].casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", plain).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One way of naming a button: its value, label or a synonym, normalised."""
+
+    text: str
+    value: str
+
+
+def build_candidates(options: Sequence[tuple[str, Sequence[str]]]) -> list[Candidate]:
+    """options: (value, [label variants and synonyms]) in button order."""
+    result: list[Candidate] = []
+    for value, names in options:
+        for name in (value.replace("_", " "), *names):
+            normalised = normalise(name)
+            if normalised:
+                result.append(Candidate(normalised, value))
+    return result
+
+
+def match_one(text: str, candidates: Sequence[Candidate], order: Sequence[str], allow_unknown: bool) -> str | None:
+    """The button value the text means, or None when unsure. `order` is the buttons' order (for "2")."""
+    typed = normalise(text)
+    if not typed:
+        return None
+    if typed.isdigit():
+        index = int(typed) - 1
+        return order[index] if 0 <= index < len(order) else None
+    if allow_unknown and typed in UNKNOWN_PHRASES:
+        return UNKNOWN
+    for candidate in candidates:
+        if candidate.text == typed:
+            return candidate.value
+    if len(typed) < 3:
+        return None
+    choices = [c.text for c in candidates]
+    found = process.extract(typed, choices, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=4)
+    if not found:
+        return None
+    best_score = found[0][1]
+    best_values = {candidates[i].value for _, score, i in found if score >= best_score - 3}
+    if len(best_values) != 1:
+        return None  # two buttons fit as well: ask again rather than guess
+    return best_values.pop()
+
+
+def match_many(
+    text: str, candidates: Sequence[Candidate], order: Sequence[str], allow_unknown: bool
+) -> list[str] | None:
+    """Several values from one typed answer ("smartphone et tablette", "1, 3"), or None."""
+    whole = match_one(text, candidates, order, allow_unknown)
+    if whole is not None:
+        return [whole]
+    parts = [p for p in _SEPARATORS.split(normalise_keep_separators(text)) if p.strip()]
+    if len(parts) < 2:
+        return None
+    values: list[str] = []
+    for part in parts:
+        value = match_one(part, candidates, order, allow_unknown)
+        if value is None:
+            return None
+        if value not in values:
+            values.append(value)
+    return values
+
+
+def normalise_keep_separators(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT].casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_POSTCODE = re.compile(r"^(\d{2})\s?(\d{3})$")
+_POSTCODE_IN_TEXT = re.compile(r"(?<!\d)(\d{2})\s?(\d{3})(?!\d)")
+_COMMUNE = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’\-.])*$")
+
+
+def parse_postcode(text: str) -> str | None:
+    """A French postcode (5 digits, department part 01-98), spaces tolerated: "69 001" -> "69001"."""
+    match = _POSTCODE.match(text.strip())
+    if match is None:
+        return None
+    code = match.group(1) + match.group(2)
+    return code if "01" <= code[:2] <= "98" else None
+
+
+def parse_location(text: str) -> str | None:
+    """A postcode, or a commune name as people type it ("St Étienne", "Lyon 3e" keeps its postcode if any)."""
+    cleaned = " ".join(text.split())
+    code = parse_postcode(cleaned)
+    if code:
+        return code
+    inside = _POSTCODE_IN_TEXT.search(cleaned)
+    if inside:
+        return parse_postcode(inside.group(0))
+    if 2 <= len(cleaned) <= 60 and _COMMUNE.match(cleaned) and sum(ch.isalpha() for ch in cleaned) >= 2:
+        return cleaned
+    return None
+
+
+def parse_coordinates(latitude: float | None, longitude: float | None) -> str | None:
+    if latitude is None or longitude is None:
+        return None
+    if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0):
+        return None
+    return f"{latitude:.5f},{longitude:.5f}"
+
+
+def parse_phone(text: str) -> str | None:
+    """A valid French (metropolitan or overseas) or international number, in E.164 form."""
+    cleaned = text.strip()[:40]
+    if not cleaned or sum(ch.isdigit() for ch in cleaned) < 6:
+        return None
+    for region in _PHONE_REGIONS:
+        try:
+            number = phonenumbers.parse(cleaned, region)
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if cleaned.startswith("+") or cleaned.startswith("00"):
+            return None  # an international number is either valid as written or not at all
+    return None
+
+
+def parse_free_text(text: str) -> str | None:
+    cleaned = " ".join(text.split())
+    return cleaned[:200] if cleaned and any(ch.isalnum() for ch in cleaned) else None

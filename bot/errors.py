@@ -1,0 +1,41 @@
+"""The small exception tree: every error the bot raises on purpose derives from BotError."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BotError(Exception):
+    """Base of every error raised on purpose by the bot."""
+
+
+class ConfigError(BotError):
+    """A setting is missing or wrong; the message names it and what is expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem found in a data file, located precisely for the coordinator."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class FlowError(BotError):
+    """A flow or persona file is invalid. Carries every problem found, not only the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class StorageError(BotError):
+    """The database could not do what was asked."""
+
+
+class ConflictError(StorageError):
+    """Another writer changed the conversation in between; the turn must be retried."""

@@ -1,0 +1,112 @@
+"""Channel-neutral value types exchanged between channels and the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
+
+
+class InboundKind(Enum):
+    TEXT = "text"  # typed text, commands included ("/start")
+    BUTTON = "button"  # one button pressed (a toggle on a several-choice question)
+    CHOICES = "choices"  # a whole set of values for a several-choice question, confirmed
+    LOCATION = "location"  # a shared position
+    CONTACT = "contact"  # a shared phone number
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing the person did: typed, pressed, shared."""
+
+    key: str  # the conversation key, e.g. "telegram:12345" or "terminal:ab12"
+    kind: InboundKind
+    text: str = ""
+    values: tuple[str, ...] = ()
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @classmethod
+    def typed(cls, key: str, text: str) -> Inbound:
+        return cls(key, InboundKind.TEXT, text=text)
+
+    @classmethod
+    def button(cls, key: str, value: str) -> Inbound:
+        return cls(key, InboundKind.BUTTON, values=(value,))
+
+    @classmethod
+    def choices(cls, key: str, values: tuple[str, ...]) -> Inbound:
+        return cls(key, InboundKind.CHOICES, values=values)
+
+    @classmethod
+    def location(cls, key: str, latitude: float, longitude: float) -> Inbound:
+        return cls(key, InboundKind.LOCATION, latitude=latitude, longitude=longitude)
+
+    @classmethod
+    def contact(cls, key: str, phone: str) -> Inbound:
+        return cls(key, InboundKind.CONTACT, text=phone)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    value: str
+    selected: bool = False  # several-choice questions: currently ticked
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A place offering help, as shown to the person."""
+
+    id: str
+    name: str
+    distance_km: float | None
+    services: tuple[str, ...]
+    open_now: bool | None = None
+    address: str = ""
+    phone: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaResult:
+    id: str
+    confidence: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRef:
+    id: str
+    queue: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message from the bot. A question's reply carries its buttons."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    multi: bool = False
+    # Ask the channel for a special input where it has one (Telegram's share buttons).
+    request: Literal["location", "contact"] | None = None
+    # True when this reply updates the previous question in place (toggles on a several-choice question).
+    edit: bool = False
+    offers: tuple[Offer, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Everything the bot says in answer to one inbound, plus where the conversation now stands."""
+
+    replies: tuple[Reply, ...]
+    state: str
+    slot: str | None
+    multi: bool
+    persona: PersonaResult | None = None
+    offers: tuple[Offer, ...] = ()
+    callback: CallbackRef | None = None
+    done: bool = False
+    buttons: tuple[Button, ...] = field(default=())

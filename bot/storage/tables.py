@@ -1,0 +1,50 @@
+"""The database schema (SQLAlchemy Core). Changes go through an Alembic migration in migrations/versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("flow", String(64), nullable=False),
+    Column("flow_version", String(32), nullable=False),
+    Column("state", String(128), nullable=False),
+    Column("data", JSON, nullable=False),  # answers and dialogue context: personal data, erased by /oublier
+    Column("version", Integer, nullable=False),  # optimistic check across processes
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+flow_versions = Table(
+    "flow_versions",
+    metadata,
+    Column("version", String(32), primary_key=True),
+    Column("flow", String(64), nullable=False),
+    Column("file", String(512), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("conversation_key", String(128), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("queue", String(64), nullable=False),
+    Column("persona", String(32), nullable=True),
+    Column("answers", JSON, nullable=True),  # personal: erased by /oublier
+    Column("phone", String(32), nullable=True),  # personal: erased by /oublier
+    Column("moment", String(16), nullable=True),
+    Column("contact", String(16), nullable=True),  # who to call: the person or the relative
+    Column("consent_at", DateTime(timezone=True), nullable=True),
+    Column("consent_text", String(32), nullable=True),  # version of the consent wording shown
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_callbacks_status_queue", "status", "queue"),
+    Index("ix_callbacks_conversation", "conversation_key"),
+)
