@@ -18,8 +18,7 @@ log = logging.getLogger("bot")
 
 
 def _configure_logging(level: int) -> None:
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs request URLs, which contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -46,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--json", action="store_true", help="machine-readable report")
     graph = flows_sub.add_parser("graph", help="draw a flow: SVG/PNG with Graphviz, Mermaid otherwise")
     graph.add_argument("flow", type=Path, metavar="FLOW")
-    graph.add_argument("-o", "--output", type=Path, metavar="FILE", help=".svg, .png, .dot, .mmd (default: Mermaid on stdout)")
+    graph.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help=".svg, .png, .dot, .mmd (default: Mermaid on stdout)"
+    )
     return parser
 
 
@@ -90,9 +91,17 @@ def _flows_check(paths: list[Path], as_json: bool) -> int:
 
     report = check(paths)
     if as_json:
-        print(json.dumps({"ok": report.ok, "files": report.files,
-                          "errors": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems]},
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "files": report.files,
+                    "errors": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         for problem in report.problems:
             print(problem)
@@ -110,9 +119,20 @@ async def _flows_test(paths: list[Path], settings: Settings, as_json: bool) -> i
         return 1
     report = await run_tests(files, settings)
     if as_json:
-        print(json.dumps({"passed": report.passed, "failed": report.failed,
-                          "results": [{"file": r.file, "name": r.name, "line": r.line, "ok": r.ok,
-                                       "message": r.message} for r in report.results]}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "passed": report.passed,
+                    "failed": report.failed,
+                    "results": [
+                        {"file": r.file, "name": r.name, "line": r.line, "ok": r.ok, "message": r.message}
+                        for r in report.results
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         for r in report.results:
             print(f"PASS {r.name}" if r.ok else f"FAIL {r.file}:{r.line}: {r.name}: {r.message}")

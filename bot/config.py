@@ -58,7 +58,9 @@ class Settings:
         try:
             chat_id = int(chat_id_text) if chat_id_text is not None else None
         except ValueError:
-            raise ConfigError(f"MEDIATOR_CHAT_ID must be a Telegram chat id (an integer), not {chat_id_text!r}") from None
+            raise ConfigError(
+                f"MEDIATOR_CHAT_ID must be a Telegram chat id (an integer), not {chat_id_text!r}"
+            ) from None
         database_url = get("DATABASE_URL") or f"sqlite+aiosqlite:///{base / DEFAULT_DB_FILE}"
         if "://" not in database_url:
             raise ConfigError("DATABASE_URL must be a SQLAlchemy async URL, e.g. sqlite+aiosqlite:///passerelle.db")

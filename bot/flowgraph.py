@@ -64,10 +64,21 @@ def draw(flow: Flow, output: Path | None) -> tuple[str, Path | None, str | None]
         if dot_binary is None:
             fallback = output.with_suffix(".mmd")
             fallback.write_text(mermaid(flow), encoding="utf-8")
-            return "", fallback, (f"Graphviz `dot` is not installed: wrote Mermaid text to {fallback} instead "
-                                  "(install the `graphviz` package for SVG/PNG)")
-        subprocess.run([dot_binary, f"-T{suffix[1:]}", "-o", str(output)], input=dot(flow).encode(),
-                       check=True, capture_output=True, timeout=60)
+            return (
+                "",
+                fallback,
+                (
+                    f"Graphviz `dot` is not installed: wrote Mermaid text to {fallback} instead "
+                    "(install the `graphviz` package for SVG/PNG)"
+                ),
+            )
+        subprocess.run(
+            [dot_binary, f"-T{suffix[1:]}", "-o", str(output)],
+            input=dot(flow).encode(),
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         return "", output, None
     if suffix == ".dot":
         output.write_text(dot(flow), encoding="utf-8")

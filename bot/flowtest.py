@@ -1,15 +1,15 @@
 """`flows test`: conversation tests written in YAML beside the flows, run against the real engine.
 
-    flow: ../orientation.yaml
-    tests:
-      - name: Une personne qui refuse internet
-        conversation: [bonjour, "value:self", …]        # inputs as in `chat --jsonl`
-        expect: {persona: refractaire, state: mobilite}  # checked on the last turn
-      - name: Étape par étape
-        conversation:
-          - bonjour
-          - send: "value:relative"
-            expect: {state: envies, text: "votre proche"}
+flow: ../orientation.yaml
+tests:
+  - name: Une personne qui refuse internet
+    conversation: [bonjour, "value:self", …]        # inputs as in `chat --jsonl`
+    expect: {persona: refractaire, state: mobilite}  # checked on the last turn
+  - name: Étape par étape
+    conversation:
+      - bonjour
+      - send: "value:relative"
+        expect: {state: envies, text: "votre proche"}
 """
 
 from __future__ import annotations
@@ -75,8 +75,11 @@ def load_tests(path: Path) -> TestFile:
     _, data = read_yaml(path)
     file = str(path)
     problems: list[Problem] = []
-    if not isinstance(data, LineDict) or not isinstance(data.get("flow"), str) or not isinstance(
-            data.get("tests"), LineList):
+    if (
+        not isinstance(data, LineDict)
+        or not isinstance(data.get("flow"), str)
+        or not isinstance(data.get("tests"), LineList)
+    ):
         raise FlowError([Problem(file, 1, "a test file needs `flow:` (path of the flow) and a `tests:` list")])
     flow = (path.parent / data["flow"]).resolve()
     if not flow.exists():
@@ -115,8 +118,11 @@ def load_tests(path: Path) -> TestFile:
 def _check_expect(expect: Any, file: str, line: int) -> list[Problem]:
     if not isinstance(expect, dict):
         return [Problem(file, line, "`expect` must be a mapping")]
-    return [Problem(file, line, f"unknown expectation `{k}`; known: {', '.join(sorted(EXPECT_KEYS))}")
-            for k in expect if k not in EXPECT_KEYS]
+    return [
+        Problem(file, line, f"unknown expectation `{k}`; known: {', '.join(sorted(EXPECT_KEYS))}")
+        for k in expect
+        if k not in EXPECT_KEYS
+    ]
 
 
 def mismatch(expect: dict[str, Any], turn: Turn) -> str | None:
@@ -156,8 +162,9 @@ async def run_tests(paths: list[Path], settings: Settings) -> TestReport:
         except FlowError as exc:
             report.results += [Result(p.file, "(file)", p.line, False, p.message) for p in exc.problems]
             continue
-        isolated = Settings(database_url="sqlite+aiosqlite://", flows_dir=settings.flows_dir,
-                            catalogue_dir=settings.catalogue_dir)
+        isolated = Settings(
+            database_url="sqlite+aiosqlite://", flows_dir=settings.flows_dir, catalogue_dir=settings.catalogue_dir
+        )
         try:
             async with open_app(isolated, test_file.flow) as app:
                 for number, test in enumerate(test_file.tests):
@@ -174,6 +181,11 @@ async def _run_one(engine: Any, file: str, test: FlowTest, number: int) -> Resul
         turn = await engine.handle(parse_line(key, exchange.send, bool(turn and turn.multi)))
         problem = mismatch(exchange.expect, turn)
         if problem:
-            return Result(file, test.name, exchange.line, False,
-                          f"input {index} ({exchange.send!r}): {problem}; the bot said: {turn_to_json(turn)['text'][:300]!r}")
+            return Result(
+                file,
+                test.name,
+                exchange.line,
+                False,
+                f"input {index} ({exchange.send!r}): {problem}; the bot said: {turn_to_json(turn)['text'][:300]!r}",
+            )
     return Result(file, test.name, test.line, True)

@@ -18,17 +18,27 @@ from bot.messages import PersonaResult
 from bot.slots import SLOTS, UNKNOWN, SlotValue, condition_holds
 from bot.yamlload import LineDict, LineList, read_yaml
 
-PERSONA_IDS = ("refractaire", "novice_curieux", "sans_reperes", "timide", "melancolique", "modere",
-               "hyper_connecte")
+PERSONA_IDS = ("refractaire", "novice_curieux", "sans_reperes", "timide", "melancolique", "modere", "hyper_connecte")
 URGENCY_RANK = {"high": 3, "medium": 2, "low": 1, "none": 0}
-SOLUTION_TYPES = ("inform_motivate", "equip_connect", "assist", "train_basics", "train_themes", "one_off_support",
-                  "volunteer")
+SOLUTION_TYPES = (
+    "inform_motivate",
+    "equip_connect",
+    "assist",
+    "train_basics",
+    "train_themes",
+    "one_off_support",
+    "volunteer",
+)
 # Values of the national standard "lieux de médiation numérique" (schema v1.0.x).
 SERVICES = (
-    "Aide aux démarches administratives", "Maîtrise des outils numériques du quotidien",
-    "Insertion professionnelle via le numérique", "Utilisation sécurisée du numérique",
-    "Parentalité et éducation avec le numérique", "Loisirs et créations numériques",
-    "Compréhension du monde numérique", "Accès internet et matériel informatique",
+    "Aide aux démarches administratives",
+    "Maîtrise des outils numériques du quotidien",
+    "Insertion professionnelle via le numérique",
+    "Utilisation sécurisée du numérique",
+    "Parentalité et éducation avec le numérique",
+    "Loisirs et créations numériques",
+    "Compréhension du monde numérique",
+    "Accès internet et matériel informatique",
     "Acquisition de matériel informatique à prix solidaire",
 )
 SUPPORT_MODES = ("En autonomie", "Accompagnement individuel", "Dans un atelier collectif", "À distance")
@@ -146,14 +156,17 @@ def _parse_persona(persona_id: str, raw: Any, line: int, out: _Collector) -> Per
     solutions = raw.get("solutions") or []
     for value in solutions:
         if value not in SOLUTION_TYPES:
-            out.add(raw.line_of("solutions"), f"{where}: unknown solution `{value}`; known: {', '.join(SOLUTION_TYPES)}")
+            out.add(
+                raw.line_of("solutions"), f"{where}: unknown solution `{value}`; known: {', '.join(SOLUTION_TYPES)}"
+            )
     message = _wording(raw.get("message"), f"{where} message", raw.line_of("message"), out)
     rules: list[PersonaRule] = []
     raw_rules = raw.get("rules")
     if "rules" in raw and (not isinstance(raw_rules, LineList) or not raw_rules):
         out.add(raw.line_of("rules"), f"{where}: `rules` must be a non-empty list of `- if: … weight: … reason: …`")
-    for index, item in enumerate(raw_rules if isinstance(raw_rules, LineList) else []):
-        item_line = raw_rules.line_of(index)
+    rule_items: LineList = raw_rules if isinstance(raw_rules, LineList) else LineList()
+    for index, item in enumerate(rule_items):
+        item_line = rule_items.line_of(index)
         if not isinstance(item, LineDict) or not {"if", "weight", "reason"} <= set(item):
             out.add(item_line, f"{where}: each rule needs `if`, `weight` and `reason`")
             continue
@@ -166,8 +179,17 @@ def _parse_persona(persona_id: str, raw: Any, line: int, out: _Collector) -> Per
     preferences = _parse_preferences(raw.get("preferences"), where, raw.line_of("preferences"), out)
     if message is None:
         return None
-    return Persona(persona_id, str(raw.get("title", persona_id)), str(raw.get("description", "")).strip(),
-                   urgency, tuple(str(s) for s in solutions), message, preferences, tuple(rules), line)
+    return Persona(
+        persona_id,
+        str(raw.get("title", persona_id)),
+        str(raw.get("description", "")).strip(),
+        urgency,
+        tuple(str(s) for s in solutions),
+        message,
+        preferences,
+        tuple(rules),
+        line,
+    )
 
 
 def _parse_preferences(raw: Any, where: str, line: int, out: _Collector) -> OfferPreferences:
@@ -184,16 +206,25 @@ def _parse_preferences(raw: Any, where: str, line: int, out: _Collector) -> Offe
     services = [str(s) for s in raw.get("services") or []]
     for value in services:
         if value not in SERVICES:
-            out.add(raw.line_of("services"), f"{where}: `{value}` is not a service of the national standard; "
-                                             f"expected one of: {'; '.join(SERVICES)}")
+            out.add(
+                raw.line_of("services"),
+                f"{where}: `{value}` is not a service of the national standard; expected one of: {'; '.join(SERVICES)}",
+            )
     modes = [str(s) for s in raw.get("modalites_accompagnement") or []]
     for value in modes:
         if value not in SUPPORT_MODES:
-            out.add(raw.line_of("modalites_accompagnement"),
-                    f"{where}: `{value}` is not a support mode of the national standard; expected one of: "
-                    f"{'; '.join(SUPPORT_MODES)}")
-    return OfferPreferences(tuple(services), tuple(modes), raw.get("free_only") is True,
-                            raw.get("prefer_free") is True, raw.get("home_or_remote_when_difficult") is True)
+            out.add(
+                raw.line_of("modalites_accompagnement"),
+                f"{where}: `{value}` is not a support mode of the national standard; expected one of: "
+                f"{'; '.join(SUPPORT_MODES)}",
+            )
+    return OfferPreferences(
+        tuple(services),
+        tuple(modes),
+        raw.get("free_only") is True,
+        raw.get("prefer_free") is True,
+        raw.get("home_or_remote_when_difficult") is True,
+    )
 
 
 def check_against_flow(personas: Personas, flow: Flow) -> list[Problem]:
@@ -201,22 +232,32 @@ def check_against_flow(personas: Personas, flow: Flow) -> list[Problem]:
     producible: dict[str, set[str]] = {}
     for step in flow.steps.values():
         if step.kind == "ask" and step.slot:
-            values = producible.setdefault(step.slot, {"missing"})
-            values.update(c.value for c in step.choices)
+            produced = producible.setdefault(step.slot, {"missing"})
+            produced.update(c.value for c in step.choices)
             if step.allow_unknown:
-                values.add(UNKNOWN)
+                produced.add(UNKNOWN)
     problems = []
     for persona in personas.personas.values():
         for rule in persona.rules:
             for slot, values in rule.when.items():
                 if slot not in producible:
-                    if SLOTS.get(slot) is not None and values != {"missing"}:
-                        problems.append(Problem(personas.file, rule.line,
-                                                f"persona `{persona.id}`: no question of flow `{flow.name}` asks "
-                                                f"`{slot}`, so this rule can never apply"))
+                    if SLOTS.get(slot) is not None and set(values) != {"missing"}:
+                        problems.append(
+                            Problem(
+                                personas.file,
+                                rule.line,
+                                f"persona `{persona.id}`: no question of flow `{flow.name}` asks "
+                                f"`{slot}`, so this rule can never apply",
+                            )
+                        )
                     continue
                 for value in sorted(values - producible[slot]):
-                    problems.append(Problem(personas.file, rule.line,
-                                            f"persona `{persona.id}`: no button of flow `{flow.name}` gives "
-                                            f"`{slot}: {value}`; this rule part can never apply"))
+                    problems.append(
+                        Problem(
+                            personas.file,
+                            rule.line,
+                            f"persona `{persona.id}`: no button of flow `{flow.name}` gives "
+                            f"`{slot}: {value}`; this rule part can never apply",
+                        )
+                    )
     return problems

@@ -14,14 +14,16 @@ from bot.errors import BotError
 from bot.messages import Button, Inbound, Turn
 
 log = logging.getLogger(__name__)
-TECHNICAL_TROUBLE = "Désolé, un petit souci technique m'empêche de répondre. Réessayez dans un instant, s'il vous plaît."
+TECHNICAL_TROUBLE = (
+    "Désolé, un petit souci technique m'empêche de répondre. Réessayez dans un instant, s'il vous plaît."
+)
 _LOCATION = re.compile(r"^location:\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 def parse_line(key: str, line: str, multi: bool) -> Inbound:
     """One scripted input line (CONTRACT): text, /command, value:V, value:V1,V2, location:LAT,LON."""
     if line.startswith("value:"):
-        raw = line[len("value:"):].strip()
+        raw = line[len("value:") :].strip()
         if raw.startswith("/"):
             return Inbound.button(key, raw)
         if multi:
@@ -42,11 +44,21 @@ def turn_to_json(turn: Turn) -> dict[str, Any]:
         "text": "\n\n".join(r.text for r in turn.replies),
         "buttons": [{"label": b.label, "value": b.value} for b in turn.buttons],
         "persona": {"id": persona.id, "confidence": persona.confidence, "reasons": list(persona.reasons)}
-        if persona else None,
-        "offers": [{"id": o.id, "name": o.name, "distance_km": o.distance_km, "services": list(o.services),
-                    "open_now": o.open_now} for o in turn.offers],
+        if persona
+        else None,
+        "offers": [
+            {
+                "id": o.id,
+                "name": o.name,
+                "distance_km": o.distance_km,
+                "services": list(o.services),
+                "open_now": o.open_now,
+            }
+            for o in turn.offers
+        ],
         "callback": {"id": turn.callback.id, "queue": turn.callback.queue, "status": turn.callback.status}
-        if turn.callback else None,
+        if turn.callback
+        else None,
         "done": turn.done,
     }
 
@@ -76,9 +88,17 @@ class TerminalChat:
             multi = bool(self.last and self.last.multi)
             turn = await self.turn(parse_line(self.key, line, multi))
             if turn is None:
-                out: dict[str, Any] = {"state": self.last.state if self.last else None, "slot": None, "multi": False,
-                                       "text": TECHNICAL_TROUBLE, "buttons": [], "persona": None, "offers": [],
-                                       "callback": None, "done": False}
+                out: dict[str, Any] = {
+                    "state": self.last.state if self.last else None,
+                    "slot": None,
+                    "multi": False,
+                    "text": TECHNICAL_TROUBLE,
+                    "buttons": [],
+                    "persona": None,
+                    "offers": [],
+                    "callback": None,
+                    "done": False,
+                }
             else:
                 out = turn_to_json(turn)
             self.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
@@ -89,13 +109,17 @@ class TerminalChat:
         while (line := await self.read()) is not None:
             self.show(await self.turn(self.from_human(line.strip())))
             if self.last is not None and self.last.done:
-                self.stdout.write("(Conversation terminée. Écrivez quelque chose pour recommencer, Ctrl-D pour quitter.)\n")
+                self.stdout.write(
+                    "(Conversation terminée. Écrivez quelque chose pour recommencer, Ctrl-D pour quitter.)\n"
+                )
                 self.stdout.flush()
 
     def from_human(self, line: str) -> Inbound:
         """Numbers pick buttons ("2"; "1 3" on a several-choice question); anything else is typed text."""
         buttons = self.last.buttons if self.last else ()
-        numbers = [int(n) for n in re.split(r"[\s,;]+", line) if n.isdigit()] if re.fullmatch(r"[\d\s,;]+", line) else []
+        numbers = (
+            [int(n) for n in re.split(r"[\s,;]+", line) if n.isdigit()] if re.fullmatch(r"[\d\s,;]+", line) else []
+        )
         if numbers and all(1 <= n <= len(buttons) for n in numbers):
             picked = [buttons[n - 1].value for n in numbers]
             if len(picked) == 1:

@@ -137,10 +137,15 @@ class Dialogue:
         persona = self.data.get("persona")
         buttons = self.replies[-1].buttons if self.replies else ()
         return Turn(
-            replies=tuple(self.replies), state=self.state, slot=waiting_slot,
-            multi=bool(step is not None and step.multi), buttons=buttons,
+            replies=tuple(self.replies),
+            state=self.state,
+            slot=waiting_slot,
+            multi=bool(step is not None and step.multi),
+            buttons=buttons,
             persona=PersonaResult(persona["id"], persona["confidence"], tuple(persona["reasons"])) if persona else None,
-            offers=self.shown_offers, callback=self.callback, done=self.state == ENDED_STATE or self.forgotten,
+            offers=self.shown_offers,
+            callback=self.callback,
+            done=self.state == ENDED_STATE or self.forgotten,
         )
 
     # ----- commands --------------------------------------------------------------------------------------
@@ -201,23 +206,33 @@ class Dialogue:
                 self.move(ENDED_STATE)
                 return
             step_id = self.next_of(step, None)
-        raise FlowError([Problem(self.flow.file, self.flow.steps[step_id].line,
-                                 f"step `{step_id}`: the flow loops without ever asking a question")])
+        raise FlowError(
+            [
+                Problem(
+                    self.flow.file,
+                    self.flow.steps[step_id].line,
+                    f"step `{step_id}`: the flow loops without ever asking a question",
+                )
+            ]
+        )
 
     def next_of(self, step: Step, choice: Choice | None) -> str:
         if choice is not None and choice.goto:
             return choice.goto
         for rule in step.next:
             if condition_holds(dict(rule.when), self.answers) and not (
-                    rule.unless and condition_holds(dict(rule.unless), self.answers)):
+                rule.unless and condition_holds(dict(rule.unless), self.answers)
+            ):
                 return rule.goto
         raise FlowError([Problem(self.flow.file, step.line, f"step `{step.id}`: no `next` applies")])
 
     def prompt(self, *, offer_human: bool = False, edit: bool = False) -> None:
         """Say the current question (or callback / forget question) with its buttons."""
         if self.state == FORGET_STATE:
-            self.question(self.flow.messages["forget_confirm"],
-                          [("yes", self.label("forget_yes_label")), ("no", self.label("forget_no_label"))])
+            self.question(
+                self.flow.messages["forget_confirm"],
+                [("yes", self.label("forget_yes_label")), ("no", self.label("forget_no_label"))],
+            )
             return
         if (phase := self.callback_phase()) is not None:
             self.prompt_callback(phase[1], offer_human=offer_human)
@@ -238,12 +253,17 @@ class Dialogue:
             return
         self.question(step.text, options, offer_human=offer_human, request=request)
 
-    def question(self, text: Wording, options: list[tuple[str, str]], *, offer_human: bool = False,
-                 request: str | None = None) -> None:
+    def question(
+        self, text: Wording, options: list[tuple[str, str]], *, offer_human: bool = False, request: str | None = None
+    ) -> None:
         buttons = [Button(label, value) for value, label in options] + self.human_button(offer_human)
-        self.replies.append(Reply(self.render(text), tuple(buttons),
-                                  request="location" if request == "location" else
-                                  "contact" if request == "contact" else None))
+        self.replies.append(
+            Reply(
+                self.render(text),
+                tuple(buttons),
+                request="location" if request == "location" else "contact" if request == "contact" else None,
+            )
+        )
 
     def human_button(self, offer: bool) -> list[Button]:
         return [Button(self.label("human_label"), HUMAN)] if offer else []
@@ -309,7 +329,8 @@ class Dialogue:
             await self.store_answer(step, _exclusive_clean(step, chosen))
             return
         confirm = (inbound.kind is InboundKind.BUTTON and inbound.values == (CONFIRM,)) or (
-            inbound.kind is InboundKind.TEXT and normalise(inbound.text) in CONFIRM_WORDS)
+            inbound.kind is InboundKind.TEXT and normalise(inbound.text) in CONFIRM_WORDS
+        )
         if confirm:
             if pending:
                 await self.store_answer(step, pending)
@@ -353,8 +374,17 @@ class Dialogue:
             self.say("no_offers")
         else:
             lines = [self.render(self.flow.messages["offers_intro"], count=len(found))]
-            lines += [self.render(self.flow.messages["offer_line"], name=o.name, address=o.address, phone=o.phone,
-                                  distance=_km(o.distance_km), services=", ".join(o.services)) for o in found]
+            lines += [
+                self.render(
+                    self.flow.messages["offer_line"],
+                    name=o.name,
+                    address=o.address,
+                    phone=o.phone,
+                    distance=_km(o.distance_km),
+                    services=", ".join(o.services),
+                )
+                for o in found
+            ]
             self.replies.append(Reply("\n".join(lines), offers=tuple(found)))
             self.shown_offers = tuple(found)
             self.data["offers"] = [o.id for o in found]
@@ -363,31 +393,40 @@ class Dialogue:
     def prompt_callback(self, phase: str, *, offer_human: bool = False) -> None:
         messages = self.flow.messages
         if phase == "consent":
-            self.question(messages["callback_consent"], [("yes", self.label("consent_yes_label")),
-                                                          ("no", self.label("consent_no_label"))])
+            self.question(
+                messages["callback_consent"],
+                [("yes", self.label("consent_yes_label")), ("no", self.label("consent_no_label"))],
+            )
         elif phase == "phone":
             self.question(messages["callback_phone"], [("no", self.label("consent_no_label"))], request="contact")
         elif phase == "moment":
-            self.question(messages["callback_moment"], [(m, self.label(f"moment_{m}"))
-                                                         for m in ("morning", "afternoon", "any")])
+            self.question(
+                messages["callback_moment"], [(m, self.label(f"moment_{m}")) for m in ("morning", "afternoon", "any")]
+            )
         else:
-            self.question(messages["callback_who"], [("person", self.label("who_person_label")),
-                                                      ("relative", self.label("who_relative_label"))])
+            self.question(
+                messages["callback_who"],
+                [("person", self.label("who_person_label")), ("relative", self.label("who_relative_label"))],
+            )
 
     async def answer_callback(self, step: Step, phase: str, inbound: Inbound) -> None:
         draft: dict[str, Any] = self.data.setdefault("callback_draft", {})
-        options = {
-            "consent": [("yes", ["oui", "d accord", "ok", "volontiers", "ouais"], "consent_yes_label"),
-                        ("no", ["non", "pas maintenant", "je ne sais pas", "je sais pas"], "consent_no_label")],
+        all_options: dict[str, list[tuple[str, list[str], str]]] = {
+            "consent": [
+                ("yes", ["oui", "d accord", "ok", "volontiers", "ouais"], "consent_yes_label"),
+                ("no", ["non", "pas maintenant", "je ne sais pas", "je sais pas"], "consent_no_label"),
+            ],
             "phone": [("no", ["non", "annuler", "pas de numero"], "consent_no_label")],
             "moment": [(m, [], f"moment_{m}") for m in ("morning", "afternoon", "any")],
             "who": [("person", [], "who_person_label"), ("relative", ["moi", "a moi"], "who_relative_label")],
-        }[phase]
+        }
+        options = all_options[phase]
         values = [v for v, _, _ in options]
         value = _button_value(inbound)
         if value not in values:
-            candidates = build_candidates([(v, [*syn, *self.flow.messages[k].variants.values()])
-                                           for v, syn, k in options])
+            candidates = build_candidates(
+                [(v, [*syn, *self.flow.messages[k].variants.values()]) for v, syn, k in options]
+            )
             value = match_one(inbound.text, candidates, values, allow_unknown=False) if inbound.text else None
         if phase == "consent":
             if value == "yes":
@@ -431,11 +470,19 @@ class Dialogue:
         draft = self.data.pop("callback_draft")
         persona = (self.data.get("persona") or {}).get("id")
         answers = {k: v for k, v in self.answers.items() if v not in (UNKNOWN, [UNKNOWN])}
-        row = await self.tx.create_callback(NewCallback(
-            conversation_key=self.record.key, queue="default", persona=persona,
-            answers={**answers, "offers": self.data.get("offers", [])}, phone=draft["phone"],
-            moment=draft["moment"], contact=draft["contact"],
-            consent_at=_parse_time(draft["consent_at"]), consent_text=CONSENT_TEXT_VERSION))
+        row = await self.tx.create_callback(
+            NewCallback(
+                conversation_key=self.record.key,
+                queue="default",
+                persona=persona,
+                answers={**answers, "offers": self.data.get("offers", [])},
+                phone=draft["phone"],
+                moment=draft["moment"],
+                contact=draft["contact"],
+                consent_at=_parse_time(draft["consent_at"]),
+                consent_text=CONSENT_TEXT_VERSION,
+            )
+        )
         self.callback = CallbackRef(row.id, row.queue, row.status)
         self.data.setdefault("callbacks", []).append(row.id)
         self.say("callback_done", moment=self.label(f"moment_{draft['moment']}"))
@@ -443,8 +490,12 @@ class Dialogue:
 
     # ----- forgetting ------------------------------------------------------------------------------------
     async def answer_forget(self, inbound: Inbound) -> None:
-        candidates = build_candidates([("yes", ["oui", *self.flow.messages["forget_yes_label"].variants.values()]),
-                                       ("no", ["non", *self.flow.messages["forget_no_label"].variants.values()])])
+        candidates = build_candidates(
+            [
+                ("yes", ["oui", *self.flow.messages["forget_yes_label"].variants.values()]),
+                ("no", ["non", *self.flow.messages["forget_no_label"].variants.values()]),
+            ]
+        )
         value = _button_value(inbound) or match_one(inbound.text, candidates, ["yes", "no"], allow_unknown=False)
         if value == "yes":
             await self.tx.forget(self.record.key)
@@ -497,7 +548,7 @@ def _toggle(step: Step, pending: list[str], value: str) -> list[str]:
 
 
 def _exclusive_clean(step: Step, values: list[str], latest: str | None = None) -> list[str]:
-    """"none" or "unknown" with something else: the latest pick wins; typed sets keep the real values."""
+    """ "none" or "unknown" with something else: the latest pick wins; typed sets keep the real values."""
     exclusive = {c.value for c in step.choices if c.exclusive} | {UNKNOWN}
     if len(values) < 2 or not exclusive.intersection(values):
         return values

@@ -24,20 +24,65 @@ VARIANTS = ("self", "relative")  # wording variants, chosen by the for_whom slot
 
 # Variables filled at run time, usable in any text besides the flow's own `variables`.
 RUNTIME_VARIABLES = frozenset(
-    {"persona_title", "count", "name", "distance", "address", "phone", "services", "hours",
-     "commune", "moment", "location", "queue", "step"}
+    {
+        "persona_title",
+        "count",
+        "name",
+        "distance",
+        "address",
+        "phone",
+        "services",
+        "hours",
+        "commune",
+        "moment",
+        "location",
+        "queue",
+        "step",
+    }
 )
 
 # System texts every flow needs (from messages.yaml beside the flow, or the flow's own `messages`).
 REQUIRED_MESSAGES = (
-    "unknown_label", "confirm_label", "human_label", "multi_hint", "not_understood",
-    "not_understood_human", "empty_input", "help", "restart", "stop", "unknown_command",
-    "forget_confirm", "forget_yes_label", "forget_no_label", "forget_done", "forget_cancelled",
-    "migrated", "invalid_postcode", "invalid_location", "invalid_phone", "invalid_text",
-    "no_catalogue", "no_offers", "offers_intro", "offer_line", "callback_consent", "consent_yes_label",
-    "consent_no_label", "callback_declined", "callback_phone", "callback_phone_invalid", "callback_moment",
-    "moment_morning", "moment_afternoon", "moment_any", "callback_who", "who_person_label",
-    "who_relative_label", "callback_done", "unsupported",
+    "unknown_label",
+    "confirm_label",
+    "human_label",
+    "multi_hint",
+    "not_understood",
+    "not_understood_human",
+    "empty_input",
+    "help",
+    "restart",
+    "stop",
+    "unknown_command",
+    "forget_confirm",
+    "forget_yes_label",
+    "forget_no_label",
+    "forget_done",
+    "forget_cancelled",
+    "migrated",
+    "invalid_postcode",
+    "invalid_location",
+    "invalid_phone",
+    "invalid_text",
+    "no_catalogue",
+    "no_offers",
+    "offers_intro",
+    "offer_line",
+    "callback_consent",
+    "consent_yes_label",
+    "consent_no_label",
+    "callback_declined",
+    "callback_phone",
+    "callback_phone_invalid",
+    "callback_moment",
+    "moment_morning",
+    "moment_afternoon",
+    "moment_any",
+    "callback_who",
+    "who_person_label",
+    "who_relative_label",
+    "callback_done",
+    "unsupported",
 )
 
 FLOW_KEYS = {"flow", "title", "start", "human", "personas", "settings", "variables", "messages", "steps"}
@@ -189,8 +234,10 @@ def parse_flow(
         messages = {**merged, **messages}
     for key in REQUIRED_MESSAGES:
         if key not in messages:
-            out.add(data.line_of("messages"),
-                    f"missing text `messages.{key}`; add it to the flow or to messages.yaml beside it")
+            out.add(
+                data.line_of("messages"),
+                f"missing text `messages.{key}`; add it to the flow or to messages.yaml beside it",
+            )
 
     steps: dict[str, Step] = {}
     raw_steps = data.get("steps")
@@ -203,10 +250,18 @@ def parse_flow(
                 steps[step_id] = step
 
     flow = Flow(
-        name=name or Path(file).stem, title=str(data.get("title") or name or ""), file=file,
-        version=flow_version(source), source=source, start=start or "", human=human or "",
-        personas_file=str(data.get("personas") or "personas.yaml"), max_misses=max_misses,
-        steps=steps, messages=messages, variables=variables,
+        name=name or Path(file).stem,
+        title=str(data.get("title") or name or ""),
+        file=file,
+        version=flow_version(source),
+        source=source,
+        start=start or "",
+        human=human or "",
+        personas_file=str(data.get("personas") or "personas.yaml"),
+        max_misses=max_misses,
+        steps=steps,
+        messages=messages,
+        variables=variables,
     )
     _check_graph(flow, data, out)
     _check_texts(flow, out)
@@ -236,8 +291,11 @@ def _wording(raw: Any, where: str, line: int, out: _Collector) -> Wording | None
     if isinstance(raw, LineDict):
         bad = [k for k in raw if k not in VARIANTS]
         if bad or "self" not in raw:
-            out.add(raw.line, f"{where}: a text with variants needs `self:` (and may have `relative:`), "
-                              f"not {sorted(bad) or 'only relative'}")
+            out.add(
+                raw.line,
+                f"{where}: a text with variants needs `self:` (and may have `relative:`), "
+                f"not {sorted(bad) or 'only relative'}",
+            )
             return None
         if not all(isinstance(v, str) and v.strip() for v in raw.values()):
             out.add(raw.line, f"{where}: every variant must be a non-empty text")
@@ -273,8 +331,10 @@ def _parse_step(step_id: str, raw: Any, line: int, out: _Collector) -> Step | No
     kind: StepKind = kinds[0]  # type: ignore[assignment]
     for key in raw:
         if key not in STEP_KEYS[kind]:
-            out.add(raw.line_of(key), f"{where}: unknown key `{key}` for a `{kind}` step; "
-                                      f"allowed: {sorted(STEP_KEYS[kind])}")
+            out.add(
+                raw.line_of(key),
+                f"{where}: unknown key `{key}` for a `{kind}` step; allowed: {sorted(STEP_KEYS[kind])}",
+            )
     end = raw.get("end") is True
     rules = _parse_next(raw.get("next"), where, raw.line_of("next"), out)
     if kind == "say":
@@ -308,8 +368,11 @@ def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: _Colle
         out.add(raw.line, f"{where}: missing `text` (the question asked)")
     multi = raw.get("multi") is True
     if spec is not None and multi != spec.multi:
-        out.add(raw.line_of("multi") if "multi" in raw else raw.line,
-                f"{where}: slot `{slot}` is {'several-choice: add `multi: true`' if spec.multi else 'single-choice: remove `multi`'}")
+        out.add(
+            raw.line_of("multi") if "multi" in raw else raw.line,
+            f"{where}: slot `{slot}` is "
+            + ("several-choice: add `multi: true`" if spec.multi else "single-choice: remove `multi`"),
+        )
     input_kind = raw.get("input")
     if input_kind is not None and input_kind not in INPUT_KINDS:
         out.add(raw.line_of("input"), f"{where}: unknown input `{input_kind}`; known: {', '.join(INPUT_KINDS)}")
@@ -320,16 +383,28 @@ def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: _Colle
         out.add(raw.line, f"{where}: slot `{slot}` is free text: add `input: location` (or postcode, text)")
     allow_unknown = raw.get("unknown", True) is not False
     if spec is not None and spec.unknown_allowed and not allow_unknown:
-        out.add(raw.line_of("unknown"), f"{where}: every question but for_whom must accept \"je ne sais pas\" "
-                                        "(CONTRACT); remove `unknown: false`")
+        out.add(
+            raw.line_of("unknown"),
+            f'{where}: every question but for_whom must accept "je ne sais pas" (CONTRACT); remove `unknown: false`',
+        )
     if spec is not None and not spec.unknown_allowed:
         allow_unknown = False
     invalid = _wording(raw["invalid"], where, raw.line_of("invalid"), out) if "invalid" in raw else None
     if not rules and not any(c.goto for c in choices):
         out.add(raw.line, f"{where}: dead end: add `next:` (the step that follows)")
-    return Step(step_id, "ask", raw.line, text=text, slot=str(slot), multi=multi,
-                input=str(input_kind) if input_kind else None, choices=tuple(choices),
-                allow_unknown=allow_unknown, invalid=invalid, next=rules)
+    return Step(
+        step_id,
+        "ask",
+        raw.line,
+        text=text,
+        slot=str(slot),
+        multi=multi,
+        input=str(input_kind) if input_kind else None,
+        choices=tuple(choices),
+        allow_unknown=allow_unknown,
+        invalid=invalid,
+        next=rules,
+    )
 
 
 def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: _Collector) -> list[Choice]:
@@ -353,10 +428,12 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: _Collector) 
             out.add(item.line_of("value"), f"{where}: duplicate button value `{value}`")
         seen.add(value)
         if value == UNKNOWN:
-            out.add(item.line_of("value"), f"{where}: `unknown` is added automatically (\"Je ne sais pas\"); remove it")
+            out.add(item.line_of("value"), f'{where}: `unknown` is added automatically ("Je ne sais pas"); remove it')
         elif spec is not None and spec.values and value not in spec.values:
-            out.add(item.line_of("value"), f"{where}: `{value}` is not a value of slot `{spec.name}`; "
-                                           f"expected one of {', '.join(spec.values)}")
+            out.add(
+                item.line_of("value"),
+                f"{where}: `{value}` is not a value of slot `{spec.name}`; expected one of {', '.join(spec.values)}",
+            )
         label = _wording(item["label"], f"{where} choice `{value}`", item.line_of("label"), out)
         synonyms = item.get("synonyms") or []
         if not isinstance(synonyms, list) or not all(isinstance(s, str | int) for s in synonyms):
@@ -364,8 +441,15 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: _Collector) 
             synonyms = []
         goto = item.get("goto")
         if label is not None:
-            choices.append(Choice(value, label, tuple(str(s) for s in synonyms),
-                                  str(goto) if goto is not None else None, item.get("exclusive") is True))
+            choices.append(
+                Choice(
+                    value,
+                    label,
+                    tuple(str(s) for s in synonyms),
+                    str(goto) if goto is not None else None,
+                    item.get("exclusive") is True,
+                )
+            )
     return choices
 
 
@@ -384,8 +468,11 @@ def _conditions(raw: Any, where: str, line: int, out: _Collector) -> dict[str, f
             continue
         for value in values_list:
             if spec.values and value not in spec.values and value not in (UNKNOWN, "missing"):
-                out.add(raw.line_of(slot), f"{where}: `{value}` is not a value of slot `{slot}`; expected one of "
-                                           f"{', '.join(spec.values)}, unknown, missing")
+                out.add(
+                    raw.line_of(slot),
+                    f"{where}: `{value}` is not a value of slot `{slot}`; expected one of "
+                    f"{', '.join(spec.values)}, unknown, missing",
+                )
         result[slot] = frozenset(values_list)
     return result
 
@@ -407,8 +494,14 @@ def _parse_next(raw: Any, where: str, line: int, out: _Collector) -> tuple[Rule,
         for key in item:
             if key not in RULE_KEYS:
                 out.add(item.line_of(key), f"{where}: unknown key `{key}` in `next`; allowed: if, unless, goto")
-        rules.append(Rule(str(item["goto"]), _conditions(item.get("if"), where, item.line_of("if"), out),
-                          _conditions(item.get("unless"), where, item.line_of("unless"), out), item_line))
+        rules.append(
+            Rule(
+                str(item["goto"]),
+                _conditions(item.get("if"), where, item.line_of("if"), out),
+                _conditions(item.get("unless"), where, item.line_of("unless"), out),
+                item_line,
+            )
+        )
     if rules and (rules[-1].when or rules[-1].unless):
         out.add(rules[-1].line, f"{where}: possible dead end: finish `next` with a `- goto: …` without condition")
     return tuple(rules)
@@ -462,8 +555,10 @@ def _check_texts(flow: Flow, out: _Collector) -> None:
         for variant in wording.variants.values():
             for name in _placeholders(variant):
                 if name == "{" or not name.isidentifier():
-                    out.add(wording.line, f"{where}: malformed `{{…}}` placeholder; write `{{name}}`, "
-                                          "or double the braces for a literal one")
+                    out.add(
+                        wording.line,
+                        f"{where}: malformed `{{…}}` placeholder; write `{{name}}`, "
+                        "or double the braces for a literal one",
+                    )
                 elif name not in known:
-                    out.add(wording.line, f"{where}: unknown variable `{{{name}}}`; known: "
-                                          f"{', '.join(sorted(known))}")
+                    out.add(wording.line, f"{where}: unknown variable `{{{name}}}`; known: {', '.join(sorted(known))}")

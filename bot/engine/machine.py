@@ -46,7 +46,7 @@ class Conversation:
 class FlowMachine:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
-        states = list(flow.steps) + [FORGET_STATE, ENDED_STATE]
+        states: list[str] = [*flow.steps, FORGET_STATE, ENDED_STATE]
         for step in flow.steps.values():
             if step.action == "request_callback":
                 states += [callback_state(step.id, phase) for phase in CALLBACK_PHASES]
@@ -54,8 +54,9 @@ class FlowMachine:
         # model_override: only `trigger` (declared on Conversation) is bound to each attached record, which
         # keeps attaching cheap whatever the size of the flow.
         logging.getLogger("transitions").setLevel(logging.ERROR)
-        self._machine = Machine(model=None, states=states, initial=flow.start, auto_transitions=False,
-                                model_override=True, send_event=False)
+        self._machine = Machine(
+            model=None, states=states, initial=flow.start, auto_transitions=False, model_override=True, send_event=False
+        )
         edges: dict[str, set[str]] = {}
         for step in flow.steps.values():
             for target in step.targets():
@@ -67,7 +68,7 @@ class FlowMachine:
                 for target in step.targets():
                     edges.setdefault(target, set()).update(phases)
         for dest, sources in edges.items():
-            self._machine.add_transition(f"go:{dest}", sorted(sources), dest)
+            self._machine.add_transition(f"go:{dest}", list[Any](sorted(sources)), dest)
         # Moves allowed from anywhere: start again, a human, forget, stop; and back from the forget question.
         for dest in {flow.start, flow.human, callback_state(flow.human, "consent"), FORGET_STATE, ENDED_STATE}:
             self._machine.add_transition(f"go:{dest}", "*", dest)

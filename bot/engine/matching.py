@@ -13,11 +13,30 @@ from rapidfuzz import fuzz, process
 from bot.slots import UNKNOWN
 
 # Ways people say "I don't know" / "I'd rather not say", already normalised.
-UNKNOWN_PHRASES = frozenset({
-    "je ne sais pas", "je sais pas", "sais pas", "ne sais pas", "jsp", "j sais pas", "chais pas", "chai pas",
-    "aucune idee", "pas d idee", "je ne sais plus", "je prefere ne pas repondre", "pas de reponse",
-    "ne sait pas", "il ne sait pas", "elle ne sait pas", "on ne sait pas", "sait pas", "ignore", "nsp",
-})
+UNKNOWN_PHRASES = frozenset(
+    {
+        "je ne sais pas",
+        "je sais pas",
+        "sais pas",
+        "ne sais pas",
+        "jsp",
+        "j sais pas",
+        "chais pas",
+        "chai pas",
+        "aucune idee",
+        "pas d idee",
+        "je ne sais plus",
+        "je prefere ne pas repondre",
+        "pas de reponse",
+        "ne sait pas",
+        "il ne sait pas",
+        "elle ne sait pas",
+        "on ne sait pas",
+        "sait pas",
+        "ignore",
+        "nsp",
+    }
+)
 _SEPARATORS = re.compile(r"\s*(?:,|;|/|\+|&|\bet\b|\bou\b|\bpuis\b|\n)\s*")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 # Overseas regions tried after metropolitan France, so 0696… (Martinique) or 0262… (La Réunion) are valid.

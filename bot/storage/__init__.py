@@ -153,16 +153,27 @@ class Storage:
 
     async def remember_flow_version(self, flow: str, version: str, file: str, source: str) -> None:
         async with self.transaction() as tx:
-            found = await tx.connection.scalar(select(flow_versions.c.version).where(flow_versions.c.version == version))
+            found = await tx.connection.scalar(
+                select(flow_versions.c.version).where(flow_versions.c.version == version)
+            )
             if found is None:
-                await tx.connection.execute(insert(flow_versions).values(
-                    version=version, flow=flow, file=file, source=source, created_at=now()))
-
+                await tx.connection.execute(
+                    insert(flow_versions).values(version=version, flow=flow, file=file, source=source, created_at=now())
+                )
 
 
 def _callback_row(row: Any) -> CallbackRow:
-    return CallbackRow(row["id"], row["conversation_key"], row["status"], row["queue"], row["persona"],
-                       row["answers"], row["phone"], row["moment"], row["contact"])
+    return CallbackRow(
+        row["id"],
+        row["conversation_key"],
+        row["status"],
+        row["queue"],
+        row["persona"],
+        row["answers"],
+        row["phone"],
+        row["moment"],
+        row["contact"],
+    )
 
 
 class Transaction:
@@ -172,9 +183,17 @@ class Transaction:
         self.connection = connection
 
     async def load_conversation(self, key: str) -> ConversationRecord | None:
-        row = (await self.connection.execute(select(
-            conversations.c.flow, conversations.c.flow_version, conversations.c.state, conversations.c.data,
-            conversations.c.version).where(conversations.c.key == key))).first()
+        row = (
+            await self.connection.execute(
+                select(
+                    conversations.c.flow,
+                    conversations.c.flow_version,
+                    conversations.c.state,
+                    conversations.c.data,
+                    conversations.c.version,
+                ).where(conversations.c.key == key)
+            )
+        ).first()
         if row is None:
             return None
         return ConversationRecord(key, row[0], row[1], row[2], dict(row[3]), row[4])
@@ -183,44 +202,89 @@ class Transaction:
         """Insert or update; the version check refuses a write based on a stale read (another process)."""
         stamp = now()
         if record.version == 0:
-            await self.connection.execute(insert(conversations).values(
-                key=record.key, flow=record.flow, flow_version=record.flow_version, state=record.state,
-                data=record.data, version=1, created_at=stamp, updated_at=stamp))
+            await self.connection.execute(
+                insert(conversations).values(
+                    key=record.key,
+                    flow=record.flow,
+                    flow_version=record.flow_version,
+                    state=record.state,
+                    data=record.data,
+                    version=1,
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+            )
             record.version = 1
             return
         result = await self.connection.execute(
             update(conversations)
             .where(conversations.c.key == record.key, conversations.c.version == record.version)
-            .values(flow=record.flow, flow_version=record.flow_version, state=record.state, data=record.data,
-                    version=record.version + 1, updated_at=stamp))
+            .values(
+                flow=record.flow,
+                flow_version=record.flow_version,
+                state=record.state,
+                data=record.data,
+                version=record.version + 1,
+                updated_at=stamp,
+            )
+        )
         if result.rowcount != 1:
             raise ConflictError(f"conversation changed meanwhile (version {record.version})")
         record.version += 1
 
     async def flow_source(self, version: str) -> tuple[str, str] | None:
         """(file, source) of a flow version seen before, so old conversations keep their version."""
-        row = (await self.connection.execute(
-            select(flow_versions.c.file, flow_versions.c.source).where(flow_versions.c.version == version))).first()
+        row = (
+            await self.connection.execute(
+                select(flow_versions.c.file, flow_versions.c.source).where(flow_versions.c.version == version)
+            )
+        ).first()
         return (row[0], row[1]) if row else None
 
     async def create_callback(self, new: NewCallback) -> CallbackRow:
         callback_id = secrets.token_hex(6)
         stamp = now()
-        await self.connection.execute(insert(callbacks).values(
-            id=callback_id, conversation_key=new.conversation_key, status="new", queue=new.queue,
-            persona=new.persona, answers=new.answers, phone=new.phone, moment=new.moment, contact=new.contact,
-            consent_at=new.consent_at, consent_text=new.consent_text, created_at=stamp, updated_at=stamp))
-        return CallbackRow(callback_id, new.conversation_key, "new", new.queue, new.persona, new.answers,
-                           new.phone, new.moment, new.contact)
+        await self.connection.execute(
+            insert(callbacks).values(
+                id=callback_id,
+                conversation_key=new.conversation_key,
+                status="new",
+                queue=new.queue,
+                persona=new.persona,
+                answers=new.answers,
+                phone=new.phone,
+                moment=new.moment,
+                contact=new.contact,
+                consent_at=new.consent_at,
+                consent_text=new.consent_text,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+        )
+        return CallbackRow(
+            callback_id,
+            new.conversation_key,
+            "new",
+            new.queue,
+            new.persona,
+            new.answers,
+            new.phone,
+            new.moment,
+            new.contact,
+        )
 
     async def forget(self, key: str) -> int:
         """Erase a person's conversation and the personal fields of their callback requests. Open requests
         are cancelled (nobody may call a number that no longer exists); anonymous fields stay for statistics."""
         await self.connection.execute(delete(conversations).where(conversations.c.key == key))
         result = await self.connection.execute(
-            update(callbacks).where(callbacks.c.conversation_key == key).values(
-                conversation_key=None, phone=None, answers=None, contact=None, updated_at=now()))
+            update(callbacks)
+            .where(callbacks.c.conversation_key == key)
+            .values(conversation_key=None, phone=None, answers=None, contact=None, updated_at=now())
+        )
         await self.connection.execute(
-            update(callbacks).where(callbacks.c.conversation_key.is_(None), callbacks.c.phone.is_(None),
-                                    callbacks.c.status == "new").values(status="cancelled"))
+            update(callbacks)
+            .where(callbacks.c.conversation_key.is_(None), callbacks.c.phone.is_(None), callbacks.c.status == "new")
+            .values(status="cancelled")
+        )
         return int(result.rowcount or 0)
