@@ -14,6 +14,8 @@ from bot.errors import FlowError, Problem
 from bot.offers import NoCatalogue, OfferSearch
 from bot.personas import Personas, check_against_flow, load_personas
 from bot.storage import Storage
+from bot.storage.memory import MemoryStorage
+from bot.storage.protocol import ConversationStore
 
 DEFAULT_FLOW = "orientation.yaml"
 
@@ -40,17 +42,19 @@ def load_flow_with_personas(path: Path) -> LoadedFlow:
 @dataclass(frozen=True, slots=True)
 class App:
     settings: Settings
-    storage: Storage
+    storage: ConversationStore
     engine: Engine
 
 
 @asynccontextmanager
 async def open_app(
-    settings: Settings, flow_path: Path | None = None, offers: OfferSearch | None = None
+    settings: Settings, flow_path: Path | None = None, offers: OfferSearch | None = None, *, in_memory: bool = False
 ) -> AsyncIterator[App]:
+    """Everything the bot runs on, opened in order and closed in reverse. `in_memory`: no database at all
+    (flow tests, benchmarks)."""
     loaded = load_flow_with_personas(flow_path or settings.flows_dir / DEFAULT_FLOW)
     async with AsyncExitStack() as stack:
-        storage = await Storage.open(settings.database_url)
+        storage: ConversationStore = MemoryStorage() if in_memory else await Storage.open(settings.database_url)
         stack.push_async_callback(storage.close)
         engine = Engine(loaded.flow, loaded.personas, storage, offers or NoCatalogue())
         await engine.start()

@@ -162,11 +162,8 @@ async def run_tests(paths: list[Path], settings: Settings) -> TestReport:
         except FlowError as exc:
             report.results += [Result(p.file, "(file)", p.line, False, p.message) for p in exc.problems]
             continue
-        isolated = Settings(
-            database_url="sqlite+aiosqlite://", flows_dir=settings.flows_dir, catalogue_dir=settings.catalogue_dir
-        )
         try:
-            async with open_app(isolated, test_file.flow) as app:
+            async with open_app(settings, test_file.flow, in_memory=True) as app:
                 for number, test in enumerate(test_file.tests):
                     report.results.append(await _run_one(app.engine, test_file.file, test, number))
         except FlowError as exc:

@@ -28,7 +28,8 @@ from bot.messages import Button, CallbackRef, Inbound, InboundKind, Offer, Perso
 from bot.offers import OfferSearch
 from bot.personas import Personas
 from bot.slots import UNKNOWN, SlotValue, condition_holds
-from bot.storage import ConversationRecord, NewCallback, Transaction, now
+from bot.storage import ConversationRecord, NewCallback, now
+from bot.storage.protocol import TurnTransaction
 
 CONFIRM = "/valider"
 HUMAN = "/humain"
@@ -46,7 +47,9 @@ class FlowBundle:
 
 
 class Dialogue:
-    def __init__(self, bundle: FlowBundle, record: ConversationRecord, tx: Transaction, offers: OfferSearch) -> None:
+    def __init__(
+        self, bundle: FlowBundle, record: ConversationRecord, tx: TurnTransaction, offers: OfferSearch
+    ) -> None:
         self.flow = bundle.flow
         self.machine = bundle.machine
         self.personas = bundle.personas

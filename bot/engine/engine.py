@@ -15,14 +15,15 @@ from bot.errors import ConflictError, FlowError
 from bot.messages import Inbound, Turn
 from bot.offers import OfferSearch
 from bot.personas import Personas
-from bot.storage import ConversationRecord, Storage, Transaction
+from bot.storage import ConversationRecord
+from bot.storage.protocol import ConversationStore, TurnTransaction
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # another process changed the conversation meanwhile: read it again and redo the turn
 
 
 class Engine:
-    def __init__(self, flow: Flow, personas: Personas, storage: Storage, offers: OfferSearch) -> None:
+    def __init__(self, flow: Flow, personas: Personas, storage: ConversationStore, offers: OfferSearch) -> None:
         self.current = FlowBundle(flow, FlowMachine(flow), personas)
         self.storage = storage
         self.offers = offers
@@ -64,7 +65,7 @@ class Engine:
                 await tx.save_conversation(record)
             return turn
 
-    async def _bundle_for(self, record: ConversationRecord, tx: Transaction) -> tuple[FlowBundle, bool]:
+    async def _bundle_for(self, record: ConversationRecord, tx: TurnTransaction) -> tuple[FlowBundle, bool]:
         """The flow version the conversation started with; else the current one (migrated when needed)."""
         bundle = self._versions.get(record.flow_version)
         if bundle is None and record.flow == self.current.flow.name:
@@ -77,7 +78,7 @@ class Engine:
             return current, False
         return current, True
 
-    async def _load_old_version(self, version: str, tx: Transaction) -> FlowBundle | None:
+    async def _load_old_version(self, version: str, tx: TurnTransaction) -> FlowBundle | None:
         found = await tx.flow_source(version)
         if found is None:
             return None
