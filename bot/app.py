@@ -31,7 +31,9 @@ def load_flow_with_personas(path: Path) -> LoadedFlow:
     flow = load_flow(path)
     personas_path = path.parent / flow.personas_file
     if not personas_path.exists():
-        raise FlowError([Problem(str(path), 1, f"personas file `{flow.personas_file}` not found beside the flow")])
+        raise FlowError(
+            [Problem(str(path), flow.personas_line, f"personas file `{flow.personas_file}` not found beside the flow")]
+        )
     personas = load_personas(personas_path)
     problems = check_against_flow(personas, flow)
     if problems:

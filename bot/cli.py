@@ -76,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _chat(settings: Settings, flow: Path | None, *, jsonl: bool) -> int:
-    sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]
+    if jsonl:  # JSON Lines are UTF-8 whatever the locale (an ASCII locale used to crash on the first "é")
+        sys.stdin.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+        sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    else:  # a person's terminal: its own encoding, never a crash on a character it cannot show
+        sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]
+        sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
     async with open_app(settings, flow or settings.flows_dir / DEFAULT_FLOW) as app:
         chat = TerminalChat(app.engine, sys.stdin, sys.stdout)
         if jsonl:

@@ -39,7 +39,8 @@ def kind_of(path: Path) -> str:
     except FlowError:
         return "flow"
     if isinstance(data, LineDict):
-        for key, kind in (("tests", "tests"), ("personas", "personas"), ("steps", "flow")):
+        # `steps` before `personas`: a flow names its personas file under a top-level `personas:` key too.
+        for key, kind in (("tests", "tests"), ("steps", "flow"), ("personas", "personas")):
             if key in data:
                 return kind
         if set(data) == {"messages"}:

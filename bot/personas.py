@@ -132,7 +132,7 @@ def parse_personas(data: Any, file: str) -> Personas:
             personas[persona_id] = persona
     for persona_id in PERSONA_IDS:
         if persona_id not in raw_personas:
-            out.add(raw_personas.line, f"persona `{persona_id}` is missing; all seven are needed")
+            out.add(data.line_of("personas"), f"persona `{persona_id}` is missing; all seven are needed")
     if out.problems:
         raise FlowError(out.problems)
     return Personas(file, personas)
@@ -159,7 +159,8 @@ def _parse_persona(persona_id: str, raw: Any, line: int, out: _Collector) -> Per
             out.add(
                 raw.line_of("solutions"), f"{where}: unknown solution `{value}`; known: {', '.join(SOLUTION_TYPES)}"
             )
-    message = _wording(raw.get("message"), f"{where} message", raw.line_of("message"), out)
+    # A missing message is reported once, above, not again as "expected a text".
+    message = _wording(raw["message"], f"{where} message", raw.line_of("message"), out) if "message" in raw else None
     rules: list[PersonaRule] = []
     raw_rules = raw.get("rules")
     if "rules" in raw and (not isinstance(raw_rules, LineList) or not raw_rules):

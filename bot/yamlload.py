@@ -84,8 +84,12 @@ def load_yaml(text: str, file: str) -> Any:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
         what = exc.problem or str(exc)
+        if exc.context_mark is not None and ("end of stream" in what or "<stream end>" in what):
+            # An unclosed quote or bracket: the end of the file says nothing; point at where it was opened.
+            mark = exc.context_mark
+            what = f"{exc.context}, never closed ({what})"
+        line = mark.line + 1 if mark is not None else 1
         raise FlowError([Problem(file, line, f"YAML syntax: {what}; check indentation and quotes")]) from None
     except yaml.YAMLError as exc:
         raise FlowError([Problem(file, 1, f"YAML syntax: {exc}")]) from None

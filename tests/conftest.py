@@ -61,9 +61,10 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'passerelle.db'}"
 
 
-@pytest.fixture
-async def sqlite_storage(sqlite_url: str) -> AsyncIterator[Storage]:
-    storage = await Storage.open(sqlite_url)
+@pytest.fixture(params=["fast", "core"])
+async def sqlite_storage(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[Storage]:
+    """A real SQLite file, through the fast per-turn path and through SQLAlchemy Core (PostgreSQL's path)."""
+    storage = await Storage.open(sqlite_url, fast_sqlite=request.param == "fast")
     yield storage
     await storage.close()
 

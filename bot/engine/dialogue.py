@@ -6,13 +6,14 @@ and the transaction. Nothing here knows about Telegram, the web or the terminal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.engine.flows import Choice, Flow, Step, Wording
 from bot.engine.machine import CALLBACK_PHASES, ENDED_STATE, FORGET_STATE, Conversation, FlowMachine
 from bot.engine.matching import (
+    Candidate,
     build_candidates,
     match_many,
     match_one,
@@ -44,12 +45,15 @@ class FlowBundle:
     flow: Flow
     machine: FlowMachine
     personas: Personas
+    # Normalised button names per question, built on first use: labels and synonyms never change at run time.
+    candidates: dict[str, tuple[list[Candidate], list[str]]] = field(default_factory=dict)
 
 
 class Dialogue:
     def __init__(
         self, bundle: FlowBundle, record: ConversationRecord, tx: TurnTransaction, offers: OfferSearch
     ) -> None:
+        self.bundle = bundle
         self.flow = bundle.flow
         self.machine = bundle.machine
         self.personas = bundle.personas
@@ -157,7 +161,7 @@ class Dialogue:
             await self.restart(announce=self.record.version != 0)
         elif command == "/aide":
             self.say("help")
-            self.reprompt()
+            await self.reprompt()
         elif command == "/humain":
             await self.enter(self.flow.human)
         elif command == "/oublier":
@@ -170,7 +174,7 @@ class Dialogue:
             self.move(ENDED_STATE)
         else:
             self.say("unknown_command", step=command)
-            self.reprompt()
+            await self.reprompt()
 
     async def restart(self, *, announce: bool) -> None:
         self.record.data = {}
@@ -178,9 +182,13 @@ class Dialogue:
             self.say("restart")
         await self.enter(self.flow.start)
 
-    def reprompt(self) -> None:
-        """Ask the current question again; in an ended conversation, there is none."""
-        if self.state != ENDED_STATE:
+    async def reprompt(self) -> None:
+        """Ask the current question again; in an ended conversation, there is none. A conversation whose
+        very first message was a command (/aide) stands on the start step, which asks nothing: begin it."""
+        step = self.step()
+        if step is not None and not step.waits:
+            await self.enter(self.flow.start)
+        elif self.state != ENDED_STATE:
             self.prompt()
 
     # ----- moving through the flow ----------------------------------------------------------------------
@@ -280,7 +288,13 @@ class Dialogue:
         self.data["misses"] = misses
 
     # ----- answers ---------------------------------------------------------------------------------------
-    def candidates_for(self, step: Step) -> tuple[list[Any], list[str]]:
+    def candidates_for(self, step: Step) -> tuple[list[Candidate], list[str]]:
+        cached = self.bundle.candidates.get(step.id)
+        if cached is None:
+            cached = self.bundle.candidates[step.id] = self._build_candidates(step)
+        return cached
+
+    def _build_candidates(self, step: Step) -> tuple[list[Candidate], list[str]]:
         options = [(c.value, [*c.label.variants.values(), *c.synonyms]) for c in step.choices]
         order = [c.value for c in step.choices]
         if step.allow_unknown:
@@ -509,7 +523,7 @@ class Dialogue:
             back = str(self.data.pop("forget_return", self.flow.start))
             self.say("forget_cancelled")
             self.move(back if self.machine.knows(back) else self.flow.start)
-            self.reprompt()
+            await self.reprompt()
         else:
             self.missed()
 

@@ -116,6 +116,7 @@ class Choice:
     synonyms: tuple[str, ...] = ()
     goto: str | None = None
     exclusive: bool = False  # ticking it clears the others (e.g. "none")
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,7 @@ class Flow:
     steps: Mapping[str, Step]
     messages: Mapping[str, Wording]
     variables: Mapping[str, Wording]
+    personas_line: int = 1  # where `personas:` is written, for "file not found"
 
 
 class _Collector:
@@ -232,8 +234,13 @@ def parse_flow(
         merged = _wordings(base_messages, "messages", base_messages.line, other)
         out.problems.extend(other.problems)
         messages = {**merged, **messages}
+    if not messages:  # one clear problem rather than one per missing text
+        out.add(
+            data.line_of("messages"),
+            "no texts: copy messages.yaml (the shared texts, as in flows/messages.yaml) beside the flow",
+        )
     for key in REQUIRED_MESSAGES:
-        if key not in messages:
+        if messages and key not in messages:
             out.add(
                 data.line_of("messages"),
                 f"missing text `messages.{key}`; add it to the flow or to messages.yaml beside it",
@@ -262,6 +269,7 @@ def parse_flow(
         steps=steps,
         messages=messages,
         variables=variables,
+        personas_line=data.line_of("personas"),
     )
     _check_graph(flow, data, out)
     _check_texts(flow, out)
@@ -448,6 +456,7 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: _Collector) 
                     tuple(str(s) for s in synonyms),
                     str(goto) if goto is not None else None,
                     item.get("exclusive") is True,
+                    item.line_of("goto") if goto is not None else item_line,
                 )
             )
     return choices
@@ -516,9 +525,10 @@ def _check_graph(flow: Flow, data: LineDict, out: _Collector) -> None:
         if human is None or human.action != "request_callback":
             out.add(data.line_of("human"), f"`human: {flow.human}` must name a step with `action: request_callback`")
     for step in steps.values():
-        for target in step.targets():
+        links = [(r.goto, r.line) for r in step.next] + [(c.goto, c.line) for c in step.choices if c.goto]
+        for target, line in links:
             if target not in steps:
-                out.add(step.line, f"step `{step.id}`: goes to unknown step `{target}`")
+                out.add(line or step.line, f"step `{step.id}`: goes to unknown step `{target}`")
         if step.kind in ("say", "action") and not step.next and not step.end:
             out.add(step.line, f"step `{step.id}`: dead end: add `next:` or `end: true`")
     reachable: set[str] = set()

@@ -76,14 +76,15 @@ def match_one(text: str, candidates: Sequence[Candidate], order: Sequence[str], 
     typed = normalise(text)
     if not typed:
         return None
+    # Exact labels and synonyms first, so a synonym made of digits ("80" for an age band) beats a button number.
+    for candidate in candidates:
+        if candidate.text == typed:
+            return candidate.value
     if typed.isdigit():
         index = int(typed) - 1
         return order[index] if 0 <= index < len(order) else None
     if allow_unknown and typed in UNKNOWN_PHRASES:
         return UNKNOWN
-    for candidate in candidates:
-        if candidate.text == typed:
-            return candidate.value
     if len(typed) < 3:
         return None
     choices = [c.text for c in candidates]
@@ -101,20 +102,22 @@ def match_many(
     text: str, candidates: Sequence[Candidate], order: Sequence[str], allow_unknown: bool
 ) -> list[str] | None:
     """Several values from one typed answer ("smartphone et tablette", "1, 3"), or None."""
-    whole = match_one(text, candidates, order, allow_unknown)
-    if whole is not None:
-        return [whole]
+    typed = normalise(text)
     parts = [p for p in _SEPARATORS.split(normalise_keep_separators(text)) if p.strip()]
-    if len(parts) < 2:
-        return None
-    values: list[str] = []
-    for part in parts:
-        value = match_one(part, candidates, order, allow_unknown)
-        if value is None:
-            return None
-        if value not in values:
-            values.append(value)
-    return values
+    # Split before fuzzy-matching the whole: the whole of "tablette + pc" fuzzily matches "tablette" alone
+    # and the computer was lost. A label typed exactly (some contain commas) is still one value.
+    if len(parts) >= 2 and not any(c.text == typed for c in candidates):
+        values: list[str] = []
+        for part in parts:
+            value = match_one(part, candidates, order, allow_unknown)
+            if value is None:
+                break
+            if value not in values:
+                values.append(value)
+        else:
+            return values
+    whole = match_one(text, candidates, order, allow_unknown)
+    return [whole] if whole is not None else None
 
 
 def normalise_keep_separators(text: str) -> str:
@@ -161,7 +164,12 @@ def parse_coordinates(latitude: float | None, longitude: float | None) -> str | 
 def parse_phone(text: str) -> str | None:
     """A valid French (metropolitan or overseas) or international number, in E.164 form."""
     cleaned = text.strip()[:40]
-    if not cleaned or sum(ch.isdigit() for ch in cleaned) < 6:
+    digits = "".join(ch for ch in cleaned if ch.isdigit())
+    if len(digits) < 6:
+        return None
+    if cleaned.startswith("0") and not digits.startswith("00") and len(digits) != 10:
+        # French national format (metropolitan and overseas departments alike) is always 10 digits; without
+        # this, a mobile number missing digits ("0612345") passed as a valid Saint-Pierre-et-Miquelon one.
         return None
     for region in _PHONE_REGIONS:
         try:

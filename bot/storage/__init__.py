@@ -2,103 +2,63 @@
 
 from __future__ import annotations
 
-import secrets
+import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, delete, event, insert, select, update
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from bot.errors import ConflictError, StorageError
-from bot.storage.tables import callbacks, conversations, flow_versions
+from bot.errors import StorageError
+from bot.storage.core import Transaction, callback_row
+from bot.storage.records import CallbackRow, ConversationCache, ConversationRecord, NewCallback, now
+from bot.storage.sqlite import SqliteTransaction, sqlite_setup
+from bot.storage.tables import callbacks, flow_versions
+
+__all__ = ["CallbackRow", "ConversationRecord", "NewCallback", "SqliteTransaction", "Storage", "Transaction", "now"]
 
 _ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(slots=True)
-class ConversationRecord:
-    """A conversation as stored: where it stands, and what is known (answers and dialogue context)."""
-
-    key: str
-    flow: str
-    flow_version: str
-    state: str
-    data: dict[str, Any]
-    version: int = 0  # 0: not stored yet
-
-
-@dataclass(frozen=True, slots=True)
-class NewCallback:
-    conversation_key: str
-    queue: str
-    persona: str | None
-    answers: dict[str, Any]
-    phone: str
-    moment: str
-    contact: str
-    consent_at: datetime
-    consent_text: str
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackRow:
-    id: str
-    conversation_key: str | None
-    status: str
-    queue: str
-    persona: str | None
-    answers: dict[str, Any] | None
-    phone: str | None
-    moment: str | None
-    contact: str | None
 
 
 def _is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_setup(engine: AsyncEngine) -> None:
-    """WAL, and BEGIN IMMEDIATE: a deferred transaction that reads then writes fails at once with
-    "database is locked" under concurrency, whereas IMMEDIATE waits for the busy timeout."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # let SQLAlchemy's begin event issue BEGIN itself
-        cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000", "foreign_keys=ON"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 class Storage:
     """Every query of the bot. Each public method is one unit of work; `transaction()` groups a turn's."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, sqlite: bool, fast_sqlite: bool) -> None:
         self._engine = engine
+        # SQLite has one writer at a time: queue this process's writers on an asyncio lock rather than in
+        # SQLite's busy handler, which sleeps. BEGIN IMMEDIATE still orders writers of other processes.
+        self._write_lock = asyncio.Lock() if sqlite else None
+        self._fast = sqlite and fast_sqlite
+        self._writer: AsyncConnection | None = None
+        self._driver: Any = None
+        self._cache = ConversationCache()
 
     @classmethod
-    async def open(cls, url: str) -> Storage:
-        """Connect and bring the schema up to date (Alembic migrations)."""
+    async def open(cls, url: str, *, fast_sqlite: bool = True) -> Storage:
+        """Connect and bring the schema up to date (Alembic migrations).
+
+        fast_sqlite: on SQLite, run each turn's queries straight on the aiosqlite connection (see sqlite.py);
+        False runs them through SQLAlchemy Core, as on PostgreSQL.
+        """
+        sqlite = _is_sqlite(url)
         options: dict[str, Any] = {}
-        if _is_sqlite(url):
+        if sqlite:
             database = make_url(url).database
+            # Every transaction ends in COMMIT or ROLLBACK: no extra rollback when a connection goes back.
+            options["pool_reset_on_return"] = None
             if not database or database == ":memory:":
                 options["poolclass"] = StaticPool  # one shared in-memory database
             else:
@@ -107,13 +67,16 @@ class Storage:
             engine = create_async_engine(url, **options)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise StorageError(f"DATABASE_URL is not usable: {exc}") from exc
-        if _is_sqlite(url):
-            _sqlite_setup(engine)
-        storage = cls(engine)
+        if sqlite:
+            sqlite_setup(engine)
+        storage = cls(engine, sqlite=sqlite, fast_sqlite=fast_sqlite)
         try:
             await storage.migrate()
-        except (SQLAlchemyError, OSError) as exc:
-            await engine.dispose()
+            if storage._fast:
+                storage._writer = await engine.connect()
+                storage._driver = (await storage._writer.get_raw_connection()).driver_connection
+        except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
+            await storage.close()
             raise StorageError(f"cannot open or migrate the database: {exc.__class__.__name__}: {exc}") from exc
         return storage
 
@@ -127,32 +90,66 @@ class Storage:
             await connection.run_sync(upgrade)
 
     async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
         await self._engine.dispose()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        try:
-            async with self._engine.begin() as connection:
-                yield Transaction(connection)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"database error: {exc.__class__.__name__}") from exc
+    async def transaction(self) -> AsyncIterator[Transaction | SqliteTransaction]:
+        """One unit of work (a turn). Conversations it wrote enter the cache only once committed."""
+        if not self._fast:
+            async with self._core_transaction() as tx:
+                yield tx
+            return
+        assert self._write_lock is not None
+        async with self._write_lock:
+            fast = SqliteTransaction(self._driver, self._cache)
+            try:
+                await self._driver.execute_fetchall("BEGIN IMMEDIATE")
+                yield fast
+                await self._driver.execute_fetchall("COMMIT")
+            except BaseException as exc:
+                self._cache.discard(fast.log.touched | fast.log.written.keys())
+                if self._driver.in_transaction:
+                    await self._driver.execute_fetchall("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"database error: {exc.__class__.__name__}") from exc
+                raise
+            self._cache.apply(fast.log.written, fast.log.touched)
+
+    @asynccontextmanager
+    async def _core_transaction(self) -> AsyncIterator[Transaction]:
+        async with self._write_lock or contextlib.nullcontext():
+            tx: Transaction | None = None
+            try:
+                async with self._engine.begin() as connection:
+                    tx = Transaction(connection, self._cache)
+                    yield tx
+            except BaseException as exc:
+                if tx is not None:
+                    self._cache.discard(tx.log.touched | tx.log.written.keys())
+                if isinstance(exc, SQLAlchemyError):
+                    raise StorageError(f"database error: {exc.__class__.__name__}") from exc
+                raise
+            self._cache.apply(tx.log.written, tx.log.touched)
 
     async def load_conversation(self, key: str) -> ConversationRecord | None:
         async with self.transaction() as tx:
             return await tx.load_conversation(key)
 
     async def callbacks_for(self, key: str) -> list[CallbackRow]:
-        async with self.transaction() as tx:
+        async with self._core_transaction() as tx:
             rows = await tx.connection.execute(select(callbacks).where(callbacks.c.conversation_key == key))
-            return [_callback_row(r._mapping) for r in rows]
+            return [callback_row(r._mapping) for r in rows]
 
     async def get_callback(self, callback_id: str) -> CallbackRow | None:
-        async with self.transaction() as tx:
+        async with self._core_transaction() as tx:
             row = (await tx.connection.execute(select(callbacks).where(callbacks.c.id == callback_id))).first()
-            return _callback_row(row._mapping) if row else None
+            return callback_row(row._mapping) if row else None
 
     async def remember_flow_version(self, flow: str, version: str, file: str, source: str) -> None:
-        async with self.transaction() as tx:
+        async with self._core_transaction() as tx:
             found = await tx.connection.scalar(
                 select(flow_versions.c.version).where(flow_versions.c.version == version)
             )
@@ -160,131 +157,3 @@ class Storage:
                 await tx.connection.execute(
                     insert(flow_versions).values(version=version, flow=flow, file=file, source=source, created_at=now())
                 )
-
-
-def _callback_row(row: Any) -> CallbackRow:
-    return CallbackRow(
-        row["id"],
-        row["conversation_key"],
-        row["status"],
-        row["queue"],
-        row["persona"],
-        row["answers"],
-        row["phone"],
-        row["moment"],
-        row["contact"],
-    )
-
-
-class Transaction:
-    """The queries of one unit of work, on one connection, committed together."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self.connection = connection
-
-    async def load_conversation(self, key: str) -> ConversationRecord | None:
-        row = (
-            await self.connection.execute(
-                select(
-                    conversations.c.flow,
-                    conversations.c.flow_version,
-                    conversations.c.state,
-                    conversations.c.data,
-                    conversations.c.version,
-                ).where(conversations.c.key == key)
-            )
-        ).first()
-        if row is None:
-            return None
-        return ConversationRecord(key, row[0], row[1], row[2], dict(row[3]), row[4])
-
-    async def save_conversation(self, record: ConversationRecord) -> None:
-        """Insert or update; the version check refuses a write based on a stale read (another process)."""
-        stamp = now()
-        if record.version == 0:
-            await self.connection.execute(
-                insert(conversations).values(
-                    key=record.key,
-                    flow=record.flow,
-                    flow_version=record.flow_version,
-                    state=record.state,
-                    data=record.data,
-                    version=1,
-                    created_at=stamp,
-                    updated_at=stamp,
-                )
-            )
-            record.version = 1
-            return
-        result = await self.connection.execute(
-            update(conversations)
-            .where(conversations.c.key == record.key, conversations.c.version == record.version)
-            .values(
-                flow=record.flow,
-                flow_version=record.flow_version,
-                state=record.state,
-                data=record.data,
-                version=record.version + 1,
-                updated_at=stamp,
-            )
-        )
-        if result.rowcount != 1:
-            raise ConflictError(f"conversation changed meanwhile (version {record.version})")
-        record.version += 1
-
-    async def flow_source(self, version: str) -> tuple[str, str] | None:
-        """(file, source) of a flow version seen before, so old conversations keep their version."""
-        row = (
-            await self.connection.execute(
-                select(flow_versions.c.file, flow_versions.c.source).where(flow_versions.c.version == version)
-            )
-        ).first()
-        return (row[0], row[1]) if row else None
-
-    async def create_callback(self, new: NewCallback) -> CallbackRow:
-        callback_id = secrets.token_hex(6)
-        stamp = now()
-        await self.connection.execute(
-            insert(callbacks).values(
-                id=callback_id,
-                conversation_key=new.conversation_key,
-                status="new",
-                queue=new.queue,
-                persona=new.persona,
-                answers=new.answers,
-                phone=new.phone,
-                moment=new.moment,
-                contact=new.contact,
-                consent_at=new.consent_at,
-                consent_text=new.consent_text,
-                created_at=stamp,
-                updated_at=stamp,
-            )
-        )
-        return CallbackRow(
-            callback_id,
-            new.conversation_key,
-            "new",
-            new.queue,
-            new.persona,
-            new.answers,
-            new.phone,
-            new.moment,
-            new.contact,
-        )
-
-    async def forget(self, key: str) -> int:
-        """Erase a person's conversation and the personal fields of their callback requests. Open requests
-        are cancelled (nobody may call a number that no longer exists); anonymous fields stay for statistics."""
-        await self.connection.execute(delete(conversations).where(conversations.c.key == key))
-        result = await self.connection.execute(
-            update(callbacks)
-            .where(callbacks.c.conversation_key == key)
-            .values(conversation_key=None, phone=None, answers=None, contact=None, updated_at=now())
-        )
-        await self.connection.execute(
-            update(callbacks)
-            .where(callbacks.c.conversation_key.is_(None), callbacks.c.phone.is_(None), callbacks.c.status == "new")
-            .values(status="cancelled")
-        )
-        return int(result.rowcount or 0)

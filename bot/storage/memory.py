@@ -4,6 +4,7 @@ and anything that must not leave a file behind. Nothing survives the process."""
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,14 +57,14 @@ class MemoryTransaction:
 
     async def load_conversation(self, key: str) -> ConversationRecord | None:
         record = self.storage.conversations.get(key)
-        return copy.deepcopy(record) if record is not None else None
+        return _copy(record) if record is not None else None
 
     async def save_conversation(self, record: ConversationRecord) -> None:
         stored = self.storage.conversations.get(record.key)
         if (stored.version if stored else 0) != record.version:
             raise ConflictError(f"conversation changed meanwhile (version {record.version})")
         record.version += 1
-        self.staged_conversations[record.key] = copy.deepcopy(record)
+        self.staged_conversations[record.key] = _copy(record)
 
     async def create_callback(self, new: NewCallback) -> CallbackRow:
         row = CallbackRow(
@@ -94,3 +95,10 @@ class MemoryTransaction:
 
     async def flow_source(self, version: str) -> tuple[str, str] | None:
         return self.storage.flow_sources.get(version)
+
+
+def _copy(record: ConversationRecord) -> ConversationRecord:
+    """A copy through JSON, as a database would do: the data must be plain JSON, and nothing is shared."""
+    return ConversationRecord(
+        record.key, record.flow, record.flow_version, record.state, json.loads(json.dumps(record.data)), record.version
+    )

@@ -1,0 +1,157 @@
+"""Engine benchmark: turns per second and per-turn latency, in-process, side by side in one run.
+
+    .venv/bin/python benchmarks/engine.py [--conversations 300] [--rounds 3] [--concurrency 20]
+
+Rows, measured in alternating rounds so that machine noise hits them alike (the median round is shown):
+  - bare transitions trigger: one `Machine.trigger` on a two-state machine (the floor: what any turn costs at least);
+  - engine, memory storage: Engine.handle with no database;
+  - engine, SQLite file: one committed transaction per turn (WAL), conversations one after another;
+  - engine, SQLite file, N concurrent conversations: the same, with conversations interleaved.
+Then the memory per stored conversation (in the engine's memory and on disk).
+Goals (issue #2): >= 5,000 turns/s without storage, >= 1,000 turns/s with SQLite, p99 < 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from transitions import Machine  # noqa: E402
+
+from bot.app import LoadedFlow, load_flow_with_personas  # noqa: E402
+from bot.channels.terminal import parse_line  # noqa: E402
+from bot.engine.engine import Engine  # noqa: E402
+from bot.offers import NoCatalogue  # noqa: E402
+from bot.storage import Storage  # noqa: E402
+from bot.storage.memory import MemoryStorage  # noqa: E402
+
+# A whole conversation through the shipped flow: 14 turns, ending with a recorded callback request.
+SCRIPT = ["bonjour", "value:self", "value:family_contact,leisure", "value:smartphone", "value:weekly",
+          "value:intermediate", "value:unsure", "value:confidence", "value:easy", "69003", "value:yes",
+          "oui", "06 12 34 56 78", "value:morning"]
+
+
+@dataclass
+class Measure:
+    name: str
+    turns: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.turns / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def bare_transitions(turns: int) -> Measure:
+    class Model:
+        state: str
+
+    machine = Machine(model=None, states=["a", "b"], initial="a", auto_transitions=False)
+    machine.add_transition("go", "a", "b")
+    machine.add_transition("go", "b", "a")
+    model = Model()
+    machine.add_model(model)
+    latencies = []
+    start = time.perf_counter()
+    for _ in range(turns):
+        t0 = time.perf_counter()
+        model.trigger("go")  # type: ignore[attr-defined]
+        latencies.append(time.perf_counter() - t0)
+    return Measure("bare transitions trigger", turns, time.perf_counter() - start, latencies)
+
+
+async def conversation(engine: Engine, key: str, latencies: list[float]) -> None:
+    multi = False
+    for line in SCRIPT:
+        t0 = time.perf_counter()
+        turn = await engine.handle(parse_line(key, line, multi))
+        latencies.append(time.perf_counter() - t0)
+        multi = turn.multi
+    assert turn.done and turn.callback is not None, "the scripted conversation must end with a callback"
+
+
+async def run_engine(name: str, engine: Engine, conversations: int, concurrency: int, tag: str) -> Measure:
+    latencies: list[float] = []
+    keys = [f"bench:{tag}:{i}" for i in range(conversations)]
+    start = time.perf_counter()
+    for first in range(0, conversations, concurrency):
+        await asyncio.gather(*(conversation(engine, k, latencies) for k in keys[first:first + concurrency]))
+    return Measure(name, len(latencies), time.perf_counter() - start, latencies)
+
+
+async def memory_per_conversation(loaded: LoadedFlow, conversations: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    storage = MemoryStorage()
+    engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
+    await run_engine("memory", engine, conversations, 1, "mem")
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / conversations
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conversations", type=int, default=300, help="conversations per round and row")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the median is shown")
+    parser.add_argument("--concurrency", type=int, default=20, help="interleaved conversations in the last row")
+    args = parser.parse_args()
+    loaded = load_flow_with_personas(ROOT / "flows" / "orientation.yaml")
+
+    with tempfile.TemporaryDirectory() as folder:
+        db_file = Path(folder) / "bench.db"
+        storage = await Storage.open(f"sqlite+aiosqlite:///{db_file}")
+        sqlite_engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
+        await sqlite_engine.start()
+        rows: dict[str, list[Measure]] = {}
+        runners: list[tuple[str, Callable[[int], Awaitable[Measure]]]] = [
+            ("bare", lambda r: bare_transitions(args.conversations * len(SCRIPT))),
+            ("memory", lambda r: run_engine("engine, memory storage",
+                                            Engine(loaded.flow, loaded.personas, MemoryStorage(), NoCatalogue()),
+                                            args.conversations, 1, f"m{r}")),
+            ("sqlite", lambda r: run_engine("engine, SQLite file (1 commit/turn)", sqlite_engine,
+                                            args.conversations, 1, f"s{r}")),
+            ("sqlite_conc", lambda r: run_engine(f"engine, SQLite file, {args.concurrency} concurrent",
+                                                 sqlite_engine, args.conversations, args.concurrency, f"c{r}")),
+        ]
+        for round_number in range(args.rounds):
+            for key, runner in runners:
+                rows.setdefault(key, []).append(await runner(round_number))
+        conversations_stored = args.conversations * args.rounds * 2
+        await storage.close()
+        disk = sum(p.stat().st_size for p in Path(folder).glob("bench.db*"))
+    in_memory = await memory_per_conversation(loaded, args.conversations)
+
+    print(f"Engine benchmark: {args.conversations} conversations x {len(SCRIPT)} turns per row, "
+          f"median of {args.rounds} alternating rounds (Python {sys.version.split()[0]})")
+    print(f"{'row':44} {'turns/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>8}")
+    bare_rate = statistics.median(m.rate for m in rows["bare"])
+    for measures in rows.values():
+        median = sorted(measures, key=lambda m: m.rate)[len(measures) // 2]
+        print(f"{median.name:44} {median.rate:>10,.0f} {median.pct(0.5):>8.3f} {median.pct(0.99):>8.3f} "
+              f"{median.rate / bare_rate:>8.4f}")
+    print(f"memory per conversation held by the engine (memory storage): {in_memory / 1024:.1f} KiB")
+    print(f"SQLite file size per stored conversation (with its callback): {disk / conversations_stored / 1024:.1f} KiB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,154 @@
+"""The unit of work in SQLAlchemy Core: any database SQLAlchemy supports (PostgreSQL, SQLite)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.errors import ConflictError
+from bot.storage.records import CallbackRow, ConversationCache, ConversationRecord, NewCallback, WriteLog, now
+from bot.storage.tables import callbacks, conversations, flow_versions
+
+
+def callback_row(row: Any) -> CallbackRow:
+    return CallbackRow(
+        row["id"],
+        row["conversation_key"],
+        row["status"],
+        row["queue"],
+        row["persona"],
+        row["answers"],
+        row["phone"],
+        row["moment"],
+        row["contact"],
+    )
+
+
+class Transaction:
+    """The queries of one unit of work, on one connection, committed together."""
+
+    def __init__(self, connection: AsyncConnection, cache: ConversationCache | None = None) -> None:
+        self.connection = connection
+        self.cache = cache or ConversationCache(size=0)
+        self.log = WriteLog()
+
+    async def load_conversation(self, key: str) -> ConversationRecord | None:
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        row = (
+            await self.connection.execute(
+                select(
+                    conversations.c.flow,
+                    conversations.c.flow_version,
+                    conversations.c.state,
+                    conversations.c.data,
+                    conversations.c.version,
+                ).where(conversations.c.key == key)
+            )
+        ).first()
+        if row is None:
+            return None
+        return ConversationRecord(key, row[0], row[1], row[2], dict(row[3]), row[4])
+
+    async def save_conversation(self, record: ConversationRecord) -> None:
+        """Insert or update; the version check refuses a write based on a stale read (another process)."""
+        stamp = now()
+        if record.version == 0:
+            try:
+                async with self.connection.begin_nested():
+                    await self.connection.execute(
+                        insert(conversations).values(
+                            key=record.key,
+                            flow=record.flow,
+                            flow_version=record.flow_version,
+                            state=record.state,
+                            data=record.data,
+                            version=1,
+                            created_at=stamp,
+                            updated_at=stamp,
+                        )
+                    )
+            except IntegrityError:
+                self.log.stale(record.key)
+                raise ConflictError("conversation created meanwhile by another writer") from None
+        else:
+            result = await self.connection.execute(
+                update(conversations)
+                .where(conversations.c.key == record.key, conversations.c.version == record.version)
+                .values(
+                    flow=record.flow,
+                    flow_version=record.flow_version,
+                    state=record.state,
+                    data=record.data,
+                    version=record.version + 1,
+                    updated_at=stamp,
+                )
+            )
+            if result.rowcount != 1:
+                self.log.stale(record.key)
+                raise ConflictError(f"conversation changed meanwhile (version {record.version})")
+        record.version += 1
+        self.log.saved(record)
+
+    async def flow_source(self, version: str) -> tuple[str, str] | None:
+        """(file, source) of a flow version seen before, so old conversations keep their version."""
+        row = (
+            await self.connection.execute(
+                select(flow_versions.c.file, flow_versions.c.source).where(flow_versions.c.version == version)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def create_callback(self, new: NewCallback) -> CallbackRow:
+        callback_id = secrets.token_hex(6)
+        stamp = now()
+        await self.connection.execute(
+            insert(callbacks).values(
+                id=callback_id,
+                conversation_key=new.conversation_key,
+                status="new",
+                queue=new.queue,
+                persona=new.persona,
+                answers=new.answers,
+                phone=new.phone,
+                moment=new.moment,
+                contact=new.contact,
+                consent_at=new.consent_at,
+                consent_text=new.consent_text,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+        )
+        return CallbackRow(
+            callback_id,
+            new.conversation_key,
+            "new",
+            new.queue,
+            new.persona,
+            new.answers,
+            new.phone,
+            new.moment,
+            new.contact,
+        )
+
+    async def forget(self, key: str) -> int:
+        """Erase a person's conversation and the personal fields of their callback requests. Open requests
+        are cancelled (nobody may call a number that no longer exists); anonymous fields stay for statistics."""
+        self.log.deleted(key)
+        await self.connection.execute(delete(conversations).where(conversations.c.key == key))
+        await self.connection.execute(
+            update(callbacks)
+            .where(callbacks.c.conversation_key == key, callbacks.c.status == "new")
+            .values(status="cancelled")
+        )
+        result = await self.connection.execute(
+            update(callbacks)
+            .where(callbacks.c.conversation_key == key)
+            .values(conversation_key=None, phone=None, answers=None, contact=None, updated_at=now())
+        )
+        return int(result.rowcount or 0)

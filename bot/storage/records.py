@@ -1,0 +1,113 @@
+"""Plain records exchanged with storage, and the cache of recently used conversations."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class ConversationRecord:
+    """A conversation as stored: where it stands, and what is known (answers and dialogue context)."""
+
+    key: str
+    flow: str
+    flow_version: str
+    state: str
+    data: dict[str, Any]
+    version: int = 0  # 0: not stored yet
+
+
+@dataclass(frozen=True, slots=True)
+class NewCallback:
+    conversation_key: str
+    queue: str
+    persona: str | None
+    answers: dict[str, Any]
+    phone: str
+    moment: str
+    contact: str
+    consent_at: datetime
+    consent_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRow:
+    id: str
+    conversation_key: str | None
+    status: str
+    queue: str
+    persona: str | None
+    answers: dict[str, Any] | None
+    phone: str | None
+    moment: str | None
+    contact: str | None
+
+
+def copy_record(record: ConversationRecord) -> ConversationRecord:
+    """A copy through JSON, as a database would do: data must be plain JSON, and nothing is shared."""
+    return ConversationRecord(
+        record.key, record.flow, record.flow_version, record.state, json.loads(json.dumps(record.data)), record.version
+    )
+
+
+class ConversationCache:
+    """Recently used conversations as last committed by this process (bounded, least recently used out).
+
+    Safe across processes: every write checks the stored version, so a stale entry makes the write fail
+    with ConflictError, the entry is dropped and the turn is redone on a fresh read.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._records: OrderedDict[str, ConversationRecord] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def get(self, key: str) -> ConversationRecord | None:
+        record = self._records.get(key)
+        if record is None:
+            return None
+        self._records.move_to_end(key)
+        return copy_record(record)
+
+    def apply(self, written: dict[str, ConversationRecord], touched: set[str]) -> None:
+        """After a commit: keep what was written, forget what was deleted or found stale."""
+        self.discard(touched - written.keys())
+        if self.size <= 0:
+            return
+        for key, record in written.items():
+            self._records[key] = copy_record(record)
+            self._records.move_to_end(key)
+        while len(self._records) > self.size:
+            self._records.popitem(last=False)
+
+    def discard(self, keys: set[str]) -> None:
+        for key in keys:
+            self._records.pop(key, None)
+
+
+class WriteLog:
+    """What a transaction wrote, so the cache follows only committed changes."""
+
+    def __init__(self) -> None:
+        self.written: dict[str, ConversationRecord] = {}
+        self.touched: set[str] = set()
+
+    def saved(self, record: ConversationRecord) -> None:
+        self.written[record.key] = record
+
+    def stale(self, key: str) -> None:
+        self.touched.add(key)
+
+    def deleted(self, key: str) -> None:
+        self.touched.add(key)
+        self.written.pop(key, None)
