@@ -84,7 +84,8 @@ async def conversation(engine: Engine, key: str, latencies: list[float]) -> None
         turn = await engine.handle(parse_line(key, line, multi))
         latencies.append(time.perf_counter() - t0)
         multi = turn.multi
-    assert turn.done and turn.callback is not None, "the scripted conversation must end with a callback"
+    if not turn.done or turn.callback is None:
+        raise RuntimeError(f"the scripted conversation must end with a callback; it ended in {turn.state!r}")
 
 
 async def run_engine(name: str, engine: Engine, conversations: int, concurrency: int, tag: str) -> Measure:
@@ -94,6 +95,10 @@ async def run_engine(name: str, engine: Engine, conversations: int, concurrency:
     for first in range(0, conversations, concurrency):
         await asyncio.gather(*(conversation(engine, k, latencies) for k in keys[first:first + concurrency]))
     return Measure(name, len(latencies), time.perf_counter() - start, latencies)
+
+
+def size_on_disk(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.glob("bench.db*"))
 
 
 async def memory_per_conversation(loaded: LoadedFlow, conversations: int) -> float:
@@ -138,7 +143,7 @@ async def main() -> None:
                 rows.setdefault(key, []).append(await runner(round_number))
         conversations_stored = args.conversations * args.rounds * 2
         await storage.close()
-        disk = sum(p.stat().st_size for p in Path(folder).glob("bench.db*"))
+        disk = size_on_disk(Path(folder))
     in_memory = await memory_per_conversation(loaded, args.conversations)
 
     print(f"Engine benchmark: {args.conversations} conversations x {len(SCRIPT)} turns per row, "
