@@ -12,9 +12,11 @@ async def test_timide_path_records_a_callback_on_sqlite(sqlite_engine: Engine, s
     chat = Chat(sqlite_engine)
     turns = await chat.script(["bonjour", "value:self", "value:family_contact,leisure", "value:smartphone",
                                "value:weekly", "value:intermediate", "value:unsure", "value:confidence"])
-    assert turns[-1].persona is not None and turns[-1].persona.id == "timide"
+    assert turns[-1].persona is not None
+    assert turns[-1].persona.id == "timide"
     await chat.script(["value:easy", "69003", "value:yes", "oui", "06 12 34 56 78"])
     final = await chat.send("value:morning")
-    assert final.callback is not None and final.done
+    assert final.callback is not None
+    assert final.done
     rows = await sqlite_storage.callbacks_for("test:1")
     assert [(r.status, r.phone, r.persona) for r in rows] == [("new", "+33612345678", "timide")]

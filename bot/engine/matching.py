@@ -42,6 +42,7 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 # Overseas regions tried after metropolitan France, so 0696… (Martinique) or 0262… (La Réunion) are valid.
 _PHONE_REGIONS = ("FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF")
 FUZZY_CUTOFF = 84.0
+SHORT_ANSWER = 6  # characters, once normalised
 MAX_INPUT = 500  # longer input is cut before matching: nobody answers a button with a page of text
 
 
@@ -88,7 +89,9 @@ def match_one(text: str, candidates: Sequence[Candidate], order: Sequence[str], 
     if len(typed) < 3:
         return None
     choices = [c.text for c in candidates]
-    found = process.extract(typed, choices, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=4)
+    # A short answer is compared whole: WRatio's partial matching would find "moi" inside "moins de 60 ans".
+    scorer = fuzz.ratio if len(typed) < SHORT_ANSWER else fuzz.WRatio
+    found = process.extract(typed, choices, scorer=scorer, score_cutoff=FUZZY_CUTOFF, limit=4)
     if not found:
         return None
     best_score = found[0][1]
