@@ -1,0 +1,331 @@
+"""The coordinators' tools: `flows check`, `flows test` and `flows graph`.
+
+The command-line contract (exit codes, `file:line: message`, `--json` shapes, files written) is checked on
+real `python -m bot` processes; the validation detail (which problem, on which line) in-process, on the
+broken fixtures of tests/fixtures/broken/ (each says in its first comment what is wrong, and where).
+The fixtures are copied into a temporary folder beside the shipped messages.yaml, so they never drift from it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from bot.engine.flows import load_flow
+from bot.flowcheck import check, kind_of, yaml_files
+from tests.test_cli import FIXTURES, ROOT, bot_env, run_bot
+
+BROKEN = FIXTURES / "broken"
+SHIPPED_FLOW = ROOT / "flows" / "orientation.yaml"
+PROBLEM_LINE = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+): (?P<message>.+)$")
+
+# file -> [(line, part of the message)]: every problem each broken fixture must give, and no other.
+EXPECTED: dict[str, list[tuple[int, str]]] = {
+    "broken_yaml_syntax.yaml": [(10, "YAML syntax: expected <block end>")],
+    "broken_unclosed_quote.yaml": [(8, "YAML syntax: while scanning a quoted scalar, never closed")],
+    "broken_unknown_key.yaml": [(3, "unknown key `titre`"), (9, "step `accueil`: unknown key `question`")],
+    "broken_unreachable.yaml": [(20, "step `oublie` is unreachable from `accueil`")],
+    "broken_start_human.yaml": [
+        (4, "start step `debut` does not exist"),
+        (5, "`human: fin` must name a step with `action: request_callback`"),
+    ],
+    "broken_goto_missing.yaml": [
+        (12, "step `accueil`: goes to unknown step `rapel`"),
+        (14, "step `menu_fin` is unreachable"),
+        (16, "step `menu_fin`: goes to unknown step `la_fin`"),
+    ],
+    "broken_dead_end.yaml": [
+        (16, "step `accueil`: possible dead end: finish `next` with a `- goto: …` without condition"),
+        (19, "step `merci`: dead end: add `next:` or `end: true`"),
+    ],
+    "broken_missing_text.yaml": [(7, "step `accueil`: missing `text`"), (16, "step `fin`: empty text")],
+    "broken_duplicate_values.yaml": [(11, "step `accueil`: duplicate button value `self`")],
+    "broken_unknown_slot.yaml": [
+        (12, "step `accueil`: unknown slot `humeur` in a condition"),
+        (14, "step `humeur`: unknown slot `humeur`; known slots: for_whom"),
+    ],
+    "broken_bad_value.yaml": [
+        (12, "`someone_else` is not a value of slot `for_whom`; expected one of self, relative"),
+        (14, "`proche` is not a value of slot `for_whom`"),
+    ],
+    "broken_unknown_action.yaml": [(14, "step `resultat`: unknown action `classer`")],
+    "broken_unknown_variable.yaml": [(8, "unknown variable `{prenom}`"), (17, "step `fin`: malformed `{…}`")],
+    "broken_personas_file_missing.yaml": [(5, "personas file `personnages.yaml` not found beside the flow")],
+    "personas_unknown_id.yaml": [
+        (2, "persona `modere` is missing; all seven are needed"),
+        (5, "unknown persona id `pessimiste`"),
+    ],
+    "personas_bad_rule.yaml": [
+        (9, "persona `timide`: missing `message`"),
+        (12, "persona `timide`: unknown slot `humeur` in a condition"),
+        (13, "`sometimes` is not a value of slot `usage_frequency`"),
+        (15, "persona `melancolique`: urgency must be one of high, medium, low, none"),
+    ],
+}
+# A flow whose mistake is reported in the personas file it uses.
+PERSONA_VALUE = ("broken_persona_value.yaml", "personas.yaml", 46, "persona `hyper_connecte`: no button of flow")
+VALID = ("valid_base.yaml", "personas.yaml")
+
+
+def stage(folder: Path) -> Path:
+    """Copy the broken fixtures into `folder`, beside the shipped messages.yaml."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in BROKEN.glob("*.yaml"):
+        shutil.copy(path, folder / path.name)
+    shutil.copy(ROOT / "flows" / "messages.yaml", folder / "messages.yaml")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return stage(tmp_path_factory.mktemp("broken"))
+
+
+def test_every_broken_fixture_is_covered() -> None:
+    """Each file of tests/fixtures/broken/ is either valid on purpose or has its expected problems here."""
+    names = {p.name for p in BROKEN.glob("*.yaml")}
+    assert names == set(EXPECTED) | set(VALID) | {PERSONA_VALUE[0]}
+    for name in names - set(VALID):
+        assert (BROKEN / name).read_text(encoding="utf-8").startswith("# BROKEN"), name
+
+
+# ----- validation detail, in-process ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_broken_fixture_gives_its_problems_on_the_right_lines(staged: Path, name: str) -> None:
+    """Each broken fixture gives exactly its documented problems, each on the line of the mistake."""
+    report = check([staged / name])
+    assert not report.ok
+    got = [(Path(p.file).name, p.line, p.message) for p in report.problems]
+    assert len(got) == len(EXPECTED[name]), got
+    for (file, line, message), (want_line, want_part) in zip(got, EXPECTED[name], strict=True):
+        assert file == name
+        assert line == want_line, (line, message)
+        assert want_part in message, (line, message)
+
+
+def test_persona_rule_no_question_can_satisfy_is_reported_in_the_personas_file(staged: Path) -> None:
+    """A persona rule naming a value no button of the flow produces is reported at the rule's line."""
+    flow, personas_file, line, part = PERSONA_VALUE
+    problems = check([staged / flow]).problems
+    assert [(Path(p.file).name, p.line) for p in problems] == [(personas_file, line)]
+    assert part in problems[0].message
+    assert "`for_whom: relative`" in problems[0].message
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_the_base_of_the_broken_fixtures_is_valid(staged: Path, name: str) -> None:
+    """The skeleton the broken flows depart from, and their personas file, are valid: each problem above is
+    the fixture's own."""
+    report = check([staged / name])
+    assert report.ok, report.problems
+
+
+def test_shipped_flow_files_are_valid() -> None:
+    """The shipped flow, messages and personas pass the same validation the bot runs at start-up."""
+    report = check([ROOT / "flows"])
+    assert report.ok, [str(p) for p in report.problems]
+    assert {"orientation.yaml", "messages.yaml", "personas.yaml"} <= {Path(f).name for f in report.files}
+
+
+def test_flow_without_messages_gives_one_clear_problem() -> None:
+    """A flow with no messages.yaml beside it gets one problem saying so, not one per missing text."""
+    problems = check([FIXTURES / "mini" / "mini.yaml"]).problems
+    assert len(problems) == 1, problems
+    assert problems[0].line == 4
+    assert "messages.yaml" in problems[0].message
+
+
+def test_unknown_path_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    """Checking a file that does not exist reports `file not found` at line 1."""
+    report = check([tmp_path / "absent.yaml"])
+    assert [(p.line, p.message) for p in report.problems] == [(1, "file not found")]
+
+
+# ----- flows check on the command line ----------------------------------------------------------------------------
+def test_flows_check_exits_0_on_the_shipped_files(tmp_path: Path) -> None:
+    """`flows check` with no path checks FLOWS_DIR (flows/) and exits 0 with nothing on stdout."""
+    result = run_bot(["flows", "check"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert re.search(r"\d+ file\(s\) checked, 0 problem\(s\)", result.stderr)
+
+
+def test_flows_check_json_on_the_shipped_files(tmp_path: Path) -> None:
+    """`flows check --json` on the shipped files: {ok: true, files: [...], errors: []}."""
+    result = run_bot(["flows", "check", "flows", "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == {"ok", "files", "errors"}
+    assert report["ok"] is True
+    assert report["errors"] == []
+    assert str(Path("flows") / "orientation.yaml") in report["files"]
+
+
+def test_flows_check_prints_file_line_message_and_exits_1(staged: Path, tmp_path: Path) -> None:
+    """`flows check FOLDER` on the broken fixtures exits 1; every stdout line is `file:line: message`,
+    with each expected problem present."""
+    result = run_bot(["flows", "check", str(staged)], tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    parsed = []
+    for line in lines:
+        match = PROBLEM_LINE.match(line)
+        assert match, f"not `file:line: message`: {line!r}"
+        parsed.append((Path(match["file"]).name, int(match["line"]), match["message"]))
+    for name, problems in EXPECTED.items():
+        for want_line, part in problems:
+            assert any(f == name and n == want_line and part in m for f, n, m in parsed), (name, want_line, part)
+    assert f"{staged / 'broken_unknown_action.yaml'}:14: step `resultat`: unknown action `classer`; known: " in (
+        result.stdout
+    )
+    assert re.search(rf"{len(lines)} problem\(s\)", result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_flows_check_json_shape_on_broken_files(staged: Path, tmp_path: Path) -> None:
+    """`flows check --json`: {ok: false, files: [...], errors: [{file, line, message}]}, exit 1."""
+    result = run_bot(
+        ["flows", "check", "--json", str(staged / "broken_dead_end.yaml"), str(staged / "personas.yaml")], tmp_path
+    )
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert set(report) == {"ok", "files", "errors"}
+    assert report["ok"] is False
+    assert report["files"] == [str(staged / "broken_dead_end.yaml"), str(staged / "personas.yaml")]
+    for error in report["errors"]:
+        assert set(error) == {"file", "line", "message"}
+        assert isinstance(error["line"], int)
+        assert isinstance(error["message"], str)
+    assert [(e["file"], e["line"]) for e in report["errors"]] == [
+        (str(staged / "broken_dead_end.yaml"), 16),
+        (str(staged / "broken_dead_end.yaml"), 19),
+    ]
+
+
+# ----- flows test -------------------------------------------------------------------------------------------------
+OWN_TESTS = """\
+flow: {flow}
+tests:
+  - name: Refus poli
+    conversation: [bonjour, "value:self", "value:leisure", "value:none", "value:refuses",
+                   "value:health,interest", "value:80_plus", "value:no"]
+    expect: {{persona: refractaire, state: mobilite}}
+  - name: Pour un proche
+    conversation:
+      - bonjour
+      - send: "value:relative"
+        expect: {{state: envies, text: votre proche}}
+"""
+
+
+def test_flows_test_passes_on_the_shipped_tests(tmp_path: Path) -> None:
+    """`flows test` passes on the conversation tests shipped beside the flows (or, while none are shipped,
+    on a small test file written here against the shipped flow)."""
+    shipped = [p for p in yaml_files([ROOT / "flows"]) if kind_of(p) == "tests"]
+    if shipped:
+        result = run_bot(["flows", "test"], tmp_path)
+    else:
+        own = tmp_path / "own.tests.yaml"
+        own.write_text(OWN_TESTS.format(flow=SHIPPED_FLOW), encoding="utf-8")
+        result = run_bot(["flows", "test", str(own)], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^\d+ passed, 0 failed$", result.stdout, re.M), result.stdout
+    assert "FAIL" not in result.stdout
+
+
+def test_flows_test_reports_a_wrong_persona_as_fail_file_line(tmp_path: Path) -> None:
+    """A test expecting the wrong persona fails: exit 1, `FAIL file:line:` at the failing input, and the count."""
+    path = FIXTURES / "flowtests" / "wrong_persona.tests.yaml"
+    result = run_bot(["flows", "test", str(path)], tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert "PASS Une personne hésitante est orientée vers les ateliers" in lines
+    fail = [line for line in lines if line.startswith("FAIL ")]
+    assert len(fail) == 1
+    assert fail[0].startswith(f"FAIL {path}:25: Mauvais profil attendu")
+    assert "expected persona 'hyper_connecte', got 'timide'" in fail[0]
+    assert lines[-1] == "1 passed, 1 failed"
+
+
+def test_flows_test_json_shape(tmp_path: Path) -> None:
+    """`flows test --json`: {passed, failed, results: [{file, name, line, ok, message}]}, exit 1 on a failure."""
+    path = FIXTURES / "flowtests" / "wrong_persona.tests.yaml"
+    result = run_bot(["flows", "test", "--json", str(path)], tmp_path)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert set(report) == {"passed", "failed", "results"}
+    assert (report["passed"], report["failed"]) == (1, 1)
+    for entry in report["results"]:
+        assert set(entry) == {"file", "name", "line", "ok", "message"}
+    assert [(r["ok"], r["line"]) for r in report["results"]] == [(True, 5), (False, 25)]
+    assert "hyper_connecte" in report["results"][1]["message"]
+
+
+# ----- flows graph ------------------------------------------------------------------------------------------------
+STEP_IDS = list(load_flow(SHIPPED_FLOW).steps)
+
+
+def test_flows_graph_prints_mermaid_with_every_step(tmp_path: Path) -> None:
+    """`flows graph FLOW` prints a Mermaid flowchart on stdout naming every step of the flow."""
+    result = run_bot(["flows", "graph", str(SHIPPED_FLOW)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("flowchart TD\n")
+    nodes = {line.split("[")[0].split("(")[0].split("{")[0].strip() for line in result.stdout.splitlines()[1:]}
+    assert set(STEP_IDS) <= nodes
+
+
+def test_flows_graph_writes_a_mermaid_file(tmp_path: Path) -> None:
+    """`flows graph FLOW -o x.mmd` writes the Mermaid text into the file, nothing on stdout."""
+    out = tmp_path / "x.mmd"
+    result = run_bot(["flows", "graph", str(SHIPPED_FLOW), "-o", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("flowchart TD\n")
+    assert all(f"  {step}" in text for step in STEP_IDS)
+
+
+def test_flows_graph_svg_with_or_without_graphviz(tmp_path: Path) -> None:
+    """`-o x.svg`: with Graphviz `dot` installed, a valid SVG naming every step; without it, the Mermaid
+    fallback x.mmd and a warning."""
+    out = tmp_path / "x.svg"
+    result = run_bot(["flows", "graph", str(SHIPPED_FLOW), "-o", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    if shutil.which("dot", path=bot_env(tmp_path)["PATH"]):
+        root = ET.parse(out).getroot()
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        texts = {el.text for el in root.iter("{http://www.w3.org/2000/svg}text")}
+        assert set(STEP_IDS) <= texts
+        assert "warning" not in result.stderr
+    else:
+        assert not out.exists()
+        assert (tmp_path / "x.mmd").read_text(encoding="utf-8").startswith("flowchart TD\n")
+        assert "warning: Graphviz `dot` is not installed" in result.stderr
+
+
+def test_flows_graph_falls_back_to_mermaid_without_dot(tmp_path: Path) -> None:
+    """With no `dot` on PATH, `-o x.svg` writes Mermaid to x.mmd instead, warns, and still exits 0."""
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    out = tmp_path / "x.svg"
+    env = bot_env(tmp_path, PATH=str(empty_bin))
+    result = run_bot(["flows", "graph", str(SHIPPED_FLOW), "-o", str(out)], tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert not out.exists()
+    fallback = tmp_path / "x.mmd"
+    assert fallback.read_text(encoding="utf-8").startswith("flowchart TD\n")
+    assert f"warning: Graphviz `dot` is not installed: wrote Mermaid text to {fallback}" in result.stderr
+
+
+def test_flows_graph_of_an_invalid_flow_exits_1_with_its_problems(tmp_path: Path) -> None:
+    """`flows graph` on a flow that does not validate exits 1 with `file:line: message` on stderr."""
+    flow = FIXTURES / "mini" / "mini.yaml"  # no messages.yaml beside it in the fixtures folder
+    result = run_bot(["flows", "graph", str(flow)], tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert re.match(rf"{re.escape(str(flow))}:4: no texts", result.stderr), result.stderr
