@@ -2,7 +2,8 @@
 
 The classifier is deterministic and explainable: each persona has weighted rules on the answers; the persona
 with the highest score wins, ties going to the more urgent one (the one at risk of losing rights). The reasons
-returned are the rules that weighed most. Missing or "unknown" answers simply match no rule.
+returned are the rules that weighed most. A missing or "unknown" answer matches only a rule that names
+`missing` or `unknown` for that slot: otherwise it simply weighs nothing.
 """
 
 from __future__ import annotations
@@ -85,10 +86,9 @@ class Personas:
 
     def classify(self, answers: Mapping[str, SlotValue]) -> PersonaResult:
         """One persona id, a confidence in [0, 1] and the reasons (the rules that weighed most)."""
-        known = {k: v for k, v in answers.items() if v != UNKNOWN and v != [UNKNOWN]}
         scored: list[tuple[float, int, int, Persona, list[PersonaRule]]] = []
         for order, persona in enumerate(self.personas.values()):
-            matched = [r for r in persona.rules if condition_holds(dict(r.when), dict(known))]
+            matched = [r for r in persona.rules if condition_holds(dict(r.when), dict(answers))]
             score = sum(r.weight for r in matched)
             scored.append((score, URGENCY_RANK[persona.urgency], -order, persona, matched))
         scored.sort(key=lambda item: item[:3], reverse=True)
@@ -171,6 +171,9 @@ def _parse_persona(persona_id: str, raw: Any, line: int, out: _Collector) -> Per
         if not isinstance(item, LineDict) or not {"if", "weight", "reason"} <= set(item):
             out.add(item_line, f"{where}: each rule needs `if`, `weight` and `reason`")
             continue
+        for key in item:
+            if key not in {"if", "weight", "reason"}:
+                out.add(item.line_of(key), f"{where}: unknown key `{key}` in a rule; allowed: if, weight, reason")
         weight = item["weight"]
         if not isinstance(weight, int | float) or isinstance(weight, bool):
             out.add(item.line_of("weight"), f"{where}: weight must be a number (negative to count against)")

@@ -202,7 +202,9 @@ class Dialogue:
             if step.waits:
                 self.prompt()
                 return
-            if step.kind == "say" and step.text is not None:
+            if step.kind == "say" and step.text is not None and not skip_answered:
+                # When resuming a migrated conversation, texts on the way were already read ("Bonjour et
+                # bienvenue !" again after "vos réponses sont gardées" would be odd).
                 self.say(step.text)
             elif step.action == "classify":
                 self.classify(show=True)
@@ -282,9 +284,11 @@ class Dialogue:
     def missed(self, message: str | Wording = "not_understood", **extra: object) -> None:
         """A kind rephrasing and the question again; after a few misses, a human is offered too."""
         misses = int(self.data.get("misses", 0)) + 1
-        too_many = misses >= self.flow.max_misses
+        # Not while the callback is being asked for: offering "a person can call you back" there makes no
+        # sense, and the specific hint (e.g. how to write a phone number) must not be replaced.
+        too_many = misses >= self.flow.max_misses and self.callback_phase() is None
         self.say("not_understood_human" if too_many else message, **extra)
-        self.prompt(offer_human=too_many and self.callback_phase() is None)
+        self.prompt(offer_human=too_many)
         self.data["misses"] = misses
 
     # ----- answers ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,11 +33,7 @@ RUNTIME_VARIABLES = frozenset(
         "address",
         "phone",
         "services",
-        "hours",
-        "commune",
         "moment",
-        "location",
-        "queue",
         "step",
     }
 )
@@ -92,6 +89,10 @@ STEP_KEYS: dict[StepKind, set[str]] = {
     "menu": {"menu", "choices"},
     "action": {"action", "next", "end"},
 }
+SETTINGS_KEYS = {"max_misses"}
+# Names the engine gives its own states: a step may not take them. Step names are plain words.
+RESERVED_STATES = {"ended"}
+STEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 CHOICE_KEYS = {"value", "label", "synonyms", "goto", "exclusive"}
 RULE_KEYS = {"if", "unless", "goto"}
 
@@ -222,6 +223,10 @@ def parse_flow(
     start = _text_field(data, "start", out, required=True)
     human = _text_field(data, "human", out, required=True)
     settings = data.get("settings") or LineDict()
+    if isinstance(settings, LineDict):
+        for key in settings:
+            if key not in SETTINGS_KEYS:
+                out.add(settings.line_of(key), f"unknown setting `{key}`; known: {', '.join(sorted(SETTINGS_KEYS))}")
     max_misses = settings.get("max_misses", 2) if isinstance(settings, dict) else 2
     if not isinstance(max_misses, int) or isinstance(max_misses, bool) or max_misses < 1:
         out.add(data.line_of("settings"), "settings.max_misses must be a whole number, 1 or more")
@@ -252,6 +257,12 @@ def parse_flow(
         out.add(data.line_of("steps"), "`steps` must be a mapping of step names to steps, and not empty")
     else:
         for step_id, raw in raw_steps.items():
+            if step_id in RESERVED_STATES or not STEP_NAME.match(step_id):
+                out.add(
+                    raw_steps.line_of(step_id),
+                    f"step name `{step_id}`: use letters, digits, `_` or `-`, "
+                    f"starting with a letter, and not {', '.join(sorted(RESERVED_STATES))} (used by the bot)",
+                )
             step = _parse_step(step_id, raw, raw_steps.line_of(step_id), out)
             if step is not None:
                 steps[step_id] = step
@@ -398,8 +409,19 @@ def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: _Colle
     if spec is not None and not spec.unknown_allowed:
         allow_unknown = False
     invalid = _wording(raw["invalid"], where, raw.line_of("invalid"), out) if "invalid" in raw else None
-    if not rules and not any(c.goto for c in choices):
-        out.add(raw.line, f"{where}: dead end: add `next:` (the step that follows)")
+    if multi and any(c.goto for c in choices):
+        out.add(
+            raw.line_of("choices"),
+            f"{where}: `goto` on a button of a several-choice question is never used "
+            "(the answer is a set): use `next:` with `if:` conditions instead",
+        )
+    every_button_leads = bool(choices) and all(c.goto for c in choices) and not allow_unknown and not multi
+    if not rules and not every_button_leads:
+        out.add(
+            raw.line,
+            f'{where}: dead end: add `next:` (the step that follows; needed for "Je ne sais pas" '
+            "and for buttons without `goto`)",
+        )
     return Step(
         step_id,
         "ask",
@@ -524,10 +546,12 @@ def _check_graph(flow: Flow, data: LineDict, out: _Collector) -> None:
         human = steps.get(flow.human)
         if human is None or human.action != "request_callback":
             out.add(data.line_of("human"), f"`human: {flow.human}` must name a step with `action: request_callback`")
+    broken_links = 0
     for step in steps.values():
         links = [(r.goto, r.line) for r in step.next] + [(c.goto, c.line) for c in step.choices if c.goto]
         for target, line in links:
             if target not in steps:
+                broken_links += 1
                 out.add(line or step.line, f"step `{step.id}`: goes to unknown step `{target}`")
         if step.kind in ("say", "action") and not step.next and not step.end:
             out.add(step.line, f"step `{step.id}`: dead end: add `next:` or `end: true`")
@@ -539,6 +563,8 @@ def _check_graph(flow: Flow, data: LineDict, out: _Collector) -> None:
             continue
         reachable.add(current)
         todo.extend(t for t in steps[current].targets() if t in steps)
+    if broken_links:
+        return  # one mistyped `goto` would make every later step "unreachable": fix the link first
     for step in steps.values():
         if step.id not in reachable and flow.start in steps:
             out.add(step.line, f"step `{step.id}` is unreachable from `{flow.start}`; link it or remove it")
