@@ -78,3 +78,14 @@ async def sqlite_engine(loaded: LoadedFlow, sqlite_storage: Storage) -> Engine:
 
 def make_engine(loaded: LoadedFlow, storage: Storage | MemoryStorage, offers: OfferSearch | None = None) -> Engine:
     return Engine(loaded.flow, loaded.personas, storage, offers or NoCatalogue())
+
+
+@pytest.fixture
+def versions_from_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """New conversations start at version 1 instead of a random one, so a test can count saves exactly."""
+    import bot.storage.core
+    import bot.storage.memory
+    import bot.storage.sqlite
+
+    for module in (bot.storage.core, bot.storage.sqlite, bot.storage.memory):
+        monkeypatch.setattr(module, "first_version", lambda: 1)

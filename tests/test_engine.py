@@ -714,7 +714,7 @@ def shape(turn: Turn) -> tuple[object, ...]:
 
 
 async def test_messages_of_one_conversation_are_handled_one_at_a_time_in_order(
-    sqlite_engine: Engine, sqlite_storage: Storage, loaded: LoadedFlow
+    versions_from_one: None, sqlite_engine: Engine, sqlite_storage: Storage, loaded: LoadedFlow
 ) -> None:
     """20 messages of one person fired at once (and 5 other people's alongside) are each handled in arrival
     order, without conflict errors, exactly as if sent one by one; no lock is left behind."""
@@ -777,7 +777,7 @@ async def test_different_conversations_run_concurrently_and_idle_locks_are_dropp
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast", "core"])
 async def test_two_processes_on_one_database_see_each_others_turns(
-    sqlite_url: str, loaded: LoadedFlow, fast: bool
+    versions_from_one: None, sqlite_url: str, loaded: LoadedFlow, fast: bool
 ) -> None:
     """Two engines on two storages of one SQLite file (two processes) alternate on one conversation: each turn
     starts from the other's last write, never from a stale copy."""

@@ -135,7 +135,9 @@ class Storage:
             self._cache.apply(tx.log.written, tx.log.touched)
 
     async def load_conversation(self, key: str) -> ConversationRecord | None:
-        async with self.transaction() as tx:
+        """The conversation as stored now (read from the database, never from this process's cache)."""
+        async with self._core_transaction() as tx:
+            tx.cache = ConversationCache(size=0)
             return await tx.load_conversation(key)
 
     async def callbacks_for(self, key: str) -> list[CallbackRow]:

@@ -10,7 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.errors import ConflictError
-from bot.storage.records import CallbackRow, ConversationCache, ConversationRecord, NewCallback, WriteLog, now
+from bot.storage.records import (
+    CallbackRow,
+    ConversationCache,
+    ConversationRecord,
+    NewCallback,
+    WriteLog,
+    first_version,
+    now,
+)
 from bot.storage.tables import callbacks, conversations, flow_versions
 
 
@@ -59,6 +67,7 @@ class Transaction:
         """Insert or update; the version check refuses a write based on a stale read (another process)."""
         stamp = now()
         if record.version == 0:
+            start = first_version()
             try:
                 async with self.connection.begin_nested():
                     await self.connection.execute(
@@ -68,7 +77,7 @@ class Transaction:
                             flow_version=record.flow_version,
                             state=record.state,
                             data=record.data,
-                            version=1,
+                            version=start,
                             created_at=stamp,
                             updated_at=stamp,
                         )
@@ -76,6 +85,7 @@ class Transaction:
             except IntegrityError:
                 self.log.stale(record.key)
                 raise ConflictError("conversation created meanwhile by another writer") from None
+            record.version = start
         else:
             result = await self.connection.execute(
                 update(conversations)
@@ -92,7 +102,7 @@ class Transaction:
             if result.rowcount != 1:
                 self.log.stale(record.key)
                 raise ConflictError(f"conversation changed meanwhile (version {record.version})")
-        record.version += 1
+            record.version += 1
         self.log.saved(record)
 
     async def flow_source(self, version: str) -> tuple[str, str] | None:

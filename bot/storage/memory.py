@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from bot.errors import ConflictError
 from bot.storage import CallbackRow, ConversationRecord, NewCallback
+from bot.storage.records import first_version
 
 
 class MemoryStorage:
@@ -63,7 +64,7 @@ class MemoryTransaction:
         stored = self.storage.conversations.get(record.key)
         if (stored.version if stored else 0) != record.version:
             raise ConflictError(f"conversation changed meanwhile (version {record.version})")
-        record.version += 1
+        record.version = first_version() if record.version == 0 else record.version + 1
         self.staged_conversations[record.key] = _copy(record)
 
     async def create_callback(self, new: NewCallback) -> CallbackRow:

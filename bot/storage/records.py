@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ class ConversationRecord:
     flow_version: str
     state: str
     data: dict[str, Any]
-    version: int = 0  # 0: not stored yet
+    version: int = 0  # 0: not stored yet; then a random start (first_version), +1 at every save
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,13 @@ class CallbackRow:
     phone: str | None
     moment: str | None
     contact: str | None
+
+
+def first_version() -> int:
+    """The version a new conversation starts at: random, so that a conversation erased (/oublier) and begun
+    again never goes through the versions of the old one, and a stale copy of the old one held by another
+    process can never pass the version check."""
+    return secrets.randbelow(2**30) + 1
 
 
 def copy_record(record: ConversationRecord) -> ConversationRecord:

@@ -20,7 +20,15 @@ from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import ConflictError
-from bot.storage.records import CallbackRow, ConversationCache, ConversationRecord, NewCallback, WriteLog, now
+from bot.storage.records import (
+    CallbackRow,
+    ConversationCache,
+    ConversationRecord,
+    NewCallback,
+    WriteLog,
+    first_version,
+    now,
+)
 
 
 def sqlite_setup(engine: AsyncEngine) -> None:
@@ -72,15 +80,17 @@ class SqliteTransaction:
         stamp = _stamp(now())
         data = json.dumps(record.data)
         if record.version == 0:
+            start = first_version()
             try:
                 await self._rows(
                     "INSERT INTO conversations (key, flow, flow_version, state, data, version, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-                    (record.key, record.flow, record.flow_version, record.state, data, stamp, stamp),
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (record.key, record.flow, record.flow_version, record.state, data, start, stamp, stamp),
                 )
             except sqlite3.IntegrityError:
                 self.log.stale(record.key)
                 raise ConflictError("conversation created meanwhile by another writer") from None
+            record.version = start
         else:
             updated = await self._rows(
                 "UPDATE conversations SET flow = ?, flow_version = ?, state = ?, data = ?, version = version + 1, "
@@ -90,7 +100,7 @@ class SqliteTransaction:
             if len(updated) != 1:
                 self.log.stale(record.key)
                 raise ConflictError(f"conversation changed meanwhile (version {record.version})")
-        record.version += 1
+            record.version += 1
         self.log.saved(record)
 
     async def flow_source(self, version: str) -> tuple[str, str] | None:
