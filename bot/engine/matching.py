@@ -88,6 +88,8 @@ def match_one(text: str, candidates: Sequence[Candidate], order: Sequence[str], 
         return UNKNOWN
     if len(typed) < 3:
         return None
+    if _names_several_buttons(typed, candidates):
+        return None  # "oui et non": two answers at once, ask again rather than pick one
     choices = [c.text for c in candidates]
     # A short answer is compared whole: WRatio's partial matching would find "moi" inside "moins de 60 ans".
     scorer = fuzz.ratio if len(typed) < SHORT_ANSWER else fuzz.WRatio
@@ -98,7 +100,23 @@ def match_one(text: str, candidates: Sequence[Candidate], order: Sequence[str], 
     best_values = {candidates[i].value for _, score, i in found if score >= best_score - 3}
     if len(best_values) != 1:
         return None  # two buttons fit as well: ask again rather than guess
+    if _negated(typed) - _negated(found[0][0]):
+        return None  # "pas de smartphone" resembles "smartphone" but says the opposite
     return best_values.pop()
+
+
+NEGATIONS = frozenset({"pas", "non", "ne", "n", "jamais", "aucun", "aucune", "rien", "ni", "personne"})
+
+
+def _negated(text: str) -> set[str]:
+    return NEGATIONS.intersection(text.split())
+
+
+def _names_several_buttons(typed: str, candidates: Sequence[Candidate]) -> bool:
+    """True when the text contains, word for word, the names of two different buttons."""
+    padded = f" {typed} "
+    named = {c.value for c in candidates if f" {c.text} " in padded}
+    return len(named) > 1
 
 
 def match_many(
