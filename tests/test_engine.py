@@ -465,7 +465,7 @@ async def test_callback_is_in_the_database_when_the_confirmation_is_returned(
     assert row.persona == turn.persona.id
     assert row.answers is not None
     assert row.answers["location"] == "69003"
-    assert "Le matin" in text(turn)
+    assert "(le matin)" in text(turn)  # the moment, in lower case mid-sentence
     assert turn.done
     assert turn.state == ENDED_STATE
 
@@ -805,3 +805,25 @@ async def test_two_processes_on_one_database_see_each_others_turns(
     finally:
         await one.close()
         await two.close()
+
+
+async def test_humain_mid_questionnaire_comes_back_to_the_question(memory_engine: Engine) -> None:
+    """/humain in the middle of the questions: whether the callback is declined or recorded, the person is
+    then asked the question they were on, with their answers kept."""
+    chat = Chat(memory_engine)
+    await chat.script(["bonjour", "value:self"])
+    turn = await chat.send("/humain")
+    assert turn.state == "rappel.consent"
+    turn = await chat.send("value:no")
+    assert (turn.state, turn.slot, turn.done) == ("envies", "goals", False)
+    assert "Reprenons" in text(turn)
+    await chat.send("value:family_contact")
+    await chat.send("/humain")
+    await chat.script(["value:yes", "06 12 34 56 78"])
+    turn = await chat.send("value:any")
+    assert turn.callback is not None
+    assert (turn.state, turn.slot, turn.done) == ("appareils", "equipment", False)
+    turn = await chat.send("/humain")  # asked again while a callback question is pending: nothing restarts
+    assert turn.state == "rappel.consent"
+    turn = await chat.send("/humain")
+    assert turn.state == "rappel.consent"

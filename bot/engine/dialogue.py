@@ -163,6 +163,12 @@ class Dialogue:
             self.say("help")
             await self.reprompt()
         elif command == "/humain":
+            step = self.step()
+            if self.callback_phase() is not None:
+                self.prompt()  # already asking for a callback: ask the current part again
+                return
+            if step is not None and step.waits and step.id != self.flow.human:
+                self.data["resume"] = step.id  # back to this question once the callback is asked or declined
             await self.enter(self.flow.human)
         elif command == "/oublier":
             if self.state != FORGET_STATE:
@@ -457,14 +463,14 @@ class Dialogue:
             elif value == "no":
                 self.data.pop("callback_draft", None)
                 self.say("callback_declined")
-                await self.enter(self.next_of(step, None))
+                await self.leave_callback(step)
             else:
                 self.missed()
         elif phase == "phone":
             if value == "no":
                 self.data.pop("callback_draft", None)
                 self.say("callback_declined")
-                await self.enter(self.next_of(step, None))
+                await self.leave_callback(step)
                 return
             phone = parse_phone(inbound.text) if inbound.kind in (InboundKind.TEXT, InboundKind.CONTACT) else None
             if phone is None:
@@ -506,8 +512,19 @@ class Dialogue:
         )
         self.callback = CallbackRef(row.id, row.queue, row.status)
         self.data.setdefault("callbacks", []).append(row.id)
-        self.say("callback_done", moment=self.label(f"moment_{draft['moment']}"))
-        await self.enter(self.next_of(step, None))
+        moment = self.label(f"moment_{draft['moment']}")
+        self.say("callback_done", moment=moment[:1].lower() + moment[1:])
+        await self.leave_callback(step)
+
+    async def leave_callback(self, step: Step) -> None:
+        """After the callback request (made or declined): back to the interrupted question, if any."""
+        resume = self.data.pop("resume", None)
+        if isinstance(resume, str) and resume in self.flow.steps and self.flow.steps[resume].waits:
+            self.say("resume")
+            self.move(resume)
+            self.prompt()
+        else:
+            await self.enter(self.next_of(step, None))
 
     # ----- forgetting ------------------------------------------------------------------------------------
     async def answer_forget(self, inbound: Inbound) -> None:

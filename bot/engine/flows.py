@@ -56,6 +56,7 @@ REQUIRED_MESSAGES = (
     "forget_no_label",
     "forget_done",
     "forget_cancelled",
+    "resume",
     "migrated",
     "invalid_postcode",
     "invalid_location",

@@ -86,6 +86,10 @@ class FlowMachine:
         # Moves allowed from anywhere: start again, a human, forget, stop; and back from the forget question.
         for dest in {flow.start, flow.human, callback_state(flow.human, "consent"), FORGET_STATE, ENDED_STATE}:
             self._machine.add_transition(f"go:{dest}", "*", dest)
+        # Back to an interrupted question once a callback asked with /humain is made or declined.
+        human_phases: list[Any] = [flow.human, *(callback_state(flow.human, p) for p in CALLBACK_PHASES)]
+        for dest in flow.steps:
+            self._machine.add_transition(f"go:{dest}", human_phases, dest)
         for dest in states:
             self._machine.add_transition(f"go:{dest}", FORGET_STATE, dest)
             self._machine.add_transition(f"go:{dest}", ENDED_STATE, dest)

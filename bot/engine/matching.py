@@ -108,7 +108,7 @@ def match_one(text: str, candidates: Sequence[Candidate], order: Sequence[str], 
 NEGATIONS = frozenset({"pas", "non", "ne", "n", "jamais", "aucun", "aucune", "rien", "ni", "personne"})
 
 
-def _negated(text: str) -> set[str]:
+def _negated(text: str) -> frozenset[str]:
     return NEGATIONS.intersection(text.split())
 
 
