@@ -6,6 +6,7 @@ and the transaction. Nothing here knows about Telegram, the web or the terminal.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -330,7 +331,9 @@ class Dialogue:
         if inbound.kind is InboundKind.BUTTON:
             value = inbound.values[0] if inbound.values and inbound.values[0] in order else None
         elif inbound.kind is InboundKind.TEXT:
-            value = match_one(inbound.text, candidates, order, step.allow_unknown) if order else None
+            value = _by_number(step, inbound.text)
+            if value is None and order:
+                value = match_one(inbound.text, candidates, order, step.allow_unknown)
             if value is None and step.input is not None:
                 value = _parse_input(step.input, inbound.text)
         elif inbound.kind is InboundKind.LOCATION and step.input == "location":
@@ -564,6 +567,20 @@ def _command_of(inbound: Inbound) -> str | None:
         if text.startswith("/") and len(text) > 1 and text[1:2].isalpha():
             return text.split()[0].split("@")[0].lower()
     return None
+
+
+_NUMBER = re.compile(r"(?<![\d,.])(\d{1,3})(?![\d,.])")
+
+
+def _by_number(step: Step, text: str) -> str | None:
+    """The button whose `numbers` hold the one number typed ("83", "j'ai 83 ans"); None otherwise, so that a
+    small number still picks a button by its position."""
+    ranged = [c for c in step.choices if c.numbers]
+    found = _NUMBER.findall(text[:200]) if ranged else []
+    if len(found) != 1:
+        return None
+    number = int(found[0])
+    return next((c.value for c in ranged if c.numbers and c.numbers[0] <= number <= c.numbers[1]), None)
 
 
 def _button_value(inbound: Inbound) -> str | None:

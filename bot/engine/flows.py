@@ -7,6 +7,7 @@ running process use this same loader, so a file that passes the check is a file 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import string
@@ -94,7 +95,7 @@ SETTINGS_KEYS = {"max_misses"}
 # Names the engine gives its own states: a step may not take them. Step names are plain words.
 RESERVED_STATES = {"ended"}
 STEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-CHOICE_KEYS = {"value", "label", "synonyms", "goto", "exclusive"}
+CHOICE_KEYS = {"value", "label", "synonyms", "goto", "exclusive", "numbers"}
 RULE_KEYS = {"if", "unless", "goto"}
 
 
@@ -119,6 +120,7 @@ class Choice:
     goto: str | None = None
     exclusive: bool = False  # ticking it clears the others (e.g. "none")
     line: int = 0
+    numbers: tuple[int, int] | None = None  # a typed number in [min, max] picks this button ("83" -> 80_plus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,6 +473,7 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: _Collector) 
             out.add(item.line_of("synonyms"), f"{where}: `synonyms` must be a list of texts")
             synonyms = []
         goto = item.get("goto")
+        numbers = _number_range(item, where, out)
         if label is not None:
             choices.append(
                 Choice(
@@ -480,9 +483,29 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: _Collector) 
                     str(goto) if goto is not None else None,
                     item.get("exclusive") is True,
                     item.line_of("goto") if goto is not None else item_line,
+                    numbers,
                 )
             )
+    ranged = sorted((c.numbers, c.value) for c in choices if c.numbers)
+    for (first, first_value), (second, second_value) in itertools.pairwise(ranged):
+        if second[0] <= first[1]:
+            out.add(line, f"{where}: the `numbers` of `{first_value}` and `{second_value}` overlap")
     return choices
+
+
+def _number_range(item: LineDict, where: str, out: _Collector) -> tuple[int, int] | None:
+    raw = item.get("numbers")
+    if raw is None:
+        return None
+    if (
+        not isinstance(raw, list)
+        or len(raw) != 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) for n in raw)
+        or raw[0] > raw[1]
+    ):
+        out.add(item.line_of("numbers"), f"{where}: `numbers` is `[minimum, maximum]`, two whole numbers")
+        return None
+    return (raw[0], raw[1])
 
 
 def _conditions(raw: Any, where: str, line: int, out: _Collector) -> dict[str, frozenset[str]]:
