@@ -37,19 +37,31 @@ def mermaid(flow: Flow) -> str:
             label = label.replace('"', "'")
             lines.append(f'  {step.id} -->|"{label}"| {target}' if label else f"  {step.id} --> {target}")
         if step.end:
-            lines.append(f"  {step.id} --> fin_conversation((fin))")
+            lines.append(f"  {step.id} --> end_of_conversation((fin))")
     lines.append(f"  human_cmd([/humain]) -.-> {flow.human}")
     return "\n".join(lines) + "\n"
 
 
+END_NODE = "(fin de la conversation)"  # not a valid step name, so it never collides with a step
+
+
+def _dot_text(text: str) -> str:
+    """A DOT string body: quotes and backslashes escaped, except the line breaks _title() puts in."""
+    return text.replace("\\n", "\n").replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def dot(flow: Flow) -> str:
     shapes = {"ask": "box", "menu": "diamond", "action": "component", "say": "note"}
-    lines = [f'digraph "{flow.name}" {{', "  rankdir=TB;", '  node [fontname="sans-serif"];']
+    lines = [f'digraph "{_dot_text(flow.name)}" {{', "  rankdir=TB;", '  node [fontname="sans-serif"];']
     for step in flow.steps.values():
-        lines.append(f'  "{step.id}" [shape={shapes[step.kind]}, label="{_title(step)}"];')
+        lines.append(f'  "{step.id}" [shape={shapes[step.kind]}, label="{_dot_text(_title(step))}"];')
     for step in flow.steps.values():
         for target, label in _edges(step):
-            lines.append(f'  "{step.id}" -> "{target}" [label="{label}"];'.replace('[label=""]', "[]"))
+            attributes = f' [label="{_dot_text(label)}"]' if label else ""
+            lines.append(f'  "{step.id}" -> "{target}"{attributes};')
+        if step.end:
+            lines.append(f'  "{step.id}" -> "{END_NODE}";')
+    lines.append(f'  "{END_NODE}" [shape=doublecircle, label="fin"];')
     lines.append(f'  "/humain" [shape=oval, style=dashed];\n  "/humain" -> "{flow.human}" [style=dashed];')
     return "\n".join(lines) + "\n}\n"
 

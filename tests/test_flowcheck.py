@@ -329,3 +329,15 @@ def test_flows_graph_of_an_invalid_flow_exits_1_with_its_problems(tmp_path: Path
     assert result.returncode == 1
     assert result.stdout == ""
     assert re.match(rf"{re.escape(str(flow))}:4: no texts", result.stderr), result.stderr
+
+
+def test_dot_output_escapes_labels_and_draws_the_end() -> None:
+    """The Graphviz text escapes quotes in labels and ends every `end: true` step in one end node that no
+    step name can collide with (the shipped flow has a step called `fin`)."""
+    from bot.app import load_flow_with_personas
+    from bot.flowgraph import END_NODE, _dot_text, dot
+
+    text = dot(load_flow_with_personas(SHIPPED_FLOW).flow)
+    assert f'"fin" -> "{END_NODE}";' in text
+    assert '"fin" -> "fin"' not in text
+    assert _dot_text('dit "oui"') == 'dit \\"oui\\"'
