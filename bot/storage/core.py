@@ -134,17 +134,7 @@ class Transaction:
                 updated_at=stamp,
             )
         )
-        return CallbackRow(
-            callback_id,
-            new.conversation_key,
-            "new",
-            new.queue,
-            new.persona,
-            new.answers,
-            new.phone,
-            new.moment,
-            new.contact,
-        )
+        return new.stored_as(callback_id)
 
     async def forget(self, key: str) -> int:
         """Erase a person's conversation and the personal fields of their callback requests. Open requests

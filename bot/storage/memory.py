@@ -4,6 +4,7 @@ and anything that must not leave a file behind. Nothing survives the process."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -68,17 +69,7 @@ class MemoryTransaction:
         self.staged_conversations[record.key] = _copy(record)
 
     async def create_callback(self, new: NewCallback) -> CallbackRow:
-        row = CallbackRow(
-            secrets.token_hex(6),
-            new.conversation_key,
-            "new",
-            new.queue,
-            new.persona,
-            copy.deepcopy(new.answers),
-            new.phone,
-            new.moment,
-            new.contact,
-        )
+        row = dataclasses.replace(new, answers=copy.deepcopy(new.answers)).stored_as(secrets.token_hex(6))
         self.staged_callbacks[row.id] = row
         return row
 

@@ -38,6 +38,20 @@ class NewCallback:
     consent_at: datetime
     consent_text: str
 
+    def stored_as(self, callback_id: str) -> CallbackRow:
+        """The request as the database now holds it: status `new`."""
+        return CallbackRow(
+            callback_id,
+            self.conversation_key,
+            "new",
+            self.queue,
+            self.persona,
+            self.answers,
+            self.phone,
+            self.moment,
+            self.contact,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CallbackRow:

@@ -128,17 +128,7 @@ class SqliteTransaction:
                 stamp,
             ),
         )
-        return CallbackRow(
-            callback_id,
-            new.conversation_key,
-            "new",
-            new.queue,
-            new.persona,
-            new.answers,
-            new.phone,
-            new.moment,
-            new.contact,
-        )
+        return new.stored_as(callback_id)
 
     async def forget(self, key: str) -> int:
         self.log.deleted(key)
