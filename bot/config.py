@@ -35,7 +35,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
-        base = cwd or Path.cwd()
+        base = cwd or Path()  # relative to the working directory, and shown that way in messages
 
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
