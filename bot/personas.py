@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.engine.flows import Flow, Wording, _Collector, _conditions, _wording
+from bot.engine.flows import Collector, Flow, Wording, parse_conditions, parse_wording
 from bot.errors import FlowError, Problem
 from bot.messages import PersonaResult
 from bot.slots import SLOTS, UNKNOWN, SlotValue, condition_holds
@@ -114,7 +114,7 @@ def load_personas(path: Path) -> Personas:
 
 
 def parse_personas(data: Any, file: str) -> Personas:
-    out = _Collector(file)
+    out = Collector(file)
     if not isinstance(data, LineDict) or not isinstance(data.get("personas"), LineDict):
         raise FlowError([Problem(file, 1, "expected a top-level `personas:` mapping of persona ids")])
     raw_personas: LineDict = data["personas"]
@@ -138,7 +138,7 @@ def parse_personas(data: Any, file: str) -> Personas:
     return Personas(file, personas)
 
 
-def _parse_persona(persona_id: str, raw: Any, line: int, out: _Collector) -> Persona | None:
+def _parse_persona(persona_id: str, raw: Any, line: int, out: Collector) -> Persona | None:
     where = f"persona `{persona_id}`"
     if not isinstance(raw, LineDict):
         out.add(line, f"{where}: expected a mapping")
@@ -160,7 +160,9 @@ def _parse_persona(persona_id: str, raw: Any, line: int, out: _Collector) -> Per
                 raw.line_of("solutions"), f"{where}: unknown solution `{value}`; known: {', '.join(SOLUTION_TYPES)}"
             )
     # A missing message is reported once, above, not again as "expected a text".
-    message = _wording(raw["message"], f"{where} message", raw.line_of("message"), out) if "message" in raw else None
+    message = (
+        parse_wording(raw["message"], f"{where} message", raw.line_of("message"), out) if "message" in raw else None
+    )
     rules: list[PersonaRule] = []
     raw_rules = raw.get("rules")
     if "rules" in raw and (not isinstance(raw_rules, LineList) or not raw_rules):
@@ -178,7 +180,7 @@ def _parse_persona(persona_id: str, raw: Any, line: int, out: _Collector) -> Per
         if not isinstance(weight, int | float) or isinstance(weight, bool):
             out.add(item.line_of("weight"), f"{where}: weight must be a number (negative to count against)")
             continue
-        when = _conditions(item["if"], where, item.line_of("if"), out)
+        when = parse_conditions(item["if"], where, item.line_of("if"), out)
         rules.append(PersonaRule(when, float(weight), str(item["reason"]), item_line))
     preferences = _parse_preferences(raw.get("preferences"), where, raw.line_of("preferences"), out)
     if message is None:
@@ -196,7 +198,7 @@ def _parse_persona(persona_id: str, raw: Any, line: int, out: _Collector) -> Per
     )
 
 
-def _parse_preferences(raw: Any, where: str, line: int, out: _Collector) -> OfferPreferences:
+def _parse_preferences(raw: Any, where: str, line: int, out: Collector) -> OfferPreferences:
     if raw is None:
         raw = LineDict()
         raw.line, raw.key_lines = line, {}

@@ -10,79 +10,48 @@ import hashlib
 import itertools
 import json
 import re
-import string
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from bot.engine.checks import Collector, check_graph, check_texts
+from bot.engine.model import (
+    ACTIONS,
+    REQUIRED_MESSAGES,
+    RUNTIME_VARIABLES,
+    VARIANTS,
+    Choice,
+    Flow,
+    Rule,
+    Step,
+    StepKind,
+    Wording,
+)
 from bot.errors import FlowError, Problem
 from bot.slots import INPUT_KINDS, SLOTS, UNKNOWN
 from bot.yamlload import LineDict, LineList, load_yaml, read_yaml
 
-StepKind = Literal["say", "ask", "menu", "action"]
-ACTIONS = ("classify", "show_offers", "request_callback")
-VARIANTS = ("self", "relative")  # wording variants, chosen by the for_whom slot
-
-# Variables filled at run time, usable in any text besides the flow's own `variables`.
-RUNTIME_VARIABLES = frozenset(
-    {
-        "persona_title",
-        "count",
-        "name",
-        "distance",
-        "address",
-        "phone",
-        "services",
-        "moment",
-        "step",
-    }
-)
-
-# System texts every flow needs (from messages.yaml beside the flow, or the flow's own `messages`).
-REQUIRED_MESSAGES = (
-    "unknown_label",
-    "confirm_label",
-    "human_label",
-    "multi_hint",
-    "not_understood",
-    "not_understood_human",
-    "empty_input",
-    "help",
-    "restart",
-    "stop",
-    "unknown_command",
-    "forget_confirm",
-    "forget_yes_label",
-    "forget_no_label",
-    "forget_done",
-    "forget_cancelled",
-    "resume",
-    "migrated",
-    "invalid_postcode",
-    "invalid_location",
-    "invalid_phone",
-    "invalid_text",
-    "no_catalogue",
-    "no_offers",
-    "offers_intro",
-    "offer_line",
-    "callback_consent",
-    "consent_yes_label",
-    "consent_no_label",
-    "callback_declined",
-    "callback_phone",
-    "callback_phone_invalid",
-    "callback_moment",
-    "moment_morning",
-    "moment_afternoon",
-    "moment_any",
-    "callback_who",
-    "who_person_label",
-    "who_relative_label",
-    "callback_done",
-    "unsupported",
-)
+# The model is defined in model.py; these names stay importable from here, where coordinators' tools look.
+__all__ = [
+    "ACTIONS",
+    "CHOICE_KEYS",
+    "FLOW_KEYS",
+    "REQUIRED_MESSAGES",
+    "RULE_KEYS",
+    "RUNTIME_VARIABLES",
+    "STEP_KEYS",
+    "Choice",
+    "Collector",
+    "Flow",
+    "Rule",
+    "Step",
+    "Wording",
+    "flow_from_source",
+    "flow_version",
+    "load_flow",
+    "parse_conditions",
+    "parse_flow",
+    "parse_wording",
+]
 
 FLOW_KEYS = {"flow", "title", "start", "human", "personas", "settings", "variables", "messages", "steps"}
 STEP_KEYS: dict[StepKind, set[str]] = {
@@ -97,91 +66,6 @@ RESERVED_STATES = {"ended"}
 STEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 CHOICE_KEYS = {"value", "label", "synonyms", "goto", "exclusive", "numbers"}
 RULE_KEYS = {"if", "unless", "goto"}
-
-
-@dataclass(frozen=True, slots=True)
-class Wording:
-    """A text with an optional variant for a relative speaking about someone else."""
-
-    variants: Mapping[str, str]
-    line: int
-
-    def pick(self, for_whom: str | None) -> str:
-        if for_whom == "relative" and "relative" in self.variants:
-            return self.variants["relative"]
-        return self.variants.get("self") or next(iter(self.variants.values()))
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    value: str
-    label: Wording
-    synonyms: tuple[str, ...] = ()
-    goto: str | None = None
-    exclusive: bool = False  # ticking it clears the others (e.g. "none")
-    line: int = 0
-    numbers: tuple[int, int] | None = None  # a typed number in [min, max] picks this button ("83" -> 80_plus)
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """`goto` when every `if` condition holds and no `unless` condition does."""
-
-    goto: str
-    when: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    unless: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    line: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    id: str
-    kind: StepKind
-    line: int
-    text: Wording | None = None
-    slot: str | None = None
-    multi: bool = False
-    input: str | None = None
-    choices: tuple[Choice, ...] = ()
-    allow_unknown: bool = True
-    invalid: Wording | None = None
-    action: str | None = None
-    next: tuple[Rule, ...] = ()
-    end: bool = False
-
-    @property
-    def waits(self) -> bool:
-        """True when the step waits for the person's answer."""
-        return self.kind in ("ask", "menu")
-
-    def targets(self) -> list[str]:
-        return [r.goto for r in self.next] + [c.goto for c in self.choices if c.goto]
-
-
-@dataclass(frozen=True, slots=True)
-class Flow:
-    name: str
-    title: str
-    file: str
-    version: str  # content hash: a conversation keeps the version it started with
-    source: str
-    start: str
-    human: str  # the request_callback step that /humain leads to
-    personas_file: str
-    max_misses: int
-    steps: Mapping[str, Step]
-    messages: Mapping[str, Wording]
-    variables: Mapping[str, Wording]
-    personas_line: int = 1  # where `personas:` is written, for "file not found"
-
-
-class _Collector:
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def add(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.file, line, message))
 
 
 def flow_version(text: str) -> str:
@@ -216,7 +100,7 @@ def flow_from_source(source: str, file: str) -> Flow:
 def parse_flow(
     data: Any, file: str, source: str, base_messages: LineDict | None = None, messages_file: str = ""
 ) -> Flow:
-    out = _Collector(file)
+    out = Collector(file)
     if not isinstance(data, LineDict):
         raise FlowError([Problem(file, 1, "a flow file must be a mapping with `flow`, `start` and `steps`")])
     for key in data:
@@ -235,11 +119,11 @@ def parse_flow(
         out.add(data.line_of("settings"), "settings.max_misses must be a whole number, 1 or more")
         max_misses = 2
 
-    variables = _wordings(data.get("variables"), "variables", data.line_of("variables"), out)
-    messages = _wordings(data.get("messages"), "messages", data.line_of("messages"), out)
+    variables = parse_wordings(data.get("variables"), "variables", data.line_of("variables"), out)
+    messages = parse_wordings(data.get("messages"), "messages", data.line_of("messages"), out)
     if base_messages:
-        other = _Collector(messages_file)
-        merged = _wordings(base_messages, "messages", base_messages.line, other)
+        other = Collector(messages_file)
+        merged = parse_wordings(base_messages, "messages", base_messages.line, other)
         out.problems.extend(other.problems)
         messages = {**merged, **messages}
     if not messages:  # one clear problem rather than one per missing text
@@ -285,14 +169,14 @@ def parse_flow(
         variables=variables,
         personas_line=data.line_of("personas"),
     )
-    _check_graph(flow, data, out)
-    _check_texts(flow, out)
+    check_graph(flow, data, out)
+    check_texts(flow, out)
     if out.problems:
         raise FlowError(sorted(out.problems, key=lambda p: (p.file, p.line)))
     return flow
 
 
-def _text_field(data: LineDict, key: str, out: _Collector, *, required: bool) -> str | None:
+def _text_field(data: LineDict, key: str, out: Collector, *, required: bool) -> str | None:
     value = data.get(key)
     if value is None:
         if required:
@@ -304,7 +188,7 @@ def _text_field(data: LineDict, key: str, out: _Collector, *, required: bool) ->
     return value
 
 
-def _wording(raw: Any, where: str, line: int, out: _Collector) -> Wording | None:
+def parse_wording(raw: Any, where: str, line: int, out: Collector) -> Wording | None:
     if isinstance(raw, str):
         if not raw.strip():
             out.add(line, f"{where}: empty text")
@@ -327,7 +211,7 @@ def _wording(raw: Any, where: str, line: int, out: _Collector) -> Wording | None
     return None
 
 
-def _wordings(raw: Any, where: str, line: int, out: _Collector) -> dict[str, Wording]:
+def parse_wordings(raw: Any, where: str, line: int, out: Collector) -> dict[str, Wording]:
     if raw is None:
         return {}
     if not isinstance(raw, LineDict):
@@ -335,13 +219,13 @@ def _wordings(raw: Any, where: str, line: int, out: _Collector) -> dict[str, Wor
         return {}
     result = {}
     for key, value in raw.items():
-        wording = _wording(value, f"{where}.{key}", raw.line_of(key), out)
+        wording = parse_wording(value, f"{where}.{key}", raw.line_of(key), out)
         if wording is not None:
             result[key] = wording
     return result
 
 
-def _parse_step(step_id: str, raw: Any, line: int, out: _Collector) -> Step | None:
+def _parse_step(step_id: str, raw: Any, line: int, out: Collector) -> Step | None:
     where = f"step `{step_id}`"
     if not isinstance(raw, LineDict):
         out.add(line, f"{where}: expected a mapping with one of `say`, `ask`, `menu`, `action`")
@@ -360,7 +244,7 @@ def _parse_step(step_id: str, raw: Any, line: int, out: _Collector) -> Step | No
     end = raw.get("end") is True
     rules = _parse_next(raw.get("next"), where, raw.line_of("next"), out)
     if kind == "say":
-        text = _wording(raw["say"], where, raw.line_of("say"), out)
+        text = parse_wording(raw["say"], where, raw.line_of("say"), out)
         return Step(step_id, kind, raw.line, text=text, next=rules, end=end)
     if kind == "action":
         action = raw["action"]
@@ -368,7 +252,7 @@ def _parse_step(step_id: str, raw: Any, line: int, out: _Collector) -> Step | No
             out.add(raw.line_of("action"), f"{where}: unknown action `{action}`; known: {', '.join(ACTIONS)}")
         return Step(step_id, kind, raw.line, action=str(action), next=rules, end=end)
     if kind == "menu":
-        text = _wording(raw["menu"], where, raw.line_of("menu"), out)
+        text = parse_wording(raw["menu"], where, raw.line_of("menu"), out)
         choices = _parse_choices(raw.get("choices"), where, raw.line_of("choices"), None, out)
         if not choices:
             out.add(raw.line, f"{where}: a menu needs `choices`, each with a `goto`")
@@ -379,13 +263,13 @@ def _parse_step(step_id: str, raw: Any, line: int, out: _Collector) -> Step | No
     return _parse_ask(step_id, raw, rules, out)
 
 
-def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: _Collector) -> Step:
+def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: Collector) -> Step:
     where = f"step `{step_id}`"
     slot = raw["ask"]
     spec = SLOTS.get(slot) if isinstance(slot, str) else None
     if spec is None:
         out.add(raw.line_of("ask"), f"{where}: unknown slot `{slot}`; known slots: {', '.join(SLOTS)}")
-    text = _wording(raw.get("text"), where, raw.line_of("text"), out) if "text" in raw else None
+    text = parse_wording(raw.get("text"), where, raw.line_of("text"), out) if "text" in raw else None
     if text is None and "text" not in raw:
         out.add(raw.line, f"{where}: missing `text` (the question asked)")
     multi = raw.get("multi") is True
@@ -411,7 +295,7 @@ def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: _Colle
         )
     if spec is not None and not spec.unknown_allowed:
         allow_unknown = False
-    invalid = _wording(raw["invalid"], where, raw.line_of("invalid"), out) if "invalid" in raw else None
+    invalid = parse_wording(raw["invalid"], where, raw.line_of("invalid"), out) if "invalid" in raw else None
     if multi and any(c.goto for c in choices):
         out.add(
             raw.line_of("choices"),
@@ -440,7 +324,7 @@ def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: _Colle
     )
 
 
-def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: _Collector) -> list[Choice]:
+def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -> list[Choice]:
     if raw is None:
         return []
     if not isinstance(raw, LineList):
@@ -467,7 +351,7 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: _Collector) 
                 item.line_of("value"),
                 f"{where}: `{value}` is not a value of slot `{spec.name}`; expected one of {', '.join(spec.values)}",
             )
-        label = _wording(item["label"], f"{where} choice `{value}`", item.line_of("label"), out)
+        label = parse_wording(item["label"], f"{where} choice `{value}`", item.line_of("label"), out)
         synonyms = item.get("synonyms") or []
         if not isinstance(synonyms, list) or not all(isinstance(s, str | int) for s in synonyms):
             out.add(item.line_of("synonyms"), f"{where}: `synonyms` must be a list of texts")
@@ -493,7 +377,7 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: _Collector) 
     return choices
 
 
-def _number_range(item: LineDict, where: str, out: _Collector) -> tuple[int, int] | None:
+def _number_range(item: LineDict, where: str, out: Collector) -> tuple[int, int] | None:
     raw = item.get("numbers")
     if raw is None:
         return None
@@ -508,7 +392,7 @@ def _number_range(item: LineDict, where: str, out: _Collector) -> tuple[int, int
     return (raw[0], raw[1])
 
 
-def _conditions(raw: Any, where: str, line: int, out: _Collector) -> dict[str, frozenset[str]]:
+def parse_conditions(raw: Any, where: str, line: int, out: Collector) -> dict[str, frozenset[str]]:
     if raw is None:
         return {}
     if not isinstance(raw, LineDict) or not raw:
@@ -532,7 +416,7 @@ def _conditions(raw: Any, where: str, line: int, out: _Collector) -> dict[str, f
     return result
 
 
-def _parse_next(raw: Any, where: str, line: int, out: _Collector) -> tuple[Rule, ...]:
+def _parse_next(raw: Any, where: str, line: int, out: Collector) -> tuple[Rule, ...]:
     if raw is None:
         return ()
     if isinstance(raw, str):
@@ -552,73 +436,11 @@ def _parse_next(raw: Any, where: str, line: int, out: _Collector) -> tuple[Rule,
         rules.append(
             Rule(
                 str(item["goto"]),
-                _conditions(item.get("if"), where, item.line_of("if"), out),
-                _conditions(item.get("unless"), where, item.line_of("unless"), out),
+                parse_conditions(item.get("if"), where, item.line_of("if"), out),
+                parse_conditions(item.get("unless"), where, item.line_of("unless"), out),
                 item_line,
             )
         )
     if rules and (rules[-1].when or rules[-1].unless):
         out.add(rules[-1].line, f"{where}: possible dead end: finish `next` with a `- goto: …` without condition")
     return tuple(rules)
-
-
-def _check_graph(flow: Flow, data: LineDict, out: _Collector) -> None:
-    steps = flow.steps
-    if flow.start and flow.start not in steps:
-        out.add(data.line_of("start"), f"start step `{flow.start}` does not exist")
-    if flow.human:
-        human = steps.get(flow.human)
-        if human is None or human.action != "request_callback":
-            out.add(data.line_of("human"), f"`human: {flow.human}` must name a step with `action: request_callback`")
-    broken_links = 0
-    for step in steps.values():
-        links = [(r.goto, r.line) for r in step.next] + [(c.goto, c.line) for c in step.choices if c.goto]
-        for target, line in links:
-            if target not in steps:
-                broken_links += 1
-                out.add(line or step.line, f"step `{step.id}`: goes to unknown step `{target}`")
-        if step.kind in ("say", "action") and not step.next and not step.end:
-            out.add(step.line, f"step `{step.id}`: dead end: add `next:` or `end: true`")
-    reachable: set[str] = set()
-    todo = [s for s in (flow.start, flow.human) if s in steps]
-    while todo:
-        current = todo.pop()
-        if current in reachable:
-            continue
-        reachable.add(current)
-        todo.extend(t for t in steps[current].targets() if t in steps)
-    if broken_links:
-        return  # one mistyped `goto` would make every later step "unreachable": fix the link first
-    for step in steps.values():
-        if step.id not in reachable and flow.start in steps:
-            out.add(step.line, f"step `{step.id}` is unreachable from `{flow.start}`; link it or remove it")
-
-
-def _placeholders(text: str) -> list[str]:
-    try:
-        return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-    except ValueError:
-        return ["{"]
-
-
-def _check_texts(flow: Flow, out: _Collector) -> None:
-    known = RUNTIME_VARIABLES | set(flow.variables)
-    wordings: list[tuple[str, Wording]] = [(f"messages.{k}", w) for k, w in flow.messages.items()]
-    wordings += [(f"variables.{k}", w) for k, w in flow.variables.items()]
-    for step in flow.steps.values():
-        if step.text:
-            wordings.append((f"step `{step.id}`", step.text))
-        if step.invalid:
-            wordings.append((f"step `{step.id}` invalid", step.invalid))
-        wordings += [(f"step `{step.id}` choice `{c.value}`", c.label) for c in step.choices]
-    for where, wording in wordings:
-        for variant in wording.variants.values():
-            for name in _placeholders(variant):
-                if name == "{" or not name.isidentifier():
-                    out.add(
-                        wording.line,
-                        f"{where}: malformed `{{…}}` placeholder; write `{{name}}`, "
-                        "or double the braces for a literal one",
-                    )
-                elif name not in known:
-                    out.add(wording.line, f"{where}: unknown variable `{{{name}}}`; known: {', '.join(sorted(known))}")
