@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from bot.app import LoadedFlow
 from bot.channels.terminal import parse_line
-from bot.engine.dialogue import COMMANDS, CONFIRM
 from bot.engine.engine import Engine
+from bot.engine.inbound import COMMANDS, CONFIRM
 from bot.engine.machine import ENDED_STATE, FORGET_STATE
 from bot.messages import Inbound, Turn
 from bot.offers import NoCatalogue

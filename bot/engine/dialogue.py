@@ -6,12 +6,23 @@ and the transaction. Nothing here knows about Telegram, the web or the terminal.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
+from bot.engine.callback_dialogue import CallbackDialogue
 from bot.engine.flows import Choice, Flow, Step, Wording
+from bot.engine.inbound import (
+    CONFIRM,
+    CONFIRM_WORDS,
+    HUMAN,
+    button_value,
+    by_number,
+    command_of,
+    exclusive_clean,
+    is_empty,
+    parse_input,
+    toggle,
+)
 from bot.engine.machine import CALLBACK_PHASES, ENDED_STATE, FORGET_STATE, Conversation, FlowMachine
 from bot.engine.matching import (
     Candidate,
@@ -20,24 +31,15 @@ from bot.engine.matching import (
     match_one,
     normalise,
     parse_coordinates,
-    parse_free_text,
-    parse_location,
-    parse_phone,
-    parse_postcode,
 )
 from bot.errors import FlowError, Problem
 from bot.messages import Button, CallbackRef, Inbound, InboundKind, Offer, PersonaResult, Reply, Turn
 from bot.offers import OfferSearch
 from bot.personas import Personas
 from bot.slots import UNKNOWN, SlotValue, condition_holds
-from bot.storage import ConversationRecord, NewCallback, now
+from bot.storage import ConversationRecord
 from bot.storage.protocol import TurnTransaction
 
-CONFIRM = "/valider"
-HUMAN = "/humain"
-CONFIRM_WORDS = frozenset({"valider", "ok", "c est tout", "c est bon", "termine", "fini", "voila"})
-COMMANDS = ("/start", "/aide", "/humain", "/oublier", "/stop")
-CONSENT_TEXT_VERSION = "callback-v1"
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
 
 
@@ -66,6 +68,7 @@ class Dialogue:
         self.shown_offers: tuple[Offer, ...] = ()
         self.callback: CallbackRef | None = None
         self.forgotten = False
+        self.callbacks = CallbackDialogue(self)
 
     # ----- state helpers -------------------------------------------------------------------------------
     @property
@@ -121,7 +124,7 @@ class Dialogue:
         return self.turn()
 
     async def _handle(self, inbound: Inbound) -> None:
-        command = _command_of(inbound)
+        command = command_of(inbound)
         if command is not None:
             await self.command(command)
         elif self.record.version == 0 or self.state == ENDED_STATE:
@@ -129,7 +132,7 @@ class Dialogue:
         elif self.state == FORGET_STATE:
             await self.answer_forget(inbound)
         elif (phase := self.callback_phase()) is not None:
-            await self.answer_callback(phase[0], phase[1], inbound)
+            await self.callbacks.answer(phase[0], phase[1], inbound)
         else:
             step = self.step()
             if step is None or not step.waits:  # stored mid-way by an older bug or version: start again safely
@@ -255,7 +258,7 @@ class Dialogue:
             )
             return
         if (phase := self.callback_phase()) is not None:
-            self.prompt_callback(phase[1], offer_human=offer_human)
+            self.callbacks.prompt(phase[1])
             return
         step = self.step()
         if step is None or not step.waits or step.text is None:
@@ -315,10 +318,10 @@ class Dialogue:
 
     async def answer_menu(self, step: Step, inbound: Inbound) -> None:
         candidates, order = self.candidates_for(step)
-        value = _button_value(inbound) or match_one(inbound.text, candidates, order, allow_unknown=False)
+        value = button_value(inbound) or match_one(inbound.text, candidates, order, allow_unknown=False)
         choice = next((c for c in step.choices if c.value == value), None)
         if choice is None:
-            self.missed("empty_input" if _is_empty(inbound) else "not_understood")
+            self.missed("empty_input" if is_empty(inbound) else "not_understood")
             return
         await self.enter(self.next_of(step, choice))
 
@@ -331,16 +334,16 @@ class Dialogue:
         if inbound.kind is InboundKind.BUTTON:
             value = inbound.values[0] if inbound.values and inbound.values[0] in order else None
         elif inbound.kind is InboundKind.TEXT:
-            value = _by_number(step, inbound.text)
+            value = by_number(step, inbound.text)
             if value is None and order:
                 value = match_one(inbound.text, candidates, order, step.allow_unknown)
             if value is None and step.input is not None:
-                value = _parse_input(step.input, inbound.text)
+                value = parse_input(step.input, inbound.text)
         elif inbound.kind is InboundKind.LOCATION and step.input == "location":
             value = parse_coordinates(inbound.latitude, inbound.longitude)
         if value is None:
             invalid = step.invalid or (self.flow.messages[f"invalid_{step.input}"] if step.input else None)
-            if _is_empty(inbound):
+            if is_empty(inbound):
                 self.missed("empty_input")
             else:
                 self.missed(invalid or "not_understood")
@@ -351,12 +354,12 @@ class Dialogue:
         candidates, order = self.candidates_for(step)
         pending: list[str] = list(self.data.get("pending", []))
         if inbound.kind is InboundKind.BUTTON and inbound.values and inbound.values[0] in order:
-            self.data["pending"] = _toggle(step, pending, inbound.values[0])
+            self.data["pending"] = toggle(step, pending, inbound.values[0])
             self.prompt(edit=True)
             return
         if inbound.kind is InboundKind.CHOICES and inbound.values and all(v in order for v in inbound.values):
             chosen = list(dict.fromkeys(inbound.values))
-            await self.store_answer(step, _exclusive_clean(step, chosen))
+            await self.store_answer(step, exclusive_clean(step, chosen))
             return
         confirm = (inbound.kind is InboundKind.BUTTON and inbound.values == (CONFIRM,)) or (
             inbound.kind is InboundKind.TEXT and normalise(inbound.text) in CONFIRM_WORDS
@@ -370,9 +373,9 @@ class Dialogue:
         if inbound.kind is InboundKind.TEXT:
             values = match_many(inbound.text, candidates, order, step.allow_unknown)
             if values:
-                await self.store_answer(step, _exclusive_clean(step, values))
+                await self.store_answer(step, exclusive_clean(step, values))
                 return
-        self.missed("empty_input" if _is_empty(inbound) else "not_understood")
+        self.missed("empty_input" if is_empty(inbound) else "not_understood")
 
     async def store_answer(self, step: Step, value: str | list[str]) -> None:
         assert step.slot is not None
@@ -419,116 +422,6 @@ class Dialogue:
             self.shown_offers = tuple(found)
             self.data["offers"] = [o.id for o in found]
 
-    # ----- the callback request ---------------------------------------------------------------------------
-    def prompt_callback(self, phase: str, *, offer_human: bool = False) -> None:
-        messages = self.flow.messages
-        if phase == "consent":
-            self.question(
-                messages["callback_consent"],
-                [("yes", self.label("consent_yes_label")), ("no", self.label("consent_no_label"))],
-            )
-        elif phase == "phone":
-            self.question(messages["callback_phone"], [("no", self.label("consent_no_label"))], request="contact")
-        elif phase == "moment":
-            self.question(
-                messages["callback_moment"], [(m, self.label(f"moment_{m}")) for m in ("morning", "afternoon", "any")]
-            )
-        else:
-            self.question(
-                messages["callback_who"],
-                [("person", self.label("who_person_label")), ("relative", self.label("who_relative_label"))],
-            )
-
-    async def answer_callback(self, step: Step, phase: str, inbound: Inbound) -> None:
-        draft: dict[str, Any] = self.data.setdefault("callback_draft", {})
-        all_options: dict[str, list[tuple[str, list[str], str]]] = {
-            "consent": [
-                ("yes", ["oui", "d accord", "ok", "volontiers", "ouais"], "consent_yes_label"),
-                ("no", ["non", "pas maintenant", "je ne sais pas", "je sais pas"], "consent_no_label"),
-            ],
-            "phone": [("no", ["non", "annuler", "pas de numero"], "consent_no_label")],
-            "moment": [(m, [], f"moment_{m}") for m in ("morning", "afternoon", "any")],
-            "who": [("person", [], "who_person_label"), ("relative", ["moi", "a moi"], "who_relative_label")],
-        }
-        options = all_options[phase]
-        values = [v for v, _, _ in options]
-        value = _button_value(inbound)
-        if value not in values:
-            candidates = build_candidates(
-                [(v, [*syn, *self.flow.messages[k].variants.values()]) for v, syn, k in options]
-            )
-            value = match_one(inbound.text, candidates, values, allow_unknown=False) if inbound.text else None
-        if phase == "consent":
-            if value == "yes":
-                draft["consent_at"] = now().isoformat()
-                self.move(f"{step.id}.phone")
-                self.prompt()
-            elif value == "no":
-                self.data.pop("callback_draft", None)
-                self.say("callback_declined")
-                await self.leave_callback(step)
-            else:
-                self.missed()
-        elif phase == "phone":
-            if value == "no":
-                self.data.pop("callback_draft", None)
-                self.say("callback_declined")
-                await self.leave_callback(step)
-                return
-            phone = parse_phone(inbound.text) if inbound.kind in (InboundKind.TEXT, InboundKind.CONTACT) else None
-            if phone is None:
-                self.missed("callback_phone_invalid")
-                return
-            draft["phone"] = phone
-            self.move(f"{step.id}.moment")
-            self.prompt()
-        elif value is None:
-            self.missed()
-        elif phase == "moment":
-            draft["moment"] = value
-            if self.answers.get("for_whom") == "relative":
-                self.move(f"{step.id}.who")
-                self.prompt()
-            else:
-                draft["contact"] = "person"
-                await self.record_callback(step)
-        else:
-            draft["contact"] = value
-            await self.record_callback(step)
-
-    async def record_callback(self, step: Step) -> None:
-        draft = self.data.pop("callback_draft")
-        persona = (self.data.get("persona") or {}).get("id")
-        answers = {k: v for k, v in self.answers.items() if v not in (UNKNOWN, [UNKNOWN])}
-        row = await self.tx.create_callback(
-            NewCallback(
-                conversation_key=self.record.key,
-                queue="default",
-                persona=persona,
-                answers={**answers, "offers": self.data.get("offers", [])},
-                phone=draft["phone"],
-                moment=draft["moment"],
-                contact=draft["contact"],
-                consent_at=_parse_time(draft["consent_at"]),
-                consent_text=CONSENT_TEXT_VERSION,
-            )
-        )
-        self.callback = CallbackRef(row.id, row.queue, row.status)
-        self.data.setdefault("callbacks", []).append(row.id)
-        moment = self.label(f"moment_{draft['moment']}")
-        self.say("callback_done", moment=moment[:1].lower() + moment[1:])
-        await self.leave_callback(step)
-
-    async def leave_callback(self, step: Step) -> None:
-        """After the callback request (made or declined): back to the interrupted question, if any."""
-        resume = self.data.pop("resume", None)
-        if isinstance(resume, str) and resume in self.flow.steps and self.flow.steps[resume].waits:
-            self.say("resume")
-            self.move(resume)
-            self.prompt()
-        else:
-            await self.enter(self.next_of(step, None))
-
     # ----- forgetting ------------------------------------------------------------------------------------
     async def answer_forget(self, inbound: Inbound) -> None:
         candidates = build_candidates(
@@ -537,7 +430,7 @@ class Dialogue:
                 ("no", ["non", *self.flow.messages["forget_no_label"].variants.values()]),
             ]
         )
-        value = _button_value(inbound) or match_one(inbound.text, candidates, ["yes", "no"], allow_unknown=False)
+        value = button_value(inbound) or match_one(inbound.text, candidates, ["yes", "no"], allow_unknown=False)
         if value == "yes":
             await self.tx.forget(self.record.key)
             self.forgotten = True
@@ -559,62 +452,5 @@ class _Blank(dict[str, object]):
         return ""
 
 
-def _command_of(inbound: Inbound) -> str | None:
-    if inbound.kind is InboundKind.BUTTON and inbound.values and inbound.values[0] in COMMANDS:
-        return inbound.values[0]
-    if inbound.kind is InboundKind.TEXT:
-        text = inbound.text.strip()
-        if text.startswith("/") and len(text) > 1 and text[1:2].isalpha():
-            return text.split()[0].split("@")[0].lower()
-    return None
-
-
-_NUMBER = re.compile(r"(?<![\d,.])(\d{1,3})(?![\d,.])")
-
-
-def _by_number(step: Step, text: str) -> str | None:
-    """The button whose `numbers` hold the one number typed ("83", "j'ai 83 ans"); None otherwise, so that a
-    small number still picks a button by its position."""
-    ranged = [c for c in step.choices if c.numbers]
-    found = _NUMBER.findall(text[:200]) if ranged else []
-    if len(found) != 1:
-        return None
-    number = int(found[0])
-    return next((c.value for c in ranged if c.numbers and c.numbers[0] <= number <= c.numbers[1]), None)
-
-
-def _button_value(inbound: Inbound) -> str | None:
-    return inbound.values[0] if inbound.kind is InboundKind.BUTTON and inbound.values else None
-
-
-def _is_empty(inbound: Inbound) -> bool:
-    return inbound.kind is InboundKind.TEXT and not normalise(inbound.text)
-
-
-def _parse_input(kind: str, text: str) -> str | None:
-    parsers = {"location": parse_location, "postcode": parse_postcode, "phone": parse_phone, "text": parse_free_text}
-    return parsers[kind](text)
-
-
-def _toggle(step: Step, pending: list[str], value: str) -> list[str]:
-    if value in pending:
-        return [v for v in pending if v != value]
-    return _exclusive_clean(step, [*pending, value], latest=value)
-
-
-def _exclusive_clean(step: Step, values: list[str], latest: str | None = None) -> list[str]:
-    """ "none" or "unknown" with something else: the latest pick wins; typed sets keep the real values."""
-    exclusive = {c.value for c in step.choices if c.exclusive} | {UNKNOWN}
-    if len(values) < 2 or not exclusive.intersection(values):
-        return values
-    if latest is not None:
-        return [latest] if latest in exclusive else [v for v in values if v not in exclusive]
-    return [v for v in values if v not in exclusive] or values[:1]
-
-
 def _km(distance: float | None) -> str:
     return "" if distance is None else f"{distance:.1f}".replace(".", ",")
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
