@@ -758,10 +758,15 @@ class MeetingPoint:
         return []
 
 
-async def test_different_conversations_run_concurrently_and_idle_locks_are_dropped(loaded: LoadedFlow) -> None:
-    """Three people reaching the offer search at once are all inside it together (no global lock); one lock per
-    conversation exists meanwhile, and none remains after."""
-    engine = Engine(loaded.flow, loaded.personas, MemoryStorage(), NoCatalogue())
+@pytest.mark.parametrize("on", ["memory", "sqlite"])
+async def test_different_conversations_run_concurrently_and_idle_locks_are_dropped(
+    loaded: LoadedFlow, on: str, sqlite_url: str
+) -> None:
+    """Three people reaching the offer search at once are all inside it together (no global lock, and on SQLite
+    no database transaction held while a turn is worked out); one lock per conversation exists meanwhile, and
+    none remains after."""
+    storage = MemoryStorage() if on == "memory" else await Storage.open(sqlite_url)
+    engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
     meeting = MeetingPoint(engine.locks, expected=3)
     engine.offers = meeting
     keys = ["test:a", "test:b", "test:c"]
@@ -773,6 +778,7 @@ async def test_different_conversations_run_concurrently_and_idle_locks_are_dropp
     assert [t.state for t in turns] == ["proposition"] * 3
     assert meeting.locks_seen[-1] == 3
     assert len(engine.locks) == 0
+    await storage.close()
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast", "core"])

@@ -1,7 +1,8 @@
 """The callback request inside a conversation: consent, phone number, moment, who to call, then stored.
 
-The request is written in the turn's transaction, so the confirmation the person reads is only sent once the
-request is committed. Phases are sub-states of the `request_callback` step (`rappel.consent`, …).
+The request is staged with the turn's writes and committed with the conversation, so the confirmation the
+person reads is only returned once the request is in the database. Phases are sub-states of the
+`request_callback` step (`rappel.consent`, …).
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class CallbackDialogue:
         draft = self.d.data.pop("callback_draft")
         persona = (self.d.data.get("persona") or {}).get("id")
         answers = {k: v for k, v in self.d.answers.items() if v not in (UNKNOWN, [UNKNOWN])}
-        row = await self.d.tx.create_callback(
+        row = self.d.writes.create_callback(
             NewCallback(
                 conversation_key=self.d.record.key,
                 queue="default",

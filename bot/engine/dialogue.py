@@ -38,7 +38,7 @@ from bot.offers import OfferSearch
 from bot.personas import Personas
 from bot.slots import UNKNOWN, SlotValue, condition_holds
 from bot.storage import ConversationRecord
-from bot.storage.protocol import TurnTransaction
+from bot.storage.records import TurnWrites
 
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
 
@@ -53,15 +53,13 @@ class FlowBundle:
 
 
 class Dialogue:
-    def __init__(
-        self, bundle: FlowBundle, record: ConversationRecord, tx: TurnTransaction, offers: OfferSearch
-    ) -> None:
+    def __init__(self, bundle: FlowBundle, record: ConversationRecord, writes: TurnWrites, offers: OfferSearch) -> None:
         self.bundle = bundle
         self.flow = bundle.flow
         self.machine = bundle.machine
         self.personas = bundle.personas
         self.record = record
-        self.tx = tx
+        self.writes = writes  # committed by the engine with the conversation, before any reply is sent
         self.offers_search = offers
         self.conversation = Conversation(record.state)
         self.replies: list[Reply] = []
@@ -432,7 +430,7 @@ class Dialogue:
         )
         value = button_value(inbound) or match_one(inbound.text, candidates, ["yes", "no"], allow_unknown=False)
         if value == "yes":
-            await self.tx.forget(self.record.key)
+            self.writes.forget_conversation()
             self.forgotten = True
             self.say("forget_done")
             self.move(ENDED_STATE)

@@ -16,7 +16,8 @@ from bot.messages import Inbound, Turn
 from bot.offers import OfferSearch
 from bot.personas import Personas
 from bot.storage import ConversationRecord
-from bot.storage.protocol import ConversationStore, TurnTransaction
+from bot.storage.protocol import ConversationStore
+from bot.storage.records import TurnWrites
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # another process changed the conversation meanwhile: read it again and redo the turn
@@ -47,29 +48,34 @@ class Engine:
             raise AssertionError("unreachable")
 
     async def _handle_once(self, inbound: Inbound) -> Turn:
+        """Read the conversation, work the turn out with no transaction open (so a slow offer search holds
+        up nobody else), then write everything in one short transaction whose version check refuses a turn
+        computed on a stale read."""
+        record = await self.storage.read_conversation(inbound.key)
+        migrated = False
+        if record is None:
+            flow = self.current.flow
+            record = ConversationRecord(inbound.key, flow.name, flow.version, flow.start, {})
+            bundle = self.current
+        else:
+            bundle, migrated = await self._bundle_for(record)
+        writes = TurnWrites()
+        dialogue = Dialogue(bundle, record, writes, self.offers)
+        turn = await (self._migrate(dialogue) if migrated else dialogue.handle(inbound))
         async with self.storage.transaction() as tx:
-            record = await tx.load_conversation(inbound.key)
-            migrated = False
-            if record is None:
-                flow = self.current.flow
-                record = ConversationRecord(inbound.key, flow.name, flow.version, flow.start, {})
-                bundle = self.current
+            for callback_id, new in writes.callbacks:
+                await tx.create_callback(new, callback_id)
+            if writes.forget:
+                await tx.forget(record.key)
             else:
-                bundle, migrated = await self._bundle_for(record, tx)
-            dialogue = Dialogue(bundle, record, tx, self.offers)
-            if migrated:
-                turn = await self._migrate(dialogue, inbound)
-            else:
-                turn = await dialogue.handle(inbound)
-            if not dialogue.forgotten:
                 await tx.save_conversation(record)
-            return turn
+        return turn
 
-    async def _bundle_for(self, record: ConversationRecord, tx: TurnTransaction) -> tuple[FlowBundle, bool]:
+    async def _bundle_for(self, record: ConversationRecord) -> tuple[FlowBundle, bool]:
         """The flow version the conversation started with; else the current one (migrated when needed)."""
         bundle = self._versions.get(record.flow_version)
         if bundle is None and record.flow == self.current.flow.name:
-            bundle = await self._load_old_version(record.flow_version, tx)
+            bundle = await self._load_old_version(record.flow_version)
         if bundle is not None:
             return bundle, False
         current = self.current
@@ -78,8 +84,8 @@ class Engine:
             return current, False
         return current, True
 
-    async def _load_old_version(self, version: str, tx: TurnTransaction) -> FlowBundle | None:
-        found = await tx.flow_source(version)
+    async def _load_old_version(self, version: str) -> FlowBundle | None:
+        found = await self.storage.flow_source(version)
         if found is None:
             return None
         file, source = found
@@ -92,9 +98,9 @@ class Engine:
         self._versions[version] = bundle
         return bundle
 
-    async def _migrate(self, dialogue: Dialogue, inbound: Inbound) -> Turn:
-        """The conversation's step no longer exists: say so, keep the answers, ask the first missing one."""
-        del inbound  # what the person typed answered a question that no longer exists
+    async def _migrate(self, dialogue: Dialogue) -> Turn:
+        """The conversation's step no longer exists: say so, keep the answers, ask the first missing one.
+        (What the person just sent answered a question that no longer exists, so it is not read.)"""
         dialogue.say("migrated")
         dialogue.conversation.state = dialogue.flow.start
         with dialogue.machine.attached(dialogue.conversation):

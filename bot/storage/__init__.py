@@ -134,6 +134,20 @@ class Storage:
                 raise
             self._cache.apply(tx.log.written, tx.log.touched)
 
+    async def read_conversation(self, key: str) -> ConversationRecord | None:
+        """The conversation at the start of a turn: this process's cached copy when it has one (the write at the
+        end of the turn checks its version), else the database."""
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        async with self.transaction() as tx:
+            return await tx.load_conversation(key)
+
+    async def flow_source(self, version: str) -> tuple[str, str] | None:
+        """(file, source) of a flow version seen before, so old conversations keep their version."""
+        async with self._core_transaction() as tx:
+            return await tx.flow_source(version)
+
     async def load_conversation(self, key: str) -> ConversationRecord | None:
         """The conversation as stored now (read from the database, never from this process's cache)."""
         async with self._core_transaction() as tx:

@@ -114,8 +114,8 @@ class Transaction:
         ).first()
         return (row[0], row[1]) if row else None
 
-    async def create_callback(self, new: NewCallback) -> CallbackRow:
-        callback_id = secrets.token_hex(6)
+    async def create_callback(self, new: NewCallback, callback_id: str | None = None) -> CallbackRow:
+        callback_id = callback_id or secrets.token_hex(6)
         stamp = now()
         await self.connection.execute(
             insert(callbacks).values(

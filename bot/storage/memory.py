@@ -37,6 +37,12 @@ class MemoryStorage:
         async with self.transaction() as tx:
             return await tx.load_conversation(key)
 
+    async def read_conversation(self, key: str) -> ConversationRecord | None:
+        return await self.load_conversation(key)
+
+    async def flow_source(self, version: str) -> tuple[str, str] | None:
+        return self.flow_sources.get(version)
+
     async def callbacks_for(self, key: str) -> list[CallbackRow]:
         return [c for c in self.callbacks.values() if c.conversation_key == key]
 
@@ -68,8 +74,10 @@ class MemoryTransaction:
         record.version = first_version() if record.version == 0 else record.version + 1
         self.staged_conversations[record.key] = _copy(record)
 
-    async def create_callback(self, new: NewCallback) -> CallbackRow:
-        row = dataclasses.replace(new, answers=copy.deepcopy(new.answers)).stored_as(secrets.token_hex(6))
+    async def create_callback(self, new: NewCallback, callback_id: str | None = None) -> CallbackRow:
+        row = dataclasses.replace(new, answers=copy.deepcopy(new.answers)).stored_as(
+            callback_id or secrets.token_hex(6)
+        )
         self.staged_callbacks[row.id] = row
         return row
 

@@ -133,3 +133,20 @@ class WriteLog:
     def deleted(self, key: str) -> None:
         self.touched.add(key)
         self.written.pop(key, None)
+
+
+class TurnWrites:
+    """What a turn decided to write, staged while the turn is worked out (outside any transaction) and then
+    committed in one transaction with the conversation: the person reads a confirmation only once it is."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[tuple[str, NewCallback]] = []
+        self.forget = False
+
+    def create_callback(self, new: NewCallback) -> CallbackRow:
+        callback_id = secrets.token_hex(6)
+        self.callbacks.append((callback_id, new))
+        return new.stored_as(callback_id)
+
+    def forget_conversation(self) -> None:
+        self.forget = True

@@ -107,8 +107,8 @@ class SqliteTransaction:
         rows = await self._rows("SELECT file, source FROM flow_versions WHERE version = ?", (version,))
         return (rows[0][0], rows[0][1]) if rows else None
 
-    async def create_callback(self, new: NewCallback) -> CallbackRow:
-        callback_id = secrets.token_hex(6)
+    async def create_callback(self, new: NewCallback, callback_id: str | None = None) -> CallbackRow:
+        callback_id = callback_id or secrets.token_hex(6)
         stamp = _stamp(now())
         await self._rows(
             "INSERT INTO callbacks (id, conversation_key, status, queue, persona, answers, phone, moment, contact, "
