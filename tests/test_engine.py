@@ -833,3 +833,19 @@ async def test_humain_mid_questionnaire_comes_back_to_the_question(memory_engine
     assert turn.state == "rappel.consent"
     turn = await chat.send("/humain")
     assert turn.state == "rappel.consent"
+
+
+async def test_stop_during_the_callback_keeps_no_phone_number(sqlite_engine: Engine, sqlite_storage: Storage) -> None:
+    """A number typed for a callback, then /stop before the request is complete: no request is stored and the
+    number is not left in the stored conversation."""
+    chat = Chat(sqlite_engine)
+    await chat.script(["bonjour", "value:self", "/humain", "value:yes", "06 12 34 56 78"])
+    record = await sqlite_storage.load_conversation(chat.key)
+    assert record is not None
+    assert record.data["callback_draft"]["phone"] == "+33612345678"
+    turn = await chat.send("/stop")
+    assert turn.done
+    record = await sqlite_storage.load_conversation(chat.key)
+    assert record is not None
+    assert "+33612345678" not in str(record.data)
+    assert await sqlite_storage.callbacks_for(chat.key) == []

@@ -178,6 +178,7 @@ class Dialogue:
                 self.move(FORGET_STATE)
             self.prompt()
         elif command == "/stop":
+            self.data.pop("callback_draft", None)  # a number typed for a callback never asked for is not kept
             self.say("stop")
             self.move(ENDED_STATE)
         else:
@@ -220,8 +221,7 @@ class Dialogue:
                 await self.show_offers()
             elif step.action == "request_callback":
                 self.data["callback_draft"] = {}
-                self.move(f"{step.id}.consent")
-                self.prompt()
+                self.callbacks.ask(step, "consent")
                 return
             if step.end:
                 self.move(ENDED_STATE)
