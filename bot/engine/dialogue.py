@@ -67,6 +67,7 @@ class Dialogue:
         self.callback: CallbackRef | None = None
         self.forgotten = False
         self.callbacks = CallbackDialogue(self)
+        self._variables: dict[tuple[str | None, str | None], dict[str, object]] = {}  # per speaker and persona
 
     # ----- state helpers -------------------------------------------------------------------------------
     @property
@@ -101,12 +102,19 @@ class Dialogue:
     def render(self, wording: Wording, **extra: object) -> str:
         for_whom = self.answers.get("for_whom")
         who = for_whom if isinstance(for_whom, str) else None
-        values: dict[str, object] = {name: w.pick(who) for name, w in self.flow.variables.items()}
+        text = wording.pick(who)
+        if "{" not in text:
+            return text  # most labels: nothing to fill in
         persona = self.data.get("persona")
-        if persona and persona["id"] in self.personas.personas:
-            values["persona_title"] = self.personas.personas[persona["id"]].title
-        values.update(extra)
-        return wording.pick(who).format_map(_Blank(values))
+        persona_id = persona["id"] if persona else None
+        values = self._variables.get((who, persona_id))
+        if values is None:
+            values = {name: w.pick(who) for name, w in self.flow.variables.items()}
+            found = self.personas.personas.get(persona_id) if persona_id else None
+            if found is not None:
+                values["persona_title"] = found.title
+            self._variables[(who, persona_id)] = values
+        return text.format_map(_Blank({**values, **extra}))
 
     def say(self, key_or_wording: str | Wording, **extra: object) -> None:
         wording = self.flow.messages[key_or_wording] if isinstance(key_or_wording, str) else key_or_wording
