@@ -297,3 +297,23 @@ async def test_forgotten_answers_never_come_back_from_another_process(
     finally:
         await one.close()
         await two.close()
+
+
+async def test_migrations_build_exactly_the_schema_the_code_declares(url: str) -> None:
+    """The Alembic migrations and bot/storage/tables.py describe the same schema (no forgotten migration)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import Connection
+
+    from bot.storage.tables import metadata
+
+    storage = await Storage.open(url)
+
+    def differences(connection: Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+
+    try:
+        async with storage._engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await storage.close()
