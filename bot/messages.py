@@ -67,6 +67,10 @@ class Offer:
     phone: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    reasons: tuple[str, ...] = ()  # why this place was chosen, in plain French ("ateliers en petit groupe")
+    next_opening: str = ""  # "ouvert demain de 9 h à 12 h"; "" when the hours are unknown or malformed
+    free: bool | None = None  # True free, False paid, None unknown
+    help_with: tuple[str, ...] = ()  # what it helps with, in plain French for the person
 
 
 @dataclass(frozen=True, slots=True)
