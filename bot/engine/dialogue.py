@@ -6,6 +6,7 @@ and the transaction. Nothing here knows about Telegram, the web or the terminal.
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +35,13 @@ from bot.engine.matching import (
 )
 from bot.errors import FlowError, Problem
 from bot.messages import Button, CallbackRef, Inbound, InboundKind, Offer, PersonaResult, Reply, Turn
-from bot.offers import OfferSearch
+from bot.offers import LocationChoice, LocationResolver, OfferSearch, ResolvedLocation
 from bot.personas import Personas
 from bot.slots import UNKNOWN, SlotValue, condition_holds
 from bot.storage import ConversationRecord
 from bot.storage.records import TurnWrites
 
+OFFERS_PER_PAGE = 3
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
 
 
@@ -53,7 +55,14 @@ class FlowBundle:
 
 
 class Dialogue:
-    def __init__(self, bundle: FlowBundle, record: ConversationRecord, writes: TurnWrites, offers: OfferSearch) -> None:
+    def __init__(
+        self,
+        bundle: FlowBundle,
+        record: ConversationRecord,
+        writes: TurnWrites,
+        offers: OfferSearch,
+        locations: LocationResolver,
+    ) -> None:
         self.bundle = bundle
         self.flow = bundle.flow
         self.machine = bundle.machine
@@ -61,6 +70,7 @@ class Dialogue:
         self.record = record
         self.writes = writes  # committed by the engine with the conversation, before any reply is sent
         self.offers_search = offers
+        self.locations = locations
         self.conversation = Conversation(record.state)
         self.replies: list[Reply] = []
         self.shown_offers: tuple[Offer, ...] = ()
@@ -269,7 +279,7 @@ class Dialogue:
         step = self.step()
         if step is None or not step.waits or step.text is None:
             return
-        options = [(c.value, self.render(c.label)) for c in step.choices]
+        options = [(c.value, self.render(c.label)) for c in step.choices if not self.pointless(c)]
         if step.kind == "ask" and step.allow_unknown:
             options.append((UNKNOWN, self.label("unknown_label")))
         request = "location" if step.input == "location" else None
@@ -281,6 +291,11 @@ class Dialogue:
             self.replies.append(Reply(text, tuple(buttons + self.human_button(offer_human)), multi=True, edit=edit))
             return
         self.question(step.text, options, offer_human=offer_human, request=request)
+
+    def pointless(self, choice: Choice) -> bool:
+        """A menu choice leading back to the offers once there are no more to show is not offered."""
+        target = self.flow.steps.get(choice.goto or "")
+        return bool(target and target.action == "show_offers" and self.data.get("offers_exhausted"))
 
     def question(
         self, text: Wording, options: list[tuple[str, str]], *, offer_human: bool = False, request: str | None = None
@@ -334,6 +349,9 @@ class Dialogue:
     async def answer_question(self, step: Step, inbound: Inbound) -> None:
         if step.multi:
             await self.answer_multi(step, inbound)
+            return
+        if step.input == "location":
+            await self.answer_location(step, inbound)
             return
         candidates, order = self.candidates_for(step)
         value: str | None = None
@@ -400,33 +418,106 @@ class Dialogue:
             self.say(self.personas.personas[result.id].message)
         return result
 
-    async def show_offers(self) -> None:
+    async def answer_location(self, step: Step, inbound: Inbound) -> None:
+        """A postcode, a commune or a shared position, resolved to a place on the map; homonyms are asked by
+        department; "Je ne sais pas" and the question's own buttons work as anywhere."""
+        candidates, order = self.candidates_for(step)
+        pending: dict[str, Any] = self.data.get("location_choices", {})
+        found: ResolvedLocation | LocationChoice | None = None
+        if inbound.kind is InboundKind.BUTTON and inbound.values:
+            value = inbound.values[0]
+            if value in order:
+                await self.store_answer(step, value)
+                return
+            if value in pending:
+                found = ResolvedLocation.from_json(pending[value])
+        elif inbound.kind is InboundKind.TEXT:
+            typed = match_one(inbound.text, candidates, order, step.allow_unknown) if order else None
+            if typed is not None:
+                await self.store_answer(step, typed)
+                return
+            picked = match_one(inbound.text, _choice_candidates(pending), list(pending), allow_unknown=False)
+            found = ResolvedLocation.from_json(pending[picked]) if picked else self.locations.resolve(inbound.text)
+        elif inbound.kind is InboundKind.LOCATION and inbound.latitude is not None and inbound.longitude is not None:
+            found = self.locations.resolve_position(inbound.latitude, inbound.longitude)
+        if isinstance(found, LocationChoice):
+            self.data["location_choices"] = {c.label: c.to_json() for c in found.candidates}
+            self.say("location_ambiguous")
+            self.question(
+                step.text or self.flow.messages["location_ambiguous"],
+                [(c.label, c.label) for c in found.candidates] + [(UNKNOWN, self.label("unknown_label"))],
+            )
+            return
+        if found is None:
+            self.missed("empty_input" if is_empty(inbound) else step.invalid or self.flow.messages["invalid_location"])
+            return
+        self.data.pop("location_choices", None)
+        self.data["position"] = found.to_json()
+        await self.store_answer(step, found.label)
+
+    def position(self) -> ResolvedLocation | None:
+        """Where to search: the place resolved when the person answered (or their answer, resolved now)."""
+        stored = self.data.get("position")
+        if stored:
+            return ResolvedLocation.from_json(stored)
         location = self.answers.get("location")
+        if not isinstance(location, str) or location == UNKNOWN:
+            return None
+        found = self.locations.resolve(location)
+        return found if isinstance(found, ResolvedLocation) else None
+
+    async def show_offers(self) -> None:
+        """The next few places, each in its own short message; "see more" stays offered while more remain."""
         persona_id = (self.data.get("persona") or {}).get("id") or self.classify(show=False).id
         persona = self.personas.personas.get(persona_id)
-        found: list[Offer] | None = []
-        if isinstance(location, str) and location != UNKNOWN:
-            found = await self.offers_search.search(location, persona, self.answers, 5)
+        page = int(self.data.get("offers_page", 0))
+        position = self.position()
+        found = (
+            []
+            if position is None
+            else await self.offers_search.search(position, persona, self.answers, OFFERS_PER_PAGE * (page + 1) + 1)
+        )
+        shown = (found or [])[OFFERS_PER_PAGE * page : OFFERS_PER_PAGE * (page + 1)]
+        self.data["offers_exhausted"] = found is None or len(found) <= OFFERS_PER_PAGE * (page + 1)
         if found is None:
             self.say("no_catalogue")
-        elif not found:
-            self.say("no_offers")
-        else:
-            lines = [self.render(self.flow.messages["offers_intro"], count=len(found))]
-            lines += [
-                self.render(
-                    self.flow.messages["offer_line"],
-                    name=o.name,
-                    address=o.address,
-                    phone=o.phone,
-                    distance=_km(o.distance_km),
-                    services=", ".join(o.services),
-                )
-                for o in found
-            ]
-            self.replies.append(Reply("\n".join(lines), offers=tuple(found)))
-            self.shown_offers = tuple(found)
-            self.data["offers"] = [o.id for o in found]
+            return
+        if not shown:
+            self.say("no_offers" if page == 0 else "no_more_offers")
+            return
+        self.say("offers_intro" if page == 0 else "offers_more_intro", count=len(shown))
+        for offer in shown:
+            self.replies.append(
+                Reply(self.render_lines(self.flow.messages["offer_line"], **self.offer_values(offer)), offers=(offer,))
+            )
+        self.shown_offers = tuple(shown)
+        self.data["offers_page"] = page + 1
+        self.data["offers"] = [*self.data.get("offers", []), *(o.id for o in shown)]
+
+    def offer_values(self, offer: Offer) -> dict[str, object]:
+        free = "" if offer.free is None else self.label("offer_free" if offer.free else "offer_paid")
+        return {
+            "name": offer.name,
+            "distance": _km(offer.distance_km),
+            "address": offer.address,
+            "phone": offer.phone,
+            "help": ", ".join(offer.help_with or offer.services),
+            "opening": offer.next_opening,
+            "free": free,
+            "services": ", ".join(offer.services),
+        }
+
+    def render_lines(self, wording: Wording, **values: object) -> str:
+        """Render a text line by line, leaving out a line whose variables all came out empty (a place with no
+        phone shows no "☎" line)."""
+        lines = []
+        who = "relative" if self.answers.get("for_whom") == "relative" else None
+        for line in wording.pick(who).splitlines():
+            names = _placeholder_names(line)
+            if names and not any(str(values.get(name, "")).strip() for name in names):
+                continue
+            lines.append(self.render(Wording({"self": line}, wording.line), **values))
+        return "\n".join(line for line in lines if line.strip())
 
     # ----- forgetting ------------------------------------------------------------------------------------
     async def answer_forget(self, inbound: Inbound) -> None:
@@ -456,6 +547,15 @@ class _Blank(dict[str, object]):
 
     def __missing__(self, key: str) -> str:
         return ""
+
+
+def _choice_candidates(pending: dict[str, Any]) -> list[Candidate]:
+    """Homonyms offered as buttons, also picked by typing their department ("93") or their full label."""
+    return build_candidates([(label, [label, label.rpartition("(")[2].rstrip(")")]) for label in pending])
+
+
+def _placeholder_names(line: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(line) if name]
 
 
 def _km(distance: float | None) -> str:

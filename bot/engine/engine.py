@@ -13,7 +13,7 @@ from bot.engine.locks import KeyedLocks
 from bot.engine.machine import ENDED_STATE, FlowMachine
 from bot.errors import ConflictError, FlowError
 from bot.messages import Inbound, Turn
-from bot.offers import OfferSearch
+from bot.offers import LocationResolver, NoGeography, OfferSearch
 from bot.personas import Personas
 from bot.storage import ConversationRecord
 from bot.storage.protocol import ConversationStore
@@ -24,10 +24,18 @@ MAX_ATTEMPTS = 3  # another process changed the conversation meanwhile: read it 
 
 
 class Engine:
-    def __init__(self, flow: Flow, personas: Personas, storage: ConversationStore, offers: OfferSearch) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        personas: Personas,
+        storage: ConversationStore,
+        offers: OfferSearch,
+        locations: LocationResolver | None = None,
+    ) -> None:
         self.current = FlowBundle(flow, FlowMachine(flow), personas)
         self.storage = storage
         self.offers = offers
+        self.locations: LocationResolver = locations or NoGeography()
         self.locks = KeyedLocks()
         self._versions: dict[str, FlowBundle] = {flow.version: self.current}
 
@@ -60,7 +68,7 @@ class Engine:
         else:
             bundle, migrated = await self._bundle_for(record)
         writes = TurnWrites()
-        dialogue = Dialogue(bundle, record, writes, self.offers)
+        dialogue = Dialogue(bundle, record, writes, self.offers, self.locations)
         turn = await (self._migrate(dialogue) if migrated else dialogue.handle(inbound))
         async with self.storage.transaction() as tx:
             for callback_id, new in writes.callbacks:
