@@ -2,8 +2,10 @@
 
 The `horaires` field of the national standard uses the OpenStreetMap `opening_hours` syntax
 (`Mo-Fr 09:00-12:00,14:00-18:30; Sa 08:30-12:00`). It is evaluated with `opening-hours-py` (module
-`opening_hours`, a maintained Rust parser that knows French public holidays), and the week can be written out
-in French sentences with `osm-opening-hours-humanized`.
+`opening_hours`, a maintained Rust parser that knows French public holidays); the sentence saying when the
+place next opens is written here from that evaluation. (`osm-opening-hours-humanized` was tried: it only
+writes the whole week out, is a pre-release on an unmaintained grammar library and installs a global `_` on
+import, so it is not used.)
 
 Choices, and why:
 - Malformed hours (a few real rows, e.g. `We 09:30-13:00-18:00`, `Sa 17:00`) give "unknown": `open_now` None and
@@ -228,41 +230,6 @@ def _comment(comment: str) -> str:
     if not text or len(text) > MAX_COMMENT:
         return ""
     return f" ({text})"
-
-
-_RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*[–-]\s*(\d{1,2}):(\d{2})")
-
-
-def describe_week(horaires: str) -> tuple[str, ...]:
-    """The published hours as French sentences ("Du lundi au vendredi : de 9 h à 12 h et de 14 h à 18 h.").
-
-    Written by `osm-opening-hours-humanized` as the producer published them (no public-holiday default here),
-    with times in the French way. An empty tuple when the hours are empty or malformed.
-    """
-    text = horaires.strip().strip(";").strip()
-    if not text or parse(horaires) is None:
-        return ()
-    try:
-        sentences = _humanized(text)
-    except Exception:  # the humanizer is stricter than the evaluator on some rare syntax: then say nothing
-        return ()
-    return tuple(_RANGE.sub(_french_range, " ".join(s.replace("\u2009", " ").split())) for s in sentences)
-
-
-@lru_cache(maxsize=2048)
-def _humanized(text: str) -> tuple[str, ...]:
-    # Imported here: the module compiles a grammar and installs gettext's `_` on import, so only pay for it
-    # (and its side effect) when a week is actually described.
-    import osm_opening_hours_humanized as hoh
-
-    parser = hoh.OHParser(text, locale="fr")
-    return tuple(str(sentence) for sentence in parser.description())
-
-
-def _french_range(match: re.Match[str]) -> str:
-    start = _clock(int(match.group(1)), int(match.group(2)))
-    end = _clock(int(match.group(3)), int(match.group(4)))
-    return f"de {start} à {end}"
 
 
 def _clock(hour: int, minute: int) -> str:
