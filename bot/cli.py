@@ -49,6 +49,27 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument(
         "-o", "--output", type=Path, metavar="FILE", help=".svg, .png, .dot, .mmd (default: Mermaid on stdout)"
     )
+
+    geo = sub.add_parser("geo", help="French geography, offline: postcodes, communes, positions")
+    geo_sub = geo.add_subparsers(dest="geo_command", required=True, metavar="ACTION")
+    locate = geo_sub.add_parser("locate", help="resolve postcodes, commune names or LAT,LON to positions")
+    locate.add_argument("queries", nargs="+", metavar="QUERY", help="a query, or - to read one query per stdin line")
+    locate.add_argument("--json", action="store_true", help="one JSON line per query (CONTRACT.md)")
+
+    catalogue = sub.add_parser("catalogue", help="import and inspect the places of digital help")
+    catalogue_sub = catalogue.add_subparsers(dest="catalogue_command", required=True, metavar="ACTION")
+    imports = catalogue_sub.add_parser(
+        "import", help="import places in the national standard (v1 or v0.1, CSV or JSON)"
+    )
+    imports.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imports.add_argument(
+        "--source", metavar="NAME", help="one import of this source for all the files (default: each file is its "
+        "own source, named after the file); places of the source absent from the import are retired"
+    )
+    imports.add_argument("--dry-run", action="store_true", help="report what would happen, write nothing")
+    imports.add_argument("--json", action="store_true", help="machine-readable report")
+    stats = catalogue_sub.add_parser("stats", help="counts of stored places by source, retired, unplaced, …")
+    stats.add_argument("--json", action="store_true", help="machine-readable report")
     return parser
 
 
@@ -60,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
             _configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
             return asyncio.run(_chat(settings, args.flow, jsonl=getattr(args, "jsonl", False)))
         _configure_logging(logging.WARNING)
+        if args.command == "geo":
+            return _geo_locate(settings, args.queries, args.json)
+        if args.command == "catalogue":
+            return asyncio.run(_catalogue(settings, args))
         if args.flows_command == "check":
             return _flows_check(args.paths or [settings.flows_dir], args.json)
         if args.flows_command == "test":
@@ -161,4 +186,46 @@ def _flows_graph(flow_path: Path, output: Path | None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if written:
         print(f"wrote {written}", file=sys.stderr)
+    return 0
+
+
+def _geo_locate(settings: Settings, queries: list[str], as_json: bool) -> int:
+    from bot.geo import Ambiguous, Geo
+
+    table = settings.catalogue_dir / "geo" / "geo.json.gz"
+    geo = Geo.load(table if table.is_file() else None)
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+    if as_json:  # JSON Lines are UTF-8 whatever the locale; a terminal gets its own encoding, never a crash
+        sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    else:
+        sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+    for query in (line.rstrip("\r\n") for arg in queries for line in (sys.stdin if arg == "-" else [arg])):
+        result = geo.locate(query)
+        if as_json:
+            data = result.as_dict() if not isinstance(result, Ambiguous) else {
+                "query": result.query, "lat": None, "lon": None, "commune": "", "code_insee": "", "postcode": "",
+                "precision": "none", "candidates": [c.as_dict() for c in result.candidates]}
+            print(json.dumps(data, ensure_ascii=False), flush=True)
+        elif isinstance(result, Ambiguous):
+            names = [f"{c.commune} ({geo.department_of(c.code_insee)}, {c.code_insee})" for c in result.candidates]
+            example = f"{result.query} {geo.department_of(result.candidates[0].code_insee)}"
+            print(f"{result.query} → plusieurs communes portent ce nom : {', '.join(names)} ; "
+                  f"ajoutez le département, par exemple « {example} »", flush=True)
+        elif result.precision == "none":
+            print(f"{query} → lieu inconnu", flush=True)
+        else:
+            postcode = f", {result.postcode}" if result.postcode else ""
+            print(f"{query} → {result.commune} ({result.code_insee}{postcode}) : {result.lat}, {result.lon}, "
+                  f"précision {result.precision}", flush=True)
+    return 0
+
+
+async def _catalogue(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.catalogue.commands import print_import, print_stats, run_import, run_stats
+
+    if args.catalogue_command == "import":
+        summary = await run_import(settings, args.files, source=args.source, dry_run=args.dry_run)
+        print_import(summary, as_json=args.json, dry_run=args.dry_run)
+        return 0
+    print_stats(await run_stats(settings), as_json=args.json)
     return 0

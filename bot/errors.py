@@ -33,6 +33,11 @@ class FlowError(BotError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class CatalogueError(BotError):
+    """An offer file cannot be read at all (not UTF-8, not CSV or a JSON array, no column of the standard).
+    Problems of single rows are reported with the import instead."""
+
+
 class StorageError(BotError):
     """The database could not do what was asked."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,34 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from bot.catalogue.model import Place
 from bot.errors import StorageError
 from bot.storage.core import Transaction, callback_row
+from bot.storage.places import PlaceImportCounts, PlaceStats, count_places, select_places, upsert_places
 from bot.storage.records import CallbackRow, ConversationCache, ConversationRecord, NewCallback, now
 from bot.storage.sqlite import SqliteTransaction, sqlite_setup
 from bot.storage.tables import callbacks, flow_versions
 
-__all__ = ["CallbackRow", "ConversationRecord", "NewCallback", "SqliteTransaction", "Storage", "Transaction", "now"]
+__all__ = [
+    "CallbackRow",
+    "ConversationRecord",
+    "NewCallback",
+    "PlaceImportCounts",
+    "PlaceStats",
+    "SqliteTransaction",
+    "Storage",
+    "Transaction",
+    "now",
+]
 
 _ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
+
+
+class _RolledBack(Exception):
+    """Ends a dry-run transaction, carrying what it would have done."""
+
+    def __init__(self, counts: PlaceImportCounts) -> None:
+        self.counts = counts
 
 
 def _is_sqlite(url: str) -> bool:
@@ -173,3 +192,27 @@ class Storage:
                 await tx.connection.execute(
                     insert(flow_versions).values(version=version, flow=flow, file=file, source=source, created_at=now())
                 )
+
+    async def import_places(
+        self, source: str, places: Sequence[Place], *, dry_run: bool = False
+    ) -> PlaceImportCounts:
+        """One import of `source`, in one transaction: new ids inserted, changed ones updated, the ids of that
+        source it no longer lists retired (kept, never recommended); an id listed twice: the later one counts.
+        `dry_run`: the same work rolled back, for the counts of what it would do."""
+        try:
+            async with self._core_transaction() as tx:
+                counts = await upsert_places(tx.connection, source, places, now())
+                if dry_run:
+                    raise _RolledBack(counts)
+        except _RolledBack as rolled_back:
+            return rolled_back.counts
+        return counts
+
+    async def load_places(self, include_retired: bool = False) -> list[Place]:
+        """Every stored place (by source, then id); retired ones only when asked."""
+        async with self._core_transaction() as tx:
+            return await select_places(tx.connection, include_retired=include_retired)
+
+    async def place_stats(self) -> PlaceStats:
+        async with self._core_transaction() as tx:
+            return await count_places(tx.connection)

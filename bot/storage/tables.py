@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -47,4 +60,24 @@ callbacks = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_callbacks_status_queue", "status", "queue"),
     Index("ix_callbacks_conversation", "conversation_key"),
+)
+
+places = Table(
+    "places",
+    metadata,
+    Column("source", String(128), nullable=False),  # the import's source name (`catalogue import --source`)
+    Column("id", String(255), nullable=False),  # the place's id in that source
+    Column("data", JSON, nullable=False),  # the Place (bot/catalogue/model.py), Place.to_json()
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("precision", String(16), nullable=True),  # exact, commune, postcode, department; null: not placed
+    Column("postcode", String(5), nullable=True),
+    Column("insee", String(5), nullable=True),
+    Column("has_services", Boolean, nullable=False),  # false: stored, never recommended
+    Column("retired", Boolean, nullable=False),  # absent from the latest import of its source: never recommended
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),  # last change of the data or of `retired`
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+    PrimaryKeyConstraint("source", "id", name="pk_places"),
+    Index("ix_places_retired", "retired"),
 )
