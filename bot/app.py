@@ -1,23 +1,32 @@
-"""The composition root: loads flows and personas, opens storage, builds the engine."""
+"""The composition root: loads flows and personas, the geography and the catalogue, opens storage, builds the
+engine."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.catalogue.importer import read_import
+from bot.catalogue.model import Place
+from bot.catalogue.search import CatalogueSearch, PlaceIndex
 from bot.config import Settings
 from bot.engine.engine import Engine
 from bot.engine.flows import Flow, load_flow
 from bot.errors import FlowError, Problem
-from bot.offers import NoCatalogue, OfferSearch
+from bot.geo import Geo
+from bot.locations import GeoLocations
+from bot.offers import OfferSearch
 from bot.personas import Personas, check_against_flow, load_personas
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from bot.storage.protocol import ConversationStore
 
 DEFAULT_FLOW = "orientation.yaml"
+CATALOGUE_FILES = ("*.csv", "*.json")  # the bundled catalogue: offer files directly in CATALOGUE_DIR
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +55,32 @@ class App:
     settings: Settings
     storage: ConversationStore
     engine: Engine
+    geo: GeoLocations
+    places: PlaceIndex
+
+
+def bundled_files(catalogue_dir: Path) -> list[Path]:
+    return sorted(p for pattern in CATALOGUE_FILES for p in catalogue_dir.glob(pattern))
+
+
+def read_bundled(catalogue_dir: Path, locations: GeoLocations) -> dict[str, list[Place]]:
+    """The offer files shipped in CATALOGUE_DIR, read with the importer (one source per file)."""
+    return {
+        path.stem: list(read_import([path], source=path.stem, placer=locations.place).places.values())
+        for path in bundled_files(catalogue_dir)
+    }
+
+
+async def load_places(settings: Settings, storage: ConversationStore, locations: GeoLocations) -> list[Place]:
+    """The places to recommend. A database without any place gets the bundled catalogue first, so a newcomer
+    has real answers out of the box; after that the database is the reference (`catalogue import`)."""
+    if not isinstance(storage, Storage):
+        return [p for places in read_bundled(settings.catalogue_dir, locations).values() for p in places]
+    if (await storage.place_stats()).places == 0:
+        for source, places in read_bundled(settings.catalogue_dir, locations).items():
+            counts = await storage.import_places(source, places)
+            log.info("bundled catalogue %s loaded into an empty database: %d places", source, counts.inserted)
+    return await storage.load_places()
 
 
 @asynccontextmanager
@@ -53,11 +88,13 @@ async def open_app(
     settings: Settings, flow_path: Path | None = None, offers: OfferSearch | None = None, *, in_memory: bool = False
 ) -> AsyncIterator[App]:
     """Everything the bot runs on, opened in order and closed in reverse. `in_memory`: no database at all
-    (flow tests, benchmarks)."""
+    (flow tests, benchmarks): the bundled catalogue is read straight from its files."""
     loaded = load_flow_with_personas(flow_path or settings.flows_dir / DEFAULT_FLOW)
+    locations = GeoLocations(Geo.load())
     async with AsyncExitStack() as stack:
         storage: ConversationStore = MemoryStorage() if in_memory else await Storage.open(settings.database_url)
         stack.push_async_callback(storage.close)
-        engine = Engine(loaded.flow, loaded.personas, storage, offers or NoCatalogue())
+        index = PlaceIndex(await load_places(settings, storage, locations))
+        engine = Engine(loaded.flow, loaded.personas, storage, offers or CatalogueSearch(index), locations)
         await engine.start()
-        yield App(settings, storage, engine)
+        yield App(settings, storage, engine, locations, index)

@@ -72,6 +72,7 @@ class InventedCatalogue:
                 help_with=("les démarches",),
                 next_opening="ouvert demain de 9 h à 12 h",
                 free=n % 2 == 1,
+                reasons=("aide aux démarches, gratuite", "ateliers en petit groupe", f"à {n},0 km"),
             )
             for n in range(1, min(self.count, limit) + 1)
         ]
@@ -83,7 +84,7 @@ def engine_with(loaded: LoadedFlow, places: int) -> tuple[Engine, InventedCatalo
 
 
 async def test_offers_are_shown_three_at_a_time_each_in_its_own_message(loaded: LoadedFlow) -> None:
-    """Three places, one message each (name, distance, what they help with, opening, free, phone, address),
+    """Three places, one message each (name, distance, why it was chosen, next opening, phone, address),
     then "see more" shows the next ones, and is no longer offered once nothing is left."""
     engine, catalogue = engine_with(loaded, places=5)
     chat = Chat(engine)
@@ -96,16 +97,15 @@ async def test_offers_are_shown_three_at_a_time_each_in_its_own_message(loaded: 
     first = place_messages[0].text
     for piece in (
         "Lieu inventé 1",
-        "1,0 km",
-        "les démarches",
+        "à 1,0 km",
+        "Aide aux démarches, gratuite · ateliers en petit groupe",
         "ouvert demain de 9 h à 12 h",
-        "Gratuit",
         "+33400000000",
         "1 rue Imaginaire",
     ):
         assert piece in first
+    assert first.count("1,0 km") == 1  # the distance is said once, not again among the reasons
     assert "☎" not in place_messages[1].text  # no phone: the phone line is left out, not shown empty
-    assert "Payant" in place_messages[1].text
     assert "more" in [b.value for b in turn.buttons]
     turn = await chat.send("value:more")
     assert [o.id for o in turn.offers] == ["lieu-4", "lieu-5"]

@@ -85,14 +85,38 @@ def persona(personas: Personas, persona_id: str) -> Persona:
 # One small town holding one place made for each kind of person, all a little further than a plain place.
 TOWN = [
     place("plain", 0.5, services=(MAITRISE,), modalites_accompagnement=(INDIVIDUEL,)),
-    place("townhall", 1.5, services=(DEMARCHES,), modalites_accompagnement=(INDIVIDUEL,), assistance=True,
-          frais_a_charge=("Gratuit",)),
-    place("workshop", -1.5, services=(MAITRISE, SECURITE, LOISIRS), modalites_accompagnement=(ATELIER,),
-          frais_a_charge=("Gratuit",)),
-    place("solidarity", 0, 1.5, services=(MATERIEL_SOLIDAIRE, ACCES), modalites_accompagnement=(INDIVIDUEL,),
-          frais_a_charge=("Payant",)),
-    place("association", 0, -1.5, services=(COMPREHENSION, LOISIRS), modalites_accompagnement=(ATELIER,),
-          typologie="ASSO", frais_a_charge=("Gratuit",)),
+    place(
+        "townhall",
+        1.5,
+        services=(DEMARCHES,),
+        modalites_accompagnement=(INDIVIDUEL,),
+        assistance=True,
+        frais_a_charge=("Gratuit",),
+    ),
+    place(
+        "workshop",
+        -1.5,
+        services=(MAITRISE, SECURITE, LOISIRS),
+        modalites_accompagnement=(ATELIER,),
+        frais_a_charge=("Gratuit",),
+    ),
+    place(
+        "solidarity",
+        0,
+        1.5,
+        services=(MATERIEL_SOLIDAIRE, ACCES),
+        modalites_accompagnement=(INDIVIDUEL,),
+        frais_a_charge=("Payant",),
+    ),
+    place(
+        "association",
+        0,
+        -1.5,
+        services=(COMPREHENSION, LOISIRS),
+        modalites_accompagnement=(ATELIER,),
+        typologie="ASSO",
+        frais_a_charge=("Gratuit",),
+    ),
 ]
 
 
@@ -152,8 +176,10 @@ def test_one_feature_flips_the_order_for_the_persona_that_wants_it(
 
 def test_preferences_change_the_ranking(personas: Personas) -> None:
     """The same town gives four different first places to four personas, and the nearest to nobody in particular."""
-    firsts = {pid: search(TOWN, persona(personas, pid))[0].id
-              for pid in ("refractaire", "timide", "novice_curieux", "hyper_connecte")}
+    firsts = {
+        pid: search(TOWN, persona(personas, pid))[0].id
+        for pid in ("refractaire", "timide", "novice_curieux", "hyper_connecte")
+    }
     assert len(set(firsts.values())) == 4
     assert search(TOWN)[0].id == "plain"
 
@@ -200,8 +226,10 @@ def test_free_preference(personas: Personas) -> None:
     assert offers["paid"].free is False
     assert "gratuite" in offers["free"].reasons[0]
     assert not any("gratuit" in r for r in offers["paid"].reasons)
-    unsaid = [place("unsaid", 0.2, services=(DEMARCHES,)), place("free", 2.5, services=(DEMARCHES,),
-                                                                   frais_a_charge=("Gratuit",))]
+    unsaid = [
+        place("unsaid", 0.2, services=(DEMARCHES,)),
+        place("free", 2.5, services=(DEMARCHES,), frais_a_charge=("Gratuit",)),
+    ]
     assert ids(search(unsaid, persona(personas, "refractaire"))) == ["free", "unsaid"]
     assert ids(search(unsaid, persona(personas, "modere"))) == ["unsaid", "free"]
 
@@ -257,11 +285,12 @@ def test_places_without_services_or_position_are_never_returned() -> None:
 
 
 def test_radius_widens_when_nothing_is_near_and_says_so() -> None:
-    """Nothing within 5 km: places at 30 and 80 km are proposed, the reasons saying nothing is nearer; 150 km never."""
-    offers = search([place("far", 80.0), place("farther", 150.0), place("near", 0, 30.0)])
+    """Nothing within 5 km: places at 30 and 45 km are proposed, the reasons saying nothing is nearer; 80 km
+    (beyond the last radius, 50 km) never: no help to someone for whom travel is hard."""
+    offers = search([place("far", 45.0), place("farther", 80.0), place("near", 0, 30.0)])
     assert ids(offers) == ["near", "far"]
     assert offers[0].reasons[-1] == "à 30 km (rien à moins de 5 km)"
-    assert offers[1].reasons[-1] == "à 80 km (rien à moins de 5 km)"
+    assert offers[1].reasons[-1] == "à 45 km (rien à moins de 5 km)"
     assert search([place("door")])[0].reasons[-1] == "à moins de 100 m"
     assert search([place("street", 0.34)])[0].reasons[-1] == "à 300 m"
     near = search([place("near", 1.2), place("far", 30.0)])
@@ -272,8 +301,14 @@ def test_radius_widens_when_nothing_is_near_and_says_so() -> None:
 def test_neighbourhood_first_then_further_rings() -> None:
     """A well-matched place beyond the neighbourhood comes after the neighbourhood's places, not before."""
     nearby = [place(f"n{i}", 0.5 + i * 0.5) for i in range(6)]  # six places within 5 km: the neighbourhood
-    great = place("great", 8.0, services=(MAITRISE, DEMARCHES), frais_a_charge=("Gratuit",),
-                  publics_specifiquement_adresses=("Seniors",), modalites_accompagnement=(ATELIER,))
+    great = place(
+        "great",
+        8.0,
+        services=(MAITRISE, DEMARCHES),
+        frais_a_charge=("Gratuit",),
+        publics_specifiquement_adresses=("Seniors",),
+        modalites_accompagnement=(ATELIER,),
+    )
     offers = search([*nearby, great], limit=7)
     assert ids(offers)[:6] == [f"n{i}" for i in range(6)]
     assert offers[6].id == "great"
@@ -284,10 +319,14 @@ def test_results_are_a_prefix_whatever_the_limit(personas: Personas) -> None:
     rng = random.Random(4)
     services = [MAITRISE, DEMARCHES, LOISIRS, COMPREHENSION, SECURITE, ACCES]
     places = [
-        place(f"r{i}", rng.uniform(-40, 40), rng.uniform(-40, 40),
-              services=tuple(rng.sample(services, rng.randint(1, 3))),
-              modalites_accompagnement=tuple(rng.sample([ATELIER, INDIVIDUEL, A_DISTANCE], rng.randint(0, 2))),
-              frais_a_charge=rng.choice([(), ("Gratuit",), ("Payant",)]))
+        place(
+            f"r{i}",
+            rng.uniform(-40, 40),
+            rng.uniform(-40, 40),
+            services=tuple(rng.sample(services, rng.randint(1, 3))),
+            modalites_accompagnement=tuple(rng.sample([ATELIER, INDIVIDUEL, A_DISTANCE], rng.randint(0, 2))),
+            frais_a_charge=rng.choice([(), ("Gratuit",), ("Payant",)]),
+        )
         for i in range(300)
     ]
     index = PlaceIndex(places)
@@ -295,8 +334,9 @@ def test_results_are_a_prefix_whatever_the_limit(personas: Personas) -> None:
         full = ids(index.search(*CENTRE, persona(personas, pid), {"mobility": "difficult"}, 40, NOW))
         assert len(full) == 40
         for limit in (1, 4, 7, 10, 13, 25):
-            assert ids(index.search(*CENTRE, persona(personas, pid), {"mobility": "difficult"}, limit, NOW)) == (
-                full[:limit]
+            assert (
+                ids(index.search(*CENTRE, persona(personas, pid), {"mobility": "difficult"}, limit, NOW))
+                == (full[:limit])
             )
 
 
@@ -305,8 +345,9 @@ def test_difficult_mobility_prefers_remote_and_itinerant(personas: Personas) -> 
     places = [
         place("fixed", 1.0, services=(DEMARCHES,), modalites_accompagnement=(INDIVIDUEL,)),
         place("remote", 8.0, services=(DEMARCHES,), modalites_accompagnement=(A_DISTANCE,)),
-        place("itinerant", -8.0, services=(DEMARCHES,), modalites_accompagnement=(INDIVIDUEL,),
-              itinerance=(ITINERANT,)),
+        place(
+            "itinerant", -8.0, services=(DEMARCHES,), modalites_accompagnement=(INDIVIDUEL,), itinerance=(ITINERANT,)
+        ),
     ]
     refractaire = persona(personas, "refractaire")
     assert ids(search(places, refractaire, mobility="easy"))[0] == "fixed"
@@ -332,8 +373,14 @@ def test_reasons_are_short_french_and_end_with_the_distance(personas: Personas) 
 
 def test_offer_fields_for_the_person() -> None:
     """An offer carries the address (street, postcode, town), the stored phone and what it helps with in words."""
-    p = place("full", 1.0, services=(DEMARCHES, MAITRISE), telephone="+33512345678", complement_adresse="Bât. B",
-              frais_a_charge=("Gratuit",))
+    p = place(
+        "full",
+        1.0,
+        services=(DEMARCHES, MAITRISE),
+        telephone="+33512345678",
+        complement_adresse="Bât. B",
+        frais_a_charge=("Gratuit",),
+    )
     (offer,) = search([p])
     assert offer.name == "Lieu full"
     assert offer.address == "4 rue des Essais, Bât. B, 99999 Villefictive"
@@ -392,9 +439,13 @@ def test_index_of_20000_places_is_quick(personas: Personas) -> None:
     """20,000 places index in well under 2 s, and a search takes well under 10 ms on average."""
     rng = random.Random(1)
     places = [
-        place(f"q{i}", rng.uniform(-300, 300), rng.uniform(-300, 300),
-              services=(rng.choice([MAITRISE, DEMARCHES, LOISIRS, COMPREHENSION]),),
-              horaires="Mo-Fr 09:00-12:00,14:00-18:00")
+        place(
+            f"q{i}",
+            rng.uniform(-300, 300),
+            rng.uniform(-300, 300),
+            services=(rng.choice([MAITRISE, DEMARCHES, LOISIRS, COMPREHENSION]),),
+            horaires="Mo-Fr 09:00-12:00,14:00-18:00",
+        )
         for i in range(20_000)
     ]
     started = time.perf_counter()
@@ -428,8 +479,10 @@ def test_every_standard_value_has_words() -> None:
 
 def test_conditional_fees_and_adapted_care(personas: Personas) -> None:
     """Free under conditions is said as such (not "free"); a language brake favours help with reading and writing."""
-    (offer,) = search([place("cond", 1.0, services=(DEMARCHES,), frais_a_charge=("Gratuit sous condition",))],
-                      persona(personas, "refractaire"))
+    (offer,) = search(
+        [place("cond", 1.0, services=(DEMARCHES,), frais_a_charge=("Gratuit sous condition",))],
+        persona(personas, "refractaire"),
+    )
     assert offer.reasons[0] == "aide aux démarches, gratuite sous conditions"
     assert offer.free is None
     places = [place("plain", 1.0), place("literacy", 2.0, prise_en_charge_specifique=("Illettrisme",))]
@@ -442,8 +495,10 @@ def test_conditional_fees_and_adapted_care(personas: Personas) -> None:
 
 def test_helping_others_as_a_goal_points_to_associations(personas: Personas) -> None:
     """Someone whose goal is to help others, whatever the persona, sees the association before a nearer counter."""
-    places = [place("counter", 1.0, services=(COMPREHENSION,), typologie="MUNI"),
-              place("asso", 2.0, services=(COMPREHENSION,), typologie="ASSO")]
+    places = [
+        place("counter", 1.0, services=(COMPREHENSION,), typologie="MUNI"),
+        place("asso", 2.0, services=(COMPREHENSION,), typologie="ASSO"),
+    ]
     melancolique = persona(personas, "melancolique")
     assert ids(search(places, melancolique)) == ["counter", "asso"]
     offers = search(places, melancolique, goals=["help_others"])

@@ -15,7 +15,7 @@ Which places are candidates
 
 The neighbourhood, and widening it
 ----------------------------------
-The neighbourhood is the first of `RADII_KM` (5, 10, 20, 50, 100 km) holding at least `NEIGHBOURHOOD_MIN`
+The neighbourhood is the first of `RADII_KM` (5, 10, 20, 50 km) holding at least `NEIGHBOURHOOD_MIN`
 suitable places (two pages of three). Its places are ordered by score. If more are asked for, the next rings
 (10-20 km, then 20-50 km...) follow, each ordered by score. The order is therefore one fixed list whatever the
 `limit`: asking for 7 gives the 4 already shown plus 3 more (the dialogue pages through it). When no suitable
@@ -74,7 +74,9 @@ from bot.personas import Persona
 from bot.slots import SlotValue
 
 # ----- tunables ---------------------------------------------------------------------------------------------
-RADII_KM = (5.0, 10.0, 20.0, 50.0, 100.0)
+# Beyond 50 km a place is no help to someone who finds travel hard: the bot says nothing is near and
+# proposes the callback instead.
+RADII_KM = (5.0, 10.0, 20.0, 50.0)
 NEIGHBOURHOOD_MIN = 6
 CELL_DEG = 0.05  # about 5.5 km north-south
 KM_PER_DEG = 111.195  # mean Earth radius 6371.0 km
@@ -437,7 +439,7 @@ def _km(value: float) -> str:
 def _distance_words(distance_km: float) -> str:
     if distance_km < 0.1:
         return "à moins de 100 m"
-    if distance_km < 1:
+    if distance_km < 0.95:  # 0.97 km would round to "1000 m": say "1 km" instead
         return f"à {round(distance_km * 10) * 100:d} m"
     return f"à {_km(distance_km)}"
 

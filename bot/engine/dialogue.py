@@ -496,12 +496,15 @@ class Dialogue:
 
     def offer_values(self, offer: Offer) -> dict[str, object]:
         free = "" if offer.free is None else self.label("offer_free" if offer.free else "offer_paid")
+        # Why this place: its reasons, but the distance, which the first line of the message already gives.
+        why = [r for r in offer.reasons if not r.startswith("à ") or "rien" in r]
         return {
             "name": offer.name,
             "distance": _km(offer.distance_km),
             "address": offer.address,
             "phone": offer.phone,
-            "help": ", ".join(offer.help_with or offer.services),
+            "help": ", ".join((offer.help_with or offer.services)[:2]),
+            "why": _sentence(" · ".join(why)),
             "opening": offer.next_opening,
             "free": free,
             "services": ", ".join(offer.services),
@@ -556,6 +559,10 @@ def _choice_candidates(pending: dict[str, Any]) -> list[Candidate]:
 
 def _placeholder_names(line: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(line) if name]
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else ""
 
 
 def _km(distance: float | None) -> str:

@@ -21,6 +21,7 @@ RUNTIME_VARIABLES = frozenset(
         "phone",
         "services",
         "help",
+        "why",
         "opening",
         "free",
         "moment",
