@@ -14,6 +14,8 @@ from bot.app import DEFAULT_FLOW, load_flow_with_personas, open_app
 from bot.channels.terminal import TerminalChat
 from bot.config import Settings
 from bot.errors import BotError, FlowError
+from bot.geo import Geo
+from bot.locations import GeoLocations
 
 log = logging.getLogger("bot")
 
@@ -63,13 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imports.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imports.add_argument(
-        "--source", metavar="NAME", help="one import of this source for all the files (default: each file is its "
-        "own source, named after the file); places of the source absent from the import are retired"
+        "--source",
+        metavar="NAME",
+        help="one import of this source for all the files (default: each file is its "
+        "own source, named after the file); places of the source absent from the import are retired",
     )
     imports.add_argument("--dry-run", action="store_true", help="report what would happen, write nothing")
     imports.add_argument("--json", action="store_true", help="machine-readable report")
     stats = catalogue_sub.add_parser("stats", help="counts of stored places by source, retired, unplaced, …")
     stats.add_argument("--json", action="store_true", help="machine-readable report")
+    search = catalogue_sub.add_parser("search", help="the nearest suitable places, as the conversation shows them")
+    search.add_argument("--near", required=True, metavar="WHERE", help="a postcode, a commune or LAT,LON")
+    search.add_argument("--persona", metavar="ID", help="a persona id of flows/personas.yaml (default: none)")
+    search.add_argument("--limit", type=int, default=5, metavar="N", help="how many places (default: 5)")
+    search.add_argument("--json", action="store_true", help="the offers as in the chat's JSONL `offers`")
     return parser
 
 
@@ -202,21 +211,38 @@ def _geo_locate(settings: Settings, queries: list[str], as_json: bool) -> int:
     for query in (line.rstrip("\r\n") for arg in queries for line in (sys.stdin if arg == "-" else [arg])):
         result = geo.locate(query)
         if as_json:
-            data = result.as_dict() if not isinstance(result, Ambiguous) else {
-                "query": result.query, "lat": None, "lon": None, "commune": "", "code_insee": "", "postcode": "",
-                "precision": "none", "candidates": [c.as_dict() for c in result.candidates]}
+            data = (
+                result.as_dict()
+                if not isinstance(result, Ambiguous)
+                else {
+                    "query": result.query,
+                    "lat": None,
+                    "lon": None,
+                    "commune": "",
+                    "code_insee": "",
+                    "postcode": "",
+                    "precision": "none",
+                    "candidates": [c.as_dict() for c in result.candidates],
+                }
+            )
             print(json.dumps(data, ensure_ascii=False), flush=True)
         elif isinstance(result, Ambiguous):
             names = [f"{c.commune} ({geo.department_of(c.code_insee)}, {c.code_insee})" for c in result.candidates]
             example = f"{result.query} {geo.department_of(result.candidates[0].code_insee)}"
-            print(f"{result.query} → plusieurs communes portent ce nom : {', '.join(names)} ; "
-                  f"ajoutez le département, par exemple « {example} »", flush=True)
+            print(
+                f"{result.query} → plusieurs communes portent ce nom : {', '.join(names)} ; "
+                f"ajoutez le département, par exemple « {example} »",
+                flush=True,
+            )
         elif result.precision == "none":
             print(f"{query} → lieu inconnu", flush=True)
         else:
             postcode = f", {result.postcode}" if result.postcode else ""
-            print(f"{query} → {result.commune} ({result.code_insee}{postcode}) : {result.lat}, {result.lon}, "
-                  f"précision {result.precision}", flush=True)
+            print(
+                f"{query} → {result.commune} ({result.code_insee}{postcode}) : {result.lat}, {result.lon}, "
+                f"précision {result.precision}",
+                flush=True,
+            )
     return 0
 
 
@@ -224,8 +250,43 @@ async def _catalogue(settings: Settings, args: argparse.Namespace) -> int:
     from bot.catalogue.commands import print_import, print_stats, run_import, run_stats
 
     if args.catalogue_command == "import":
-        summary = await run_import(settings, args.files, source=args.source, dry_run=args.dry_run)
+        placer = GeoLocations(Geo.load()).place  # places published without coordinates, from their commune
+        summary = await run_import(settings, args.files, source=args.source, dry_run=args.dry_run, placer=placer)
         print_import(summary, as_json=args.json, dry_run=args.dry_run)
         return 0
+    if args.catalogue_command == "search":
+        return await _catalogue_search(settings, args)
     print_stats(await run_stats(settings), as_json=args.json)
+    return 0
+
+
+async def _catalogue_search(settings: Settings, args: argparse.Namespace) -> int:
+    """Resolve WHERE like the conversation does, rank like the conversation does, print what it would show."""
+    from bot.channels.terminal import offer_to_json
+    from bot.offers import LocationChoice
+
+    async with open_app(settings) as app:
+        personas = app.engine.current.personas.personas
+        if args.persona is not None and args.persona not in personas:
+            print(f"error: unknown persona {args.persona!r}; known: {', '.join(personas)}", file=sys.stderr)
+            return 2
+        found = app.geo.resolve(args.near)
+        if isinstance(found, LocationChoice):
+            names = ", ".join(c.label for c in found.candidates)
+            print(f"error: several communes are called {args.near!r}: {names}; add the department", file=sys.stderr)
+            return 2
+        if found is None or found.latitude is None or found.longitude is None:
+            print(f"error: {args.near!r} is not a known postcode, commune or LAT,LON", file=sys.stderr)
+            return 2
+        persona = personas[args.persona] if args.persona else None
+        offers = app.places.search(found.latitude, found.longitude, persona, {}, max(args.limit, 0))
+    if args.json:
+        print(json.dumps([offer_to_json(o) for o in offers], ensure_ascii=False, indent=2))
+        return 0
+    print(f"{found.commune or found.label} ({found.precision}): {len(offers)} place(s)")
+    for number, offer in enumerate(offers, 1):
+        print(f"{number}. {offer.name} [{offer.id}] - {offer.address}")
+        print(f"   {' · '.join(offer.reasons)}")
+        if offer.next_opening:
+            print(f"   {offer.next_opening}")
     return 0

@@ -508,7 +508,9 @@ def test_run_starts_the_terminal_chat(tmp_path: Path) -> None:
     assert "qu'aimerait pouvoir faire votre proche" in result.stdout  # "2" chose "Pour un proche"
 
 
-HELP_COMMANDS = [[], ["run"], ["chat"], ["flows"], ["flows", "check"], ["flows", "test"], ["flows", "graph"]]
+HELP_COMMANDS = [[], ["run"], ["chat"], ["flows"], ["flows", "check"], ["flows", "test"], ["flows", "graph"],
+                 ["catalogue"], ["catalogue", "import"], ["catalogue", "stats"], ["catalogue", "search"], ["geo"],
+                 ["geo", "locate"]]
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from bot.engine.engine import Engine
 from bot.errors import BotError
-from bot.messages import Button, Inbound, Turn
+from bot.messages import Button, Inbound, Offer, Turn
 
 log = logging.getLogger(__name__)
 TECHNICAL_TROUBLE = (
@@ -35,6 +35,17 @@ def parse_line(key: str, line: str, multi: bool) -> Inbound:
     return Inbound.typed(key, line)
 
 
+def offer_to_json(offer: Offer) -> dict[str, Any]:
+    """An offer as CONTRACT.md shows it (chat --jsonl `offers`, catalogue search --json)."""
+    return {
+        "id": offer.id,
+        "name": offer.name,
+        "distance_km": offer.distance_km,
+        "services": list(offer.services),
+        "open_now": offer.open_now,
+    }
+
+
 def turn_to_json(turn: Turn) -> dict[str, Any]:
     persona = turn.persona
     return {
@@ -46,16 +57,7 @@ def turn_to_json(turn: Turn) -> dict[str, Any]:
         "persona": {"id": persona.id, "confidence": persona.confidence, "reasons": list(persona.reasons)}
         if persona
         else None,
-        "offers": [
-            {
-                "id": o.id,
-                "name": o.name,
-                "distance_km": o.distance_km,
-                "services": list(o.services),
-                "open_now": o.open_now,
-            }
-            for o in turn.offers
-        ],
+        "offers": [offer_to_json(o) for o in turn.offers],
         "callback": {"id": turn.callback.id, "queue": turn.callback.queue, "status": turn.callback.status}
         if turn.callback
         else None,
