@@ -263,7 +263,7 @@ async def _catalogue(settings: Settings, args: argparse.Namespace) -> int:
 async def _catalogue_search(settings: Settings, args: argparse.Namespace) -> int:
     """Resolve WHERE like the conversation does, rank like the conversation does, print what it would show."""
     from bot.channels.terminal import offer_to_json
-    from bot.offers import LocationChoice
+    from bot.offers import LocationChoice, nearest_first
 
     async with open_app(settings) as app:
         personas = app.engine.current.personas.personas
@@ -279,7 +279,7 @@ async def _catalogue_search(settings: Settings, args: argparse.Namespace) -> int
             print(f"error: {args.near!r} is not a known postcode, commune or LAT,LON", file=sys.stderr)
             return 2
         persona = personas[args.persona] if args.persona else None
-        offers = app.places.search(found.latitude, found.longitude, persona, {}, max(args.limit, 0))
+        offers = nearest_first(app.places.search(found.latitude, found.longitude, persona, {}, max(args.limit, 0)))
     if args.json:
         print(json.dumps([offer_to_json(o) for o in offers], ensure_ascii=False, indent=2))
         return 0

@@ -65,6 +65,11 @@ class NoGeography:
         return ResolvedLocation(label, latitude, longitude, precision="exact") if label else None
 
 
+def nearest_first(offers: list[Offer]) -> list[Offer]:
+    """A page of offers as shown to a person: nearest first (the search already chose which ones)."""
+    return sorted(offers, key=lambda o: (o.distance_km is None, o.distance_km or 0.0))
+
+
 class OfferSearch(Protocol):
     async def search(
         self, location: ResolvedLocation, persona: Persona | None, answers: Mapping[str, SlotValue], limit: int

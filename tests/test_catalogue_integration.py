@@ -49,7 +49,7 @@ async def test_an_empty_database_gets_the_bundled_catalogue_once(tmp_path: Path)
 @pytest.mark.parametrize("persona", PERSONAS)
 async def test_each_persona_near_lyon_ends_with_real_places(tmp_path: Path, persona: str) -> None:
     """The whole conversation, for each persona, living in Lyon 3e: it ends with three real places of the
-    bundled catalogue, each within 50 km, each with its reasons, nearest rings first."""
+    bundled catalogue, each within 50 km, each with its reasons, the page nearest first."""
     async with open_app(settings(tmp_path)) as app:
         chat = Chat(app.engine)
         turns = await chat.script(["bonjour", "value:self", *PATHS[persona]])
@@ -65,6 +65,8 @@ async def test_each_persona_near_lyon_ends_with_real_places(tmp_path: Path, pers
         assert offer.distance_km <= 50
         assert offer.reasons
         assert offer.address
+    distances = [o.distance_km for o in turn.offers]
+    assert distances == sorted(distances)  # the page reads nearest first
     assert "more" in [b.value for b in turn.buttons]
 
 
@@ -78,6 +80,7 @@ def test_catalogue_search_command_near_lyon(tmp_path: Path, persona: str) -> Non
     assert result.returncode == 0, result.stderr
     offers = json.loads(result.stdout)
     assert len(offers) == 5
+    assert [o["distance_km"] for o in offers] == sorted(o["distance_km"] for o in offers)
     for offer in offers:
         assert set(offer) == {"id", "name", "distance_km", "services", "open_now"}
         assert offer["id"] in bundled_ids()

@@ -35,7 +35,7 @@ from bot.engine.matching import (
 )
 from bot.errors import FlowError, Problem
 from bot.messages import Button, CallbackRef, Inbound, InboundKind, Offer, PersonaResult, Reply, Turn
-from bot.offers import LocationChoice, LocationResolver, OfferSearch, ResolvedLocation
+from bot.offers import LocationChoice, LocationResolver, OfferSearch, ResolvedLocation, nearest_first
 from bot.personas import Personas
 from bot.slots import UNKNOWN, SlotValue, condition_holds
 from bot.storage import ConversationRecord
@@ -477,7 +477,8 @@ class Dialogue:
             if position is None
             else await self.offers_search.search(position, persona, self.answers, OFFERS_PER_PAGE * (page + 1) + 1)
         )
-        shown = (found or [])[OFFERS_PER_PAGE * page : OFFERS_PER_PAGE * (page + 1)]
+        # Suitability picks which places make this page; the page itself reads nearest first.
+        shown = nearest_first((found or [])[OFFERS_PER_PAGE * page : OFFERS_PER_PAGE * (page + 1)])
         self.data["offers_exhausted"] = found is None or len(found) <= OFFERS_PER_PAGE * (page + 1)
         if found is None:
             self.say("no_catalogue")
