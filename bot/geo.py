@@ -92,8 +92,15 @@ class Location:
 
     def as_dict(self) -> dict[str, object]:
         """The `geo locate --json` shape of CONTRACT.md."""
-        return {"query": self.query, "lat": self.lat, "lon": self.lon, "commune": self.commune,
-                "code_insee": self.code_insee, "postcode": self.postcode, "precision": self.precision}
+        return {
+            "query": self.query,
+            "lat": self.lat,
+            "lon": self.lon,
+            "commune": self.commune,
+            "code_insee": self.code_insee,
+            "postcode": self.postcode,
+            "precision": self.precision,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,8 +272,9 @@ class Geo:
         row, col = self._cell(lat, lon)
         for r in range(0, 60):
             ring_km = CELL * 111.0 * max(0.05, math.cos(math.radians(min(89.0, abs(lat) + (r + 1) * CELL))))
-            cells = [(row + dr, col + dc) for dr in range(-r, r + 1) for dc in range(-r, r + 1)
-                     if max(abs(dr), abs(dc)) == r]
+            cells = [
+                (row + dr, col + dc) for dr in range(-r, r + 1) for dc in range(-r, r + 1) if max(abs(dr), abs(dc)) == r
+            ]
             for cell in cells:
                 for index in self._grid.get(cell, ()):
                     c = self.communes[index]

@@ -99,8 +99,9 @@ async def import_batches(storage: Storage, batches: list[ImportBatch], *, dry_ru
     return summary
 
 
-def print_import(summary: ImportSummary, *, as_json: bool, dry_run: bool, out: TextIO = sys.stdout,
-                 err: TextIO = sys.stderr) -> None:
+def print_import(
+    summary: ImportSummary, *, as_json: bool, dry_run: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> None:
     if as_json:
         print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2), file=out)
     else:
@@ -113,15 +114,21 @@ def print_import(summary: ImportSummary, *, as_json: bool, dry_run: bool, out: T
         if ignored:
             print(f"{batch.source}: columns outside the standard, ignored: {', '.join(ignored)}", file=err)
         if counts.retired:
-            print(f"{batch.source}: {counts.retired} place(s) absent from this import {verb} retired (kept, "
-                  "never recommended)", file=err)
+            print(
+                f"{batch.source}: {counts.retired} place(s) absent from this import {verb} retired (kept, "
+                "never recommended)",
+                file=err,
+            )
         if not batch.places and batch.rows:
             print(f"{batch.source}: no row accepted, so no place of this source {verb} retired", file=err)
     if not as_json:
         problems = sum(len(batch.problems) for batch, _ in summary.batches)
         prefix = "dry run, nothing written: " if dry_run else ""
-        print(f"{prefix}{summary.rows} row(s): {summary.imported} imported, {summary.updated} updated, "
-              f"{summary.skipped} skipped; {problems} problem(s)", file=err)
+        print(
+            f"{prefix}{summary.rows} row(s): {summary.imported} imported, {summary.updated} updated, "
+            f"{summary.skipped} skipped; {problems} problem(s)",
+            file=err,
+        )
 
 
 async def run_stats(settings: Settings) -> PlaceStats:
@@ -139,8 +146,14 @@ def print_stats(stats: PlaceStats, *, as_json: bool, out: TextIO = sys.stdout) -
     width = max([len("source"), *(len(s.source) for s in stats.sources)])
     print(f"{'source':<{width}}  places  retired  without services  without coordinates", file=out)
     for s in stats.sources:
-        print(f"{s.source:<{width}}  {s.places:>6}  {s.retired:>7}  {s.without_services:>16}  "
-              f"{s.without_coordinates:>19}", file=out)
+        print(
+            f"{s.source:<{width}}  {s.places:>6}  {s.retired:>7}  {s.without_services:>16}  "
+            f"{s.without_coordinates:>19}",
+            file=out,
+        )
     precision = ", ".join(f"{name} {count}" for name, count in stats.by_precision.items()) or "-"
-    print(f"{stats.places} place(s), {stats.retired} retired, {stats.recommendable} recommendable "
-          f"(active, with services and coordinates); positions: {precision}", file=out)
+    print(
+        f"{stats.places} place(s), {stats.retired} retired, {stats.recommendable} recommendable "
+        f"(active, with services and coordinates); positions: {precision}",
+        file=out,
+    )

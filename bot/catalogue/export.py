@@ -48,8 +48,13 @@ _PLACE_TEXTS = (
     "presentation_resume",
     "source",
 )
-_EXTRA_TEXTS = ("presentation_detail", "structure_parente", "autres_formations_labels", "fiche_acces_libre",
-                "prise_rdv")
+_EXTRA_TEXTS = (
+    "presentation_detail",
+    "structure_parente",
+    "autres_formations_labels",
+    "fiche_acces_libre",
+    "prise_rdv",
+)
 
 
 def _extra_text(value: Any) -> str:

@@ -179,6 +179,8 @@ def _csv_records(text: str) -> Iterator[_Record]:
                 cells[name] = value
         note = ""
         if any(value.strip() for value in values[len(names) :]):
-            note = f"{len(values)} values for {len(names)} columns (a quote or separator too many?): the extra " \
-                   "values are ignored"
+            note = (
+                f"{len(values)} values for {len(names)} columns (a quote or separator too many?): the extra "
+                "values are ignored"
+            )
         yield _Record(number, cells, note)

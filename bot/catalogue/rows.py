@@ -108,8 +108,9 @@ def build_place(cells: Mapping[str, Any], ctx: RowContext) -> Place | None:
     lists, assistance = _lists(texts, ctx)
     if not lists["services"]:
         ctx.report("services", "no service listed: stored, never recommended (not open to the public)")
-    summary, detail, problem = fields.summary(get("presentation_resume"), fields.text(
-        cells.get("presentation_detail"), multiline=True))
+    summary, detail, problem = fields.summary(
+        get("presentation_resume"), fields.text(cells.get("presentation_detail"), multiline=True)
+    )
     if problem:
         ctx.report("presentation_resume", problem)
     extra = _extra(texts, ctx, detail, lists["formations_labels"])
@@ -162,8 +163,9 @@ def _code(value: str, column: str, pattern: re.Pattern[str], ctx: RowContext) ->
         ctx.report(column, f"{value!r} has lost its leading zero: read as 0{code}")
         code = "0" + code
     if not pattern.match(code):
-        ctx.report(column, f"{value!r} is not a valid {'postcode' if column == 'code_postal' else 'INSEE code'}: "
-                           "dropped")
+        ctx.report(
+            column, f"{value!r} is not a valid {'postcode' if column == 'code_postal' else 'INSEE code'}: dropped"
+        )
         return ""
     return str(code)
 
@@ -188,8 +190,10 @@ def _position(cells: Mapping[str, Any], ctx: RowContext) -> tuple[float | None, 
         if _in_mainland(longitude, latitude):
             ctx.report("latitude", f"{latitude}, {longitude} are swapped (longitude first): read the other way")
             return longitude, latitude
-        ctx.report("latitude", f"{latitude}, {longitude} is not in mainland France or Corsica, as its postcode is: "
-                               "coordinates dropped")
+        ctx.report(
+            "latitude",
+            f"{latitude}, {longitude} is not in mainland France or Corsica, as its postcode is: coordinates dropped",
+        )
         return None, None
     return latitude, longitude
 
@@ -202,13 +206,16 @@ def _in_mainland(latitude: float, longitude: float) -> bool:
 def _placed(postcode: str, commune: str, insee: str, ctx: RowContext) -> tuple[float | None, float | None, str]:
     """Coordinates from the geography when the row has none (precision: commune, postcode, department)."""
     if ctx.placer is None:
-        ctx.report("latitude", "no coordinates (no geography loaded to place it by postcode or commune): "
-                               "kept, never recommended")
+        ctx.report(
+            "latitude",
+            "no coordinates (no geography loaded to place it by postcode or commune): kept, never recommended",
+        )
         return None, None, "none"
     found = ctx.placer(postcode, commune, insee)
     if found is None:
-        ctx.report("latitude", "no coordinates, and its postcode or commune could not be placed: kept, never "
-                               "recommended")
+        ctx.report(
+            "latitude", "no coordinates, and its postcode or commune could not be placed: kept, never recommended"
+        )
         return None, None, "none"
     return found
 

@@ -583,9 +583,7 @@ def _ordered(found: list[tuple[float, _Entry]], context: _Context) -> _Ranked:
     """Best first: score, then distance, then id and source; rounded so that float noise never decides (a
     millionth of a point, a metre)."""
     score = context.score
-    keyed = [
-        (-round(score(e, d), 6), round(d, 3), e.place.id, e.place.source, e.order, d, e) for d, e in found
-    ]
+    keyed = [(-round(score(e, d), 6), round(d, 3), e.place.id, e.place.source, e.order, d, e) for d, e in found]
     keyed.sort()
     return [(-k[0], k[5], k[6]) for k in keyed]
 

@@ -54,13 +54,29 @@ V1_REQUIRED: frozenset[str] = frozenset({"id", "pivot", "nom", "commune", "code_
 # `labels_nationaux`, `publics_accueillis`, `accessibilite`, ...): they are read when the row has no v1 value
 # for the same information, never otherwise.
 V0_ONLY_COLUMNS: frozenset[str] = frozenset(
-    {"cle_ban", "courriel", "publics_accueillis", "conditions_acces", "labels_nationaux", "labels_autres",
-     "accessibilite"}
+    {
+        "cle_ban",
+        "courriel",
+        "publics_accueillis",
+        "conditions_acces",
+        "labels_nationaux",
+        "labels_autres",
+        "accessibilite",
+    }
 )
 V1_ONLY_COLUMNS: frozenset[str] = frozenset(
-    {"courriels", "itinerance", "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
-     "dispositif_programmes_nationaux", "formations_labels", "autres_formations_labels", "modalites_acces",
-     "fiche_acces_libre"}
+    {
+        "courriels",
+        "itinerance",
+        "publics_specifiquement_adresses",
+        "prise_en_charge_specifique",
+        "frais_a_charge",
+        "dispositif_programmes_nationaux",
+        "formations_labels",
+        "autres_formations_labels",
+        "modalites_acces",
+        "fiche_acces_libre",
+    }
 )
 # v0 free-text columns renamed in v1.
 V0_RENAMED: Mapping[str, str] = {

@@ -193,9 +193,7 @@ class Storage:
                     insert(flow_versions).values(version=version, flow=flow, file=file, source=source, created_at=now())
                 )
 
-    async def import_places(
-        self, source: str, places: Sequence[Place], *, dry_run: bool = False
-    ) -> PlaceImportCounts:
+    async def import_places(self, source: str, places: Sequence[Place], *, dry_run: bool = False) -> PlaceImportCounts:
         """One import of `source`, in one transaction: new ids inserted, changed ones updated, the ids of that
         source it no longer lists retired (kept, never recommended); an id listed twice: the later one counts.
         `dry_run`: the same work rolled back, for the counts of what it would do."""

@@ -118,14 +118,27 @@ async def upsert_places(
         before = stored.get(place.id)
         if before is None:
             inserts.append(
-                {"source": source, "id": place.id, **_columns(place, data), "retired": False,
-                 "created_at": stamp, "updated_at": stamp, "retired_at": None}
+                {
+                    "source": source,
+                    "id": place.id,
+                    **_columns(place, data),
+                    "retired": False,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                    "retired_at": None,
+                }
             )
         elif before[0] != data or before[1]:
             restored += bool(before[1])
             updates.append(
-                {"k_source": source, "k_id": place.id, **_columns(place, data), "retired": False,
-                 "updated_at": stamp, "retired_at": None}
+                {
+                    "k_source": source,
+                    "k_id": place.id,
+                    **_columns(place, data),
+                    "retired": False,
+                    "updated_at": stamp,
+                    "retired_at": None,
+                }
             )
         else:
             unchanged += 1
@@ -137,8 +150,9 @@ async def upsert_places(
     by_key = (places.c.source == bindparam("k_source")) & (places.c.id == bindparam("k_id"))
     for start in range(0, len(updates), _BATCH):
         await connection.execute(update(places).where(by_key), updates[start : start + _BATCH])
-    retire = [{"k_source": source, "k_id": key, "retired": True, "updated_at": stamp, "retired_at": stamp}
-              for key in absent]
+    retire = [
+        {"k_source": source, "k_id": key, "retired": True, "updated_at": stamp, "retired_at": stamp} for key in absent
+    ]
     for start in range(0, len(retire), _BATCH):
         await connection.execute(update(places).where(by_key), retire[start : start + _BATCH])
     return PlaceImportCounts(len(inserts), len(updates), unchanged, len(absent), restored)
@@ -158,8 +172,13 @@ async def count_places(connection: AsyncConnection) -> PlaceStats:
         .group_by(places.c.source, places.c.retired, places.c.has_services, places.c.precision)
         .order_by(places.c.source)
     )
-    totals: dict[str, int] = {"places": 0, "retired": 0, "recommendable": 0, "without_services": 0,
-                              "without_coordinates": 0}
+    totals: dict[str, int] = {
+        "places": 0,
+        "retired": 0,
+        "recommendable": 0,
+        "without_services": 0,
+        "without_coordinates": 0,
+    }
     by_precision: dict[str, int] = {}
     sources: dict[str, dict[str, int]] = {}
     for source, retired, has_services, precision, count in rows:
