@@ -6,7 +6,6 @@ and the transaction. Nothing here knows about Telegram, the web or the terminal.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,15 +32,15 @@ from bot.engine.matching import (
     normalise,
     parse_coordinates,
 )
+from bot.engine.places_dialogue import PlacesDialogue
 from bot.errors import FlowError, Problem
 from bot.messages import Button, CallbackRef, Inbound, InboundKind, Offer, PersonaResult, Reply, Turn
-from bot.offers import LocationChoice, LocationResolver, OfferSearch, ResolvedLocation, nearest_first
+from bot.offers import LocationResolver, OfferSearch
 from bot.personas import Personas
 from bot.slots import UNKNOWN, SlotValue, condition_holds
 from bot.storage import ConversationRecord
 from bot.storage.records import TurnWrites
 
-OFFERS_PER_PAGE = 3
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
 
 
@@ -77,6 +76,7 @@ class Dialogue:
         self.callback: CallbackRef | None = None
         self.forgotten = False
         self.callbacks = CallbackDialogue(self)
+        self.places = PlacesDialogue(self)
         self._variables: dict[tuple[str | None, str | None], dict[str, object]] = {}  # per speaker and persona
 
     # ----- state helpers -------------------------------------------------------------------------------
@@ -236,7 +236,7 @@ class Dialogue:
             elif step.action == "classify":
                 self.classify(show=True)
             elif step.action == "show_offers":
-                await self.show_offers()
+                await self.places.show_offers()
             elif step.action == "request_callback":
                 self.data["callback_draft"] = {}
                 self.callbacks.ask(step, "consent")
@@ -279,7 +279,7 @@ class Dialogue:
         step = self.step()
         if step is None or not step.waits or step.text is None:
             return
-        options = [(c.value, self.render(c.label)) for c in step.choices if not self.pointless(c)]
+        options = [(c.value, self.render(c.label)) for c in step.choices if not self.places.pointless(c)]
         if step.kind == "ask" and step.allow_unknown:
             options.append((UNKNOWN, self.label("unknown_label")))
         request = "location" if step.input == "location" else None
@@ -291,11 +291,6 @@ class Dialogue:
             self.replies.append(Reply(text, tuple(buttons + self.human_button(offer_human)), multi=True, edit=edit))
             return
         self.question(step.text, options, offer_human=offer_human, request=request)
-
-    def pointless(self, choice: Choice) -> bool:
-        """A menu choice leading back to the offers once there are no more to show is not offered."""
-        target = self.flow.steps.get(choice.goto or "")
-        return bool(target and target.action == "show_offers" and self.data.get("offers_exhausted"))
 
     def question(
         self, text: Wording, options: list[tuple[str, str]], *, offer_human: bool = False, request: str | None = None
@@ -351,7 +346,7 @@ class Dialogue:
             await self.answer_multi(step, inbound)
             return
         if step.input == "location":
-            await self.answer_location(step, inbound)
+            await self.places.answer(step, inbound)
             return
         candidates, order = self.candidates_for(step)
         value: str | None = None
@@ -418,111 +413,6 @@ class Dialogue:
             self.say(self.personas.personas[result.id].message)
         return result
 
-    async def answer_location(self, step: Step, inbound: Inbound) -> None:
-        """A postcode, a commune or a shared position, resolved to a place on the map; homonyms are asked by
-        department; "Je ne sais pas" and the question's own buttons work as anywhere."""
-        candidates, order = self.candidates_for(step)
-        pending: dict[str, Any] = self.data.get("location_choices", {})
-        found: ResolvedLocation | LocationChoice | None = None
-        if inbound.kind is InboundKind.BUTTON and inbound.values:
-            value = inbound.values[0]
-            if value in order:
-                await self.store_answer(step, value)
-                return
-            if value in pending:
-                found = ResolvedLocation.from_json(pending[value])
-        elif inbound.kind is InboundKind.TEXT:
-            typed = match_one(inbound.text, candidates, order, step.allow_unknown) if order else None
-            if typed is not None:
-                await self.store_answer(step, typed)
-                return
-            picked = match_one(inbound.text, _choice_candidates(pending), list(pending), allow_unknown=False)
-            found = ResolvedLocation.from_json(pending[picked]) if picked else self.locations.resolve(inbound.text)
-        elif inbound.kind is InboundKind.LOCATION and inbound.latitude is not None and inbound.longitude is not None:
-            found = self.locations.resolve_position(inbound.latitude, inbound.longitude)
-        if isinstance(found, LocationChoice):
-            self.data["location_choices"] = {c.label: c.to_json() for c in found.candidates}
-            self.say("location_ambiguous")
-            self.question(
-                step.text or self.flow.messages["location_ambiguous"],
-                [(c.label, c.label) for c in found.candidates] + [(UNKNOWN, self.label("unknown_label"))],
-            )
-            return
-        if found is None:
-            self.missed("empty_input" if is_empty(inbound) else step.invalid or self.flow.messages["invalid_location"])
-            return
-        self.data.pop("location_choices", None)
-        self.data["position"] = found.to_json()
-        await self.store_answer(step, found.label)
-
-    def position(self) -> ResolvedLocation | None:
-        """Where to search: the place resolved when the person answered (or their answer, resolved now)."""
-        stored = self.data.get("position")
-        if stored:
-            return ResolvedLocation.from_json(stored)
-        location = self.answers.get("location")
-        if not isinstance(location, str) or location == UNKNOWN:
-            return None
-        found = self.locations.resolve(location)
-        return found if isinstance(found, ResolvedLocation) else None
-
-    async def show_offers(self) -> None:
-        """The next few places, each in its own short message; "see more" stays offered while more remain."""
-        persona_id = (self.data.get("persona") or {}).get("id") or self.classify(show=False).id
-        persona = self.personas.personas.get(persona_id)
-        page = int(self.data.get("offers_page", 0))
-        position = self.position()
-        found = (
-            []
-            if position is None
-            else await self.offers_search.search(position, persona, self.answers, OFFERS_PER_PAGE * (page + 1) + 1)
-        )
-        # Suitability picks which places make this page; the page itself reads nearest first.
-        shown = nearest_first((found or [])[OFFERS_PER_PAGE * page : OFFERS_PER_PAGE * (page + 1)])
-        self.data["offers_exhausted"] = found is None or len(found) <= OFFERS_PER_PAGE * (page + 1)
-        if found is None:
-            self.say("no_catalogue")
-            return
-        if not shown:
-            self.say("no_offers" if page == 0 else "no_more_offers")
-            return
-        self.say("offers_intro" if page == 0 else "offers_more_intro", count=len(shown))
-        for offer in shown:
-            self.replies.append(
-                Reply(self.render_lines(self.flow.messages["offer_line"], **self.offer_values(offer)), offers=(offer,))
-            )
-        self.shown_offers = tuple(shown)
-        self.data["offers_page"] = page + 1
-        self.data["offers"] = [*self.data.get("offers", []), *(o.id for o in shown)]
-
-    def offer_values(self, offer: Offer) -> dict[str, object]:
-        free = "" if offer.free is None else self.label("offer_free" if offer.free else "offer_paid")
-        # Why this place: its reasons, but the distance, which the first line of the message already gives.
-        why = [r for r in offer.reasons if not r.startswith("à ") or "rien" in r]
-        return {
-            "name": offer.name,
-            "distance": _km(offer.distance_km),
-            "address": offer.address,
-            "phone": offer.phone,
-            "help": ", ".join((offer.help_with or offer.services)[:2]),
-            "why": _sentence(" · ".join(why)),
-            "opening": offer.next_opening,
-            "free": free,
-            "services": ", ".join(offer.services),
-        }
-
-    def render_lines(self, wording: Wording, **values: object) -> str:
-        """Render a text line by line, leaving out a line whose variables all came out empty (a place with no
-        phone shows no "☎" line)."""
-        lines = []
-        who = "relative" if self.answers.get("for_whom") == "relative" else None
-        for line in wording.pick(who).splitlines():
-            names = _placeholder_names(line)
-            if names and not any(str(values.get(name, "")).strip() for name in names):
-                continue
-            lines.append(self.render(Wording({"self": line}, wording.line), **values))
-        return "\n".join(line for line in lines if line.strip())
-
     # ----- forgetting ------------------------------------------------------------------------------------
     async def answer_forget(self, inbound: Inbound) -> None:
         candidates = build_candidates(
@@ -551,20 +441,3 @@ class _Blank(dict[str, object]):
 
     def __missing__(self, key: str) -> str:
         return ""
-
-
-def _choice_candidates(pending: dict[str, Any]) -> list[Candidate]:
-    """Homonyms offered as buttons, also picked by typing their department ("93") or their full label."""
-    return build_candidates([(label, [label, label.rpartition("(")[2].rstrip(")")]) for label in pending])
-
-
-def _placeholder_names(line: str) -> list[str]:
-    return [name for _, name, _, _ in string.Formatter().parse(line) if name]
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] if text else ""
-
-
-def _km(distance: float | None) -> str:
-    return "" if distance is None else f"{distance:.1f}".replace(".", ",")
