@@ -13,7 +13,7 @@ import pytest
 from bot.app import LoadedFlow
 from bot.catalogue.hours import PARIS
 from bot.catalogue.model import Place
-from bot.catalogue.search import (
+from bot.catalogue.scoring import (
     A_DISTANCE,
     ACCES,
     ATELIER,
@@ -29,9 +29,8 @@ from bot.catalogue.search import (
     MODE_REASONS,
     SECURITE,
     SERVICE_REASONS,
-    CatalogueSearch,
-    PlaceIndex,
 )
+from bot.catalogue.search import CatalogueSearch, PlaceIndex
 from bot.messages import Offer
 from bot.offers import OfferSearch, ResolvedLocation
 from bot.personas import SERVICES, SUPPORT_MODES, Persona, Personas
