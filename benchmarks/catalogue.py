@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.catalogue.hours import PARIS  # noqa: E402
-from bot.catalogue.model import Place  # noqa: E402
+from bot.catalogue.model import LIST_FIELDS, Place  # noqa: E402
 from bot.catalogue.search import PlaceIndex  # noqa: E402
 from bot.personas import load_personas  # noqa: E402
 
@@ -45,15 +45,6 @@ FILES = (
     "anct_client_paca-hub-du-sud_2023-05-17_rev2024-09-12.json",
     "anct_client_charente_2023-07-11_rev2024-09-12.json",
     "anct_client_nouvelle-caledonie_2024-03-20_rev2024-09-12.json",
-)
-LIST_FIELDS = (
-    "itinerance",
-    "services",
-    "publics_specifiquement_adresses",
-    "prise_en_charge_specifique",
-    "frais_a_charge",
-    "modalites_acces",
-    "modalites_accompagnement",
 )
 TEXT_FIELDS = ("commune", "code_postal", "adresse", "code_insee", "complement_adresse", "horaires", "typologie")
 

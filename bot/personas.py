@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.catalogue.standard import V1_ENUMS
 from bot.engine.flows import Collector, Flow, Wording, parse_conditions, parse_wording
 from bot.errors import FlowError, Problem
 from bot.messages import PersonaResult
@@ -30,19 +31,9 @@ SOLUTION_TYPES = (
     "one_off_support",
     "volunteer",
 )
-# Values of the national standard "lieux de médiation numérique" (schema v1.0.x).
-SERVICES = (
-    "Aide aux démarches administratives",
-    "Maîtrise des outils numériques du quotidien",
-    "Insertion professionnelle via le numérique",
-    "Utilisation sécurisée du numérique",
-    "Parentalité et éducation avec le numérique",
-    "Loisirs et créations numériques",
-    "Compréhension du monde numérique",
-    "Accès internet et matériel informatique",
-    "Acquisition de matériel informatique à prix solidaire",
-)
-SUPPORT_MODES = ("En autonomie", "Accompagnement individuel", "Dans un atelier collectif", "À distance")
+# Values of the national standard "lieux de médiation numérique" (schema v1.0.x), defined with the importer.
+SERVICES = V1_ENUMS["services"]
+SUPPORT_MODES = V1_ENUMS["modalites_accompagnement"]
 PERSONA_KEYS = {"title", "description", "urgency", "solutions", "message", "preferences", "rules"}
 PREFERENCE_KEYS = {"services", "modalites_accompagnement", "free_only", "prefer_free", "home_or_remote_when_difficult"}
 

@@ -9,6 +9,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The fields holding lists (tuples here, `|`-separated in v1 files).
+LIST_FIELDS = (
+    "itinerance",
+    "services",
+    "publics_specifiquement_adresses",
+    "prise_en_charge_specifique",
+    "frais_a_charge",
+    "modalites_acces",
+    "modalites_accompagnement",
+    "dispositif_programmes_nationaux",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Place:
@@ -51,16 +63,7 @@ class Place:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Place:
         values = dict(data)
-        for name in (
-            "itinerance",
-            "services",
-            "publics_specifiquement_adresses",
-            "prise_en_charge_specifique",
-            "frais_a_charge",
-            "modalites_acces",
-            "modalites_accompagnement",
-            "dispositif_programmes_nationaux",
-        ):
+        for name in LIST_FIELDS:
             values[name] = tuple(values.get(name) or ())
         return cls(**values)
 
