@@ -16,22 +16,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.catalogue.model import Place
+from bot.catalogue.model import LIST_FIELDS, Place
 from bot.catalogue.standard import ASSISTANCE_COLUMN, PLACEHOLDER_PIVOT, V1_FIELDS
 
 COLUMNS: tuple[str, ...] = (*V1_FIELDS, ASSISTANCE_COLUMN)
 UNKNOWN_DATE = "1970-01-01"
 
-_PLACE_LISTS = (
-    "itinerance",
-    "services",
-    "publics_specifiquement_adresses",
-    "prise_en_charge_specifique",
-    "frais_a_charge",
-    "dispositif_programmes_nationaux",
-    "modalites_acces",
-    "modalites_accompagnement",
-)
 _PLACE_TEXTS = (
     "id",
     "nom",
@@ -66,7 +56,7 @@ def _extra_text(value: Any) -> str:
 def place_row(place: Place) -> dict[str, str]:
     """One place as the cells of a v1 row."""
     row = {name: str(getattr(place, name)) for name in _PLACE_TEXTS}
-    row.update({name: "|".join(getattr(place, name)) for name in _PLACE_LISTS})
+    row.update({name: "|".join(getattr(place, name)) for name in LIST_FIELDS})
     row.update({name: _extra_text(place.extra.get(name)) for name in _EXTRA_TEXTS})
     row["formations_labels"] = _extra_text(place.extra.get("formations_labels"))
     row["pivot"] = _extra_text(place.extra.get("pivot")) or PLACEHOLDER_PIVOT
