@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
@@ -13,6 +14,7 @@ class InboundKind(Enum):
     CHOICES = "choices"  # a whole set of values for a several-choice question, confirmed
     LOCATION = "location"  # a shared position
     CONTACT = "contact"  # a shared phone number
+    UNSUPPORTED = "unsupported"  # something the bot cannot read (voice, photo, sticker, an edited message…)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +27,17 @@ class Inbound:
     values: tuple[str, ...] = ()
     latitude: float | None = None
     longitude: float | None = None
+    # For a button: the question_token() of the state the button was shown in, when the channel knows it.
+    # A press on an older question's button is then recognised, instead of being read as today's answer.
+    context: str | None = None
 
     @classmethod
     def typed(cls, key: str, text: str) -> Inbound:
         return cls(key, InboundKind.TEXT, text=text)
 
     @classmethod
-    def button(cls, key: str, value: str) -> Inbound:
-        return cls(key, InboundKind.BUTTON, values=(value,))
+    def button(cls, key: str, value: str, context: str | None = None) -> Inbound:
+        return cls(key, InboundKind.BUTTON, values=(value,), context=context)
 
     @classmethod
     def choices(cls, key: str, values: tuple[str, ...]) -> Inbound:
@@ -45,6 +50,15 @@ class Inbound:
     @classmethod
     def contact(cls, key: str, phone: str) -> Inbound:
         return cls(key, InboundKind.CONTACT, text=phone)
+
+    @classmethod
+    def unsupported(cls, key: str) -> Inbound:
+        return cls(key, InboundKind.UNSUPPORTED)
+
+
+def question_token(state: str) -> str:
+    """A short, opaque name for the question a conversation stands on, for buttons to carry (6 characters)."""
+    return hashlib.blake2s(state.encode(), digest_size=3).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

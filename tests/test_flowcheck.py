@@ -45,6 +45,7 @@ EXPECTED: dict[str, list[tuple[int, str]]] = {
     ],
     "broken_missing_text.yaml": [(7, "step `accueil`: missing `text`"), (16, "step `fin`: empty text")],
     "broken_duplicate_values.yaml": [(11, "step `accueil`: duplicate button value `self`")],
+    "broken_long_value.yaml": [(9, "is too long (62 bytes); use at most 48 (Telegram buttons carry 64 bytes)")],
     "broken_unknown_slot.yaml": [
         (12, "step `accueil`: unknown slot `humeur` in a condition"),
         (14, "step `humeur`: unknown slot `humeur`; known slots: for_whom"),

@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import LoadedFlow
 from bot.engine.engine import Engine
-from bot.messages import Inbound, Offer
+from bot.messages import Button, Inbound, Offer
 from bot.offers import LocationChoice, ResolvedLocation
 from bot.personas import Persona
 from bot.slots import SlotValue
@@ -132,7 +132,7 @@ async def test_homonyms_are_asked_by_department(loaded: LoadedFlow) -> None:
     turn = await chat.send("Saint-Denis")
     assert turn.state == "lieu"
     assert "Plusieurs communes" in " ".join(r.text for r in turn.replies)
-    assert [b.value for b in turn.buttons][:2] == ["Saint-Denis (93)", "Saint-Denis (974)"]
+    assert [b.label for b in turn.buttons][:2] == ["Saint-Denis (93)", "Saint-Denis (974)"]
     turn = await chat.send("974")
     assert turn.state == "proposition"
     assert catalogue.asked == [SAINT_DENIS_974]
@@ -146,7 +146,8 @@ async def test_homonym_picked_by_button(loaded: LoadedFlow) -> None:
     engine, catalogue = engine_with(loaded, places=1)
     chat = Chat(engine)
     await chat.script([*TO_LOCATION, "Saint-Denis"])
-    turn = await chat.send("value:Saint-Denis (93)")
+    assert turn_button(chat, "Saint-Denis (93)").value == "@0"  # short: Telegram buttons hold 64 bytes
+    turn = await chat.send("value:@0")
     assert turn.state == "proposition"
     assert catalogue.asked == [SAINT_DENIS_93]
 
@@ -182,3 +183,8 @@ async def test_unknown_location_finds_no_place_but_offers_the_callback(loaded: L
     assert catalogue.asked == []
     assert turn.state == "proposition"
     assert "yes" in [b.value for b in turn.buttons]
+
+
+def turn_button(chat: Chat, label: str) -> Button:
+    assert chat.last is not None
+    return next(b for b in chat.last.buttons if b.label == label)

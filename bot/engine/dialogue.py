@@ -34,7 +34,17 @@ from bot.engine.matching import (
 )
 from bot.engine.places_dialogue import PlacesDialogue
 from bot.errors import FlowError, Problem
-from bot.messages import Button, CallbackRef, Inbound, InboundKind, Offer, PersonaResult, Reply, Turn
+from bot.messages import (
+    Button,
+    CallbackRef,
+    Inbound,
+    InboundKind,
+    Offer,
+    PersonaResult,
+    Reply,
+    Turn,
+    question_token,
+)
 from bot.offers import LocationResolver, OfferSearch
 from bot.personas import Personas
 from bot.slots import UNKNOWN, SlotValue, condition_holds
@@ -141,10 +151,17 @@ class Dialogue:
 
     async def _handle(self, inbound: Inbound) -> None:
         command = command_of(inbound)
+        fresh = self.record.version == 0 or self.state == ENDED_STATE
         if command is not None:
             await self.command(command)
-        elif self.record.version == 0 or self.state == ENDED_STATE:
+        elif inbound.kind is InboundKind.UNSUPPORTED:
+            self.say("unsupported")
+            await (self.restart(announce=False) if fresh else self.reprompt())
+        elif fresh:
             await self.restart(announce=False)
+        elif inbound.context is not None and inbound.context != question_token(self.state):
+            self.say("stale_button")  # a button of an earlier question: not an answer to this one
+            await self.reprompt()
         elif self.state == FORGET_STATE:
             await self.answer_forget(inbound)
         elif (phase := self.callback_phase()) is not None:

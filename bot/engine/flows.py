@@ -64,6 +64,8 @@ SETTINGS_KEYS = {"max_misses"}
 # Names the engine gives its own states: a step may not take them. Step names are plain words.
 RESERVED_STATES = {"ended"}
 STEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+# A button's value travels in Telegram's callback_data (64 bytes) with a short prefix (channels/telegram).
+MAX_VALUE_BYTES = 48
 CHOICE_KEYS = {"value", "label", "synonyms", "goto", "exclusive", "numbers"}
 RULE_KEYS = {"if", "unless", "goto"}
 
@@ -344,6 +346,12 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
         if value in seen:
             out.add(item.line_of("value"), f"{where}: duplicate button value `{value}`")
         seen.add(value)
+        if len(value.encode()) > MAX_VALUE_BYTES:
+            out.add(
+                item.line_of("value"),
+                f"{where}: button value `{value}` is too long ({len(value.encode())} bytes); use at most "
+                f"{MAX_VALUE_BYTES} (Telegram buttons carry 64 bytes); the label can stay long",
+            )
         if value == UNKNOWN:
             out.add(item.line_of("value"), f'{where}: `unknown` is added automatically ("Je ne sais pas"); remove it')
         elif spec is not None and spec.values and value not in spec.values:

@@ -77,6 +77,11 @@ REQUIRED_MESSAGES = (
     "who_relative_label",
     "callback_done",
     "unsupported",
+    "stale_button",
+    "technical_error",
+    "share_location_label",
+    "share_contact_label",
+    "map_label",
 )
 
 

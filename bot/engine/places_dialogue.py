@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from bot.engine.dialogue import Dialogue
 
 OFFERS_PER_PAGE = 3
+# Homonyms' buttons carry their position, not their label: a commune's name can be longer than the few bytes a
+# Telegram button holds.
+CHOICE_PREFIX = "@"
 
 
 class PlacesDialogue:
@@ -37,8 +40,9 @@ class PlacesDialogue:
             if value in order:
                 await self.d.store_answer(step, value)
                 return
-            if value in pending:
-                found = ResolvedLocation.from_json(pending[value])
+            label = _pending_label(pending, value)
+            if label is not None:
+                found = ResolvedLocation.from_json(pending[label])
         elif inbound.kind is InboundKind.TEXT:
             typed = match_one(inbound.text, candidates, order, step.allow_unknown) if order else None
             if typed is not None:
@@ -53,7 +57,8 @@ class PlacesDialogue:
             self.d.say("location_ambiguous")
             self.d.question(
                 step.text or self.d.flow.messages["location_ambiguous"],
-                [(c.label, c.label) for c in found.candidates] + [(UNKNOWN, self.d.label("unknown_label"))],
+                [(f"{CHOICE_PREFIX}{i}", c.label) for i, c in enumerate(found.candidates)]
+                + [(UNKNOWN, self.d.label("unknown_label"))],
             )
             return
         if found is None:
@@ -139,6 +144,15 @@ class PlacesDialogue:
         """A menu choice leading back to the offers once there are no more to show is not offered."""
         target = self.d.flow.steps.get(choice.goto or "")
         return bool(target and target.action == "show_offers" and self.d.data.get("offers_exhausted"))
+
+
+def _pending_label(pending: dict[str, Any], value: str) -> str | None:
+    """The homonym a button stands for ("@1"), or None."""
+    labels = list(pending)
+    index = value.removeprefix(CHOICE_PREFIX)
+    if not value.startswith(CHOICE_PREFIX) or not index.isdigit() or int(index) >= len(labels):
+        return None
+    return labels[int(index)]
 
 
 def _choice_candidates(pending: dict[str, Any]) -> list[Candidate]:
