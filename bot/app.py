@@ -22,7 +22,7 @@ from bot.offers import OfferSearch
 from bot.personas import Personas, check_against_flow, load_personas
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
-from bot.storage.protocol import ConversationStore
+from bot.storage.protocol import ChannelStore
 
 DEFAULT_FLOW = "orientation.yaml"
 CATALOGUE_FILES = ("*.csv", "*.json")  # the bundled catalogue: offer files directly in CATALOGUE_DIR
@@ -53,7 +53,7 @@ def load_flow_with_personas(path: Path) -> LoadedFlow:
 @dataclass(frozen=True, slots=True)
 class App:
     settings: Settings
-    storage: ConversationStore
+    storage: ChannelStore
     engine: Engine
     geo: GeoLocations
     places: PlaceIndex
@@ -71,7 +71,7 @@ def read_bundled(catalogue_dir: Path, locations: GeoLocations) -> dict[str, list
     }
 
 
-async def load_places(settings: Settings, storage: ConversationStore, locations: GeoLocations) -> list[Place]:
+async def load_places(settings: Settings, storage: ChannelStore, locations: GeoLocations) -> list[Place]:
     """The places to recommend. A database without any place gets the bundled catalogue first, so a newcomer
     has real answers out of the box; after that the database is the reference (`catalogue import`)."""
     if not isinstance(storage, Storage):
@@ -92,7 +92,7 @@ async def open_app(
     loaded = load_flow_with_personas(flow_path or settings.flows_dir / DEFAULT_FLOW)
     locations = GeoLocations(Geo.load())
     async with AsyncExitStack() as stack:
-        storage: ConversationStore = MemoryStorage() if in_memory else await Storage.open(settings.database_url)
+        storage: ChannelStore = MemoryStorage() if in_memory else await Storage.open(settings.database_url)
         stack.push_async_callback(storage.close)
         index = PlaceIndex(await load_places(settings, storage, locations))
         engine = Engine(loaded.flow, loaded.personas, storage, offers or CatalogueSearch(index), locations)

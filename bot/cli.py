@@ -31,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Passerelle: orientation towards digital help.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="the main job (for now: the terminal chat; Telegram and web come later)")
+    run = sub.add_parser(
+        "run",
+        help="the main job: Telegram (when TELEGRAM_BOT_TOKEN is set) with its web server; "
+        "without a token, for now, the conversation in the terminal",
+    )
     run.add_argument("--flow", type=Path, help="flow file (default: FLOWS_DIR/orientation.yaml)")
 
     chat = sub.add_parser("chat", help="a conversation in the terminal")
@@ -86,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        if args.command == "run" and settings.telegram_token:
+            _configure_logging(logging.INFO)
+            from bot.server import serve  # the web server and Telegram: not needed by the other commands
+
+            asyncio.run(serve(settings, args.flow))
+            return 0
         if args.command in ("chat", "run"):
             _configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
             return asyncio.run(_chat(settings, args.flow, jsonl=getattr(args, "jsonl", False)))

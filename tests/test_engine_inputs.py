@@ -66,3 +66,12 @@ def test_question_tokens_are_short_and_distinct() -> None:
     tokens = {question_token(s) for s in states}
     assert len(tokens) == len(states)
     assert all(len(t) == 6 for t in tokens)
+
+
+async def test_the_talk_to_someone_label_typed_is_the_human_command(memory_engine: Engine) -> None:
+    """Keyboards that type their labels (Telegram's share keyboard) send "Parler à quelqu'un" as text: it
+    leads to a person, as the button does."""
+    chat = Chat(memory_engine, KEY)
+    await chat.script(["bonjour", "value:self"])
+    turn = await chat.send("Parler à quelqu'un")
+    assert turn.state.endswith(".consent")

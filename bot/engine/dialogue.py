@@ -150,7 +150,7 @@ class Dialogue:
         return self.turn()
 
     async def _handle(self, inbound: Inbound) -> None:
-        command = command_of(inbound)
+        command = command_of(inbound) or self.typed_command(inbound)
         fresh = self.record.version == 0 or self.state == ENDED_STATE
         if command is not None:
             await self.command(command)
@@ -174,6 +174,12 @@ class Dialogue:
                 await self.answer_menu(step, inbound)
             else:
                 await self.answer_question(step, inbound)
+
+    def typed_command(self, inbound: Inbound) -> str | None:
+        """The "Parler à quelqu'un" button's label typed (or sent by a keyboard that types labels) is /humain."""
+        if inbound.kind is InboundKind.TEXT and normalise(inbound.text) == normalise(self.label("human_label")):
+            return HUMAN
+        return None
 
     def turn(self) -> Turn:
         step = self.step()

@@ -6,6 +6,7 @@ Channel-neutral: Telegram, the web chat and the terminal all come through here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.engine.dialogue import Dialogue, FlowBundle
 from bot.engine.flows import Flow, flow_from_source
@@ -16,10 +17,12 @@ from bot.messages import Inbound, Turn
 from bot.offers import LocationResolver, NoGeography, OfferSearch
 from bot.personas import Personas
 from bot.storage import ConversationRecord
-from bot.storage.protocol import ConversationStore
+from bot.storage.protocol import ConversationStore, TurnTransaction
 from bot.storage.records import TurnWrites
 
 log = logging.getLogger(__name__)
+# What a channel writes with the turn, in its transaction (the reply queued, the update marked handled).
+TurnEffects = Callable[[TurnTransaction, Turn], Awaitable[None]]
 MAX_ATTEMPTS = 3  # another process changed the conversation meanwhile: read it again and redo the turn
 
 
@@ -39,23 +42,29 @@ class Engine:
         self.locks = KeyedLocks()
         self._versions: dict[str, FlowBundle] = {flow.version: self.current}
 
+    def text(self, key: str) -> str:
+        """A text of the current flow's messages, for a channel's own needs (button labels, error notice)."""
+        return self.current.flow.messages[key].pick(None)
+
     async def start(self) -> None:
         """Remember the current flow's source, so conversations started on it keep it after an edit."""
         flow = self.current.flow
         await self.storage.remember_flow_version(flow.name, flow.version, flow.file, flow.source)
 
-    async def handle(self, inbound: Inbound) -> Turn:
+    async def handle(self, inbound: Inbound, effects: TurnEffects | None = None) -> Turn:
+        """One turn. `effects` runs inside the turn's write transaction (it may run again if the turn is redone
+        after a conflict): whatever it writes is committed with the conversation, or not at all."""
         async with self.locks.hold(inbound.key):
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
-                    return await self._handle_once(inbound)
+                    return await self._handle_once(inbound, effects)
                 except ConflictError:
                     if attempt == MAX_ATTEMPTS:
                         raise
                     log.info("conversation changed by another process; retrying the turn (attempt %d)", attempt)
             raise AssertionError("unreachable")
 
-    async def _handle_once(self, inbound: Inbound) -> Turn:
+    async def _handle_once(self, inbound: Inbound, effects: TurnEffects | None) -> Turn:
         """Read the conversation, work the turn out with no transaction open (so a slow offer search holds
         up nobody else), then write everything in one short transaction whose version check refuses a turn
         computed on a stale read."""
@@ -77,6 +86,8 @@ class Engine:
                 await tx.forget(record.key)
             else:
                 await tx.save_conversation(record)
+            if effects is not None:
+                await effects(tx, turn)
         return turn
 
     async def _bundle_for(self, record: ConversationRecord) -> tuple[FlowBundle, bool]:

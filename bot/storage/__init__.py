@@ -20,16 +20,28 @@ from bot.catalogue.model import Place
 from bot.errors import StorageError
 from bot.storage.core import Transaction, callback_row
 from bot.storage.places import PlaceImportCounts, PlaceStats, count_places, select_places, upsert_places
-from bot.storage.records import CallbackRow, ConversationCache, ConversationRecord, NewCallback, now
+from bot.storage.records import (
+    CallbackRow,
+    ConversationCache,
+    ConversationRecord,
+    NewCallback,
+    Outgoing,
+    OutgoingRow,
+    ReceivedUpdate,
+    now,
+)
 from bot.storage.sqlite import SqliteTransaction, sqlite_setup
-from bot.storage.tables import callbacks, flow_versions
+from bot.storage.tables import callbacks, flow_versions, inbox, outbox
 
 __all__ = [
     "CallbackRow",
     "ConversationRecord",
     "NewCallback",
+    "Outgoing",
+    "OutgoingRow",
     "PlaceImportCounts",
     "PlaceStats",
+    "ReceivedUpdate",
     "SqliteTransaction",
     "Storage",
     "Transaction",
@@ -217,3 +229,37 @@ class Storage:
     async def place_stats(self) -> PlaceStats:
         async with self._core_transaction() as tx:
             return await count_places(tx.connection)
+
+    # ----- the channels' inbox and outbox ----------------------------------------------------------------
+    async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
+        """Record received updates before acknowledging them; returns those not seen before."""
+        async with self.transaction() as tx:
+            return await tx.record_updates(channel, updates)
+
+    async def pending_updates(self, channel: str) -> list[ReceivedUpdate]:
+        """Updates recorded but not handled yet (a restart after a crash), oldest first."""
+        async with self._core_transaction() as tx:
+            rows = await tx.connection.execute(
+                select(inbox.c.update_id, inbox.c.chat_id, inbox.c.payload)
+                .where(inbox.c.channel == channel, inbox.c.done_at.is_(None))
+                .order_by(inbox.c.update_id)
+            )
+            return [ReceivedUpdate(r[0], r[1], r[2]) for r in rows]
+
+    async def pending_outgoing(self, channel: str) -> list[OutgoingRow]:
+        """Calls queued and not made yet, in order."""
+        async with self._core_transaction() as tx:
+            rows = await tx.connection.execute(
+                select(outbox.c.id, outbox.c.chat_id, outbox.c.method, outbox.c.params)
+                .where(outbox.c.channel == channel)
+                .order_by(outbox.c.id)
+            )
+            return [OutgoingRow(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
+        async with self.transaction() as tx:
+            return await tx.queue_outgoing(channel, calls)
+
+    async def delete_outgoing(self, ids: Sequence[int]) -> None:
+        async with self.transaction() as tx:
+            await tx.delete_outgoing(ids)

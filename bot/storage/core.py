@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,11 +17,14 @@ from bot.storage.records import (
     ConversationCache,
     ConversationRecord,
     NewCallback,
+    Outgoing,
+    OutgoingRow,
+    ReceivedUpdate,
     WriteLog,
     first_version,
     now,
 )
-from bot.storage.tables import callbacks, conversations, flow_versions
+from bot.storage.tables import callbacks, conversations, flow_versions, inbox, outbox
 
 
 def callback_row(row: Any) -> CallbackRow:
@@ -152,3 +157,58 @@ class Transaction:
             .values(conversation_key=None, phone=None, answers=None, contact=None, updated_at=now())
         )
         return int(result.rowcount or 0)
+
+    # ----- the channels' inbox and outbox ----------------------------------------------------------------
+    async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
+        """Record updates not seen before; returns those (a repeat of a recorded update is not returned)."""
+        if not updates:
+            return []
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        stamp = now()
+        statement = (
+            dialect.insert(inbox)
+            .values(
+                [
+                    {
+                        "channel": channel,
+                        "update_id": u.update_id,
+                        "chat_id": u.chat_id,
+                        "payload": u.payload,
+                        "received_at": stamp,
+                    }
+                    for u in updates
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(inbox.c.update_id)
+        )
+        fresh = set((await self.connection.execute(statement)).scalars())
+        return [u for u in updates if u.update_id in fresh]
+
+    async def finish_update(self, channel: str, update_id: int) -> None:
+        """The update is handled: its content is no longer needed."""
+        await self.connection.execute(
+            update(inbox)
+            .where(inbox.c.channel == channel, inbox.c.update_id == update_id)
+            .values(done_at=now(), payload=None)
+        )
+
+    async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
+        rows: list[OutgoingRow] = []
+        stamp = now()
+        for call in calls:  # one by one: the ids give the sending order
+            new_id = (
+                await self.connection.execute(
+                    insert(outbox)
+                    .values(
+                        channel=channel, chat_id=call.chat_id, method=call.method, params=call.params, created_at=stamp
+                    )
+                    .returning(outbox.c.id)
+                )
+            ).scalar_one()
+            rows.append(OutgoingRow(new_id, call.chat_id, call.method, call.params))
+        return rows
+
+    async def delete_outgoing(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self.connection.execute(delete(outbox).where(outbox.c.id.in_(list(ids))))

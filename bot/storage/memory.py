@@ -7,12 +7,12 @@ import copy
 import dataclasses
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from bot.errors import ConflictError
 from bot.storage import CallbackRow, ConversationRecord, NewCallback
-from bot.storage.records import first_version
+from bot.storage.records import Outgoing, OutgoingRow, ReceivedUpdate, first_version
 
 
 class MemoryStorage:
@@ -20,6 +20,9 @@ class MemoryStorage:
         self.conversations: dict[str, ConversationRecord] = {}
         self.callbacks: dict[str, CallbackRow] = {}
         self.flow_sources: dict[str, tuple[str, str]] = {}
+        self.inbox: dict[tuple[str, int], ReceivedUpdate | None] = {}  # None: handled
+        self.outbox: dict[int, tuple[str, OutgoingRow]] = {}
+        self.outbox_ids = 0
 
     async def close(self) -> None:
         return None
@@ -46,6 +49,26 @@ class MemoryStorage:
     async def callbacks_for(self, key: str) -> list[CallbackRow]:
         return [c for c in self.callbacks.values() if c.conversation_key == key]
 
+    async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
+        async with self.transaction() as tx:
+            return await tx.record_updates(channel, updates)
+
+    async def pending_updates(self, channel: str) -> list[ReceivedUpdate]:
+        return sorted(
+            (u for (c, _), u in self.inbox.items() if c == channel and u is not None), key=lambda u: u.update_id
+        )
+
+    async def pending_outgoing(self, channel: str) -> list[OutgoingRow]:
+        return [row for row_id, (c, row) in sorted(self.outbox.items()) if c == channel]
+
+    async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
+        async with self.transaction() as tx:
+            return await tx.queue_outgoing(channel, calls)
+
+    async def delete_outgoing(self, ids: Sequence[int]) -> None:
+        async with self.transaction() as tx:
+            await tx.delete_outgoing(ids)
+
 
 class MemoryTransaction:
     """Writes are staged and applied on commit, so a failed turn leaves nothing half-done."""
@@ -54,8 +77,16 @@ class MemoryTransaction:
         self.storage = storage
         self.staged_conversations: dict[str, ConversationRecord | None] = {}
         self.staged_callbacks: dict[str, CallbackRow] = {}
+        self.staged_inbox: dict[tuple[str, int], ReceivedUpdate | None] = {}
+        self.staged_outbox: dict[int, tuple[str, OutgoingRow] | None] = {}
 
     def commit(self) -> None:
+        self.storage.inbox.update(self.staged_inbox)
+        for row_id, entry in self.staged_outbox.items():
+            if entry is None:
+                self.storage.outbox.pop(row_id, None)
+            else:
+                self.storage.outbox[row_id] = entry
         for key, record in self.staged_conversations.items():
             if record is None:
                 self.storage.conversations.pop(key, None)
@@ -95,6 +126,31 @@ class MemoryTransaction:
 
     async def flow_source(self, version: str) -> tuple[str, str] | None:
         return self.storage.flow_sources.get(version)
+
+    async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
+        fresh = []
+        for u in updates:
+            key = (channel, u.update_id)
+            if key not in self.storage.inbox and key not in self.staged_inbox:
+                self.staged_inbox[key] = u
+                fresh.append(u)
+        return fresh
+
+    async def finish_update(self, channel: str, update_id: int) -> None:
+        self.staged_inbox[(channel, update_id)] = None
+
+    async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
+        rows = []
+        for call in calls:
+            self.storage.outbox_ids += 1
+            row = OutgoingRow(self.storage.outbox_ids, call.chat_id, call.method, copy.deepcopy(call.params))
+            self.staged_outbox[row.id] = (channel, row)
+            rows.append(row)
+        return rows
+
+    async def delete_outgoing(self, ids: Sequence[int]) -> None:
+        for row_id in ids:
+            self.staged_outbox[row_id] = None
 
 
 def _copy(record: ConversationRecord) -> ConversationRecord:

@@ -66,6 +66,32 @@ class CallbackRow:
     contact: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ReceivedUpdate:
+    """An update a channel received (the inbox): its id in the channel, the chat it belongs to, its content."""
+
+    update_id: int
+    chat_id: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A call a channel must make (the outbox): a method of its API and its parameters, for one chat."""
+
+    chat_id: int
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRow:
+    id: int  # the outbox row: deleted once sent; within a chat, calls are made in id order
+    chat_id: int
+    method: str
+    params: dict[str, Any]
+
+
 def first_version() -> int:
     """The version a new conversation starts at: random, so that a conversation erased (/oublier) and begun
     again never goes through the versions of the old one, and a stale copy of the old one held by another

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,9 @@ from bot.storage.records import (
     ConversationCache,
     ConversationRecord,
     NewCallback,
+    Outgoing,
+    OutgoingRow,
+    ReceivedUpdate,
     WriteLog,
     first_version,
     now,
@@ -142,3 +146,39 @@ class SqliteTransaction:
             (_stamp(now()), key),
         )
         return len(erased)
+
+    # ----- the channels' inbox and outbox (as core.Transaction) ------------------------------------------
+    async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
+        stamp = _stamp(now())
+        fresh: list[ReceivedUpdate] = []
+        for u in updates:
+            inserted = await self._rows(
+                "INSERT INTO inbox (channel, update_id, chat_id, payload, received_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING RETURNING update_id",
+                (channel, u.update_id, u.chat_id, json.dumps(u.payload), stamp),
+            )
+            if inserted:
+                fresh.append(u)
+        return fresh
+
+    async def finish_update(self, channel: str, update_id: int) -> None:
+        await self._rows(
+            "UPDATE inbox SET done_at = ?, payload = NULL WHERE channel = ? AND update_id = ?",
+            (_stamp(now()), channel, update_id),
+        )
+
+    async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
+        stamp = _stamp(now())
+        rows: list[OutgoingRow] = []
+        for call in calls:
+            inserted = await self._rows(
+                "INSERT INTO outbox (channel, chat_id, method, params, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (channel, call.chat_id, call.method, json.dumps(call.params), stamp),
+            )
+            rows.append(OutgoingRow(inserted[0][0], call.chat_id, call.method, call.params))
+        return rows
+
+    async def delete_outgoing(self, ids: Sequence[int]) -> None:
+        if ids:
+            marks = ", ".join("?" * len(ids))
+            await self._rows(f"DELETE FROM outbox WHERE id IN ({marks})", tuple(ids))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -80,4 +81,34 @@ places = Table(
     Column("retired_at", DateTime(timezone=True), nullable=True),
     PrimaryKeyConstraint("source", "id", name="pk_places"),
     Index("ix_places_retired", "retired"),
+)
+
+# Updates a channel received, recorded before they are acknowledged (webhook 2xx, next getUpdates offset), so an
+# acknowledged update is never lost and a repeated one is handled once. The payload (personal) is erased once
+# the update is handled; the row stays a while to recognise a repeat.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("channel", String(64), nullable=False),  # e.g. "telegram:123456" (the bot's id)
+    Column("update_id", BigInteger, nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("payload", JSON, nullable=True),  # personal: null once handled
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=True),
+    PrimaryKeyConstraint("channel", "update_id", name="pk_inbox"),
+    Index("ix_inbox_pending", "channel", "done_at"),
+)
+
+# Calls a channel must make (messages to send or edit), written in the same transaction as the turn that
+# produced them and deleted once sent: a reply that could not be sent yet is sent later, never dropped.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # also the sending order within a chat
+    Column("channel", String(64), nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("params", JSON, nullable=False),  # personal (message texts): deleted once sent
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_outbox_channel", "channel", "id"),
 )

@@ -1,0 +1,328 @@
+"""The Telegram channel: python-telegram-bot's Application, run inside our event loop, only for transport.
+
+    getUpdates loop ─┐                                     ┌─ per chat, in order ─┐
+                     ├─► inbox (recorded, then acked) ─► KeyedQueues ─► Engine.handle ─► outbox rows ─► Outbox
+    webhook POST ────┘     (a repeat is recorded once)                (same transaction)   (rate-limited, retried)
+
+An update is acknowledged (webhook 2xx, next getUpdates offset) only once it is in the inbox; the turn, its
+replies (outbox rows) and the update marked handled are committed together. So after a crash at any point an
+acknowledged update is handled exactly once and its replies are sent at least once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import warnings
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from aiohttp import web
+from telegram import BotCommand, Update
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.channels.ordered import KeyedQueues
+from bot.channels.telegram.limits import Limiter, RateLimits
+from bot.channels.telegram.mapping import (
+    ALLOWED_UPDATES,
+    Incoming,
+    Labels,
+    read_update,
+    render_map,
+    render_text,
+    render_turn,
+)
+from bot.channels.telegram.outbox import Outbox, RetryLater, Undeliverable
+from bot.config import Settings
+from bot.engine.engine import Engine
+from bot.errors import BotError, StorageError
+from bot.messages import Turn
+from bot.storage.protocol import ChannelStore, TurnTransaction
+from bot.storage.records import Outgoing, OutgoingRow, ReceivedUpdate
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TELEGRAM_LIMITS = RateLimits()
+POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news
+STORAGE_RETRY = (0.5, 10.0)  # first and longest wait before handling an update again when the database fails
+# The bot's command menu in Telegram ("/" button).
+COMMANDS = (
+    ("start", "Recommencer depuis le début"),
+    ("aide", "Comment ça marche"),
+    ("humain", "Être rappelé par une personne"),
+    ("oublier", "Effacer mes réponses"),
+    ("stop", "Arrêter la conversation"),
+)
+
+
+def file_url_for(api_url: str) -> str:
+    """PTB's file URL beside TELEGRAM_API_URL: …/bot → …/file/bot."""
+    base, _, tail = api_url.rstrip("/").rpartition("/")
+    return f"{base}/file/{tail}"
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        store: ChannelStore,
+        *,
+        limits: RateLimits | None = TELEGRAM_LIMITS,
+        concurrency: int = 64,
+        poll_timeout: int = POLL_TIMEOUT,
+    ) -> None:
+        if settings.telegram_token is None:
+            raise BotError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
+        self.settings = settings
+        self.engine = engine
+        self.store = store
+        self.poll_timeout = poll_timeout
+        self.channel = f"telegram:{settings.telegram_token.partition(':')[0]}"
+        self.application: Application[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(settings.telegram_token)
+            .base_url(settings.telegram_api_url)
+            .base_file_url(file_url_for(settings.telegram_api_url))
+            .updater(None)  # we fetch ourselves: PTB's Updater acknowledges updates before they are recorded
+            .connection_pool_size(128)
+            .pool_timeout(30.0)
+            .get_updates_read_timeout(poll_timeout + 10)
+            .build()
+        )
+        self.labels = Labels(
+            engine.text("share_location_label"), engine.text("share_contact_label"), engine.text("map_label")
+        )
+        self.updates: KeyedQueues[ReceivedUpdate] = KeyedQueues(
+            self._handle, concurrency=concurrency, name="telegram updates"
+        )
+        self.outbox = Outbox(store, self.channel, self._call, Limiter(limits))
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self.handled = 0
+
+    @property
+    def webhook_path(self) -> str | None:
+        if self.settings.webhook_url is None:
+            return None
+        return urlparse(self.settings.webhook_url).path or "/"
+
+    def install(self, app: web.Application) -> None:
+        """Add the webhook route to the web server (before it starts), when a webhook is configured."""
+        if self.webhook_path is not None:
+            app.router.add_post(self.webhook_path, self.webhook)
+
+    # ----- life cycle ----------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        try:
+            await self.application.initialize()  # getMe: a wrong token fails here, with a clear message
+        except InvalidToken:
+            raise BotError("Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather") from None
+        except NetworkError as exc:
+            raise BotError(f"cannot reach the Telegram Bot API at TELEGRAM_API_URL: {exc}") from None
+        await self.application.start()
+        bot = self.application.bot
+        await bot.set_my_commands([BotCommand(name, description) for name, description in COMMANDS])
+        await self.outbox.start()
+        for received in await self.store.pending_updates(self.channel):
+            self.updates.put(received.chat_id, received)  # recorded by an earlier run, never handled
+        if self.settings.webhook_url is not None:
+            await bot.set_webhook(
+                self.settings.webhook_url,
+                secret_token=self.settings.webhook_secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                max_connections=40,
+            )
+            log.info("Telegram: webhook set; updates arrive on %s", self.webhook_path)
+        else:
+            await bot.delete_webhook()  # getUpdates is refused while a webhook is set
+            self._poller = asyncio.create_task(self._poll(), name="telegram polling")
+            log.info("Telegram: polling for updates")
+
+    async def stop(self, within: float = 10.0) -> None:
+        """Stop fetching, finish the updates in hand, send what can be sent, close. What is left stays in the
+        inbox and outbox for the next start."""
+        self._stopping.set()
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        if not await self.updates.join(within):
+            log.warning("Telegram: %d updates left for the next start", len(self.updates))
+        await self.updates.close()
+        if not await self.outbox.drain(within):
+            log.warning("Telegram: %d messages left unsent for the next start", len(self.outbox))
+        await self.outbox.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.application.stop()
+        await self.application.shutdown()
+
+    # ----- receiving -----------------------------------------------------------------------------------------
+    async def _poll(self) -> None:
+        bot = self.application.bot
+        offset: int | None = None
+        backoff = 1.0
+        while not self._stopping.is_set():
+            try:
+                updates = await bot.get_updates(
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
+                )
+                if updates:
+                    await self.receive([u.to_dict() for u in updates])
+                    offset = updates[-1].update_id + 1  # the next call acknowledges these: they are recorded
+                backoff = 1.0
+            except RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+            except (NetworkError, Conflict, StorageError) as exc:
+                # Not recorded, not acknowledged: Telegram gives them again at the next call.
+                log.warning("Telegram polling paused %.0f s: %s: %s", backoff, exc.__class__.__name__, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Telegram's POST. 401 without the right secret; 2xx only once the update is recorded (503 when the
+        database cannot record it: Telegram delivers it again later)."""
+        secret = (self.settings.webhook_secret or "").encode()
+        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, "").encode(), secret):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if request.content_type != "application/json":
+            return web.json_response({"error": "expected application/json"}, status=415)
+        try:
+            data = await request.json()
+        except ValueError:
+            return web.json_response({"error": "the body is not JSON"}, status=400)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return web.json_response({"error": "not a Telegram update"}, status=400)
+        try:
+            await self.receive([data])
+        except StorageError:
+            log.warning("Telegram webhook: database unavailable; update %s refused for redelivery", data["update_id"])
+            return web.json_response({"error": "try again later"}, status=503)
+        except (TelegramError, ValueError, TypeError, KeyError):
+            return web.json_response({"error": "not a Telegram update"}, status=400)
+        return web.json_response({"ok": True})
+
+    async def receive(self, payloads: list[dict[str, Any]]) -> None:
+        """Record the updates the bot acts on, then hand the new ones over. A repeat (same update_id) is
+        recorded once, so it is handled once."""
+        wanted: list[ReceivedUpdate] = []
+        for payload in payloads:
+            incoming = read_update(Update.de_json(payload, self.application.bot))
+            if incoming is not None:
+                wanted.append(ReceivedUpdate(payload["update_id"], incoming.chat_id, payload))
+        for received in await self.store.record_updates(self.channel, wanted):
+            self.updates.put(received.chat_id, received)
+
+    # ----- handling ------------------------------------------------------------------------------------------
+    async def _handle(self, received: ReceivedUpdate) -> None:
+        """One update, start to end. A database failure: wait and try again (the chat's next updates wait
+        behind it); any other failure: the person is told, and the update is closed."""
+        incoming = read_update(Update.de_json(received.payload, self.application.bot))
+        if incoming is None:  # recorded by a version that handled it; this one does not
+            await self._finish(received, [])
+            return
+        if incoming.callback_query_id is not None:
+            self._spawn(self._answer_query(incoming.callback_query_id))
+        delay = STORAGE_RETRY[0]
+        while True:
+            try:
+                await self._handle_once(received, incoming)
+                self.handled += 1
+                return
+            except StorageError as exc:
+                if self._stopping.is_set():
+                    return  # left in the inbox for the next start
+                log.warning("update %d waits for the database (%s); again in %.1f s", received.update_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORAGE_RETRY[1])
+            except Exception:
+                log.exception("update %d could not be handled", received.update_id)
+                await self._finish(received, render_text(incoming.chat_id, self.engine.text("technical_error")))
+                return
+
+    async def _handle_once(self, received: ReceivedUpdate, incoming: Incoming) -> None:
+        if incoming.inbound is None:
+            assert incoming.show_map is not None
+            await self._finish(received, [render_map(incoming.chat_id, incoming.show_map)])
+            return
+        queued: list[OutgoingRow] = []
+
+        async def write_replies(tx: TurnTransaction, turn: Turn) -> None:
+            calls = render_turn(turn, incoming.chat_id, self.labels, incoming.message_id)
+            queued[:] = await tx.queue_outgoing(self.channel, calls)
+            await tx.finish_update(self.channel, received.update_id)
+
+        await self.engine.handle(incoming.inbound, write_replies)
+        self.outbox.push(queued)
+
+    async def _finish(self, received: ReceivedUpdate, calls: list[Outgoing]) -> None:
+        async with self.store.transaction() as tx:
+            rows = await tx.queue_outgoing(self.channel, calls)
+            await tx.finish_update(self.channel, received.update_id)
+        self.outbox.push(rows)
+
+    async def _answer_query(self, query_id: str) -> None:
+        """Stops the button's spinner. Not a message: outside the outbox and its limits, tried a few times."""
+        for attempt in range(3):
+            try:
+                await self.application.bot.answer_callback_query(query_id)
+                return
+            except RetryAfter as exc:
+                await asyncio.sleep(min(retry_seconds(exc), 5.0))
+            except BadRequest as exc:  # too old, or already answered: nothing more to do
+                log.info("callback query not answered: %s", exc)
+                return
+            except NetworkError as exc:
+                log.info("callback query answer failed (attempt %d): %s", attempt + 1, exc)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        log.warning("callback query left unanswered after 3 attempts")
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ----- sending -------------------------------------------------------------------------------------------
+    async def _call(self, row: OutgoingRow) -> None:
+        """One outbox row, through PTB. Failures sorted into retry later / give up."""
+        bot = self.application.bot
+        try:
+            await bot.do_api_request(row.method, api_kwargs=row.params)
+        except RetryAfter as exc:
+            raise RetryLater("Telegram flood limit", retry_seconds(exc), everything=True) from None
+        except Forbidden as exc:
+            raise Undeliverable(f"Telegram refused: {exc.message}") from None
+        except BadRequest as exc:
+            await self._bad_request(row, exc)
+        except NetworkError as exc:  # includes TimedOut and 5xx answers
+            raise RetryLater(f"{exc.__class__.__name__}: {exc.message}") from None
+
+    async def _bad_request(self, row: OutgoingRow, error: BadRequest) -> None:
+        message = error.message.lower()
+        if "not modified" in message:
+            return  # the message already shows this: done
+        if row.method == "editMessageText" and ("not found" in message or "can't be edited" in message):
+            # The message to edit is gone or too old: show the question anew instead.
+            params = {k: v for k, v in row.params.items() if k != "message_id"}
+            try:
+                await self.application.bot.do_api_request("sendMessage", api_kwargs=params)
+                return
+            except BadRequest as again:
+                error = again
+        raise Undeliverable(f"{row.method} refused by Telegram: {error.message}")

@@ -1,0 +1,234 @@
+"""Telegram ⇄ engine, both ways, with no input or output: an Update becomes an Inbound, a Turn becomes the API
+calls that show it. Everything Telegram-specific about the conversation's look lives here.
+
+Buttons carry `1|<question token>|<value>` (64 bytes at most): the leading version lets a later format
+recognise presses on messages sent by this one, and the token lets the engine recognise a press on an
+earlier question's message (answered kindly instead of being read as today's answer).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+
+from bot.messages import Button, Inbound, Reply, Turn, question_token
+from bot.storage.records import Outgoing
+
+FORMAT = "1"  # the callback_data format; a press whose data has another format is an old message's
+MAP = "map"  # "1|map|lat,lon": show a place on a map (answered by the channel, not the engine)
+OLD_BUTTON = "old"  # the question token given to presses the engine cannot place: never a current question
+MAX_CALLBACK_BYTES = 64
+MAX_TEXT = 4096  # characters of a message, after the HTML is read
+SELECTED = "✅ "
+KEY_PREFIX = "telegram:"
+# Update types the bot handles; Telegram sends no others (setWebhook / getUpdates `allowed_updates`).
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Texts of the channel's own buttons, from the flow's messages."""
+
+    share_location: str
+    share_contact: str
+    show_map: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """What an update asks of the bot."""
+
+    chat_id: int
+    inbound: Inbound | None  # for the engine; None when the channel answers alone (a map button)
+    callback_query_id: str | None = None  # to answer (answerCallbackQuery), always
+    message_id: int | None = None  # the message whose button was pressed: edited in place for toggles
+    show_map: tuple[float, float] | None = None
+
+
+def conversation_key(chat_id: int) -> str:
+    return f"{KEY_PREFIX}{chat_id}"
+
+
+# ----- inbound -----------------------------------------------------------------------------------------------
+def read_update(update: Update) -> Incoming | None:
+    """The update as something to do, or None when the bot stays silent (groups, channels, bots, service
+    messages). Only private chats converse."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        message = query.message
+        if message is None or message.chat.type != ChatType.PRIVATE or query.from_user.is_bot:
+            return None
+        chat_id = message.chat.id
+        key = conversation_key(chat_id)
+        point = decode_map(query.data or "")
+        if point is not None:
+            return Incoming(chat_id, None, query.id, message.message_id, show_map=point)
+        token, value = decode_button(query.data or "")
+        return Incoming(chat_id, Inbound.button(key, value, context=token), query.id, message.message_id)
+    if update.edited_message is not None:
+        message = update.edited_message
+        if not _from_a_person_in_private(message):
+            return None
+        return Incoming(message.chat.id, Inbound.unsupported(conversation_key(message.chat.id)))
+    message = update.message
+    if message is None or not _from_a_person_in_private(message):
+        return None
+    key = conversation_key(message.chat.id)
+    if message.text is not None:
+        inbound = Inbound.typed(key, message.text)
+    elif message.location is not None:
+        inbound = Inbound.location(key, message.location.latitude, message.location.longitude)
+    elif message.contact is not None:
+        inbound = Inbound.contact(key, message.contact.phone_number)
+    elif message.effective_attachment is not None or message.dice is not None or message.story is not None:
+        inbound = Inbound.unsupported(key)  # voice, photo, sticker, document, venue, poll…
+    else:
+        return None  # a service message (pinned, chat settings…): nothing the person said
+    return Incoming(message.chat.id, inbound)
+
+
+def _from_a_person_in_private(message: Message) -> bool:
+    return message.chat.type == ChatType.PRIVATE and not (message.from_user is not None and message.from_user.is_bot)
+
+
+def encode_button(token: str, value: str) -> str:
+    data = f"{FORMAT}|{token}|{value}"
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        # flows check limits coordinators' values; the engine's own are short. Reaching here is a bug.
+        raise ValueError(f"button value too long for Telegram ({len(value.encode())} bytes): {value[:20]}…")
+    return data
+
+
+def decode_button(data: str) -> tuple[str, str]:
+    """(question token, value); a press in an unknown format gets a token no question has."""
+    version, _, rest = data.partition("|")
+    token, _, value = rest.partition("|")
+    if version != FORMAT or not token or not value or token == MAP:
+        return OLD_BUTTON, data
+    return token, value
+
+
+def encode_map(latitude: float, longitude: float) -> str:
+    return f"{FORMAT}|{MAP}|{latitude:.5f},{longitude:.5f}"
+
+
+def decode_map(data: str) -> tuple[float, float] | None:
+    prefix = f"{FORMAT}|{MAP}|"
+    if not data.startswith(prefix):
+        return None
+    latitude, _, longitude = data.removeprefix(prefix).partition(",")
+    try:
+        point = float(latitude), float(longitude)
+    except ValueError:
+        return None
+    return point if -90 <= point[0] <= 90 and -180 <= point[1] <= 180 else None
+
+
+# ----- outbound ----------------------------------------------------------------------------------------------
+def render_turn(turn: Turn, chat_id: int, labels: Labels, edit_message_id: int | None = None) -> list[Outgoing]:
+    """The API calls showing a turn: one message per reply (longer texts split), buttons on the last part.
+
+    Questions asking for a location or a phone number show a keyboard with a share button and the question's
+    buttons as typed answers (Telegram cannot show both kinds of buttons on one message). Any other turn takes
+    such a keyboard away on its first message without buttons.
+    """
+    token = question_token(turn.state)
+    wants_keyboard = any(reply.request is not None for reply in turn.replies)
+    calls: list[Outgoing] = []
+    keyboard_removed = wants_keyboard
+    for reply in turn.replies:
+        markup = _markup(reply, token, labels)
+        if markup is None and not keyboard_removed:
+            markup = {"remove_keyboard": True}
+            keyboard_removed = True
+        if reply.edit and edit_message_id is not None and "inline_keyboard" in (markup or {}):
+            params = {"chat_id": chat_id, "message_id": edit_message_id, "text": _html(reply.text)}
+            calls.append(Outgoing(chat_id, "editMessageText", {**params, "parse_mode": "HTML", "reply_markup": markup}))
+            continue
+        parts = split_text(reply.text)
+        for index, part in enumerate(parts):
+            params = {"chat_id": chat_id, "text": _html(part, bold=_name_of(reply) if index == 0 else "")}
+            params["parse_mode"] = "HTML"
+            params["link_preview_options"] = {"is_disabled": True}
+            if index == len(parts) - 1 and markup is not None:
+                params["reply_markup"] = markup
+            calls.append(Outgoing(chat_id, "sendMessage", params))
+    return calls
+
+
+def render_text(chat_id: int, text: str) -> list[Outgoing]:
+    """A plain message (no buttons), split when long."""
+    return [
+        Outgoing(chat_id, "sendMessage", {"chat_id": chat_id, "text": _html(part), "parse_mode": "HTML"})
+        for part in split_text(text)
+    ]
+
+
+def render_map(chat_id: int, point: tuple[float, float]) -> Outgoing:
+    return Outgoing(chat_id, "sendLocation", {"chat_id": chat_id, "latitude": point[0], "longitude": point[1]})
+
+
+def _markup(reply: Reply, token: str, labels: Labels) -> dict[str, Any] | None:
+    if reply.request is not None:
+        share = (
+            {"text": labels.share_location, "request_location": True}
+            if reply.request == "location"
+            else {"text": labels.share_contact, "request_contact": True}
+        )
+        rows = [[share], *[[{"text": button.label}] for button in reply.buttons]]
+        return {"keyboard": rows, "resize_keyboard": True, "one_time_keyboard": True}
+    rows = [[_inline_button(button, token, reply.multi)] for button in reply.buttons]
+    for offer in reply.offers:
+        if offer.latitude is not None and offer.longitude is not None:
+            rows.append([{"text": labels.show_map, "callback_data": encode_map(offer.latitude, offer.longitude)}])
+    return {"inline_keyboard": rows} if rows else None
+
+
+def _inline_button(button: Button, token: str, multi: bool) -> dict[str, str]:
+    label = f"{SELECTED}{button.label}" if multi and button.selected else button.label
+    return {"text": label, "callback_data": encode_button(token, button.value)}
+
+
+def _name_of(reply: Reply) -> str:
+    """An offer's name, shown in bold when its text begins with it."""
+    return reply.offers[0].name if len(reply.offers) == 1 else ""
+
+
+def _html(text: str, bold: str = "") -> str:
+    if bold and text.startswith(bold):
+        return f"<b>{html.escape(bold, quote=False)}</b>{html.escape(text[len(bold) :], quote=False)}"
+    return html.escape(text, quote=False)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Parts of at most `limit` characters, cut between paragraphs, else lines, else words, else anywhere."""
+    parts: list[str] = []
+    rest = text.strip() or "…"
+    while len(rest) > limit:
+        cut = _cut(rest, limit)
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    parts.append(rest)
+    return parts
+
+
+def _cut(text: str, limit: int) -> int:
+    for separator in ("\n\n", "\n", " "):
+        at = text.rfind(separator, limit // 2, limit)
+        if at > 0:
+            return at
+    return limit
+
+
+def callback_values(calls: Sequence[Outgoing]) -> list[str]:
+    """The button values sent by these calls (for tests and checks)."""
+    values: list[str] = []
+    for call in calls:
+        for row in call.params.get("reply_markup", {}).get("inline_keyboard", []):
+            values.extend(decode_button(button["callback_data"])[1] for button in row if "callback_data" in button)
+    return values

@@ -1,0 +1,127 @@
+"""Sending what the outbox holds: in order within a chat, chats concurrently, within the rate limits, retried
+until sent. A row leaves the outbox only once the call succeeded (or can never succeed), so a reply that
+could not be sent (API down, 429 storm, crash) is sent later rather than dropped. After a crash, a call
+made but not yet deleted is made again: at least once, never zero times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.channels.ordered import KeyedQueues
+from bot.channels.telegram.limits import Limiter
+from bot.errors import StorageError
+from bot.storage.protocol import ChannelStore
+from bot.storage.records import OutgoingRow
+
+log = logging.getLogger(__name__)
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+FLUSH_EVERY = 0.05  # seconds between deletions of sent rows (one transaction for many rows)
+
+
+class RetryLater(Exception):
+    """The call failed but may succeed later (network, 5xx, 429)."""
+
+    def __init__(self, reason: str, delay: float = 0.0, *, everything: bool = False) -> None:
+        super().__init__(reason)
+        self.delay = delay
+        self.everything = everything  # a flood limit: pause every chat, not only this one
+
+
+class Undeliverable(Exception):
+    """The call can never succeed (the person blocked the bot, the chat is gone): it is dropped, and logged."""
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: ChannelStore,
+        channel: str,
+        send: Callable[[OutgoingRow], Awaitable[None]],
+        limiter: Limiter,
+        *,
+        concurrency: int = 128,
+    ) -> None:
+        self.store = store
+        self.channel = channel
+        self._send = send
+        self.limiter = limiter
+        self._queues: KeyedQueues[OutgoingRow] = KeyedQueues(self._deliver, name=f"outbox {channel}")
+        self._connections = asyncio.Semaphore(concurrency)  # requests in flight, at most the HTTP pool's size
+        self._sent_ids: list[int] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.retries = 0
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._queues)
+
+    async def start(self) -> None:
+        """Resume what an earlier run left unsent, then keep deleting sent rows in the background."""
+        self.push(await self.store.pending_outgoing(self.channel))
+        self._flusher = asyncio.create_task(self._flush_regularly(), name=f"outbox flush {self.channel}")
+
+    def push(self, rows: list[OutgoingRow]) -> None:
+        """Rows just committed to the outbox (in id order)."""
+        for row in rows:
+            self._queues.put(row.chat_id, row)
+
+    async def _deliver(self, row: OutgoingRow) -> None:
+        backoff = FIRST_BACKOFF
+        while True:
+            await self.limiter.acquire(row.chat_id)
+            try:
+                async with self._connections:
+                    await self._send(row)
+            except RetryLater as exc:
+                self.retries += 1
+                if exc.everything:
+                    self.limiter.pause(exc.delay)
+                wait = exc.delay if exc.everything else max(exc.delay, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                log.warning("%s failed (%s); retrying in %.1f s", row.method, exc, wait)
+                await asyncio.sleep(wait)
+                continue
+            except Undeliverable as exc:
+                self.dropped += 1
+                log.warning("%s dropped: %s", row.method, exc)
+            else:
+                self.sent += 1
+            self._sent_ids.append(row.id)
+            return
+
+    async def _flush_regularly(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Delete the rows sent so far. On a database error they stay listed, for the next flush."""
+        if not self._sent_ids:
+            return
+        ids, self._sent_ids = self._sent_ids, []
+        try:
+            await self.store.delete_outgoing(ids)
+        except StorageError as exc:
+            self._sent_ids[:0] = ids
+            log.warning("sent messages not yet removed from the outbox: %s", exc)
+
+    async def drain(self, within: float) -> bool:
+        """Wait (at most `within` seconds) until everything queued is sent; True if it was."""
+        done = await self._queues.join(within)
+        await self.flush()
+        return done
+
+    async def close(self) -> None:
+        """Stop sending; what is still unsent stays in the outbox for the next start."""
+        await self._queues.close()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush()
