@@ -17,7 +17,8 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.app import App, open_app
-from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.channel import TELEGRAM_LIMITS, TelegramChannel
+from bot.channels.telegram.limits import RateLimits
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,13 @@ async def serve(
     *,
     stop: asyncio.Event | None = None,
     on_ready: Callable[[App, TelegramChannel | None], None] | None = None,
+    limits: RateLimits | None = TELEGRAM_LIMITS,
 ) -> None:
-    """Run until `stop` is set (or SIGTERM/SIGINT when no event is given)."""
+    """Run until `stop` is set (or SIGTERM/SIGINT when no event is given). `limits`: Telegram's sending limits
+    (None only where several bots share the load, or to measure capacity)."""
     stop = stop or _stop_on_signals()
     async with open_app(settings, flow_path) as app:
-        channel = TelegramChannel(settings, app.engine, app.storage) if settings.telegram_token else None
+        channel = TelegramChannel(settings, app.engine, app.storage, limits=limits) if settings.telegram_token else None
         runner = web.AppRunner(build_web_app(channel), access_log=None)
         await runner.setup()
         try:

@@ -25,7 +25,7 @@ from aiohttp import web
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder
-from telegram.warnings import PTBDeprecationWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.channels.ordered import KeyedQueues
 from bot.channels.telegram.limits import Limiter, RateLimits
@@ -87,6 +87,10 @@ class TelegramChannel:
     ) -> None:
         if settings.telegram_token is None:
             raise BotError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
+        # The outbox replays stored calls by method name (do_api_request); PTB would suggest its typed methods.
+        warnings.filterwarnings("ignore", r"Please use 'Bot\.", PTBUserWarning)
+        # Read on purpose (retry_seconds); PTB itself reads it once more when a 429 arrives.
+        warnings.filterwarnings("ignore", r".*`retry_after`", PTBDeprecationWarning)
         self.settings = settings
         self.engine = engine
         self.store = store

@@ -75,6 +75,9 @@ class Limiter:
             now = self._clock()
             self._overall.take(now)
             window.take(now)
+            # While this waited for the gate, the window may have been forgotten as idle (_forget_idle): keep
+            # the one that records this message, else the chat's next message would start from an empty one.
+            self._chats[chat_id] = window
         self._acquired += 1
         if self._acquired % 1000 == 0:
             self._forget_idle(self._clock())
