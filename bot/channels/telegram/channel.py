@@ -110,7 +110,7 @@ class TelegramChannel:
         self.labels = Labels(
             engine.text("share_location_label"), engine.text("share_contact_label"), engine.text("map_label")
         )
-        self.updates: KeyedQueues[ReceivedUpdate] = KeyedQueues(
+        self.updates: KeyedQueues[tuple[ReceivedUpdate, Incoming | None]] = KeyedQueues(
             self._handle, concurrency=concurrency, name="telegram updates"
         )
         self.outbox = Outbox(store, self.channel, self._call, Limiter(limits))
@@ -143,7 +143,7 @@ class TelegramChannel:
         await bot.set_my_commands([BotCommand(name, description) for name, description in COMMANDS])
         await self.outbox.start()
         for received in await self.store.pending_updates(self.channel):
-            self.updates.put(received.chat_id, received)  # recorded by an earlier run, never handled
+            self.updates.put(received.chat_id, (received, None))  # recorded by an earlier run, never handled
         if self.settings.webhook_url is not None:
             await bot.set_webhook(
                 self.settings.webhook_url,
@@ -184,12 +184,15 @@ class TelegramChannel:
         backoff = 1.0
         while not self._stopping.is_set():
             try:
-                updates = await bot.get_updates(
-                    offset=offset, timeout=self.poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
+                # Raw JSON, parsed once below (PTB's get_updates would build objects we would only take apart).
+                raw = await bot.do_api_request(
+                    "getUpdates",
+                    api_kwargs={"offset": offset, "timeout": self.poll_timeout, "allowed_updates": ALLOWED_UPDATES},
+                    read_timeout=self.poll_timeout + 10,
                 )
-                if updates:
-                    await self.receive([u.to_dict() for u in updates])
-                    offset = updates[-1].update_id + 1  # the next call acknowledges these: they are recorded
+                if raw:
+                    await self.receive(raw)
+                    offset = max(u["update_id"] for u in raw) + 1  # the next call acknowledges them: recorded
                 backoff = 1.0
             except RetryAfter as exc:
                 await asyncio.sleep(retry_seconds(exc))
@@ -225,19 +228,24 @@ class TelegramChannel:
     async def receive(self, payloads: list[dict[str, Any]]) -> None:
         """Record the updates the bot acts on, then hand the new ones over. A repeat (same update_id) is
         recorded once, so it is handled once."""
-        wanted: list[ReceivedUpdate] = []
+        wanted: dict[int, tuple[ReceivedUpdate, Incoming]] = {}
         for payload in payloads:
             incoming = read_update(Update.de_json(payload, self.application.bot))
             if incoming is not None:
-                wanted.append(ReceivedUpdate(payload["update_id"], incoming.chat_id, payload))
-        for received in await self.store.record_updates(self.channel, wanted):
-            self.updates.put(received.chat_id, received)
+                wanted[payload["update_id"]] = (
+                    ReceivedUpdate(payload["update_id"], incoming.chat_id, payload),
+                    incoming,
+                )
+        for received in await self.store.record_updates(self.channel, [w[0] for w in wanted.values()]):
+            self.updates.put(received.chat_id, wanted[received.update_id])
 
     # ----- handling ------------------------------------------------------------------------------------------
-    async def _handle(self, received: ReceivedUpdate) -> None:
+    async def _handle(self, item: tuple[ReceivedUpdate, Incoming | None]) -> None:
         """One update, start to end. A database failure: wait and try again (the chat's next updates wait
         behind it); any other failure: the person is told, and the update is closed."""
-        incoming = read_update(Update.de_json(received.payload, self.application.bot))
+        received, incoming = item
+        if incoming is None:  # read back from the inbox after a restart
+            incoming = read_update(Update.de_json(received.payload, self.application.bot))
         if incoming is None:  # recorded by a version that handled it; this one does not
             await self._finish(received, [])
             return
