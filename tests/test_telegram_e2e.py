@@ -14,7 +14,7 @@ import pytest
 from bot.channels.telegram.channel import TELEGRAM_LIMITS
 from bot.channels.telegram.mapping import decode_button
 from bot.storage import Storage
-from tests.fake_telegram import FakeTelegram, Limits
+from tests.fake_telegram import FakeTelegram, Fault, Limits
 from tests.telegram_harness import (
     SECRET,
     Person,
@@ -263,3 +263,42 @@ async def test_a_429_storm_loses_nothing_and_limits_hold(tmp_path: Path) -> None
             texts = outgoing_texts(person)
             assert len(texts) == len(set(texts)), texts
             assert "Quels appareils" in texts[-1]
+
+
+async def test_server_errors_and_dropped_connections_are_retried(server: FakeTelegram, tmp_path: Path) -> None:
+    """Telegram answers 500, drops the connection, or is slow for some sends: the bot retries with backoff and
+    the person still gets every reply, in order, none missing."""
+    settings = bot_settings(server, tmp_path / "bot.db")
+    async with running_bot(server, settings):
+        person = Person(server.user(3501, "Yvette"), timeout=30)
+        await person.play(["/start"])
+        server.inject(Fault("sendMessage", "500", count=2))
+        server.inject(Fault("sendMessage", "drop", count=1))
+        server.inject(Fault("editMessageText", "slow", count=1, delay=0.5))
+        await person.play(["value:self", "value:family_contact"])
+    statuses = [call.status for call in server.calls_of("sendMessage")]
+    assert statuses.count(500) == 2
+    assert 0 in statuses  # the dropped one
+    texts = outgoing_texts(person)
+    assert [t.split()[0] for t in texts if t.endswith("?") or "Valider" in t][-3:] == ["Vous", "Pour", "Quels"]
+
+
+async def test_the_webhook_refuses_what_is_not_an_update(server: FakeTelegram, tmp_path: Path) -> None:
+    """With the right secret, a body that is not JSON, JSON that is not an update, or another content type
+    gets a clear 4xx, never a 500, and the bot keeps serving."""
+    settings = bot_settings(server, tmp_path / "bot.db", webhook=True)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with running_bot(server, settings), aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{settings.port}/telegram/webhook"
+        cases = [
+            ({"data": b"{not json", "headers": headers | {"Content-Type": "application/json"}}, 400),
+            ({"json": [1, 2, 3], "headers": headers}, 400),
+            ({"json": {"update_id": "x"}, "headers": headers}, 400),
+            ({"data": b"update_id=1", "headers": headers | {"Content-Type": "text/plain"}}, 415),
+            ({"data": b"x" * (2 * 1024 * 1024), "headers": headers | {"Content-Type": "application/json"}}, 413),
+        ]
+        for kwargs, status in cases:
+            async with http.post(url, **kwargs) as response:
+                assert response.status == status, kwargs
+        person = Person(server.user(3601, "Henri"))
+        await person.play(["/start", "value:self"])
