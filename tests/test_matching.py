@@ -111,6 +111,24 @@ def test_match_one_understands_how_people_type(loaded: LoadedFlow, step_id: str,
     assert one(loaded, step_id, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("step_id", "text", "expected"),
+    [
+        ("appareils", "ce message arrive pendant que le robot est arrêté", None),
+        ("appareils", "il fait beau aujourd'hui", None),
+        ("appareils", "j'ai juste un téléphone fixe à la maison", "none"),
+        ("appareils", "j'ai un smartphone depuis noël", "smartphone"),
+        ("frequence", "tous les jourss", "daily"),
+    ],
+)
+def test_a_long_sentence_matches_only_by_a_word_it_contains(
+    loaded: LoadedFlow, step_id: str, text: str, expected: str | None
+) -> None:
+    """A long sentence that merely resembles a short button name in places ("…que le robot est arrêté" and
+    "juste le fixe") is not read as that button; one containing a button's word (typo included) still is."""
+    assert one(loaded, step_id, text) == expected
+
+
 def test_for_whom_does_not_accept_i_dont_know(loaded: LoadedFlow) -> None:
     """for_whom has no "Je ne sais pas" (CONTRACT): the phrase matches nothing there."""
     assert one(loaded, "pour_qui", "je sais pas") is None

@@ -102,7 +102,15 @@ def match_one(text: str, candidates: Sequence[Candidate], order: Sequence[str], 
         return None  # two buttons fit as well: ask again rather than guess
     if _negated(typed) - _negated(found[0][0]):
         return None  # "pas de smartphone" resembles "smartphone" but says the opposite
+    if len(typed) > 1.5 * len(found[0][0]) and not _shares_a_word(typed, found[0][0]):
+        return None  # a long sentence partly resembling a short name ("…que le robot est arrêté" ~ "juste le fixe")
     return best_values.pop()
+
+
+def _shares_a_word(typed: str, name: str) -> bool:
+    """Some word of the name (of 3 letters or more) is in the text, give or take a typo."""
+    words = [w for w in name.split() if len(w) >= 3] or name.split()
+    return any(fuzz.ratio(word, typed_word) >= FUZZY_CUTOFF for word in words for typed_word in typed.split())
 
 
 NEGATIONS = frozenset({"pas", "non", "ne", "n", "jamais", "aucun", "aucune", "rien", "ni", "personne"})
