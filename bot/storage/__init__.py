@@ -146,7 +146,9 @@ class Storage:
             except BaseException as exc:
                 self._cache.discard(fast.log.touched | fast.log.written.keys())
                 if self._driver.in_transaction:
-                    await self._driver.execute_fetchall("ROLLBACK")
+                    # Cancelled while the COMMIT ran in aiosqlite's thread, the transaction may be over by now.
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        await self._driver.execute_fetchall("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     raise StorageError(f"database error: {exc.__class__.__name__}") from exc
                 raise

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -161,6 +161,10 @@ class Transaction:
     # ----- the channels' inbox and outbox ----------------------------------------------------------------
     async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
         """Record updates not seen before; returns those (a repeat of a recorded update is not returned)."""
+        firsts: dict[int, ReceivedUpdate] = {}
+        for u in updates:
+            firsts.setdefault(u.update_id, u)  # a repeat within the call counts once
+        updates = list(firsts.values())
         if not updates:
             return []
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
@@ -190,7 +194,7 @@ class Transaction:
         await self.connection.execute(
             update(inbox)
             .where(inbox.c.channel == channel, inbox.c.update_id == update_id)
-            .values(done_at=now(), payload=None)
+            .values(done_at=now(), payload=null())  # SQL NULL, not the JSON text 'null'
         )
 
     async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:

@@ -200,9 +200,12 @@ def _name_of(reply: Reply) -> str:
 
 
 def _html(text: str, bold: str = "") -> str:
-    if bold and text.startswith(bold):
-        return f"<b>{html.escape(bold, quote=False)}</b>{html.escape(text[len(bold) :], quote=False)}"
-    return html.escape(text, quote=False)
+    """The text escaped for Telegram's HTML; `bold` in bold where the first line names it ("📍 TUBÀ, à 0,8 km")."""
+    at = text.find(bold, 0, text.find("\n") if "\n" in text else len(text)) if bold else -1
+    if at < 0:
+        return html.escape(text, quote=False)
+    before, after = text[:at], text[at + len(bold) :]
+    return f"{html.escape(before, quote=False)}<b>{html.escape(bold, quote=False)}</b>{html.escape(after, quote=False)}"
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:

@@ -7,7 +7,6 @@ made but not yet deleted is made again: at least once, never zero times.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -20,6 +19,7 @@ from bot.storage.records import OutgoingRow
 log = logging.getLogger(__name__)
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
+CLOSE_GRACE = 2.0  # seconds close() waits for a deletion in progress
 
 
 class RetryLater(Exception):
@@ -53,6 +53,7 @@ class Outbox:
         self._connections = asyncio.Semaphore(concurrency)  # requests in flight, at most the HTTP pool's size
         self._sent_ids: list[int] = []
         self._has_sent = asyncio.Event()
+        self._closing = False
         self._flusher: asyncio.Task[None] | None = None
         self.sent = 0
         self.retries = 0
@@ -99,10 +100,13 @@ class Outbox:
     async def _flush_regularly(self) -> None:
         """Strike sent rows off at once, so that a crash repeats as little as possible; under load the rows
         sent while one deletion runs go together in the next (one transaction for many rows)."""
-        while True:
+        while not self._closing:
             await self._has_sent.wait()
             self._has_sent.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:  # a bug: keep the outbox running, the rows stay listed for the next flush
+                log.exception("removing sent messages from the outbox failed")
 
     async def flush(self) -> None:
         """Delete the rows sent so far. On a database error they stay listed, for the next flush."""
@@ -128,7 +132,12 @@ class Outbox:
         """Stop sending; what is still unsent stays in the outbox for the next start."""
         await self._queues.close()
         if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+            # Let a deletion in progress finish rather than cancel it in the middle of its COMMIT; a database
+            # that hangs gets a few seconds (the ids of a cancelled deletion go back to the list, flushed below).
+            self._closing = True
+            self._has_sent.set()
+            done, _ = await asyncio.wait({self._flusher}, timeout=CLOSE_GRACE)
+            if not done:
+                self._flusher.cancel()
+                await asyncio.gather(self._flusher, return_exceptions=True)
         await self.flush()
