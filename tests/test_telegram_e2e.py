@@ -13,6 +13,7 @@ import pytest
 
 from bot.channels.telegram.channel import TELEGRAM_LIMITS
 from bot.channels.telegram.mapping import decode_button
+from bot.errors import StorageError
 from bot.storage import Storage
 from tests.fake_telegram import FakeTelegram, Fault, Limits
 from tests.telegram_harness import (
@@ -302,3 +303,32 @@ async def test_the_webhook_refuses_what_is_not_an_update(server: FakeTelegram, t
                 assert response.status == status, kwargs
         person = Person(server.user(3601, "Henri"))
         await person.play(["/start", "value:self"])
+
+
+async def test_an_update_the_database_cannot_record_is_refused_then_redelivered(
+    server: FakeTelegram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Webhook mode with the database refusing writes: Telegram's POST gets 503 (not acknowledged, so it is
+    delivered again); once the database is back, the redelivered update is answered, once."""
+    settings = bot_settings(server, tmp_path / "bot.db", webhook=True)
+    async with running_bot(server, settings) as bot:
+        person = Person(server.user(3701, "Irène"))
+        await person.play(["/start"])
+        storage = bot.channel.store
+        original = storage.record_updates
+
+        async def unavailable(*_args: object, **_kwargs: object) -> list[object]:
+            raise StorageError("database error: OperationalError")
+
+        monkeypatch.setattr(storage, "record_updates", unavailable)
+        before = person.user.chat.activity
+        await person.user.press("Pour moi")
+        await asyncio.sleep(0.5)
+        refused = [d for d in server.deliveries if d.status == 503]
+        assert refused
+        assert person.user.chat.activity == before  # not handled while it could not be recorded
+        monkeypatch.setattr(storage, "record_updates", original)
+        await person.user.wait_for(lambda u: u.chat.activity > before and is_question(u), 15)
+        _, data = await stored_state(bot.app.storage, 3701)
+    assert data["answers"]["for_whom"] == "self"
+    assert [d.status for d in server.deliveries if d.update_id == refused[0].update_id][-1] == 200
