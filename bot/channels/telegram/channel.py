@@ -39,6 +39,7 @@ from bot.channels.telegram.mapping import (
     render_turn,
 )
 from bot.channels.telegram.outbox import Outbox, RetryLater, Undeliverable
+from bot.channels.telegram.transport import AiohttpRequest
 from bot.config import Settings
 from bot.engine.engine import Engine
 from bot.errors import BotError, StorageError
@@ -49,6 +50,7 @@ from bot.storage.records import Outgoing, OutgoingRow, ReceivedUpdate
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TELEGRAM_LIMITS = RateLimits()
+OUTGOING_CONNECTIONS = 128
 POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news
 STORAGE_RETRY = (0.5, 10.0)  # first and longest wait before handling an update again when the database fails
 # The bot's command menu in Telegram ("/" button).
@@ -102,9 +104,8 @@ class TelegramChannel:
             .base_url(settings.telegram_api_url)
             .base_file_url(file_url_for(settings.telegram_api_url))
             .updater(None)  # we fetch ourselves: PTB's Updater acknowledges updates before they are recorded
-            .connection_pool_size(128)
-            .pool_timeout(30.0)
-            .get_updates_read_timeout(poll_timeout + 10)
+            .request(AiohttpRequest(OUTGOING_CONNECTIONS))
+            .get_updates_request(AiohttpRequest(1, read_timeout=poll_timeout + 10))
             .build()
         )
         self.labels = Labels(
@@ -113,7 +114,7 @@ class TelegramChannel:
         self.updates: KeyedQueues[tuple[ReceivedUpdate, Incoming | None]] = KeyedQueues(
             self._handle, concurrency=concurrency, name="telegram updates"
         )
-        self.outbox = Outbox(store, self.channel, self._call, Limiter(limits))
+        self.outbox = Outbox(store, self.channel, self._call, Limiter(limits), concurrency=OUTGOING_CONNECTIONS)
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
