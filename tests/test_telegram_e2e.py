@@ -295,6 +295,18 @@ async def test_the_webhook_refuses_what_is_not_an_update(server: FakeTelegram, t
             ({"data": b"{not json", "headers": headers | {"Content-Type": "application/json"}}, 400),
             ({"json": [1, 2, 3], "headers": headers}, 400),
             ({"json": {"update_id": "x"}, "headers": headers}, 400),
+            (
+                {"json": {"update_id": 9, "message": {"chat": {"type": "private"}, "text": "x"}}, "headers": headers},
+                400,
+            ),
+            (
+                {
+                    "json": {"update_id": 9, "callback_query": {"message": {"chat": {"type": "private"}}}},
+                    "headers": headers,
+                },
+                400,
+            ),
+            ({"json": {"update_id": 9, "message": {"text": "sans chat"}}, "headers": headers}, 200),  # ignored
             ({"data": b"update_id=1", "headers": headers | {"Content-Type": "text/plain"}}, 415),
             ({"data": b"x" * (2 * 1024 * 1024), "headers": headers | {"Content-Type": "application/json"}}, 413),
         ]

@@ -89,10 +89,11 @@ def callback_query(
     return body
 
 
-def update(kind: str, body: Mapping[str, Any], update_id: int = 500_001) -> Update:
-    parsed = Update.de_json({"update_id": update_id, kind: dict(body)}, bot=None)
-    assert parsed is not None
-    return parsed
+def update(kind: str, body: Mapping[str, Any], update_id: int = 500_001) -> dict[str, Any]:
+    """The Bot API JSON of an update, checked to be one python-telegram-bot reads."""
+    payload = {"update_id": update_id, kind: dict(body)}
+    assert Update.de_json(payload, bot=None) is not None
+    return payload
 
 
 def inbound_of(body: Mapping[str, Any], kind: str = "message") -> Inbound:

@@ -22,8 +22,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from aiohttp import web
-from telegram import BotCommand, Update
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram import BotCommand
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
@@ -218,25 +218,30 @@ class TelegramChannel:
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.json_response({"error": "not a Telegram update"}, status=400)
         try:
-            await self.receive([data])
+            await self.receive([data], strict=True)
         except StorageError:
             log.warning("Telegram webhook: database unavailable; update %s refused for redelivery", data["update_id"])
             return web.json_response({"error": "try again later"}, status=503)
-        except (TelegramError, ValueError, TypeError, KeyError):
+        except ValueError:
             return web.json_response({"error": "not a Telegram update"}, status=400)
         return web.json_response({"ok": True})
 
-    async def receive(self, payloads: list[dict[str, Any]]) -> None:
+    async def receive(self, payloads: list[dict[str, Any]], *, strict: bool = False) -> None:
         """Record the updates the bot acts on, then hand the new ones over. A repeat (same update_id) is
-        recorded once, so it is handled once."""
+        recorded once, so it is handled once. A malformed update raises ValueError when `strict` (the
+        webhook answers 400), else it is logged and skipped (polling must go on)."""
         wanted: dict[int, tuple[ReceivedUpdate, Incoming]] = {}
         for payload in payloads:
-            incoming = read_update(Update.de_json(payload, self.application.bot))
+            try:
+                incoming = read_update(payload)
+            except (KeyError, TypeError, ValueError) as exc:
+                if strict:
+                    raise ValueError("not a Telegram update") from exc
+                log.warning("update %s skipped: not in the Bot API's shape", payload.get("update_id"))
+                continue
             if incoming is not None:
-                wanted[payload["update_id"]] = (
-                    ReceivedUpdate(payload["update_id"], incoming.chat_id, payload),
-                    incoming,
-                )
+                update_id = payload["update_id"]
+                wanted[update_id] = (ReceivedUpdate(update_id, incoming.chat_id, payload), incoming)
         for received in await self.store.record_updates(self.channel, [w[0] for w in wanted.values()]):
             self.updates.put(received.chat_id, wanted[received.update_id])
 
@@ -246,7 +251,7 @@ class TelegramChannel:
         behind it); any other failure: the person is told, and the update is closed."""
         received, incoming = item
         if incoming is None:  # read back from the inbox after a restart
-            incoming = read_update(Update.de_json(received.payload, self.application.bot))
+            incoming = read_update(received.payload)
         if incoming is None:  # recorded by a version that handled it; this one does not
             await self._finish(received, [])
             return

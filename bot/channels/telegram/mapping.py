@@ -9,12 +9,9 @@ earlier question's message (answered kindly instead of being read as today's ans
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from telegram import Message, Update
-from telegram.constants import ChatType
 
 from bot.messages import Button, Inbound, Reply, Turn, question_token
 from bot.storage.records import Outgoing
@@ -55,45 +52,82 @@ def conversation_key(chat_id: int) -> str:
 
 
 # ----- inbound -----------------------------------------------------------------------------------------------
-def read_update(update: Update) -> Incoming | None:
-    """The update as something to do, or None when the bot stays silent (groups, channels, bots, service
-    messages). Only private chats converse."""
-    if update.callback_query is not None:
-        query = update.callback_query
-        message = query.message
-        if message is None or message.chat.type != ChatType.PRIVATE or query.from_user.is_bot:
+def read_update(update: Mapping[str, Any]) -> Incoming | None:
+    """The update (Bot API JSON) as something to do, or None when the bot stays silent (groups, channels,
+    bots, service messages). Only private chats converse.
+
+    Read from the JSON rather than from python-telegram-bot's objects: building an Update, with every button
+    of the message a press came from, cost more CPU than the rest of the turn (benchmarks/telegram.py)."""
+    query = update.get("callback_query")
+    if isinstance(query, Mapping):
+        message = query.get("message")
+        if not isinstance(message, Mapping) or not _private(message) or _is_bot(query.get("from")):
             return None
-        chat_id = message.chat.id
-        key = conversation_key(chat_id)
-        point = decode_map(query.data or "")
+        chat_id = int(message["chat"]["id"])
+        data = str(query.get("data") or "")
+        point = decode_map(data)
         if point is not None:
-            return Incoming(chat_id, None, query.id, message.message_id, show_map=point)
-        token, value = decode_button(query.data or "")
-        return Incoming(chat_id, Inbound.button(key, value, context=token), query.id, message.message_id)
-    if update.edited_message is not None:
-        message = update.edited_message
-        if not _from_a_person_in_private(message):
+            return Incoming(chat_id, None, str(query["id"]), int(message["message_id"]), show_map=point)
+        token, value = decode_button(data)
+        inbound = Inbound.button(conversation_key(chat_id), value, context=token)
+        return Incoming(chat_id, inbound, str(query["id"]), int(message["message_id"]))
+    edited = update.get("edited_message")
+    if isinstance(edited, Mapping):
+        if not _from_a_person_in_private(edited):
             return None
-        return Incoming(message.chat.id, Inbound.unsupported(conversation_key(message.chat.id)))
-    message = update.message
-    if message is None or not _from_a_person_in_private(message):
+        chat_id = int(edited["chat"]["id"])
+        return Incoming(chat_id, Inbound.unsupported(conversation_key(chat_id)))
+    message = update.get("message")
+    if not isinstance(message, Mapping) or not _from_a_person_in_private(message):
         return None
-    key = conversation_key(message.chat.id)
-    if message.text is not None:
-        inbound = Inbound.typed(key, message.text)
-    elif message.location is not None:
-        inbound = Inbound.location(key, message.location.latitude, message.location.longitude)
-    elif message.contact is not None:
-        inbound = Inbound.contact(key, message.contact.phone_number)
-    elif message.effective_attachment is not None or message.dice is not None or message.story is not None:
+    chat_id = int(message["chat"]["id"])
+    key = conversation_key(chat_id)
+    location, contact = message.get("location"), message.get("contact")
+    if isinstance(message.get("text"), str):
+        inbound = Inbound.typed(key, message["text"])
+    elif isinstance(location, Mapping):
+        inbound = Inbound.location(key, float(location["latitude"]), float(location["longitude"]))
+    elif isinstance(contact, Mapping):
+        inbound = Inbound.contact(key, str(contact.get("phone_number", "")))
+    elif any(kind in message for kind in UNREADABLE):
         inbound = Inbound.unsupported(key)  # voice, photo, sticker, document, venue, poll…
     else:
         return None  # a service message (pinned, chat settings…): nothing the person said
-    return Incoming(message.chat.id, inbound)
+    return Incoming(chat_id, inbound)
 
 
-def _from_a_person_in_private(message: Message) -> bool:
-    return message.chat.type == ChatType.PRIVATE and not (message.from_user is not None and message.from_user.is_bot)
+# What a person can send that the bot cannot read (answered kindly, then the question again).
+UNREADABLE = (
+    "animation",
+    "audio",
+    "document",
+    "paid_media",
+    "photo",
+    "sticker",
+    "story",
+    "video",
+    "video_note",
+    "voice",
+    "dice",
+    "game",
+    "poll",
+    "venue",
+    "invoice",
+    "checklist",
+)
+
+
+def _private(message: Mapping[str, Any]) -> bool:
+    chat = message.get("chat")
+    return isinstance(chat, Mapping) and chat.get("type") == "private"
+
+
+def _is_bot(user: object) -> bool:
+    return isinstance(user, Mapping) and bool(user.get("is_bot"))
+
+
+def _from_a_person_in_private(message: Mapping[str, Any]) -> bool:
+    return _private(message) and not _is_bot(message.get("from"))
 
 
 def encode_button(token: str, value: str) -> str:
