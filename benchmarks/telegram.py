@@ -9,9 +9,10 @@ the simulated crowd) and the bot under test, started fresh (new database) for ea
     processing) with a 3-step ConversationHandler: /start -> Q1 -> answer -> Q2 -> answer -> Q3 -> answer ->
     "Merci" (each reply one sendMessage). A conversation: 4 updates, 4 messages.
   - Passerelle: `python -m bot run` (the production entry point, default limiter) in the limits regime; an
-    in-code entry calling `serve(settings, limits=None)` in the capacity regime. A conversation: the shipped
-    flow from /start to the persona's result and the mobility question (SCRIPT below): 11 updates (typed
-    /start, button presses; a several-choice answer is a tick then "Valider"), 13 messages (sent or edited).
+    in-code entry calling `bot.server.run(settings, limits=None)` (uvloop, as `python -m bot run`) in the
+    capacity regime. A conversation: the shipped flow from /start to the persona's result and the mobility
+    question (SCRIPT below): 11 updates (typed /start, button presses; a several-choice answer is a tick then
+    "Valider"), 13 messages (sent or edited).
 Every person starts at once and answers as soon as the bot's turn ends (closed loop, no thinking time).
 An update's latency: from the moment the crowd makes it available at the fake server to the moment the call
 carrying the bot's message that ends that turn (the next question; the edit for a tick) arrives at the fake
@@ -146,13 +147,13 @@ def run_passerelle(limiter: bool) -> None:
     """`python -m bot run` in code, so that the limiter can be switched off (capacity) and cProfile wrapped."""
     from bot.channels.telegram.channel import TELEGRAM_LIMITS
     from bot.config import Settings
-    from bot.server import serve
+    from bot.server import run
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings.from_env()
-    asyncio.run(serve(settings, limits=TELEGRAM_LIMITS if limiter else None))
+    run(settings, limits=TELEGRAM_LIMITS if limiter else None)  # as `python -m bot run` (uvloop)
 
 
 def child_main(kind: str, limiter: bool) -> None:

@@ -92,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "run" and settings.telegram_token:
             _configure_logging(logging.INFO)
-            from bot.server import serve  # the web server and Telegram: not needed by the other commands
+            from bot.server import run  # the web server and Telegram: not needed by the other commands
 
-            asyncio.run(serve(settings, args.flow))
+            run(settings, args.flow)
             return 0
         if args.command in ("chat", "run"):
             _configure_logging(logging.INFO if args.command == "run" else logging.WARNING)

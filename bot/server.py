@@ -70,6 +70,17 @@ async def serve(
             await runner.cleanup()
 
 
+def run(settings: Settings, flow_path: Path | None = None, *, limits: RateLimits | None = TELEGRAM_LIMITS) -> None:
+    """`serve` until SIGTERM/SIGINT, on uvloop's event loop where it is installed (Linux, macOS): the same
+    work costs about a fifth less CPU than on the standard loop (benchmarks/telegram.py)."""
+    try:
+        import uvloop
+    except ImportError:  # Windows: the standard event loop
+        asyncio.run(serve(settings, flow_path, limits=limits))
+        return
+    uvloop.run(serve(settings, flow_path, limits=limits))
+
+
 def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

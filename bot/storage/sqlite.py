@@ -34,6 +34,8 @@ from bot.storage.records import (
     now,
 )
 
+BATCH = 100  # rows per multi-row INSERT (5 parameters each: far below SQLite's limit)
+
 
 def sqlite_setup(engine: AsyncEngine) -> None:
     """WAL, and BEGIN IMMEDIATE: a deferred transaction that reads then writes fails at once with
@@ -149,17 +151,24 @@ class SqliteTransaction:
 
     # ----- the channels' inbox and outbox (as core.Transaction) ------------------------------------------
     async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
+        """One statement for the whole batch (each statement is a hop to aiosqlite's thread)."""
         stamp = _stamp(now())
-        fresh: list[ReceivedUpdate] = []
-        for u in updates:
+        fresh: set[int] = set()
+        for start in range(0, len(updates), BATCH):
+            batch = updates[start : start + BATCH]
+            values = [v for u in batch for v in (channel, u.update_id, u.chat_id, json.dumps(u.payload), stamp)]
             inserted = await self._rows(
-                "INSERT INTO inbox (channel, update_id, chat_id, payload, received_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING RETURNING update_id",
-                (channel, u.update_id, u.chat_id, json.dumps(u.payload), stamp),
+                "INSERT INTO inbox (channel, update_id, chat_id, payload, received_at) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?)"] * len(batch))
+                + " ON CONFLICT DO NOTHING RETURNING update_id",
+                tuple(values),
             )
-            if inserted:
-                fresh.append(u)
-        return fresh
+            fresh.update(row[0] for row in inserted)
+        firsts: dict[int, ReceivedUpdate] = {}
+        for u in updates:
+            if u.update_id in fresh:
+                firsts.setdefault(u.update_id, u)  # a repeat within the batch counts once
+        return list(firsts.values())
 
     async def finish_update(self, channel: str, update_id: int) -> None:
         await self._rows(
@@ -168,14 +177,20 @@ class SqliteTransaction:
         )
 
     async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
+        """One statement for a turn's calls; their ids ascend in the order given (the sending order)."""
         stamp = _stamp(now())
         rows: list[OutgoingRow] = []
-        for call in calls:
+        for start in range(0, len(calls), BATCH):
+            batch = calls[start : start + BATCH]
+            values = [v for c in batch for v in (channel, c.chat_id, c.method, json.dumps(c.params), stamp)]
             inserted = await self._rows(
-                "INSERT INTO outbox (channel, chat_id, method, params, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (channel, call.chat_id, call.method, json.dumps(call.params), stamp),
+                "INSERT INTO outbox (channel, chat_id, method, params, created_at) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?)"] * len(batch))
+                + " RETURNING id",
+                tuple(values),
             )
-            rows.append(OutgoingRow(inserted[0][0], call.chat_id, call.method, call.params))
+            ids = sorted(row[0] for row in inserted)
+            rows.extend(OutgoingRow(i, c.chat_id, c.method, c.params) for i, c in zip(ids, batch, strict=True))
         return rows
 
     async def delete_outgoing(self, ids: Sequence[int]) -> None:
