@@ -150,20 +150,26 @@ class SqliteTransaction:
         return len(erased)
 
     # ----- the channels' inbox and outbox (as core.Transaction) ------------------------------------------
-    async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
-        """One statement for the whole batch (each statement is a hop to aiosqlite's thread)."""
-        stamp = _stamp(now())
-        fresh: set[int] = set()
-        for start in range(0, len(updates), BATCH):
-            batch = updates[start : start + BATCH]
-            values = [v for u in batch for v in (channel, u.update_id, u.chat_id, json.dumps(u.payload), stamp)]
-            inserted = await self._rows(
-                "INSERT INTO inbox (channel, update_id, chat_id, payload, received_at) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?)"] * len(batch))
-                + " ON CONFLICT DO NOTHING RETURNING update_id",
-                tuple(values),
+    async def _insert_many(self, into: str, rows: Sequence[tuple[Any, ...]], tail: str) -> list[Any]:
+        """Multi-row INSERTs (each statement is a hop to aiosqlite's thread): `into` is "table (columns)",
+        `tail` what follows the VALUES (ON CONFLICT…, RETURNING…); the rows RETURNING gave back."""
+        returned: list[Any] = []
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            marks = ", ".join(["(" + ", ".join("?" * len(batch[0])) + ")"] * len(batch))
+            returned += await self._rows(
+                f"INSERT INTO {into} VALUES {marks} {tail}", tuple(v for r in batch for v in r)
             )
-            fresh.update(row[0] for row in inserted)
+        return returned
+
+    async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
+        stamp = _stamp(now())
+        inserted = await self._insert_many(
+            "inbox (channel, update_id, chat_id, payload, received_at)",
+            [(channel, u.update_id, u.chat_id, json.dumps(u.payload), stamp) for u in updates],
+            "ON CONFLICT DO NOTHING RETURNING update_id",
+        )
+        fresh = {row[0] for row in inserted}
         firsts: dict[int, ReceivedUpdate] = {}
         for u in updates:
             if u.update_id in fresh:
@@ -177,21 +183,15 @@ class SqliteTransaction:
         )
 
     async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
-        """One statement for a turn's calls; their ids ascend in the order given (the sending order)."""
+        """Their ids ascend in the order given (the sending order)."""
         stamp = _stamp(now())
-        rows: list[OutgoingRow] = []
-        for start in range(0, len(calls), BATCH):
-            batch = calls[start : start + BATCH]
-            values = [v for c in batch for v in (channel, c.chat_id, c.method, json.dumps(c.params), stamp)]
-            inserted = await self._rows(
-                "INSERT INTO outbox (channel, chat_id, method, params, created_at) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?)"] * len(batch))
-                + " RETURNING id",
-                tuple(values),
-            )
-            ids = sorted(row[0] for row in inserted)
-            rows.extend(OutgoingRow(i, c.chat_id, c.method, c.params) for i, c in zip(ids, batch, strict=True))
-        return rows
+        inserted = await self._insert_many(
+            "outbox (channel, chat_id, method, params, created_at)",
+            [(channel, c.chat_id, c.method, json.dumps(c.params), stamp) for c in calls],
+            "RETURNING id",
+        )
+        ids = sorted(row[0] for row in inserted)
+        return [OutgoingRow(i, c.chat_id, c.method, c.params) for i, c in zip(ids, calls, strict=True)]
 
     async def delete_outgoing(self, ids: Sequence[int]) -> None:
         if ids:

@@ -76,6 +76,12 @@ def retry_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """A background task that ended on an unexpected error says so (its traceback), instead of vanishing."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("background task %s failed", task.get_name(), exc_info=error)
+
+
 class TelegramChannel:
     def __init__(
         self,
@@ -156,6 +162,7 @@ class TelegramChannel:
         else:
             await bot.delete_webhook()  # getUpdates is refused while a webhook is set
             self._poller = asyncio.create_task(self._poll(), name="telegram polling")
+            self._poller.add_done_callback(_log_failure)
             log.info("Telegram: polling for updates")
 
     async def stop(self, within: float = 10.0) -> None:
@@ -315,6 +322,7 @@ class TelegramChannel:
         task: asyncio.Task[None] = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
 
     # ----- sending -------------------------------------------------------------------------------------------
     async def _call(self, row: OutgoingRow) -> None:
