@@ -250,6 +250,8 @@ class TelegramChannel:
                 update_id = payload["update_id"]
                 wanted[update_id] = (ReceivedUpdate(update_id, incoming.chat_id, payload), incoming)
         for received in await self.store.record_updates(self.channel, [w[0] for w in wanted.values()]):
+            if self._stopping.is_set():
+                continue  # recorded: handled at the next start
             self.updates.put(received.chat_id, wanted[received.update_id])
 
     # ----- handling ------------------------------------------------------------------------------------------
