@@ -124,7 +124,6 @@ class TelegramChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self.handled = 0
 
     @property
     def webhook_path(self) -> str | None:
@@ -270,7 +269,6 @@ class TelegramChannel:
         while True:
             try:
                 await self._handle_once(received, incoming)
-                self.handled += 1
                 return
             except StorageError as exc:
                 if self._stopping.is_set():
