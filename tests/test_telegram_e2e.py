@@ -191,15 +191,23 @@ async def test_restart_mid_conversation_continues_at_the_same_question(server: F
 
 
 async def test_unreadable_messages_stale_buttons_and_groups(server: FakeTelegram, tmp_path: Path) -> None:
-    """A photo, a voice note, a sticker and an edited message each get the kind sentence and the question
-    again; a button of an earlier question is recognised as such; the bot stays silent in a group."""
+    """A photo, a voice note, a sticker, a document and an edited message each get the kind sentence and the
+    question again; a button of an earlier question is recognised as such; the bot stays silent in a group."""
     settings = bot_settings(server, tmp_path / "bot.db")
     async with running_bot(server, settings) as bot:
         person = Person(server.user(3301, "Odette"))
         await person.play(["/start"])
         first_question = person.user.last
         assert first_question is not None
-        for act in (person.user.send_photo, person.user.send_voice, person.user.send_sticker):
+        before = person.user.chat.activity
+        typed = await person.user.send("bonjour encore")
+        await person.user.wait_for(lambda u: u.chat.activity > before and u.last.reply_markup, 10)
+
+        async def edit_typed() -> object:
+            return await person.user.edit(typed["message"]["message_id"], "bonjour, corrigé")
+
+        acts = (person.user.send_photo, person.user.send_voice, person.user.send_sticker, person.user.send_document)
+        for act in (*acts, edit_typed):
             before = person.user.chat.activity
             await act()
             await person.user.wait_for(lambda u, b=before: u.chat.activity > b and u.last.reply_markup, 10)
