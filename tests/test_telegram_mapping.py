@@ -23,7 +23,6 @@ from bot.channels.telegram.mapping import (
     SELECTED,
     Incoming,
     Labels,
-    callback_values,
     decode_button,
     decode_map,
     encode_button,
@@ -530,3 +529,12 @@ def test_split_text_property(text: str, limit: int) -> None:
         assert squash("".join(parts)) == squash(text)
     else:
         assert parts == ["…"]
+
+
+def callback_values(calls: list[Outgoing]) -> list[str]:
+    """The button values sent by these calls."""
+    values: list[str] = []
+    for call in calls:
+        for row in call.params.get("reply_markup", {}).get("inline_keyboard", []):
+            values.extend(decode_button(button["callback_data"])[1] for button in row if "callback_data" in button)
+    return values

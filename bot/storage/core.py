@@ -21,6 +21,7 @@ from bot.storage.records import (
     OutgoingRow,
     ReceivedUpdate,
     WriteLog,
+    first_of_each,
     first_version,
     now,
 )
@@ -161,10 +162,7 @@ class Transaction:
     # ----- the channels' inbox and outbox ----------------------------------------------------------------
     async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
         """Record updates not seen before; returns those (a repeat of a recorded update is not returned)."""
-        firsts: dict[int, ReceivedUpdate] = {}
-        for u in updates:
-            firsts.setdefault(u.update_id, u)  # a repeat within the call counts once
-        updates = list(firsts.values())
+        updates = first_of_each(updates)  # a repeat within the call counts once
         if not updates:
             return []
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import OrderedDict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -73,6 +74,15 @@ class ReceivedUpdate:
     update_id: int
     chat_id: int
     payload: dict[str, Any]
+
+
+def first_of_each(updates: Sequence[ReceivedUpdate], among: Collection[int] | None = None) -> list[ReceivedUpdate]:
+    """Each update_id once (its first copy), in the given order; only those in `among` when given."""
+    firsts: dict[int, ReceivedUpdate] = {}
+    for u in updates:
+        if among is None or u.update_id in among:
+            firsts.setdefault(u.update_id, u)
+    return list(firsts.values())
 
 
 @dataclass(frozen=True, slots=True)

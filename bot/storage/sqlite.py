@@ -30,6 +30,7 @@ from bot.storage.records import (
     OutgoingRow,
     ReceivedUpdate,
     WriteLog,
+    first_of_each,
     first_version,
     now,
 )
@@ -169,12 +170,7 @@ class SqliteTransaction:
             [(channel, u.update_id, u.chat_id, json.dumps(u.payload), stamp) for u in updates],
             "ON CONFLICT DO NOTHING RETURNING update_id",
         )
-        fresh = {row[0] for row in inserted}
-        firsts: dict[int, ReceivedUpdate] = {}
-        for u in updates:
-            if u.update_id in fresh:
-                firsts.setdefault(u.update_id, u)  # a repeat within the batch counts once
-        return list(firsts.values())
+        return first_of_each(updates, among={row[0] for row in inserted})  # a repeat in the batch counts once
 
     async def finish_update(self, channel: str, update_id: int) -> None:
         await self._rows(

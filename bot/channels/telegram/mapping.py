@@ -9,7 +9,7 @@ earlier question's message (answered kindly instead of being read as today's ans
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,12 +260,3 @@ def _cut(text: str, limit: int) -> int:
         if at > 0:
             return at
     return limit
-
-
-def callback_values(calls: Sequence[Outgoing]) -> list[str]:
-    """The button values sent by these calls (for tests and checks)."""
-    values: list[str] = []
-    for call in calls:
-        for row in call.params.get("reply_markup", {}).get("inline_keyboard", []):
-            values.extend(decode_button(button["callback_data"])[1] for button in row if "callback_data" in button)
-    return values
