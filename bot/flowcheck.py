@@ -8,7 +8,10 @@ from pathlib import Path
 from bot.app import load_flow_with_personas
 from bot.errors import FlowError, Problem
 from bot.flowtest import load_tests
+from bot.geo import Geo
 from bot.personas import load_personas
+from bot.queuefile import TOP_KEYS as QUEUE_KEYS
+from bot.queuefile import load_queues
 from bot.yamlload import LineDict, read_yaml
 
 
@@ -33,7 +36,7 @@ def yaml_files(paths: list[Path]) -> list[Path]:
 
 
 def kind_of(path: Path) -> str:
-    """flow, personas, messages or tests, told by the top-level keys (unreadable files count as flows)."""
+    """flow, personas, messages, tests or queues, told by the top-level keys (unreadable files count as flows)."""
     try:
         _, data = read_yaml(path)
     except FlowError:
@@ -45,6 +48,8 @@ def kind_of(path: Path) -> str:
                 return kind
         if set(data) == {"messages"}:
             return "messages"
+        if set(data) & set(QUEUE_KEYS):
+            return "queues"
     return "flow"
 
 
@@ -63,6 +68,8 @@ def check(paths: list[Path]) -> CheckReport:
                 load_personas(path)
             elif kind == "tests":
                 load_tests(path)
+            elif kind == "queues":
+                load_queues(path, default_chat_id=None, geo=Geo.load())
             else:
                 read_yaml(path)
         except FlowError as exc:

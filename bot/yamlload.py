@@ -59,7 +59,9 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
 
 
 # YAML 1.2 scalars: coordinators write `yes`, `no`, `on` and `60_69` as plain words (slot values),
-# not as the booleans and the number 6069 of YAML 1.1.
+# not as the booleans and the number 6069 of YAML 1.1. A number with a leading zero (a postcode `01000`, the
+# department `08`, a phone number typed in a conversation test) stays text as written, instead of YAML 1.1's
+# octal (512, or a crash on `08`).
 _YAML11_ONLY = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML11_ONLY]
@@ -68,7 +70,7 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789"))
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
