@@ -1,8 +1,9 @@
 """The channels' inbox (updates recorded before they are acknowledged) and outbox (calls kept until made), on
-both SQLite paths (the fast per-turn one and SQLAlchemy Core, PostgreSQL's) and in memory."""
+both SQLite paths (the fast per-turn one and SQLAlchemy Core), on PostgreSQL and in memory."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from bot.storage.records import Outgoing, ReceivedUpdate
 from bot.storage.tables import inbox
+from tests.conftest import every_storage_path
 
 CHANNEL = "telegram:123456"
 OTHER = "telegram:654321"
@@ -23,13 +25,22 @@ OTHER = "telegram:654321"
 Store = Storage | MemoryStorage
 
 
-@pytest.fixture(params=["fast", "core", "memory"])
-async def store(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[Store]:
-    """SQLite through the fast path and through Core (as conftest's `sqlite_storage`), and MemoryStorage."""
-    if request.param == "memory":
+@pytest.fixture(params=["sqlite-fast", "sqlite-core", "postgresql", "memory"])
+def store_kind(request: pytest.FixtureRequest, sqlite_url: str) -> tuple[str, str]:
+    """Which store, and its database URL (a fresh PostgreSQL database, or a SQLite file)."""
+    if request.param == "postgresql":
+        return request.param, str(request.getfixturevalue("postgres_url"))
+    return request.param, sqlite_url
+
+
+@pytest.fixture
+async def store(store_kind: tuple[str, str]) -> AsyncIterator[Store]:
+    """SQLite through the fast path and through Core, PostgreSQL (Core), and MemoryStorage."""
+    kind, url = store_kind
+    if kind == "memory":
         yield MemoryStorage()
         return
-    storage = await Storage.open(sqlite_url, fast_sqlite=request.param == "fast")
+    storage = await Storage.open(url, fast_sqlite=kind == "sqlite-fast")
     yield storage
     await storage.close()
 
@@ -91,13 +102,18 @@ async def test_a_finished_update_is_still_recognised_as_a_repeat(store: Store) -
     assert await store.pending_updates(CHANNEL) == []
 
 
-async def test_finish_update_erases_the_payload_in_the_table(sqlite_storage: Storage, sqlite_url: str) -> None:
+@every_storage_path
+async def test_finish_update_erases_the_payload_in_the_table(database_url: str, fast_sqlite: bool) -> None:
     """Finishing an update erases its (personal) payload in the table itself: SQL NULL, with done_at set; an
     unfinished update keeps its payload."""
-    await sqlite_storage.record_updates(CHANNEL, [received(50, text="06 12 34 56 78"), received(51)])
-    async with sqlite_storage.transaction() as tx:
-        await tx.finish_update(CHANNEL, 50)
-    engine = create_async_engine(sqlite_url)
+    storage = await Storage.open(database_url, fast_sqlite=fast_sqlite)
+    try:
+        await storage.record_updates(CHANNEL, [received(50, text="06 12 34 56 78"), received(51)])
+        async with storage.transaction() as tx:
+            await tx.finish_update(CHANNEL, 50)
+    finally:
+        await storage.close()
+    engine = create_async_engine(database_url)
     try:
         async with engine.connect() as connection:
             erased = (
@@ -112,6 +128,26 @@ async def test_finish_update_erases_the_payload_in_the_table(sqlite_storage: Sto
             assert kept == received(51).payload
     finally:
         await engine.dispose()
+
+
+@every_storage_path
+async def test_an_update_recorded_by_two_processes_at_once_is_new_for_one(database_url: str, fast_sqlite: bool) -> None:
+    """Two processes recording overlapping batches at the same moment (a webhook redelivery reaching another
+    process): each update is new for exactly one of them, and recorded once."""
+    storages = [await Storage.open(database_url, fast_sqlite=fast_sqlite) for _ in range(2)]
+    try:
+        for start in range(0, 100, 10):
+            batches = [
+                [received(n) for n in range(start, start + 10)],
+                [received(n) for n in range(start + 9, start - 1, -1)],
+            ]
+            new = await asyncio.gather(*(s.record_updates(CHANNEL, b) for s, b in zip(storages, batches, strict=True)))
+            ids = [u.update_id for u in new[0]] + [u.update_id for u in new[1]]
+            assert sorted(ids) == list(range(start, start + 10))
+        assert [u.update_id for u in await storages[1].pending_updates(CHANNEL)] == list(range(100))
+    finally:
+        for storage in storages:
+            await storage.close()
 
 
 async def test_finish_update_forgets_the_payload_in_memory() -> None:

@@ -1,7 +1,9 @@
-"""Storage on real SQLite files: migrations, WAL, round trips, the version check, forgetting, reopening."""
+"""Storage on real databases (SQLite files, PostgreSQL): migrations, WAL, round trips, the version check,
+concurrent writers, forgetting, reopening."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -10,6 +12,8 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
+from sqlalchemy.ext.asyncio import create_async_engine
 
 import bot.storage
 from bot.app import LoadedFlow
@@ -17,15 +21,13 @@ from bot.engine.engine import Engine
 from bot.errors import ConflictError, StorageError
 from bot.offers import NoCatalogue
 from bot.storage import ConversationRecord, NewCallback, Storage
-from tests.conftest import Chat
+from tests.conftest import Chat, every_storage_path
+from tests.postgres import PostgresCluster, free_port, raw_sql
 
 KEY = "test:storage"
 
-
-@pytest.fixture(params=["fast", "core"])
-def fast_sqlite(request: pytest.FixtureRequest) -> bool:
-    """Both ways the storage runs a turn on SQLite: plain aiosqlite, and SQLAlchemy Core."""
-    return bool(request.param == "fast")
+# SQLite-only tests, on both of its paths: plain aiosqlite, and SQLAlchemy Core.
+both_sqlite_paths = pytest.mark.parametrize("fast_sqlite", [True, False], ids=["fast", "core"])
 
 
 @pytest.fixture
@@ -39,8 +41,9 @@ def url(db_file: Path) -> str:
 
 
 @pytest.fixture
-async def storage(url: str, fast_sqlite: bool) -> AsyncIterator[Storage]:
-    opened = await Storage.open(url, fast_sqlite=fast_sqlite)
+async def storage(database_url: str, fast_sqlite: bool) -> AsyncIterator[Storage]:
+    """Storage on the engine and path the test is parametrized with (`every_storage_path`)."""
+    opened = await Storage.open(database_url, fast_sqlite=fast_sqlite)
     yield opened
     await opened.close()
 
@@ -76,35 +79,78 @@ async def save(storage: Storage, conversation: ConversationRecord) -> None:
 ALEMBIC_INI = Path(bot.storage.__file__).with_name("alembic.ini")
 
 
-async def test_migrations_create_the_schema_on_a_fresh_file(url: str, db_file: Path, fast_sqlite: bool) -> None:
-    """Opening a new file (in a folder not yet created) builds every table, with Alembic's version at head."""
+async def schema(url: str) -> dict[str, set[str]]:
+    """Table name -> column names, as the database reports them (SQLAlchemy's inspector, not our code)."""
+
+    def tables(connection: Connection) -> dict[str, set[str]]:
+        inspector = inspect(connection)
+        return {name: {c["name"] for c in inspector.get_columns(name)} for name in inspector.get_table_names()}
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(tables)
+    finally:
+        await engine.dispose()
+
+
+@every_storage_path
+async def test_migrations_create_the_schema_in_an_empty_database(database_url: str, fast_sqlite: bool) -> None:
+    """Opening an empty database builds every table, with Alembic's version at head; opening it again (an
+    up-to-date schema) changes nothing."""
+    storage = await Storage.open(database_url, fast_sqlite=fast_sqlite)
+    await storage.close()
+    head = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head()
+    tables = await schema(database_url)
+    assert {"conversations", "flow_versions", "callbacks", "places", "inbox", "outbox", "alembic_version"} <= set(
+        tables
+    )
+    assert head is not None
+    assert await raw_sql(database_url, "SELECT version_num FROM alembic_version") == [(head,)]
+    assert {"phone", "answers", "status", "queue", "consent_at", "consent_text"} <= tables["callbacks"]
+    again = await Storage.open(database_url, fast_sqlite=fast_sqlite)
+    await again.close()
+    assert await raw_sql(database_url, "SELECT version_num FROM alembic_version") == [(head,)]
+    assert await schema(database_url) == tables
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+async def test_processes_starting_together_migrate_once(database_url: str) -> None:
+    """Several processes opening one empty database at the same moment (a deployment's first start): every one
+    opens, the schema is built once, at head."""
+    opened = await asyncio.gather(*(Storage.open(database_url, fast_sqlite=False) for _ in range(4)))
+    for storage in opened:
+        await storage.close()
+    head = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head()
+    assert await raw_sql(database_url, "SELECT version_num FROM alembic_version") == [(head,)]
+
+
+@both_sqlite_paths
+async def test_opening_a_sqlite_file_creates_its_folder(url: str, db_file: Path, fast_sqlite: bool) -> None:
+    """A SQLite file in a folder not yet created: the folder is made and the file gets the schema."""
     assert not db_file.parent.is_dir()
     storage = await Storage.open(url, fast_sqlite=fast_sqlite)
     await storage.close()
-    head = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head()
     with raw(db_file) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        versions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(callbacks)")}
     assert {"conversations", "flow_versions", "callbacks", "alembic_version"} <= tables
-    assert head is not None
-    assert versions == [(head,)]
-    assert {"phone", "answers", "status", "queue", "consent_at", "consent_text"} <= columns
-    again = await Storage.open(url, fast_sqlite=fast_sqlite)  # migrating an up-to-date file changes nothing
-    await again.close()
-    with raw(db_file) as connection:
-        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
 
 
-async def test_wal_mode_is_on(storage: Storage, db_file: Path) -> None:
+@both_sqlite_paths
+async def test_wal_mode_is_on(url: str, db_file: Path, fast_sqlite: bool) -> None:
     """The database runs in WAL mode, so readers never block the writer."""
-    await save(storage, record())
-    with raw(db_file) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    assert db_file.with_name(db_file.name + "-wal").exists()
+    storage = await Storage.open(url, fast_sqlite=fast_sqlite)
+    try:
+        await save(storage, record())
+        with raw(db_file) as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db_file.with_name(db_file.name + "-wal").exists()
+    finally:
+        await storage.close()
 
 
-async def test_save_and_load_round_trip(storage: Storage, url: str) -> None:
+@every_storage_path
+async def test_save_and_load_round_trip(storage: Storage, database_url: str) -> None:
     """A conversation saved is read back identical (unicode and nested data included), its version counting
     the saves; another storage on the same file reads the same."""
     data: dict[str, object] = {
@@ -129,7 +175,7 @@ async def test_save_and_load_round_trip(storage: Storage, url: str) -> None:
     loaded.data["answers"]["usage_frequency"] = "daily"
     await save(storage, loaded)
     assert loaded.version == first + 1
-    other = await Storage.open(url)
+    other = await Storage.open(database_url)
     try:
         fresh = await other.load_conversation(KEY)
     finally:
@@ -139,6 +185,7 @@ async def test_save_and_load_round_trip(storage: Storage, url: str) -> None:
     assert await storage.load_conversation("test:nobody") is None
 
 
+@every_storage_path
 async def test_loaded_records_are_copies(storage: Storage) -> None:
     """Changing a loaded record without saving it changes nothing stored (no shared cached object)."""
     await save(storage, record({"answers": {"for_whom": "self"}}))
@@ -151,6 +198,7 @@ async def test_loaded_records_are_copies(storage: Storage) -> None:
     assert (second.state, second.data["answers"]["for_whom"]) == ("frequence", "self")
 
 
+@every_storage_path
 async def test_stale_write_raises_conflict_error(storage: Storage) -> None:
     """Saving a record read before someone else's save fails with ConflictError and changes nothing."""
     created = record({"answers": {}})
@@ -169,6 +217,7 @@ async def test_stale_write_raises_conflict_error(storage: Storage) -> None:
     assert (stored.state, stored.version) == ("aisance", created.version + 1)
 
 
+@every_storage_path
 async def test_creating_the_same_conversation_twice_is_a_conflict(storage: Storage) -> None:
     """Two first messages racing to create one conversation: the second creation is a ConflictError."""
     await save(storage, record(state="pour_qui"))
@@ -179,7 +228,8 @@ async def test_creating_the_same_conversation_twice_is_a_conflict(storage: Stora
     assert stored.state == "pour_qui"
 
 
-async def test_a_failed_unit_of_work_leaves_nothing_behind(storage: Storage, db_file: Path) -> None:
+@every_storage_path
+async def test_a_failed_unit_of_work_leaves_nothing_behind(storage: Storage, database_url: str) -> None:
     """An error in the middle of a turn rolls everything back: no conversation, no callback, nothing cached."""
 
     async def failing_turn() -> None:
@@ -192,10 +242,10 @@ async def test_a_failed_unit_of_work_leaves_nothing_behind(storage: Storage, db_
         await failing_turn()
     assert await storage.load_conversation(KEY) is None
     assert await storage.callbacks_for(KEY) == []
-    with raw(db_file) as connection:
-        assert connection.execute("SELECT count(*) FROM callbacks").fetchone() == (0,)
+    assert await raw_sql(database_url, "SELECT count(*) FROM callbacks") == [(0,)]
 
 
+@every_storage_path
 async def test_callback_round_trip(storage: Storage) -> None:
     """A callback request is stored with status new and read back with all its fields."""
     async with storage.transaction() as tx:
@@ -207,7 +257,8 @@ async def test_callback_round_trip(storage: Storage) -> None:
     assert await storage.get_callback("nope") is None
 
 
-async def test_forget_erases_personal_fields_and_cancels_open_requests(storage: Storage, db_file: Path) -> None:
+@every_storage_path
+async def test_forget_erases_personal_fields_and_cancels_open_requests(storage: Storage, database_url: str) -> None:
     """Forgetting deletes the conversation, blanks phone, answers, contact and key of the person's callbacks,
     cancels those still open, leaves handled ones' status, and touches nobody else's."""
     await save(storage, record({"answers": {"for_whom": "self"}}))
@@ -215,8 +266,7 @@ async def test_forget_erases_personal_fields_and_cancels_open_requests(storage: 
         open_request = await tx.create_callback(new_callback())
         handled = await tx.create_callback(new_callback(phone="+33611111111"))
         someone_else = await tx.create_callback(new_callback(key="test:other", phone="+33622222222"))
-    with raw(db_file) as connection:
-        connection.execute("UPDATE callbacks SET status = 'done' WHERE id = ?", (handled.id,))
+    await raw_sql(database_url, f"UPDATE callbacks SET status = 'done' WHERE id = '{handled.id}'")
     async with storage.transaction() as tx:
         erased = await tx.forget(KEY)
     assert erased == 2
@@ -229,15 +279,16 @@ async def test_forget_erases_personal_fields_and_cancels_open_requests(storage: 
         assert row.status == status
         assert (row.persona, row.moment, row.queue) == ("timide", "morning", "default")  # anonymous: kept
     assert await storage.get_callback(someone_else.id) == someone_else
-    with raw(db_file) as connection:
-        assert connection.execute("SELECT count(*) FROM conversations").fetchone() == (0,)
-        phones = [row[0] for row in connection.execute("SELECT phone FROM callbacks WHERE phone IS NOT NULL")]
-    assert phones == ["+33622222222"]
+    assert await raw_sql(database_url, "SELECT count(*) FROM conversations") == [(0,)]
+    assert await raw_sql(database_url, "SELECT phone FROM callbacks WHERE phone IS NOT NULL") == [("+33622222222",)]
+    # erased answers are SQL NULL on every path (not the JSON text 'null')
+    assert await raw_sql(database_url, "SELECT id FROM callbacks WHERE answers IS NOT NULL") == [(someone_else.id,)]
 
 
-async def test_data_survives_closing_and_reopening(url: str, fast_sqlite: bool) -> None:
+@every_storage_path
+async def test_data_survives_closing_and_reopening(database_url: str, fast_sqlite: bool) -> None:
     """Conversations, callbacks and remembered flow versions are all there after the storage is reopened."""
-    storage = await Storage.open(url, fast_sqlite=fast_sqlite)
+    storage = await Storage.open(database_url, fast_sqlite=fast_sqlite)
     saved = record({"answers": {"age_band": "80_plus"}})
     await save(storage, saved)
     async with storage.transaction() as tx:
@@ -246,7 +297,7 @@ async def test_data_survives_closing_and_reopening(url: str, fast_sqlite: bool) 
     await storage.remember_flow_version("orientation", "v1", "elsewhere.yaml", "ignored")  # first one is kept
     await storage.close()
 
-    storage = await Storage.open(url, fast_sqlite=fast_sqlite)
+    storage = await Storage.open(database_url, fast_sqlite=fast_sqlite)
     try:
         stored = await storage.load_conversation(KEY)
         assert stored is not None
@@ -273,14 +324,129 @@ async def test_unusable_database_url_is_a_storage_error(tmp_path: Path) -> None:
         await Storage.open(f"sqlite+aiosqlite:///{not_sqlite}")
 
 
+async def test_an_unreachable_postgresql_is_a_storage_error_without_the_password(
+    postgres_cluster: PostgresCluster,
+) -> None:
+    """PostgreSQL refusing the connection or lacking the database fails at start-up with StorageError naming
+    the server and the reason, never the password; a plain postgresql:// URL means the asyncpg driver."""
+    nobody = free_port()
+    with pytest.raises(StorageError) as refused:
+        await Storage.open(f"postgresql+asyncpg://bot:Sup3rSecret@127.0.0.1:{nobody}/passerelle")
+    assert f"127.0.0.1:{nobody}/passerelle" in str(refused.value)
+    assert "Sup3rSecret" not in str(refused.value)
+    with pytest.raises(StorageError) as missing:
+        await Storage.open(f"postgresql://postgres:Sup3rSecret@127.0.0.1:{postgres_cluster.port}/no_such_database")
+    assert "no_such_database" in str(missing.value)
+    assert "does not exist" in str(missing.value)
+    assert "Sup3rSecret" not in str(missing.value)
+    with pytest.raises(StorageError) as garbage:
+        await Storage.open("not a url, Sup3rSecret")
+    assert "Sup3rSecret" not in str(garbage.value)
+
+
+@every_storage_path
+async def test_concurrent_writers_retrying_on_conflict_lose_no_update(database_url: str, fast_sqlite: bool) -> None:
+    """Two processes, several writers each, incrementing one conversation by read, change, save: a save based
+    on a stale read raises ConflictError and is redone on a fresh read, so every increment counts once."""
+    writers, increments = 4, 10
+    storages = [await Storage.open(database_url, fast_sqlite=fast_sqlite) for _ in range(2)]
+    conflicts = 0
+
+    async def writer(storage: Storage) -> None:
+        nonlocal conflicts
+        for _ in range(increments):
+            while True:
+                current = await storage.read_conversation(KEY)
+                assert current is not None
+                current.data["count"] += 1
+                await asyncio.sleep(0)  # let the other writers read the same version
+                try:
+                    await save(storage, current)
+                    break
+                except ConflictError:
+                    conflicts += 1
+
+    try:
+        created = record({"count": 0})
+        await save(storages[0], created)
+        await asyncio.gather(*(writer(storages[n % 2]) for n in range(writers)))
+        stored = await storages[1].load_conversation(KEY)
+    finally:
+        for storage in storages:
+            await storage.close()
+    assert stored is not None
+    assert stored.data["count"] == writers * increments
+    assert stored.version == created.version + writers * increments
+    assert conflicts > 0
+
+
+async def test_on_postgresql_a_concurrent_writer_waits_for_the_row_then_conflicts(postgres_url: str) -> None:
+    """PostgreSQL: a save of the same version while another transaction holds the row waits for it (no error
+    while it is open), and once that one commits, fails with ConflictError; a creation racing another waits
+    likewise and fails with ConflictError."""
+    one, two = await Storage.open(postgres_url), await Storage.open(postgres_url)
+    try:
+        await save(one, record({"n": 1}))
+        mine = await one.load_conversation(KEY)
+        theirs = await two.load_conversation(KEY)
+        assert mine is not None
+        assert theirs is not None
+        async with one.transaction() as tx:
+            mine.state = "aisance"
+            await tx.save_conversation(mine)
+            late = asyncio.create_task(save(two, theirs))
+            await asyncio.sleep(0.3)
+            assert not late.done()  # blocked on the row lock, not failed
+        with pytest.raises(ConflictError):
+            await late
+
+        async with one.transaction() as tx:
+            await tx.save_conversation(ConversationRecord("test:new", "orientation", "abc123", "pour_qui", {}))
+            racing = asyncio.create_task(save(two, ConversationRecord("test:new", "orientation", "abc123", "x", {})))
+            await asyncio.sleep(0.3)
+            assert not racing.done()  # waiting for the first creation's outcome
+        with pytest.raises(ConflictError):
+            await racing
+        stored = await two.load_conversation("test:new")
+        assert stored is not None
+        assert stored.state == "pour_qui"
+        final = await two.load_conversation(KEY)
+        assert final is not None
+        assert final.state == "aisance"
+    finally:
+        await one.close()
+        await two.close()
+
+
+@every_storage_path
+async def test_two_processes_starting_one_conversation_at_once_both_answer(
+    database_url: str, fast_sqlite: bool, loaded: LoadedFlow, versions_from_one: None
+) -> None:
+    """The same first message handled at once by two processes: one creates the conversation, the other's
+    creation conflicts and its turn is redone on the stored conversation; both answer, two saves in all."""
+    one = await Storage.open(database_url, fast_sqlite=fast_sqlite)
+    two = await Storage.open(database_url, fast_sqlite=fast_sqlite)
+    try:
+        chats = [Chat(Engine(loaded.flow, loaded.personas, s, NoCatalogue()), KEY) for s in (one, two)]
+        turns = await asyncio.gather(*(chat.send("bonjour") for chat in chats))
+        assert all(turn.replies for turn in turns)
+        stored = await one.load_conversation(KEY)
+    finally:
+        await one.close()
+        await two.close()
+    assert stored is not None
+    assert stored.version == 2
+
+
+@every_storage_path
 async def test_forgotten_answers_never_come_back_from_another_process(
-    url: str, loaded: LoadedFlow, fast_sqlite: bool
+    database_url: str, loaded: LoadedFlow, fast_sqlite: bool
 ) -> None:
     """Two processes on one file: after one erases a conversation (/oublier) and a new one reaches the same
     number of turns, the other process's turn must not write the forgotten answers back (a new conversation
     starts at a random version, so the stale copy's version check fails and the turn is redone fresh)."""
-    one = await Storage.open(url, fast_sqlite=fast_sqlite)
-    two = await Storage.open(url, fast_sqlite=fast_sqlite)
+    one = await Storage.open(database_url, fast_sqlite=fast_sqlite)
+    two = await Storage.open(database_url, fast_sqlite=fast_sqlite)
     try:
         first = Chat(Engine(loaded.flow, loaded.personas, one, NoCatalogue()), KEY)
         second = Chat(Engine(loaded.flow, loaded.personas, two, NoCatalogue()), KEY)
@@ -288,7 +454,7 @@ async def test_forgotten_answers_never_come_back_from_another_process(
         await second.script(["/oublier", "oui"])
         await second.script(["bonjour", "value:self", "value:leisure", "value:none"])  # version 4 again
         await first.send("value:daily")
-        third = await Storage.open(url)
+        third = await Storage.open(database_url)
         stored = await third.load_conversation(KEY)
         await third.close()
         assert stored is not None
@@ -299,15 +465,14 @@ async def test_forgotten_answers_never_come_back_from_another_process(
         await two.close()
 
 
-async def test_migrations_build_exactly_the_schema_the_code_declares(url: str) -> None:
+async def test_migrations_build_exactly_the_schema_the_code_declares(database_url: str) -> None:
     """The Alembic migrations and bot/storage/tables.py describe the same schema (no forgotten migration)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlalchemy import Connection
 
     from bot.storage.tables import metadata
 
-    storage = await Storage.open(url)
+    storage = await Storage.open(database_url)
 
     def differences(connection: Connection) -> list[object]:
         return list(compare_metadata(MigrationContext.configure(connection), metadata))
