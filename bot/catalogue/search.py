@@ -28,7 +28,7 @@ The score and the reasons are in `scoring.py`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 
 from bot.catalogue import hours
@@ -63,6 +63,13 @@ class PlaceIndex:
 
     def __len__(self) -> int:
         return self._size
+
+    @property
+    def places(self) -> Iterator[Place]:
+        """Every indexed (recommendable) place."""
+        for entries in self._cells.values():
+            for entry in entries:
+                yield entry.place
 
     def search(
         self,

@@ -92,10 +92,10 @@ class CallbackDialogue:
                 self.ask(step, "who")
             else:
                 self.draft["contact"] = "person"
-                await self.record(step)
+                await self.record(step, inbound)
         else:
             self.draft["contact"] = value
-            await self.record(step)
+            await self.record(step, inbound)
 
     def ask(self, step: Step, phase: str) -> None:
         self.d.move(f"{step.id}.{phase}")
@@ -106,14 +106,15 @@ class CallbackDialogue:
         self.d.say("callback_declined")
         await self.leave(step)
 
-    async def record(self, step: Step) -> None:
+    async def record(self, step: Step, inbound: Inbound) -> None:
         draft = self.d.data.pop("callback_draft")
         persona = (self.d.data.get("persona") or {}).get("id")
         answers = {k: v for k, v in self.d.answers.items() if v not in (UNKNOWN, [UNKNOWN])}
+        queue = self.d.queues.route(self.d.places.position())  # the team covering where the person is
         row = self.d.writes.create_callback(
             NewCallback(
                 conversation_key=self.d.record.key,
-                queue="default",
+                queue=queue.name,
                 persona=persona,
                 answers={**answers, "offers": self.d.data.get("offers", [])},
                 phone=draft["phone"],
@@ -121,12 +122,13 @@ class CallbackDialogue:
                 contact=draft["contact"],
                 consent_at=datetime.fromisoformat(draft["consent_at"]),
                 consent_text=CONSENT_TEXT_VERSION,
+                first_name=inbound.first_name[:64] or None,
             )
         )
         self.d.callback = CallbackRef(row.id, row.queue, row.status)
         self.d.data.setdefault("callbacks", []).append(row.id)
         moment = self.d.label(f"moment_{draft['moment']}")
-        self.d.say("callback_done", moment=moment[:1].lower() + moment[1:])
+        self.d.say("callback_done", moment=moment[:1].lower() + moment[1:], queue=queue.label)
         await self.leave(step)
 
     async def leave(self, step: Step) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from bot.engine.callback_dialogue import CallbackDialogue
 from bot.engine.flows import Choice, Flow, Step, Wording
 from bot.engine.inbound import (
+    CANCEL,
     CONFIRM,
     CONFIRM_WORDS,
     HUMAN,
@@ -47,6 +48,7 @@ from bot.messages import (
 )
 from bot.offers import LocationResolver, OfferSearch
 from bot.personas import Personas
+from bot.queues import QueueSet
 from bot.slots import UNKNOWN, SlotValue, condition_holds
 from bot.storage import ConversationRecord
 from bot.storage.records import TurnWrites
@@ -71,6 +73,7 @@ class Dialogue:
         writes: TurnWrites,
         offers: OfferSearch,
         locations: LocationResolver,
+        queues: QueueSet | None = None,
     ) -> None:
         self.bundle = bundle
         self.flow = bundle.flow
@@ -80,6 +83,7 @@ class Dialogue:
         self.writes = writes  # committed by the engine with the conversation, before any reply is sent
         self.offers_search = offers
         self.locations = locations
+        self.queues = queues or QueueSet.only_default()
         self.conversation = Conversation(record.state)
         self.replies: list[Reply] = []
         self.shown_offers: tuple[Offer, ...] = ()
@@ -218,6 +222,9 @@ class Dialogue:
                 self.data["forget_return"] = self.state
                 self.move(FORGET_STATE)
             self.prompt()
+        elif command == CANCEL:
+            self.writes.cancel_callbacks()  # the engine cancels the open requests and says which it found
+            await self.reprompt()
         elif command == "/stop":
             self.data.pop("callback_draft", None)  # a number typed for a callback never asked for is not kept
             self.say("stop")

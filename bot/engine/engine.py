@@ -6,23 +6,37 @@ Channel-neutral: Telegram, the web chat and the terminal all come through here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Protocol
 
 from bot.engine.dialogue import Dialogue, FlowBundle
 from bot.engine.flows import Flow, flow_from_source
 from bot.engine.locks import KeyedLocks
 from bot.engine.machine import ENDED_STATE, FlowMachine
 from bot.errors import ConflictError, FlowError
-from bot.messages import Inbound, Turn
+from bot.messages import Inbound, Reply, Turn
 from bot.offers import LocationResolver, NoGeography, OfferSearch
 from bot.personas import Personas
-from bot.storage import ConversationRecord
+from bot.queues import QueueSet
+from bot.storage import CallbackRow, ConversationRecord
 from bot.storage.protocol import ConversationStore, TurnTransaction
 from bot.storage.records import TurnWrites
 
 log = logging.getLogger(__name__)
 # What a channel writes with the turn, in its transaction (the reply queued, the update marked handled).
 TurnEffects = Callable[[TurnTransaction, Turn], Awaitable[None]]
+
+
+class CallbackHook(Protocol):
+    """Told, inside the turn's transaction, of the callback requests a turn created or cancelled (the audit trail,
+    the mediators' group post: bot/callbacks.py); returns what to do once the transaction is committed."""
+
+    async def turn_changes(
+        self, tx: TurnTransaction, created: Sequence[CallbackRow], cancelled: Sequence[CallbackRow]
+    ) -> Callable[[], None]: ...
+
+
 MAX_ATTEMPTS = 3  # another process changed the conversation meanwhile: read it again and redo the turn
 
 
@@ -34,12 +48,16 @@ class Engine:
         storage: ConversationStore,
         offers: OfferSearch,
         locations: LocationResolver | None = None,
+        *,
+        queues: QueueSet | None = None,
     ) -> None:
         self.current = FlowBundle(flow, FlowMachine(flow), personas)
         self.storage = storage
         self.offers = offers
         self.locations: LocationResolver = locations or NoGeography()
+        self.queues = queues or QueueSet.only_default()  # where callback requests go, by the person's place
         self.locks = KeyedLocks()
+        self.callback_hook: CallbackHook | None = None  # set by the composition root once the desk exists
         self._versions: dict[str, FlowBundle] = {flow.version: self.current}
 
     def text(self, key: str) -> str:
@@ -77,17 +95,25 @@ class Engine:
         else:
             bundle, migrated = await self._bundle_for(record)
         writes = TurnWrites()
-        dialogue = Dialogue(bundle, record, writes, self.offers, self.locations)
+        dialogue = Dialogue(bundle, record, writes, self.offers, self.locations, self.queues)
         turn = await (self._migrate(dialogue) if migrated else dialogue.handle(inbound))
+        after: Callable[[], None] | None = None
         async with self.storage.transaction() as tx:
-            for callback_id, new in writes.callbacks:
-                await tx.create_callback(new, callback_id)
+            created = [await tx.create_callback(new, callback_id) for callback_id, new in writes.callbacks]
+            cancelled = await tx.cancel_open_callbacks(record.key) if writes.cancel or writes.forget else []
+            if writes.cancel:
+                done = "callback_cancelled" if cancelled else "callback_none_open"
+                turn = replace(turn, replies=(Reply(bundle.flow.messages[done].pick(None)), *turn.replies))
             if writes.forget:
                 await tx.forget(record.key)
             else:
                 await tx.save_conversation(record)
+            if self.callback_hook is not None and (created or cancelled):
+                after = await self.callback_hook.turn_changes(tx, created, cancelled)
             if effects is not None:
                 await effects(tx, turn)
+        if after is not None:
+            after()
         return turn
 
     async def _bundle_for(self, record: ConversationRecord) -> tuple[FlowBundle, bool]:

@@ -26,6 +26,7 @@ RUNTIME_VARIABLES = frozenset(
         "free",
         "moment",
         "step",
+        "queue",  # who will call back: the label of the mediators' queue (catalogue/queues.yaml)
     }
 )
 
@@ -82,6 +83,12 @@ REQUIRED_MESSAGES = (
     "share_location_label",
     "share_contact_label",
     "map_label",
+    "callback_claimed",
+    "callback_retry",
+    "callback_gave_up",
+    "callback_cancelled",
+    "callback_none_open",
+    "cancel_label",
 )
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, insert, select, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -58,8 +59,44 @@ class _RolledBack(Exception):
         self.counts = counts
 
 
-def _is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
+_MIGRATION_LOCK = 0x7061_7373  # PostgreSQL advisory lock taken while migrating (any constant unique to the bot)
+_PASSWORD_IN_URL = re.compile(r"(://[^/:@\s]*:)[^@\s]*@")
+
+
+def _engine_url(url: str) -> URL:
+    """The URL given to SQLAlchemy. A plain postgres:// or postgresql:// URL (as hosting platforms hand them
+    out) means asyncpg, the PostgreSQL driver the bot ships with."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed
+
+
+def _server_options(url: URL) -> dict[str, Any]:
+    """The connection pool for a database server (PostgreSQL): turns run concurrently, each holding a
+    connection for one short transaction."""
+    options: dict[str, Any] = {
+        "pool_size": 10,
+        "max_overflow": 10,
+        "pool_timeout": 30,
+        "pool_pre_ping": True,  # a connection closed while idle (server restart, proxy timeout) is replaced
+        "pool_recycle": 1800,
+    }
+    if url.drivername.partition("+")[2] == "asyncpg" and "timeout" not in url.query:
+        options["connect_args"] = {"timeout": 10}  # seconds to connect, instead of asyncpg's 60
+    return options
+
+
+def _reason(exc: BaseException, url: URL | None = None) -> str:
+    """Why opening failed, for the operator: the driver's own words, never the password."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        reason = str(exc.orig)
+    else:
+        reason = f"{exc.__class__.__name__}: {exc}"
+    reason = _PASSWORD_IN_URL.sub(r"\1***@", reason.split("\n(Background on this error")[0].strip())
+    if url is not None and url.password:
+        reason = reason.replace(str(url.password), "***")
+    return reason
 
 
 class Storage:
@@ -77,15 +114,21 @@ class Storage:
 
     @classmethod
     async def open(cls, url: str, *, fast_sqlite: bool = True) -> Storage:
-        """Connect and bring the schema up to date (Alembic migrations).
+        """Connect and bring the schema up to date (Alembic migrations). `url`: sqlite+aiosqlite:///FILE, or
+        postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE (a database server: a pool of connections).
+        A database that cannot be reached or migrated raises StorageError (with the password masked).
 
         fast_sqlite: on SQLite, run each turn's queries straight on the aiosqlite connection (see sqlite.py);
         False runs them through SQLAlchemy Core, as on PostgreSQL.
         """
-        sqlite = _is_sqlite(url)
-        options: dict[str, Any] = {}
+        try:
+            parsed = _engine_url(url)
+        except (SQLAlchemyError, ValueError) as exc:
+            raise StorageError(f"DATABASE_URL is not usable: {_reason(exc)}") from exc
+        sqlite = parsed.get_backend_name() == "sqlite"
+        options: dict[str, Any] = {} if sqlite else _server_options(parsed)
         if sqlite:
-            database = make_url(url).database
+            database = parsed.database
             # Every transaction ends in COMMIT or ROLLBACK: no extra rollback when a connection goes back.
             options["pool_reset_on_return"] = None
             if not database or database == ":memory:":
@@ -93,9 +136,9 @@ class Storage:
             else:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
         try:
-            engine = create_async_engine(url, **options)
-        except (SQLAlchemyError, ValueError, ImportError) as exc:
-            raise StorageError(f"DATABASE_URL is not usable: {exc}") from exc
+            engine = create_async_engine(parsed, **options)
+        except (SQLAlchemyError, ValueError, ImportError, TypeError) as exc:
+            raise StorageError(f"DATABASE_URL is not usable: {_reason(exc, parsed)}") from exc
         if sqlite:
             sqlite_setup(engine)
         storage = cls(engine, sqlite=sqlite, fast_sqlite=fast_sqlite)
@@ -106,7 +149,8 @@ class Storage:
                 storage._driver = (await storage._writer.get_raw_connection()).driver_connection
         except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
             await storage.close()
-            raise StorageError(f"cannot open or migrate the database: {exc.__class__.__name__}: {exc}") from exc
+            where = parsed.render_as_string(hide_password=True)
+            raise StorageError(f"cannot open or migrate the database {where}: {_reason(exc, parsed)}") from exc
         return storage
 
     async def migrate(self) -> None:
@@ -121,6 +165,9 @@ class Storage:
             command.upgrade(config, "head")
 
         async with self._engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Processes starting together migrate one after the other (held until this transaction ends).
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             await connection.run_sync(upgrade)
 
     async def close(self) -> None:
@@ -200,6 +247,11 @@ class Storage:
             row = (await tx.connection.execute(select(callbacks).where(callbacks.c.id == callback_id))).first()
             return callback_row(row._mapping) if row else None
 
+    def callback_transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A unit of work on callback requests (bot/callbacks.py), through SQLAlchemy Core on every database: its
+        connection runs the queries of bot/storage/callback_queries.py, and it queues outbox rows like a turn does."""
+        return self._core_transaction()
+
     async def remember_flow_version(self, flow: str, version: str, file: str, source: str) -> None:
         async with self._core_transaction() as tx:
             found = await tx.connection.scalar(
@@ -254,6 +306,16 @@ class Storage:
             rows = await tx.connection.execute(
                 select(outbox.c.id, outbox.c.chat_id, outbox.c.method, outbox.c.params)
                 .where(outbox.c.channel == channel)
+                .order_by(outbox.c.id)
+            )
+            return [OutgoingRow(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def pending_outgoing_for(self, channel: str, chat_id: int) -> list[OutgoingRow]:
+        """One chat's calls queued and not made yet, in order (the web chat's notices)."""
+        async with self._core_transaction() as tx:
+            rows = await tx.connection.execute(
+                select(outbox.c.id, outbox.c.chat_id, outbox.c.method, outbox.c.params)
+                .where(outbox.c.channel == channel, outbox.c.chat_id == chat_id)
                 .order_by(outbox.c.id)
             )
             return [OutgoingRow(r[0], r[1], r[2], r[3]) for r in rows]

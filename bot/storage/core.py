@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.errors import ConflictError
 from bot.storage.records import (
+    CallbackEvent,
     CallbackRow,
     ConversationCache,
     ConversationRecord,
@@ -25,7 +26,9 @@ from bot.storage.records import (
     first_version,
     now,
 )
-from bot.storage.tables import callbacks, conversations, flow_versions, inbox, outbox
+from bot.storage.tables import callback_events, callbacks, conversations, flow_versions, inbox, outbox
+
+OPEN_STATUSES = ("new", "claimed")  # a mediator may still call
 
 
 def callback_row(row: Any) -> CallbackRow:
@@ -39,7 +42,34 @@ def callback_row(row: Any) -> CallbackRow:
         row["phone"],
         row["moment"],
         row["contact"],
+        first_name=row["first_name"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        attempts=row["attempts"],
+        claimed_by=row["claimed_by"],
+        claimed_name=row["claimed_name"],
+        claimed_at=row["claimed_at"],
+        outcome=row["outcome"],
+        note=row["note"],
+        resolved_at=row["resolved_at"],
+        reminded_at=row["reminded_at"],
+        post_chat_id=row["post_chat_id"],
+        post_message_id=row["post_message_id"],
     )
+
+
+def event_values(event: CallbackEvent) -> dict[str, Any]:
+    return {
+        "callback_id": event.callback_id,
+        "at": event.at,
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "actor": event.actor,
+        "actor_name": event.actor_name,
+        "via": event.via,
+        "note": event.note,
+    }
 
 
 class Transaction:
@@ -136,11 +166,32 @@ class Transaction:
                 contact=new.contact,
                 consent_at=new.consent_at,
                 consent_text=new.consent_text,
+                first_name=new.first_name,
                 created_at=stamp,
                 updated_at=stamp,
             )
         )
-        return new.stored_as(callback_id)
+        return new.stored_as(callback_id, stamp)
+
+    async def cancel_open_callbacks(self, key: str) -> list[CallbackRow]:
+        """Cancel the person's requests not yet dealt with (new or claimed); returns them as they were."""
+        rows = await self.connection.execute(
+            select(callbacks)
+            .where(callbacks.c.conversation_key == key, callbacks.c.status.in_(OPEN_STATUSES))
+            .order_by(callbacks.c.created_at)
+        )
+        found = [callback_row(r._mapping) for r in rows]
+        if found:
+            await self.connection.execute(
+                update(callbacks)
+                .where(callbacks.c.id.in_([c.id for c in found]))
+                .values(status="cancelled", resolved_at=now(), updated_at=now())
+            )
+        return found
+
+    async def add_callback_events(self, events: Sequence[CallbackEvent]) -> None:
+        if events:
+            await self.connection.execute(insert(callback_events), [event_values(e) for e in events])
 
     async def forget(self, key: str) -> int:
         """Erase a person's conversation and the personal fields of their callback requests. Open requests
@@ -149,13 +200,25 @@ class Transaction:
         await self.connection.execute(delete(conversations).where(conversations.c.key == key))
         await self.connection.execute(
             update(callbacks)
-            .where(callbacks.c.conversation_key == key, callbacks.c.status == "new")
+            .where(callbacks.c.conversation_key == key, callbacks.c.status.in_(OPEN_STATUSES))
             .values(status="cancelled")
+        )
+        ids = select(callbacks.c.id).where(callbacks.c.conversation_key == key).scalar_subquery()
+        await self.connection.execute(
+            update(callback_events).where(callback_events.c.callback_id.in_(ids)).values(note=None)
         )
         result = await self.connection.execute(
             update(callbacks)
             .where(callbacks.c.conversation_key == key)
-            .values(conversation_key=None, phone=None, answers=None, contact=None, updated_at=now())
+            .values(
+                conversation_key=None,
+                phone=None,
+                answers=null(),  # SQL NULL, as the SQLite fast path writes, not the JSON text 'null'
+                contact=None,
+                first_name=None,
+                note=None,
+                updated_at=now(),
+            )
         )
         return int(result.rowcount or 0)
 
@@ -178,7 +241,9 @@ class Transaction:
                         "payload": u.payload,
                         "received_at": stamp,
                     }
-                    for u in updates
+                    # In key order: two writers inserting overlapping batches then take the rows' locks in the
+                    # same order (PostgreSQL), so one waits for the other instead of both deadlocking.
+                    for u in sorted(updates, key=lambda u: u.update_id)
                 ]
             )
             .on_conflict_do_nothing()

@@ -12,13 +12,14 @@ from contextlib import asynccontextmanager
 
 from bot.errors import ConflictError
 from bot.storage import CallbackRow, ConversationRecord, NewCallback
-from bot.storage.records import Outgoing, OutgoingRow, ReceivedUpdate, first_version
+from bot.storage.records import CallbackEvent, Outgoing, OutgoingRow, ReceivedUpdate, first_version
 
 
 class MemoryStorage:
     def __init__(self) -> None:
         self.conversations: dict[str, ConversationRecord] = {}
         self.callbacks: dict[str, CallbackRow] = {}
+        self.callback_events: list[CallbackEvent] = []
         self.flow_sources: dict[str, tuple[str, str]] = {}
         self.inbox: dict[tuple[str, int], ReceivedUpdate | None] = {}  # None: handled
         self.outbox: dict[int, tuple[str, OutgoingRow]] = {}
@@ -61,6 +62,9 @@ class MemoryStorage:
     async def pending_outgoing(self, channel: str) -> list[OutgoingRow]:
         return [row for row_id, (c, row) in sorted(self.outbox.items()) if c == channel]
 
+    async def pending_outgoing_for(self, channel: str, chat_id: int) -> list[OutgoingRow]:
+        return [row for row in await self.pending_outgoing(channel) if row.chat_id == chat_id]
+
     async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
         async with self.transaction() as tx:
             return await tx.queue_outgoing(channel, calls)
@@ -77,6 +81,7 @@ class MemoryTransaction:
         self.storage = storage
         self.staged_conversations: dict[str, ConversationRecord | None] = {}
         self.staged_callbacks: dict[str, CallbackRow] = {}
+        self.staged_events: list[CallbackEvent] = []
         self.staged_inbox: dict[tuple[str, int], ReceivedUpdate | None] = {}
         self.staged_outbox: dict[int, tuple[str, OutgoingRow] | None] = {}
 
@@ -93,6 +98,7 @@ class MemoryTransaction:
             else:
                 self.storage.conversations[key] = record
         self.storage.callbacks.update(self.staged_callbacks)
+        self.storage.callback_events.extend(self.staged_events)
 
     async def load_conversation(self, key: str) -> ConversationRecord | None:
         record = self.storage.conversations.get(key)
@@ -112,16 +118,35 @@ class MemoryTransaction:
         self.staged_callbacks[row.id] = row
         return row
 
+    def _callbacks_of(self, key: str) -> list[CallbackRow]:
+        rows = {**self.storage.callbacks, **self.staged_callbacks}
+        return [row for row in rows.values() if row.conversation_key == key]
+
+    async def cancel_open_callbacks(self, key: str) -> list[CallbackRow]:
+        found = [row for row in self._callbacks_of(key) if row.status in ("new", "claimed")]
+        for row in found:
+            self.staged_callbacks[row.id] = dataclasses.replace(row, status="cancelled")
+        return found
+
+    async def add_callback_events(self, events: Sequence[CallbackEvent]) -> None:
+        self.staged_events.extend(events)
+
     async def forget(self, key: str) -> int:
         self.staged_conversations[key] = None
         erased = 0
-        for row in list(self.storage.callbacks.values()) + list(self.staged_callbacks.values()):
-            if row.conversation_key == key:
-                status = "cancelled" if row.status == "new" else row.status
-                self.staged_callbacks[row.id] = CallbackRow(
-                    row.id, None, status, row.queue, row.persona, None, None, row.moment, None
-                )
-                erased += 1
+        for row in self._callbacks_of(key):
+            status = "cancelled" if row.status in ("new", "claimed") else row.status
+            self.staged_callbacks[row.id] = dataclasses.replace(
+                row,
+                conversation_key=None,
+                status=status,
+                answers=None,
+                phone=None,
+                contact=None,
+                first_name=None,
+                note=None,
+            )
+            erased += 1
         return erased
 
     async def flow_source(self, version: str) -> tuple[str, str] | None:

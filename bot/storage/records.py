@@ -38,8 +38,9 @@ class NewCallback:
     contact: str
     consent_at: datetime
     consent_text: str
+    first_name: str | None = None  # as the channel knows it (Telegram's first name), for the mediator's call
 
-    def stored_as(self, callback_id: str) -> CallbackRow:
+    def stored_as(self, callback_id: str, created_at: datetime | None = None) -> CallbackRow:
         """The request as the database now holds it: status `new`."""
         return CallbackRow(
             callback_id,
@@ -51,6 +52,9 @@ class NewCallback:
             self.phone,
             self.moment,
             self.contact,
+            first_name=self.first_name,
+            created_at=created_at,
+            updated_at=created_at,
         )
 
 
@@ -65,6 +69,34 @@ class CallbackRow:
     phone: str | None
     moment: str | None
     contact: str | None
+    first_name: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    attempts: int = 0
+    claimed_by: str | None = None
+    claimed_name: str | None = None
+    claimed_at: datetime | None = None
+    outcome: str | None = None
+    note: str | None = None
+    resolved_at: datetime | None = None
+    reminded_at: datetime | None = None
+    post_chat_id: int | None = None
+    post_message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEvent:
+    """One change in a callback request's life (the audit trail): what, who, when, from where."""
+
+    callback_id: str
+    at: datetime
+    action: str  # created, claimed, released, done, unreachable, retry, cancelled, note, reminded
+    from_status: str | None
+    to_status: str
+    actor: str  # "person", "system", "telegram:<user id>", "web:<login>"
+    actor_name: str | None
+    via: str  # telegram, web, dashboard, system
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +210,7 @@ class TurnWrites:
     def __init__(self) -> None:
         self.callbacks: list[tuple[str, NewCallback]] = []
         self.forget = False
+        self.cancel = False  # cancel the person's open callback requests (/annuler)
 
     def create_callback(self, new: NewCallback) -> CallbackRow:
         callback_id = secrets.token_hex(6)
@@ -186,3 +219,6 @@ class TurnWrites:
 
     def forget_conversation(self) -> None:
         self.forget = True
+
+    def cancel_callbacks(self) -> None:
+        self.cancel = True

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import ConflictError
 from bot.storage.records import (
+    CallbackEvent,
     CallbackRow,
     ConversationCache,
     ConversationRecord,
@@ -116,10 +117,12 @@ class SqliteTransaction:
 
     async def create_callback(self, new: NewCallback, callback_id: str | None = None) -> CallbackRow:
         callback_id = callback_id or secrets.token_hex(6)
-        stamp = _stamp(now())
+        moment = now()
+        stamp = _stamp(moment)
         await self._rows(
             "INSERT INTO callbacks (id, conversation_key, status, queue, persona, answers, phone, moment, contact, "
-            "consent_at, consent_text, created_at, updated_at) VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "consent_at, consent_text, first_name, created_at, updated_at) "
+            "VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 callback_id,
                 new.conversation_key,
@@ -131,21 +134,67 @@ class SqliteTransaction:
                 new.contact,
                 _stamp(new.consent_at),
                 new.consent_text,
+                new.first_name,
                 stamp,
                 stamp,
             ),
         )
-        return new.stored_as(callback_id)
+        return new.stored_as(callback_id, moment)
+
+    async def cancel_open_callbacks(self, key: str) -> list[CallbackRow]:
+        """As core.Transaction.cancel_open_callbacks: the open requests, as they were, now cancelled."""
+        rows = await self._rows(
+            "SELECT id, status, queue, persona, moment, claimed_by, claimed_name FROM callbacks "
+            "WHERE conversation_key = ? AND status IN ('new', 'claimed') ORDER BY created_at",
+            (key,),
+        )
+        if rows:
+            stamp = _stamp(now())
+            await self._rows(
+                "UPDATE callbacks SET status = 'cancelled', resolved_at = ?, updated_at = ? "
+                "WHERE conversation_key = ? AND status IN ('new', 'claimed')",
+                (stamp, stamp, key),
+            )
+        return [
+            CallbackRow(r[0], key, r[1], r[2], r[3], None, None, r[4], None, claimed_by=r[5], claimed_name=r[6])
+            for r in rows
+        ]
+
+    async def add_callback_events(self, events: Sequence[CallbackEvent]) -> None:
+        await self._insert_many(
+            "callback_events (callback_id, at, action, from_status, to_status, actor, actor_name, via, note)",
+            [
+                (
+                    e.callback_id,
+                    _stamp(e.at),
+                    e.action,
+                    e.from_status,
+                    e.to_status,
+                    e.actor,
+                    e.actor_name,
+                    e.via,
+                    e.note,
+                )
+                for e in events
+            ],
+            "",
+        )
 
     async def forget(self, key: str) -> int:
         self.log.deleted(key)
         await self._rows("DELETE FROM conversations WHERE key = ?", (key,))
         await self._rows(
-            "UPDATE callbacks SET status = 'cancelled' WHERE conversation_key = ? AND status = 'new'", (key,)
+            "UPDATE callbacks SET status = 'cancelled' WHERE conversation_key = ? AND status IN ('new', 'claimed')",
+            (key,),
+        )
+        await self._rows(
+            "UPDATE callback_events SET note = NULL "
+            "WHERE callback_id IN (SELECT id FROM callbacks WHERE conversation_key = ?)",
+            (key,),
         )
         erased = await self._rows(
             "UPDATE callbacks SET conversation_key = NULL, phone = NULL, answers = NULL, contact = NULL, "
-            "updated_at = ? WHERE conversation_key = ? RETURNING id",
+            "first_name = NULL, note = NULL, updated_at = ? WHERE conversation_key = ? RETURNING id",
             (_stamp(now()), key),
         )
         return len(erased)

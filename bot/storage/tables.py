@@ -7,7 +7,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -17,6 +16,9 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+# Every moment column is a DateTime(timezone=True) that reads back as an aware UTC datetime on SQLite too.
+from bot.storage.types import UtcDateTime as DateTime
 
 metadata = MetaData()
 
@@ -59,8 +61,48 @@ callbacks = Table(
     Column("consent_text", String(32), nullable=True),  # version of the consent wording shown
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The request's life (bot/callbacks.py): who holds it, how many calls found nobody, how it ended.
+    Column("first_name", String(64), nullable=True),  # personal: the asker's first name, as the channel gives it
+    Column("attempts", Integer, nullable=False, server_default="0"),  # calls that found nobody (injoignable)
+    Column("claimed_by", String(128), nullable=True),  # the mediator holding it: "telegram:<user id>", "web:<login>"
+    Column("claimed_name", String(128), nullable=True),  # their name, as shown to the other mediators
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("note", Text, nullable=True),  # personal: the mediators' latest note
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("reminded_at", DateTime(timezone=True), nullable=True),  # last reminder in the mediators' group
+    Column("post_chat_id", BigInteger, nullable=True),  # the request's message in the mediators' group
+    Column("post_message_id", BigInteger, nullable=True),
     Index("ix_callbacks_status_queue", "status", "queue"),
     Index("ix_callbacks_conversation", "conversation_key"),
+    Index("ix_callbacks_queue_created", "queue", "created_at"),
+)
+
+# Every change of a callback request: who, when, from where (the audit trail shown on the request's page).
+callback_events = Table(
+    "callback_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("callback_id", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),  # "person", "system", "telegram:<user id>", "web:<login>"
+    Column("actor_name", String(128), nullable=True),
+    Column("via", String(16), nullable=False),  # telegram, web, dashboard, system
+    Column("note", Text, nullable=True),  # personal: erased with the request's personal fields
+    Index("ix_callback_events_callback", "callback_id", "id"),
+    Index("ix_callback_events_at", "at"),
+)
+
+# The last run of each scheduled job (a reminder round, a queue's daily summary): whichever process claims the
+# run first does it, the others skip it.
+scheduled_runs = Table(
+    "scheduled_runs",
+    metadata,
+    Column("job", String(128), primary_key=True),
+    Column("ran_at", DateTime(timezone=True), nullable=False),
 )
 
 places = Table(
@@ -111,4 +153,44 @@ outbox = Table(
     Column("params", JSON, nullable=False),  # personal (message texts): deleted once sent
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_outbox_channel", "channel", "id"),
+)
+
+# ----- the mediators' dashboard (bot/dashboard) -------------------------------------------------------------
+# Accounts. A removed account is kept, disabled (no password, no session): its login, which the audit trail
+# names ("web:<login>"), is never handed to someone else by mistake.
+mediators = Table(
+    "mediators",
+    metadata,
+    Column("login", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),  # shown to the other mediators ("Déjà prise en charge par …")
+    Column("password_hash", String(255), nullable=False),  # "scrypt$n$r$p$salt$hash"; "" when disabled
+    Column("queues", JSON, nullable=False),  # the queue names whose requests the mediator sees and acts on
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+)
+
+# Signed-in browsers. The cookie holds a random token; only its SHA-256 is stored, so a copy of the database
+# opens no session.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("login", String(64), nullable=False),
+    Column("csrf_token", String(64), nullable=False),  # the hidden field of every form of the session
+    Column("flash", JSON, nullable=True),  # the message for the next page ({"kind", "text"}): Post/Redirect/Get
+    Column("created_at", DateTime(timezone=True), nullable=False),  # absolute timeout
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),  # idle timeout
+    Index("ix_dashboard_sessions_login", "login"),
+)
+
+# Failed sign-ins, to slow down password guessing across processes. `key` is a hash of "login:<login>" or
+# "ip:<address>" (no login or address in clear); rows older than the counting window are deleted.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_login_attempts_key_at", "key", "at"),
 )

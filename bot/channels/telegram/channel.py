@@ -27,7 +27,10 @@ from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, Networ
 from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
+from bot.callback_view import Describer
+from bot.callbacks import CallbackDesk
 from bot.channels.ordered import KeyedQueues
+from bot.channels.telegram.group import POST_METHOD, Press, read_press
 from bot.channels.telegram.limits import Limiter, RateLimits
 from bot.channels.telegram.mapping import (
     ALLOWED_UPDATES,
@@ -38,12 +41,14 @@ from bot.channels.telegram.mapping import (
     render_text,
     render_turn,
 )
+from bot.channels.telegram.mediators import TelegramMediators
 from bot.channels.telegram.outbox import Outbox, RetryLater, Undeliverable
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.config import Settings
 from bot.engine.engine import Engine
 from bot.errors import BotError, StorageError
 from bot.messages import Turn
+from bot.queues import QueueSet
 from bot.storage.protocol import ChannelStore, TurnTransaction
 from bot.storage.records import Outgoing, OutgoingRow, ReceivedUpdate
 
@@ -59,6 +64,7 @@ COMMANDS = (
     ("aide", "Comment ça marche"),
     ("humain", "Être rappelé par une personne"),
     ("oublier", "Effacer mes réponses"),
+    ("annuler", "Annuler ma demande de rappel"),
     ("stop", "Arrêter la conversation"),
 )
 
@@ -92,6 +98,9 @@ class TelegramChannel:
         limits: RateLimits | None = TELEGRAM_LIMITS,
         concurrency: int = 64,
         poll_timeout: int = POLL_TIMEOUT,
+        desk: CallbackDesk | None = None,
+        describer: Describer | None = None,
+        queues: QueueSet | None = None,
     ) -> None:
         if settings.telegram_token is None:
             raise BotError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
@@ -117,10 +126,15 @@ class TelegramChannel:
         self.labels = Labels(
             engine.text("share_location_label"), engine.text("share_contact_label"), engine.text("map_label")
         )
-        self.updates: KeyedQueues[tuple[ReceivedUpdate, Incoming | None]] = KeyedQueues(
+        self.updates: KeyedQueues[tuple[ReceivedUpdate, Incoming | Press | None]] = KeyedQueues(
             self._handle, concurrency=concurrency, name="telegram updates"
         )
         self.outbox = Outbox(store, self.channel, self._call, Limiter(limits), concurrency=OUTGOING_CONNECTIONS)
+        # Callback requests: the person told in their chat, the mediators' groups (when there is a desk).
+        self.mediators: TelegramMediators | None = None
+        if desk is not None and describer is not None and queues is not None:
+            self.mediators = TelegramMediators(self.channel, desk, describer, queues, self.outbox, self.api)
+            desk.add_notifier(self.mediators)
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -236,10 +250,10 @@ class TelegramChannel:
         """Record the updates the bot acts on, then hand the new ones over. A repeat (same update_id) is
         recorded once, so it is handled once. A malformed update raises ValueError when `strict` (the
         webhook answers 400), else it is logged and skipped (polling must go on)."""
-        wanted: dict[int, tuple[ReceivedUpdate, Incoming]] = {}
+        wanted: dict[int, tuple[ReceivedUpdate, Incoming | Press]] = {}
         for payload in payloads:
             try:
-                incoming = read_update(payload)
+                incoming = self._read(payload)
             except (KeyError, TypeError, ValueError) as exc:
                 if strict:
                     raise ValueError("not a Telegram update") from exc
@@ -253,15 +267,25 @@ class TelegramChannel:
                 continue  # recorded: handled at the next start
             self.updates.put(received.chat_id, wanted[received.update_id])
 
+    def _read(self, payload: dict[str, Any]) -> Incoming | Press | None:
+        """What the update asks: a person's message or press, or a mediator's press in a group."""
+        incoming = read_update(payload)
+        if incoming is None and self.mediators is not None:
+            return read_press(payload)
+        return incoming
+
     # ----- handling ------------------------------------------------------------------------------------------
-    async def _handle(self, item: tuple[ReceivedUpdate, Incoming | None]) -> None:
+    async def _handle(self, item: tuple[ReceivedUpdate, Incoming | Press | None]) -> None:
         """One update, start to end. A database failure: wait and try again (the chat's next updates wait
         behind it); any other failure: the person is told, and the update is closed."""
         received, incoming = item
         if incoming is None:  # read back from the inbox after a restart
-            incoming = read_update(received.payload)
+            incoming = self._read(received.payload)
         if incoming is None:  # recorded by a version that handled it; this one does not
             await self._finish(received, [])
+            return
+        if isinstance(incoming, Press):
+            await self._handle_press(received, incoming)
             return
         if incoming.callback_query_id is not None:
             self._spawn(self._answer_query(incoming.callback_query_id))
@@ -296,17 +320,40 @@ class TelegramChannel:
         await self.engine.handle(incoming.inbound, write_replies)
         self.outbox.push(queued)
 
+    async def _handle_press(self, received: ReceivedUpdate, press: Press) -> None:
+        """A mediator's press in a group: applied (in its own transaction), answered with a toast, closed. Handled
+        again after a crash in between, it changes nothing: the request already shows the press's effect."""
+        assert self.mediators is not None
+        delay = STORAGE_RETRY[0]
+        while True:
+            try:
+                answer, alert = await self.mediators.handle_press(press)
+                break
+            except StorageError as exc:
+                if self._stopping.is_set():
+                    return
+                log.warning("press %d waits for the database (%s); again in %.1f s", received.update_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORAGE_RETRY[1])
+            except Exception:
+                log.exception("press %d could not be handled", received.update_id)
+                answer, alert = "Un souci technique : réessayez dans un instant.", True
+                break
+        self._spawn(self._answer_query(press.query_id, answer, alert))
+        await self._finish(received, [])
+
     async def _finish(self, received: ReceivedUpdate, calls: list[Outgoing]) -> None:
         async with self.store.transaction() as tx:
             rows = await tx.queue_outgoing(self.channel, calls)
             await tx.finish_update(self.channel, received.update_id)
         self.outbox.push(rows)
 
-    async def _answer_query(self, query_id: str) -> None:
-        """Stops the button's spinner. Not a message: outside the outbox and its limits, tried a few times."""
+    async def _answer_query(self, query_id: str, text: str | None = None, alert: bool = False) -> None:
+        """Stops the button's spinner (with a short text for mediators). Not a message: outside the outbox and
+        its limits, tried a few times."""
         for attempt in range(3):
             try:
-                await self.application.bot.answer_callback_query(query_id)
+                await self.application.bot.answer_callback_query(query_id, text=text, show_alert=alert)
                 return
             except RetryAfter as exc:
                 await asyncio.sleep(min(retry_seconds(exc), 5.0))
@@ -327,28 +374,30 @@ class TelegramChannel:
     # ----- sending -------------------------------------------------------------------------------------------
     async def _call(self, row: OutgoingRow) -> None:
         """One outbox row, through PTB. Failures sorted into retry later / give up."""
-        bot = self.application.bot
+        if row.method == POST_METHOD:
+            if self.mediators is not None:  # else: a row left by a run with a desk; nothing can render it
+                await self.mediators.send_post(row)
+            return
+        result = await self.api(row.method, row.params)
+        if result is None and row.method == "editMessageText":
+            # The message to edit is gone or too old: show the question anew instead.
+            await self.api("sendMessage", {k: v for k, v in row.params.items() if k != "message_id"})
+
+    async def api(self, method: str, params: dict[str, Any]) -> Any:
+        """One Bot API call: its result; True when an edit changed nothing; None when the message to edit is gone
+        or too old. Raises RetryLater (flood limit, network, 5xx) or Undeliverable."""
         try:
-            await bot.do_api_request(row.method, api_kwargs=row.params)
+            return await self.application.bot.do_api_request(method, api_kwargs=params)
         except RetryAfter as exc:
             raise RetryLater("Telegram flood limit", retry_seconds(exc), everything=True) from None
         except Forbidden as exc:
             raise Undeliverable(f"Telegram refused: {exc.message}") from None
         except BadRequest as exc:
-            await self._bad_request(row, exc)
+            message = exc.message.lower()
+            if "not modified" in message:
+                return True  # the message already shows this: done
+            if method == "editMessageText" and ("not found" in message or "can't be edited" in message):
+                return None
+            raise Undeliverable(f"{method} refused by Telegram: {exc.message}") from None
         except NetworkError as exc:  # includes TimedOut and 5xx answers
             raise RetryLater(f"{exc.__class__.__name__}: {exc.message}") from None
-
-    async def _bad_request(self, row: OutgoingRow, error: BadRequest) -> None:
-        message = error.message.lower()
-        if "not modified" in message:
-            return  # the message already shows this: done
-        if row.method == "editMessageText" and ("not found" in message or "can't be edited" in message):
-            # The message to edit is gone or too old: show the question anew instead.
-            params = {k: v for k, v in row.params.items() if k != "message_id"}
-            try:
-                await self.application.bot.do_api_request("sendMessage", api_kwargs=params)
-                return
-            except BadRequest as again:
-                error = again
-        raise Undeliverable(f"{row.method} refused by Telegram: {error.message}")

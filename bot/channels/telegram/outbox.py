@@ -72,6 +72,12 @@ class Outbox:
         for row in rows:
             self._queues.put(row.chat_id, row)
 
+    def discard(self, rows: list[OutgoingRow]) -> None:
+        """Rows committed but made needless by another one still waiting: struck off without a call."""
+        if rows:
+            self._sent_ids.extend(row.id for row in rows)
+            self._has_sent.set()
+
     async def _deliver(self, row: OutgoingRow) -> None:
         backoff = FIRST_BACKOFF
         while True:

@@ -1,0 +1,149 @@
+"""The Telegram side of callback requests: the person told in their chat, each request's message in its queue's
+group (posted once, then edited in place), presses on its buttons, reminders and summaries.
+
+Group messages go through the same outbox as replies (kept until sent, retried, 20 per minute per group). A
+request's message is queued as a `POST_METHOD` row naming the request and rendered when it is sent, from the
+request's state at that moment: while the group's queue is busy, several changes of one request wait as one row
+and cost one message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from bot.callback_view import Describer
+from bot.callbacks import Actor, CallbackDesk, QueueSummary, Refused
+from bot.channels.telegram.group import POST_METHOD, Press, render_post, render_reminder, render_summary
+from bot.channels.telegram.mapping import KEY_PREFIX, encode_button, render_text
+from bot.channels.telegram.outbox import Outbox
+from bot.messages import Button
+from bot.queues import Queue, QueueSet
+from bot.storage.protocol import TurnTransaction
+from bot.storage.records import CallbackRow, Outgoing, OutgoingRow, now
+
+log = logging.getLogger(__name__)
+NOTICE_TOKEN = "cmd"  # the question token of a notice's buttons: commands, valid whatever the question
+ACTION_DONE = {
+    "claim": "C'est noté : vous vous en occupez.",
+    "done": "Merci ! Demande close.",
+    "unreachable": "Noté : personne n'a répondu.",
+    "release": "Demande libérée.",
+}
+ApiCall = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+
+class TelegramMediators:
+    """The desk's Notifier for Telegram (bot/callbacks.py), and the handler of the group's buttons."""
+
+    def __init__(
+        self,
+        channel: str,
+        desk: CallbackDesk,
+        describer: Describer,
+        queues: QueueSet,
+        outbox: Outbox,
+        api: ApiCall,
+    ) -> None:
+        self.channel = channel
+        self.desk = desk
+        self.describer = describer
+        self.queues = queues
+        self.outbox = outbox
+        self.api = api
+        self._waiting_posts: dict[str, int] = {}  # request id -> its queued POST_METHOD row, not started yet
+
+    # ----- Notifier ------------------------------------------------------------------------------------------
+    def reaches(self, conversation_key: str) -> bool:
+        return conversation_key.startswith(KEY_PREFIX)
+
+    async def tell_person(
+        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button]
+    ) -> list[OutgoingRow]:
+        chat_id = int(conversation_key.removeprefix(KEY_PREFIX))
+        calls = render_text(chat_id, text)
+        if buttons:
+            rows = [[{"text": b.label, "callback_data": encode_button(NOTICE_TOKEN, b.value)}] for b in buttons]
+            calls[-1].params["reply_markup"] = {"inline_keyboard": rows}
+        return await tx.queue_outgoing(self.channel, calls)
+
+    async def post_changed(self, tx: TurnTransaction, row: CallbackRow, queue: Queue) -> list[OutgoingRow]:
+        chat_id = self.queues.chat_id_for(queue)
+        if chat_id is None:
+            return []
+        return await tx.queue_outgoing(self.channel, [Outgoing(chat_id, POST_METHOD, {"callback_id": row.id})])
+
+    async def remind(self, tx: TurnTransaction, queue: Queue, rows: Sequence[CallbackRow]) -> list[OutgoingRow]:
+        chat_id = self.queues.chat_id_for(queue)
+        if chat_id is None or not rows:
+            return []
+        text = render_reminder([self.describer.view(r) for r in rows], now())
+        return await tx.queue_outgoing(self.channel, [_html_message(chat_id, text)])
+
+    async def summarise(self, tx: TurnTransaction, queue: Queue, summary: QueueSummary) -> list[OutgoingRow]:
+        chat_id = self.queues.chat_id_for(queue)
+        if chat_id is None:
+            return []
+        text = render_summary(queue.label, summary.counts, summary.waiting, summary.late)
+        return await tx.queue_outgoing(self.channel, [_html_message(chat_id, text)])
+
+    def committed(self, rows: list[OutgoingRow]) -> None:
+        """Hand committed rows to the outbox; a request whose message is already waiting to be sent needs no
+        second one (it is rendered when sent, so it will show the latest state)."""
+        fresh, redundant = [], []
+        for row in rows:
+            if row.method == POST_METHOD:
+                callback_id = str(row.params["callback_id"])
+                if callback_id in self._waiting_posts:
+                    redundant.append(row)
+                    continue
+                self._waiting_posts[callback_id] = row.id
+            fresh.append(row)
+        self.outbox.push(fresh)
+        self.outbox.discard(redundant)
+
+    # ----- sending a request's message -------------------------------------------------------------------------
+    async def send_post(self, row: OutgoingRow) -> None:
+        """Show the request's current state in the group: a new message the first time, else an edit."""
+        callback_id = str(row.params["callback_id"])
+        if self._waiting_posts.get(callback_id) == row.id:
+            del self._waiting_posts[callback_id]  # from now on, a change needs a new row
+        found = await self.desk.get(callback_id)
+        if found is None:
+            return
+        text, markup = render_post(self.describer.view(found), now())
+        params: dict[str, Any] = {"chat_id": row.chat_id, "text": text, "parse_mode": "HTML", "reply_markup": markup}
+        if found.post_message_id is not None and found.post_chat_id == row.chat_id:
+            edited = await self.api("editMessageText", {**params, "message_id": found.post_message_id})
+            if edited is not None:
+                return  # edited (or already showing this); None: the message is gone, post it again
+        sent = await self.api("sendMessage", params)
+        if isinstance(sent, dict) and "message_id" in sent:
+            await self.desk.set_post(callback_id, row.chat_id, int(sent["message_id"]))
+
+    # ----- presses on the group's buttons -----------------------------------------------------------------------
+    async def handle_press(self, press: Press) -> tuple[str, bool]:
+        """Apply a mediator's press; (what to tell them in the button's toast, whether as an alert)."""
+        allowed = [
+            q.name for q in self.queues.all if self.queues.chat_id_for(q) == press.chat_id and q.may_act(press.user_id)
+        ]
+        if not allowed:
+            log.info("press refused: group %s or user not allowed for any queue", press.chat_id)
+            return Refused("not_allowed").message, True
+        actor = Actor(f"telegram:{press.user_id}", press.user_name, "telegram")
+        action = {
+            "claim": self.desk.claim,
+            "done": self.desk.call_done,
+            "unreachable": self.desk.unreachable,
+            "release": self.desk.release,
+        }[press.action]
+        try:
+            await action(press.callback_id, actor, queues=allowed)
+        except Refused as refused:
+            return refused.message, True
+        return ACTION_DONE[press.action], False
+
+
+def _html_message(chat_id: int, text: str) -> Outgoing:
+    return Outgoing(chat_id, "sendMessage", {"chat_id": chat_id, "text": text, "parse_mode": "HTML"})

@@ -1,0 +1,397 @@
+"""Callback requests after they are recorded (bot/callbacks.py): claims, calls, retries, cancellation, the audit
+trail, what the person is told, concurrency, reminders and summaries, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.app import LoadedFlow
+from bot.callback_jobs import CallbackJobs
+from bot.callbacks import Actor, CallbackDesk, QueueSummary, Refused
+from bot.channels.web_notifier import WebNotifier
+from bot.engine.engine import Engine
+from bot.messages import Button
+from bot.offers import NoCatalogue
+from bot.queues import Queue, QueueSet
+from bot.storage import Storage
+from bot.storage.protocol import TurnTransaction
+from bot.storage.records import CallbackRow, NewCallback, OutgoingRow, now
+from bot.storage.tables import callback_events, callbacks
+from bot.web.notices import WEB_CHANNEL
+from tests.conftest import Chat
+
+MARIE = Actor("web:marie", "Marie D.", "dashboard")
+PAUL = Actor("telegram:77", "Paul", "telegram")
+
+
+@dataclass
+class Recorder:
+    """A channel that records what the desk asks it to say (and writes nothing)."""
+
+    told: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+    posts: list[tuple[str, str]] = field(default_factory=list)
+    reminders: list[tuple[str, list[str]]] = field(default_factory=list)
+    summaries: list[tuple[str, QueueSummary]] = field(default_factory=list)
+    handed: list[OutgoingRow] = field(default_factory=list)
+
+    def reaches(self, conversation_key: str) -> bool:
+        return conversation_key.startswith("telegram:")
+
+    async def tell_person(
+        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button]
+    ) -> list[OutgoingRow]:
+        self.told.append((conversation_key, text, tuple(b.value for b in buttons)))
+        return []
+
+    async def post_changed(self, tx: TurnTransaction, row: CallbackRow, queue: Queue) -> list[OutgoingRow]:
+        self.posts.append((row.id, row.status))
+        return []
+
+    async def remind(self, tx: TurnTransaction, queue: Queue, rows: Sequence[CallbackRow]) -> list[OutgoingRow]:
+        self.reminders.append((queue.name, [r.id for r in rows]))
+        return []
+
+    async def summarise(self, tx: TurnTransaction, queue: Queue, summary: QueueSummary) -> list[OutgoingRow]:
+        self.summaries.append((queue.name, summary))
+        return []
+
+    def committed(self, rows: list[OutgoingRow]) -> None:
+        self.handed += rows
+
+
+def queue_set() -> QueueSet:
+    default = Queue("default", "l'équipe Passerelle", max_attempts=2, target_minutes=60)
+    return QueueSet(default, (Queue("lyon", "la Maison de Lyon", postcodes=frozenset({"69003"})),))
+
+
+@dataclass
+class Desk:
+    storage: Storage
+    desk: CallbackDesk
+    recorder: Recorder
+
+
+@pytest.fixture
+async def desk(database_url: str, loaded: LoadedFlow) -> AsyncIterator[Desk]:
+    storage = await Storage.open(database_url)
+    desk = CallbackDesk(storage, queue_set(), lambda key: loaded.flow.messages[key].pick(None))
+    recorder = Recorder()
+    desk.add_notifier(recorder)
+    desk.add_notifier(WebNotifier())
+    yield Desk(storage, desk, recorder)
+    await storage.close()
+
+
+async def new_request(storage: Storage, key: str = "telegram:42", queue: str = "default") -> CallbackRow:
+    async with storage.transaction() as tx:
+        return await tx.create_callback(
+            NewCallback(key, queue, "timide", {"for_whom": "self"}, "+33612345678", "morning", "person", now(), "v1")
+        )
+
+
+async def events(storage: Storage, callback_id: str) -> list[tuple[str, str | None, str, str]]:
+    async with storage.callback_transaction() as tx:
+        rows = await tx.connection.execute(
+            select(callback_events.c.action, callback_events.c.from_status, callback_events.c.to_status)
+            .add_columns(callback_events.c.actor)
+            .where(callback_events.c.callback_id == callback_id)
+            .order_by(callback_events.c.id)
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def test_claim_tells_the_person_and_records_who_when_where(desk: Desk) -> None:
+    """A claim holds the request for one mediator, is audited, refreshes the group post, and tells the person."""
+    request = await new_request(desk.storage)
+    claimed = await desk.desk.claim(request.id, MARIE)
+    assert (claimed.status, claimed.claimed_by, claimed.claimed_name) == ("claimed", "web:marie", "Marie D.")
+    stored = await desk.desk.get(request.id)
+    assert stored is not None
+    assert (stored.status, stored.claimed_by, stored.claimed_at is not None) == ("claimed", "web:marie", True)
+    assert await events(desk.storage, request.id) == [("claimed", "new", "claimed", "web:marie")]
+    [history] = await desk.desk.history(request.id)
+    assert (history.via, history.actor_name) == ("dashboard", "Marie D.")
+    [(key, text, buttons)] = desk.recorder.told
+    assert key == "telegram:42"
+    assert "l'équipe Passerelle va vous appeler (le matin)" in text
+    assert buttons == ("/annuler",)
+    assert desk.recorder.posts == [(request.id, "claimed")]
+
+
+async def test_a_claimed_request_cannot_be_taken_by_another_mediator(desk: Desk) -> None:
+    """Second claimer refused with the holder's name; the holder claiming again changes nothing."""
+    request = await new_request(desk.storage)
+    await desk.desk.claim(request.id, MARIE)
+    with pytest.raises(Refused, match=r"Marie D\.") as refused:
+        await desk.desk.claim(request.id, PAUL)
+    assert refused.value.code == "taken"
+    again = await desk.desk.claim(request.id, MARIE)
+    assert again.claimed_by == "web:marie"
+    assert len(await events(desk.storage, request.id)) == 1
+    for action in (desk.desk.release, desk.desk.unreachable, desk.desk.call_done):
+        with pytest.raises(Refused) as not_holder:
+            await action(request.id, PAUL)
+        assert not_holder.value.code == "not_holder"
+
+
+async def test_release_puts_the_request_back_for_anyone(desk: Desk) -> None:
+    """Libérer: back to `new`, nobody holds it, another mediator may claim it."""
+    request = await new_request(desk.storage)
+    await desk.desk.claim(request.id, MARIE)
+    released = await desk.desk.release(request.id, MARIE)
+    assert (released.status, released.claimed_by) == ("new", None)
+    assert (await desk.desk.claim(request.id, PAUL)).claimed_by == "telegram:77"
+    with pytest.raises(Refused) as refused:
+        await desk.desk.release((await new_request(desk.storage)).id, MARIE)
+    assert refused.value.code == "not_claimed"
+
+
+async def test_call_done_closes_with_outcome_and_note(desk: Desk) -> None:
+    """Appel fait: closed with its outcome and note; nothing more can be done to it but notes."""
+    request = await new_request(desk.storage)
+    await desk.desk.claim(request.id, MARIE)
+    done = await desk.desk.call_done(request.id, MARIE, outcome="appointment", note="  RDV jeudi   10 h ")
+    assert (done.status, done.outcome, done.note) == ("done", "appointment", "RDV jeudi 10 h")
+    stored = await desk.desk.get(request.id)
+    assert stored is not None
+    assert stored.resolved_at is not None
+    for action in (desk.desk.claim, desk.desk.release, desk.desk.unreachable):
+        with pytest.raises(Refused) as refused:
+            await action(request.id, MARIE)
+        assert refused.value.code == "closed"
+    noted = await desk.desk.add_note(request.id, PAUL, "rappel de courtoisie fait")
+    assert noted.note == "rappel de courtoisie fait"
+    assert [e[0] for e in await events(desk.storage, request.id)] == ["claimed", "done", "note"]
+    with pytest.raises(Refused) as bad:
+        await desk.desk.call_done((await new_request(desk.storage)).id, MARIE, outcome="invented")
+    assert bad.value.code == "bad_outcome"
+
+
+async def test_call_done_without_claiming_first_records_who_called(desk: Desk) -> None:
+    """A mediator who calls straight away (Appel fait on a new request) is recorded as its holder."""
+    request = await new_request(desk.storage)
+    done = await desk.desk.call_done(request.id, PAUL)
+    assert (done.status, done.claimed_by, done.outcome) == ("done", "telegram:77", "helped")
+
+
+async def test_unreachable_retries_until_the_queue_limit(desk: Desk) -> None:
+    """Injoignable: back to `new` for another try (person told), until max_attempts, then closed (person told)."""
+    request = await new_request(desk.storage)
+    await desk.desk.claim(request.id, MARIE)
+    first = await desk.desk.unreachable(request.id, MARIE, note="messagerie")
+    assert (first.status, first.attempts, first.claimed_by) == ("new", 1, None)
+    await desk.desk.claim(request.id, PAUL)
+    last = await desk.desk.unreachable(request.id, PAUL)
+    assert (last.status, last.attempts, last.outcome) == ("unreachable", 2, "unreachable")
+    texts = [text for _, text, _ in desk.recorder.told]
+    assert "réessaierons" in texts[1]
+    assert "malgré plusieurs essais" in texts[3]
+    assert [e[:3] for e in await events(desk.storage, request.id)] == [
+        ("claimed", "new", "claimed"),
+        ("unreachable", "claimed", "new"),
+        ("claimed", "new", "claimed"),
+        ("unreachable", "claimed", "unreachable"),
+    ]
+
+
+async def test_a_mediator_acts_only_on_their_queues(desk: Desk) -> None:
+    """A request of another queue is refused (not_allowed), and unknown ids say so."""
+    request = await new_request(desk.storage, queue="lyon")
+    with pytest.raises(Refused) as refused:
+        await desk.desk.claim(request.id, MARIE, queues=["default"])
+    assert refused.value.code == "not_allowed"
+    assert (await desk.desk.claim(request.id, MARIE, queues=["lyon"])).status == "claimed"
+    with pytest.raises(Refused) as missing:
+        await desk.desk.claim("nope", MARIE)
+    assert missing.value.code == "not_found"
+    with pytest.raises(Refused) as empty:
+        await desk.desk.add_note(request.id, MARIE, "   ")
+    assert empty.value.code == "empty_note"
+
+
+async def test_a_web_chat_person_is_told_through_a_notice(desk: Desk) -> None:
+    """For a web chat's request, the claim leaves a notice row for the page to fetch (with the cancel button)."""
+    request = await new_request(desk.storage, key="web:123456")
+    await desk.desk.claim(request.id, MARIE)
+    [row] = await desk.storage.pending_outgoing(WEB_CHANNEL)
+    assert (row.chat_id, row.method) == (123456, "notice")
+    assert "va vous appeler" in row.params["text"]
+    assert row.params["buttons"] == [{"label": "Annuler ma demande", "value": "/annuler"}]
+    assert desk.recorder.told == []  # the Telegram recorder does not reach web chats
+
+
+async def test_fifty_simultaneous_claims_give_the_request_to_exactly_one(desk: Desk, database_url: str) -> None:
+    """50 mediators press "Je m'en occupe" at once, over 5 connections: exactly one holds the request."""
+    request = await new_request(desk.storage)
+    others = [await Storage.open(database_url) for _ in range(4)]
+    desks = [desk.desk] + [CallbackDesk(s, desk.desk.queues, desk.desk.texts) for s in others]
+    start = asyncio.Event()
+
+    async def claim(n: int) -> str:
+        await start.wait()
+        try:
+            await desks[n % len(desks)].claim(request.id, Actor(f"web:m{n}", f"M{n}", "dashboard"))
+        except Refused as refused:
+            return refused.code
+        return "won"
+
+    tasks = [asyncio.create_task(claim(n)) for n in range(50)]
+    await asyncio.sleep(0.05)
+    start.set()
+    results = await asyncio.gather(*tasks)
+    for storage in others:
+        await storage.close()
+    assert results.count("won") == 1
+    assert set(results) == {"won", "taken"}
+    stored = await desk.desk.get(request.id)
+    assert stored is not None
+    winner = results.index("won")
+    assert stored.claimed_by == f"web:m{winner}"
+    assert [e[0] for e in await events(desk.storage, request.id)] == ["claimed"]
+
+
+async def test_five_hundred_requests_ten_mediators_each_claimed_once(desk: Desk, database_url: str) -> None:
+    """10 mediators take "the next one" until none is left: each of 500 requests is claimed exactly once."""
+    async with desk.storage.transaction() as tx:
+        for n in range(500):
+            await tx.create_callback(
+                NewCallback(f"telegram:{n}", "default", None, {}, "+33612345678", "any", "person", now(), "v1")
+            )
+    others = [await Storage.open(database_url) for _ in range(4)]
+    desks = [desk.desk] + [CallbackDesk(s, desk.desk.queues, desk.desk.texts) for s in others]
+    start = asyncio.Event()
+
+    async def mediator(n: int) -> list[str]:
+        actor = Actor(f"web:m{n}", f"M{n}", "dashboard")
+        mine: list[str] = []
+        await start.wait()
+        for _ in range(600):  # bounded: more rounds than requests
+            row = await desks[n % len(desks)].claim_next(actor, ["default"])
+            if row is None:
+                return mine
+            mine.append(row.id)
+            if random.random() < 0.1:
+                await asyncio.sleep(0)
+        raise AssertionError("the queue never emptied")
+
+    tasks = [asyncio.create_task(mediator(n)) for n in range(10)]
+    start.set()
+    claimed = [i for ids in await asyncio.gather(*tasks) for i in ids]
+    for storage in others:
+        await storage.close()
+    assert len(claimed) == 500
+    assert len(set(claimed)) == 500
+    async with desk.storage.callback_transaction() as tx:
+        statuses = list(await tx.connection.scalars(select(callbacks.c.status)))
+        claims = list(
+            await tx.connection.scalars(
+                select(callback_events.c.callback_id).where(callback_events.c.action == "claimed")
+            )
+        )
+    assert statuses == ["claimed"] * 500
+    assert sorted(claims) == sorted(claimed)
+
+
+async def test_the_person_cancels_with_annuler(database_url: str, loaded: LoadedFlow) -> None:
+    """/annuler in the conversation cancels the open request (audited, post refreshed); a second one says none."""
+    storage = await Storage.open(database_url)
+    try:
+        engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
+        desk = CallbackDesk(storage, queue_set(), engine.text)
+        recorder = Recorder()
+        desk.add_notifier(recorder)
+        engine.callback_hook = desk
+        await engine.start()
+        chat = Chat(engine, "telegram:42")
+        await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])
+        turn = await chat.send("value:morning")
+        assert turn.callback is not None
+        callback_id = turn.callback.id
+        assert recorder.posts == [(callback_id, "new")]
+        assert await events(storage, callback_id) == [("created", None, "new", "person")]
+        await desk.claim(callback_id, MARIE)
+        turn = await chat.send("/annuler")
+        assert "C'est annulé" in turn.replies[0].text
+        stored = await desk.get(callback_id)
+        assert stored is not None
+        assert stored.status == "cancelled"
+        assert [e[:3] for e in await events(storage, callback_id)][-1] == ("cancelled", "claimed", "cancelled")
+        assert recorder.posts[-1] == (callback_id, "cancelled")
+        turn = await chat.send("/annuler")
+        assert "pas de demande de rappel en cours" in turn.replies[0].text
+        with pytest.raises(Refused):
+            await desk.call_done(callback_id, MARIE)
+    finally:
+        await storage.close()
+
+
+async def test_forget_cancels_a_claimed_request_and_erases_its_personal_fields(
+    database_url: str, loaded: LoadedFlow
+) -> None:
+    """/oublier: the request the mediator holds is cancelled; phone, first name, notes (history too) erased."""
+    storage = await Storage.open(database_url)
+    try:
+        engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
+        desk = CallbackDesk(storage, queue_set(), engine.text)
+        engine.callback_hook = desk
+        await engine.start()
+        chat = Chat(engine, "telegram:42")
+        await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])
+        turn = await chat.send("value:morning")
+        assert turn.callback is not None
+        await desk.claim(turn.callback.id, MARIE)
+        await desk.add_note(turn.callback.id, MARIE, "Mme X, 12 rue Y")
+        await chat.script(["/oublier", "value:yes"])
+        stored = await desk.get(turn.callback.id)
+        assert stored is not None
+        assert (stored.status, stored.phone, stored.note, stored.first_name, stored.answers) == (
+            "cancelled",
+            None,
+            None,
+            None,
+            None,
+        )
+        assert all(e.note is None for e in await desk.history(turn.callback.id))
+    finally:
+        await storage.close()
+
+
+async def test_reminders_list_late_requests_once_per_gap_in_working_hours(desk: Desk) -> None:
+    """A request waiting past the target is reminded in working hours, not again within the gap, not at night."""
+    queue = desk.desk.queues.default  # target 60 min, office hours
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Paris
+    late, fresh = await new_request(desk.storage), await new_request(desk.storage)
+    async with desk.storage.callback_transaction() as tx:
+        for row, age in ((late, timedelta(hours=3)), (fresh, timedelta(minutes=10))):
+            await tx.connection.execute(update(callbacks).where(callbacks.c.id == row.id).values(created_at=at - age))
+    jobs = CallbackJobs(desk.desk)
+    assert await jobs.remind(queue, at) == 1
+    assert desk.recorder.reminders == [("default", [late.id])]
+    assert await jobs.remind(queue, at + timedelta(minutes=5)) == 0  # reminded within the gap
+    assert await jobs.remind(queue, at + timedelta(hours=2)) == 2  # the gap passed; the other one is late now
+    night = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)
+    await jobs.run_once(night + timedelta(hours=5))
+    assert len(desk.recorder.reminders) == 2
+
+
+async def test_the_daily_summary_is_sent_once_a_day(desk: Desk) -> None:
+    """At the start of working hours each queue gets one summary per day: what waits, how many are late."""
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    late, fresh = await new_request(desk.storage), await new_request(desk.storage)
+    async with desk.storage.callback_transaction() as tx:
+        for row, age in ((late, timedelta(hours=5)), (fresh, timedelta(minutes=10))):
+            await tx.connection.execute(update(callbacks).where(callbacks.c.id == row.id).values(created_at=at - age))
+    jobs = CallbackJobs(desk.desk)
+    queue = desk.desk.queues.default
+    assert await jobs.summarise(queue, at)
+    assert not await jobs.summarise(queue, at + timedelta(hours=1))
+    [(name, summary)] = desk.recorder.summaries
+    assert (name, summary.waiting, summary.late) == ("default", 2, 1)
+    assert await jobs.summarise(queue, at + timedelta(days=1))

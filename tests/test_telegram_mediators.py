@@ -1,0 +1,302 @@
+"""The mediators' Telegram group, end to end with the fake Bot API server: a request posted once, claimed and
+resolved from its buttons (the message edited in place), the person told and able to cancel, presses from
+elsewhere refused, the group's flood limit respected, notifications retried, reminders."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from bot.callback_jobs import CallbackJobs
+from bot.channels.telegram.group import POST_METHOD
+from bot.channels.telegram.limits import RateLimits
+from bot.config import Settings
+from bot.storage.tables import callbacks
+from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram.models import Fault, Limits
+from tests.fake_telegram.users import FakeGroup
+from tests.telegram_harness import Person, RunningBot, bot_settings, running_bot, whole_conversation
+
+GROUP = -1001234567890
+MEDIATOR = 501
+CLAIM, DONE, UNREACHABLE, RELEASE = "🙋 Je m'en occupe", "✅ Appel fait", "📵 Injoignable", "↩️ Libérer"
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+def mediator_settings(server: FakeTelegram, tmp_path: Path, database_url: str | None = None) -> Settings:
+    settings = bot_settings(server, tmp_path / "bot.db")
+    settings = dataclasses.replace(settings, mediator_chat_id=GROUP)
+    return dataclasses.replace(settings, database_url=database_url) if database_url else settings
+
+
+def post_of(group: FakeGroup, short_id: str) -> str:
+    found = [m for m in group.messages if m.from_bot and m.text and f"Demande de rappel {short_id}" in m.text]
+    assert len(found) == 1, group.summary()  # posted once, edited in place afterwards
+    return found[0].text or ""
+
+
+async def ask_callback(server: FakeTelegram, chat_id: int = 42, first_name: str = "Jeanne") -> None:
+    user = server.user(chat_id, first_name=first_name)
+    await Person(user).play(whole_conversation("timide"), ends=True)
+    assert "C'est noté" in (user.last.text if user.last else ""), user.summary()
+
+
+async def wait_post(group: FakeGroup, predicate_text: str, within: float = 10.0) -> None:
+    await group.wait_for(lambda g: any(m.from_bot and predicate_text in (m.text or "") for m in g.messages), within)
+
+
+async def the_request(bot: RunningBot) -> str:
+    assert bot.app.desk is not None
+    [row] = await bot.app.desk.listing(None)
+    return row.id
+
+
+async def test_a_request_is_posted_claimed_told_and_resolved_from_the_group(
+    server: FakeTelegram, tmp_path: Path, database_url: str
+) -> None:
+    """Done-when, Telegram side (SQLite and PostgreSQL): posted once in the group, claimed there, the person told,
+    resolved; the message shows each state in place."""
+    group = server.group(GROUP, "Médiateurs")
+    async with running_bot(server, mediator_settings(server, tmp_path, database_url)) as bot:
+        await ask_callback(server)
+        callback_id = await the_request(bot)
+        await wait_post(group, callback_id[:4])
+        text = post_of(group, callback_id[:4])
+        assert "En attente" in text
+        assert "Jeanne" in text
+        assert "06 12 34 56 78" in text
+        assert "le matin" in text
+        assert group.buttons() == [CLAIM]
+        person = server.user(42)
+        before = len(person.messages)
+
+        await group.press(MEDIATOR, CLAIM)
+        await wait_post(group, "Prise en charge")
+        assert f"par User {MEDIATOR}" in post_of(group, callback_id[:4])
+        assert group.buttons() == [DONE, UNREACHABLE, RELEASE]
+        await person.wait_for(lambda u: len(u.messages) > before)
+        told = person.last
+        assert told is not None
+        assert "va vous appeler" in (told.text or "")
+        assert "Lyon" in (told.text or "")  # 69003: the Lyon queue (its group: the default one's)
+        assert person.buttons() == ["Annuler ma demande"]
+        answers = [c.params.get("text") for c in server.calls_of("answerCallbackQuery")]
+        assert "C'est noté : vous vous en occupez." in answers
+
+        await group.press(MEDIATOR, DONE)
+        await wait_post(group, "Appel fait")
+        assert group.buttons() == []
+        assert bot.app.desk is not None
+        row = await bot.app.desk.get(callback_id)
+        assert row is not None
+        assert (row.status, row.claimed_by, row.outcome) == ("done", f"telegram:{MEDIATOR}", "helped")
+        assert [e.action for e in await bot.app.desk.history(callback_id)] == ["created", "claimed", "done"]
+        assert {e.via for e in await bot.app.desk.history(callback_id)} == {"telegram"}
+    assert not server.limit_violations
+
+
+async def test_only_listed_mediators_and_the_queue_group_may_act(server: FakeTelegram, tmp_path: Path) -> None:
+    """A queue naming its mediators refuses others' presses (alert, nothing changes); a press carried from
+    another group is refused too."""
+    catalogue = tmp_path / "catalogue"
+    catalogue.mkdir()
+    (catalogue / "queues.yaml").write_text(
+        f'default:\n  label: "l\'équipe test"\n  telegram_chat_id: {GROUP}\n  mediators: [{MEDIATOR}]\n',
+        encoding="utf-8",
+    )
+    settings = dataclasses.replace(bot_settings(server, tmp_path / "bot.db"), catalogue_dir=catalogue)
+    group = server.group(GROUP)
+    async with running_bot(server, settings) as bot:
+        await ask_callback(server)
+        callback_id = await the_request(bot)
+        await wait_post(group, callback_id[:4])
+        await group.press(999, CLAIM)
+        await server_answered(server, "ne relève pas de vos files")
+        assert bot.app.desk is not None
+        row = await bot.app.desk.get(callback_id)
+        assert row is not None
+        assert row.status == "new"
+        # The same press, as if made in another group where a copy of the message was forwarded.
+        await bot.channel.receive([press_update(-100999, MEDIATOR, f"2|c|{callback_id}", update_id=1)])
+        await server_answered(server, "ne relève pas de vos files", times=2)
+        row = await bot.app.desk.get(callback_id)
+        assert row is not None
+        assert row.status == "new"
+        await group.press(MEDIATOR, CLAIM)
+        await wait_post(group, "Prise en charge")
+
+
+async def test_the_person_cancels_and_the_group_sees_it(server: FakeTelegram, tmp_path: Path) -> None:
+    """« Annuler ma demande » in the person's chat cancels the request; the group message says so, no buttons."""
+    group = server.group(GROUP)
+    async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
+        await ask_callback(server)
+        callback_id = await the_request(bot)
+        await wait_post(group, callback_id[:4])
+        await group.press(MEDIATOR, CLAIM)
+        person = server.user(42)
+        await person.wait_for(lambda u: "Annuler ma demande" in u.buttons())
+        await person.press("Annuler ma demande")
+        await person.wait_for(lambda u: any("C'est annulé" in (m.text or "") for m in u.messages))
+        await wait_post(group, "Annulée")
+        assert group.buttons() == []
+        assert bot.app.desk is not None
+        row = await bot.app.desk.get(callback_id)
+        assert row is not None
+        assert row.status == "cancelled"
+
+
+async def test_a_busy_group_stays_within_its_limit_and_loses_nothing(tmp_path: Path) -> None:
+    """Twelve requests at once, a group allowed 5 messages per 3 s and failing sends: every request is posted
+    once, none lost, no flood-limit violation."""
+    limits = RateLimits(per_chat=(20, 1.0), overall=(1000, 1.0), group=(5, 3.0))
+    async with FakeTelegram(limits=Limits(per_chat=(20, 1.0), overall=(1000, 1.0), group=(5, 3.0))) as server:
+        group = server.group(GROUP)
+        async with running_bot(server, mediator_settings(server, tmp_path), limits=limits) as bot:
+            server.inject(Fault("sendMessage", "500", count=3))
+            await asyncio.gather(*(ask_callback(server, chat_id=100 + n, first_name=f"P{n}") for n in range(12)))
+            assert bot.app.desk is not None
+            ids = [row.id for row in await bot.app.desk.listing(None)]
+            assert len(ids) == 12
+            await group.wait_for(lambda g: len([m for m in g.messages if m.from_bot]) >= 12, timeout=30)
+            for callback_id in ids:
+                post_of(group, callback_id[:4])
+        assert not server.limit_violations
+
+
+async def test_presses_faster_than_the_group_limit_cost_one_edit(tmp_path: Path) -> None:
+    """Changes that pile up while the group's window is full are shown by one edit (the latest state)."""
+    limits = RateLimits(per_chat=(20, 1.0), overall=(1000, 1.0), group=(2, 2.0))
+    async with FakeTelegram(limits=Limits(per_chat=(20, 1.0), overall=(1000, 1.0), group=(2, 2.0))) as server:
+        group = server.group(GROUP)
+        async with running_bot(server, mediator_settings(server, tmp_path), limits=limits) as bot:
+            await ask_callback(server)
+            callback_id = await the_request(bot)
+            await wait_post(group, callback_id[:4])
+            assert bot.app.desk is not None
+            desk = bot.app.desk
+            from bot.callbacks import Actor
+
+            actor = Actor("web:marie", "Marie", "dashboard")
+            for _ in range(3):  # six changes in a moment
+                await desk.claim(callback_id, actor)
+                await desk.release(callback_id, actor)
+            await desk.claim(callback_id, actor)
+            await wait_post(group, "par Marie", within=15)
+            await asyncio.sleep(2.5)
+            edits = [c for c in server.calls_of("editMessageText") if c.chat_id == GROUP]
+            assert 1 <= len(edits) <= 3
+            assert not await bot.app.storage.pending_outgoing(bot.channel.channel)
+        assert not server.limit_violations
+
+
+async def test_a_reminder_lists_late_requests_in_the_group(server: FakeTelegram, tmp_path: Path) -> None:
+    """A request waiting past its target time is reminded in the group, during working hours."""
+    group = server.group(GROUP)
+    async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
+        await ask_callback(server)
+        callback_id = await the_request(bot)
+        await wait_post(group, callback_id[:4])
+        assert bot.app.desk is not None
+        monday_10h = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+        async with bot.app.desk.storage.callback_transaction() as tx:
+            await tx.connection.execute(
+                update(callbacks).where(callbacks.c.id == callback_id).values(created_at=monday_10h - timedelta(days=2))
+            )
+        await CallbackJobs(bot.app.desk).run_once(monday_10h)
+        await wait_post(group, "attendent un appel")
+        assert POST_METHOD not in [c.method for c in server.calls]
+
+
+async def server_answered(server: FakeTelegram, text: str, times: int = 1) -> None:
+    for _ in range(100):
+        found = [c for c in server.calls_of("answerCallbackQuery") if text in str(c.params.get("text"))]
+        if len(found) >= times:
+            assert all(c.params.get("show_alert") for c in found)
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no answerCallbackQuery saying {text!r}")
+
+
+def press_update(chat_id: int, user_id: int, data: str, update_id: int) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"q{update_id}",
+            "from": {"id": user_id, "is_bot": False, "first_name": "Intrus"},
+            "chat_instance": "x",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": chat_id, "type": "supergroup", "title": "Ailleurs"},
+                "text": "copie",
+            },
+        },
+    }
+
+
+async def test_done_when_telegram_request_reaches_group_and_dashboard_claimed_from_either(
+    server: FakeTelegram, tmp_path: Path, database_url: str
+) -> None:
+    """Done-when (SQLite and PostgreSQL): two callbacks asked on Telegram appear in the group and on the
+    dashboard; one is claimed and resolved on the dashboard, the other in the group; each person is told."""
+    from tests.browser import RunningServer
+    from tests.dashboard import DashboardClient, add_mediator
+
+    group = server.group(GROUP)
+    async with running_bot(server, mediator_settings(server, tmp_path, database_url)) as bot:
+        web = RunningServer(bot.app, bot.settings)
+        await add_mediator(web, "marie", ["lyon"], name="Marie D.")
+        await ask_callback(server, chat_id=42, first_name="Jeanne")
+        await ask_callback(server, chat_id=43, first_name="Louis")
+        assert bot.app.desk is not None
+        rows = {row.first_name: row for row in await bot.app.desk.listing(None)}
+        jeanne, louis = rows["Jeanne"], rows["Louis"]
+        await wait_post(group, jeanne.id[:4])
+        await wait_post(group, louis.id[:4])
+        async with DashboardClient(web) as marie:
+            _, listing = await marie.sign_in("marie")
+            assert "Jeanne" in listing
+            assert "Louis" in listing
+            # Jeanne's request, from the dashboard.
+            await marie.act(jeanne.id, "prendre")
+            await wait_post(group, "par Marie D.")
+            person = server.user(42)
+            await person.wait_for(lambda u: any("va vous appeler" in (m.text or "") for m in u.messages))
+            await marie.act(jeanne.id, "appel-fait", resultat="appointment", note="RDV pris jeudi")
+            await group.wait_for(lambda g: "Rendez-vous pris" in post_of(g, jeanne.id[:4]))
+            # Louis's request, from the group; the dashboard shows who holds it, then that it is done.
+            await group.press(MEDIATOR, CLAIM, message_id=post_id(group, louis.id[:4]))
+            await server.user(43).wait_for(lambda u: any("va vous appeler" in (m.text or "") for m in u.messages))
+            _, page = await marie.page(f"/mediateurs/demandes/{louis.id}")
+            assert f"User {MEDIATOR}" in page
+            await group.press(MEDIATOR, DONE, message_id=post_id(group, louis.id[:4]))
+            await group.wait_for(lambda g: "Appel fait" in post_of(g, louis.id[:4]))
+        done = {row.first_name: row for row in await bot.app.desk.listing(None, ["done"])}
+        assert done["Jeanne"].outcome == "appointment"
+        assert done["Jeanne"].claimed_by == "web:marie"
+        assert done["Louis"].claimed_by == f"telegram:{MEDIATOR}"
+        history = await bot.app.desk.history(jeanne.id)
+        assert [(e.action, e.via) for e in history] == [
+            ("created", "telegram"),
+            ("claimed", "dashboard"),
+            ("done", "dashboard"),
+        ]
+    assert not server.limit_violations
+
+
+def post_id(group: FakeGroup, short_id: str) -> int:
+    [found] = [m for m in group.messages if m.from_bot and f"Demande de rappel {short_id}" in (m.text or "")]
+    return found.message_id
