@@ -1,0 +1,1 @@
+"""What the web pages share (the people's chat, the mediators' dashboard): templates, static files, headers."""
