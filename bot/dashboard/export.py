@@ -1,0 +1,80 @@
+"""The activity export (`/mediateurs/export.csv`): one line per request created or changed in a period, for the
+activity reports. It leaves the system, so it holds no phone number, first name, answer or note: only what
+the reports count. Semicolon-separated, UTF-8 with a byte order mark (Excel in French opens it as is), and
+safe from formula injection: a cell starting with = + - @ (or a tab or carriage return) gets a leading quote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from bot.callback_view import PARIS
+from bot.callbacks import OUTCOMES, STATUS_LABELS
+from bot.storage.records import CallbackRow
+
+COLUMNS = (
+    "id",
+    "file",
+    "créée le",
+    "état",
+    "résultat",
+    "tentatives",
+    "prise en charge par",
+    "prise le",
+    "close le",
+    "minutes avant prise en charge",
+    "profil",
+)
+RESULT_LABELS = {**OUTCOMES, "unreachable": "Injoignable"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+MAX_DAYS = 400  # a year and a bit: reports are monthly or yearly
+
+
+def period(since: date, until: date) -> tuple[datetime, datetime]:
+    """[first day 00:00, the day after the last 00:00) in Paris time, as aware datetimes."""
+    start = datetime.combine(since, time(), PARIS)
+    end = datetime.combine(until + timedelta(days=1), time(), PARIS)
+    return start, end
+
+
+def safe_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(PARIS).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def activity_csv(rows: Iterable[CallbackRow]) -> str:
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        minutes = (
+            str(int((row.claimed_at - row.created_at).total_seconds() // 60))
+            if row.claimed_at and row.created_at
+            else ""
+        )
+        writer.writerow(
+            safe_cell(cell)
+            for cell in (
+                row.id,
+                row.queue,
+                _moment(row.created_at),
+                STATUS_LABELS.get(row.status, row.status),
+                RESULT_LABELS.get(row.outcome or "", row.outcome or ""),
+                row.attempts,
+                row.claimed_name or "",
+                _moment(row.claimed_at),
+                _moment(row.resolved_at),
+                minutes,
+                row.persona or "",
+            )
+        )
+    return out.getvalue()

@@ -1,0 +1,395 @@
+"""The mediators' dashboard: plain HTML pages and forms under /mediateurs/ (no JavaScript), on the web server.
+
+    GET  /mediateurs/                      the requests of my queues, oldest first (?file=Q&etat=S&page=N)
+    GET  /mediateurs/connexion             sign-in form;  POST: sign in
+    POST /mediateurs/deconnexion           sign out
+    GET  /mediateurs/demandes/{id}         one request: who to call, answers, places, history, actions
+    POST /mediateurs/demandes/{id}/{action}  prendre | liberer | appel-fait | injoignable | note
+    GET  /mediateurs/export.csv?du=YYYY-MM-DD&au=YYYY-MM-DD[&file=Q]   activity of a period (no personal data)
+
+Security, in one place (`_guard`): every POST needs the form's CSRF token (the session's, or before sign-in
+the one of a short-lived cookie: double submit), compared in constant time, and must not come from another
+site; otherwise 403 and nothing happens. The session cookie is HttpOnly, SameSite=Strict, Secure over https,
+limited to /mediateurs. Pages show phone numbers: never stored by the browser (Cache-Control: no-store).
+Actions end in a redirect (Post/Redirect/Get); their outcome is shown once on the next page (the session's flash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import web
+
+from bot.app import App
+from bot.callback_view import PARIS, Describer, local_time
+from bot.callbacks import OUTCOMES, STATUS_LABELS, Actor, CallbackDesk, Refused
+from bot.dashboard.accounts import WINDOW, Accounts, Denied, Mediator
+from bot.dashboard.export import MAX_DAYS, activity_csv, period
+from bot.dashboard.http import (
+    CSRF_FIELD,
+    ID_PATTERN,
+    LOGIN_COOKIE,
+    LOGIN_COOKIE_AGE,
+    LOGIN_PATH,
+    NEXT_PATTERN,
+    PREFIX,
+    SESSION_COOKIE,
+    STATIC_PATH,
+    TOKEN_PATTERN,
+    Posted,
+    cross_site_form,
+    csrf_matches,
+    forget_cookie,
+    next_path,
+    security_headers,
+    set_cookie,
+)
+from bot.dashboard.present import DEFAULT_STATE, STATE_FILTERS, ListItem, full_time, history_lines, waiting
+from bot.storage import Storage
+from bot.storage.records import CallbackRow, now
+from bot.web.templates import environment
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+PAGE_SIZE = 100
+ACTIONS = ("prendre", "liberer", "appel-fait", "injoignable", "note")
+REASONS = {
+    "expiree": "Votre session a expiré : connectez-vous de nouveau.",
+    "deconnecte": "Vous êtes déconnecté·e. À bientôt !",
+}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Dashboard:
+    def __init__(
+        self,
+        desk: CallbackDesk,
+        describer: Describer,
+        accounts: Accounts,
+        *,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self.desk = desk
+        self.describer = describer
+        self.accounts = accounts
+        self.clock = clock
+        self.templates = environment(TEMPLATES)
+        self.css = f"{STATIC_PATH}dashboard.css?v={_digest(STATIC / 'dashboard.css')}"
+        self._checked: dict[int, Posted] = {}  # the POSTs being handled, by id(request), once _guard passed them
+
+    def install(self, web_app: web.Application) -> None:
+        sub = web.Application(middlewares=[self._errors, self._guard])
+        sub.on_response_prepare.append(security_headers)
+        sub.router.add_get("/", self.queue_list)
+        sub.router.add_get("/connexion", self.login_page)
+        sub.router.add_post("/connexion", self.login)
+        sub.router.add_post("/deconnexion", self.logout)
+        sub.router.add_get(f"/demandes/{{id:{ID_PATTERN}}}", self.request_page)
+        sub.router.add_post(f"/demandes/{{id:{ID_PATTERN}}}/{{action:{'|'.join(ACTIONS)}}}", self.act)
+        sub.router.add_get("/export.csv", self.export)
+        sub.router.add_static("/static/", STATIC)
+        web_app.router.add_get(PREFIX, _to_dashboard)
+        web_app.add_subapp(PREFIX, sub)
+
+    # ----- middlewares ----------------------------------------------------------------------------------------
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """French pages for errors; a failure is logged (method and path: a request id at most) and answered 500."""
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status in (404, 405):
+                return self._error(request, exc.status, "Page introuvable", "Cette page n'existe pas, ou plus.")
+            raise
+        except Exception:
+            log.exception("dashboard: %s %s failed", request.method, request.path)
+            return self._error(
+                request, 500, "Erreur", "Quelque chose n'a pas marché de notre côté. Réessayez dans un instant."
+            )
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every POST: same site, and the form's CSRF token; POST handlers find the mediator and the form checked
+        here with `_posted(request)`."""
+        if request.method != "POST":
+            return await handler(request)
+        if cross_site_form(request):
+            return self._forbidden(request)
+        form = await request.post()
+        mediator = None
+        if request.path == LOGIN_PATH:
+            expected = request.cookies.get(LOGIN_COOKIE, "")
+        else:
+            mediator = await self._signed_in(request)
+            expected = mediator.csrf_token
+        if not csrf_matches(form.get(CSRF_FIELD), expected):
+            return self._forbidden(request)
+        self._checked[id(request)] = Posted(mediator, form)
+        try:
+            return await handler(request)
+        finally:
+            del self._checked[id(request)]
+
+    def _posted(self, request: web.Request) -> Posted:
+        return self._checked[id(request)]  # a KeyError (500) for a POST that escaped _guard: never silently allowed
+
+    # ----- signing in and out ---------------------------------------------------------------------------------
+    async def login_page(self, request: web.Request) -> web.StreamResponse:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token and isinstance(await self.accounts.session(token), Mediator):
+            raise web.HTTPSeeOther(f"{PREFIX}/")
+        notice = REASONS.get(request.query.get("raison", ""), "")
+        return self._login_form(request, notice=notice, after=next_path(request.query.get("suite", "")))
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        posted = self._posted(request)
+        login, password = posted.field("identifiant"), posted.field("mot_de_passe")
+        after = next_path(posted.field("suite"))
+        result = await self.accounts.sign_in(login, password, request.remote or "")
+        if isinstance(result, Denied):
+            if result.reason == "limited":
+                minutes = int(WINDOW.total_seconds() // 60)
+                response = self._login_form(
+                    request,
+                    error=f"Trop d'essais de connexion. Par sécurité, attendez {minutes} minutes avant de réessayer.",
+                    login=login,
+                    after=after,
+                    status=429,
+                )
+                response.headers["Retry-After"] = str(int(WINDOW.total_seconds()))
+                return response
+            return self._login_form(request, error="Identifiant ou mot de passe incorrect.", login=login, after=after)
+        old = request.cookies.get(SESSION_COOKIE)
+        if old:
+            await self.accounts.sign_out(old)
+        response = web.HTTPSeeOther(after or f"{PREFIX}/")
+        set_cookie(response, request, SESSION_COOKIE, result.token, None)
+        forget_cookie(response, LOGIN_COOKIE)
+        raise response
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        await self.accounts.sign_out(token)
+        response = web.HTTPSeeOther(f"{LOGIN_PATH}?raison=deconnecte")
+        forget_cookie(response, SESSION_COOKIE)
+        raise response
+
+    # ----- pages ----------------------------------------------------------------------------------------------
+    async def queue_list(self, request: web.Request) -> web.StreamResponse:
+        mediator = await self._signed_in(request, take_flash=True)
+        chosen = request.query.get("file", "")
+        queues = [chosen] if chosen in mediator.queues else list(mediator.queues)
+        state = request.query.get("etat", DEFAULT_STATE)
+        if state not in STATE_FILTERS:
+            state = DEFAULT_STATE
+        page = int(request.query["page"]) if request.query.get("page", "").isdigit() else 1
+        page = max(page, 1)
+        rows = await self.desk.listing(
+            queues, STATE_FILTERS[state][1], limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
+        )
+        totals: dict[str, int] = {}
+        for (_queue, status), count in (await self.desk.counts(queues)).items():
+            totals[status] = totals.get(status, 0) + count
+        at = self.clock()
+        items = [
+            ListItem(self.describer.view(row), local_time(row.created_at), waiting(row, self.desk.queue_of(row), at))
+            for row in rows[:PAGE_SIZE]
+        ]
+        today = at.astimezone(PARIS).date()
+        return self._page(
+            request,
+            "list.html",
+            mediator,
+            queues=self._queue_choices(mediator),
+            chosen=chosen if chosen in mediator.queues else "",
+            states=[(value, label) for value, (label, _) in STATE_FILTERS.items()],
+            state=state,
+            counts=[(status, label, totals.get(status, 0)) for status, label in STATUS_LABELS.items()],
+            items=items,
+            page=page,
+            more=len(rows) > PAGE_SIZE,
+            export_from=today.replace(day=1).isoformat(),
+            export_to=today.isoformat(),
+        )
+
+    async def request_page(self, request: web.Request) -> web.StreamResponse:
+        mediator = await self._signed_in(request, take_flash=True)
+        row = await self._row(request.match_info["id"], mediator)
+        mine = row.claimed_by == mediator.actor_id
+        open_ = row.status in ("new", "claimed")
+        return self._page(
+            request,
+            "request.html",
+            mediator,
+            view=self.describer.view(row),
+            phone_link=f"tel:{row.phone}" if row.phone else "",
+            created=full_time(row.created_at),
+            due=full_time(self.desk.queue_of(row).due_at(row.created_at)) if row.created_at else "",
+            waiting=waiting(row, self.desk.queue_of(row), self.clock()),
+            claimed_at=full_time(row.claimed_at),
+            resolved_at=full_time(row.resolved_at),
+            mine=mine,
+            can_claim=row.status == "new",
+            can_release=row.status == "claimed" and mine,
+            can_resolve=open_ and (row.status == "new" or mine),
+            outcomes=list(OUTCOMES.items()),
+            max_attempts=self.desk.queue_of(row).max_attempts,
+            history=history_lines(await self.desk.history(row.id)),
+        )
+
+    async def act(self, request: web.Request) -> web.StreamResponse:
+        posted = self._posted(request)
+        mediator = posted.who
+        callback_id, action = request.match_info["id"], request.match_info["action"]
+        actor = Actor(mediator.actor_id, mediator.name, "dashboard")
+        note = posted.field("note") or None
+        page = f"{PREFIX}/demandes/{callback_id}"
+        after = page
+        kind: Literal["ok", "error"] = "ok"
+        try:
+            if action == "prendre":
+                row = await self.desk.claim(callback_id, actor, queues=mediator.queues)
+                text = "C'est noté : vous vous occupez de cette demande. Appelez la personne au numéro ci-dessous."
+            elif action == "liberer":
+                row = await self.desk.release(callback_id, actor, queues=mediator.queues)
+                text = "Demande libérée : elle est de nouveau en attente pour toute l'équipe."
+            elif action == "appel-fait":
+                outcome = posted.field("resultat") or None
+                row = await self.desk.call_done(callback_id, actor, outcome=outcome, note=note, queues=mediator.queues)
+                text = f"Demande {row.id[:4]} close : appel fait ({OUTCOMES.get(row.outcome or '', '')})."
+                after = f"{PREFIX}/"
+            elif action == "injoignable":
+                row = await self.desk.unreachable(callback_id, actor, note=note, queues=mediator.queues)
+                text = (
+                    f"Demande {row.id[:4]} remise en attente : {row.attempts} appel(s) sans réponse."
+                    if row.status == "new"
+                    else f"Demande {row.id[:4]} close : personne injoignable après {row.attempts} appels."
+                )
+                after = f"{PREFIX}/"
+            else:
+                await self.desk.add_note(callback_id, actor, note or "", queues=mediator.queues)
+                text = "Note ajoutée."
+        except Refused as refused:
+            if refused.code in ("not_found", "not_allowed"):
+                raise web.HTTPNotFound() from None
+            text, kind, after = refused.message, "error", page
+        await self.accounts.flash(mediator, kind, text)
+        raise web.HTTPSeeOther(after)
+
+    async def export(self, request: web.Request) -> web.StreamResponse:
+        mediator = await self._signed_in(request)
+        chosen = request.query.get("file", "")
+        if chosen and chosen not in mediator.queues:
+            raise web.HTTPNotFound()
+        today = self.clock().astimezone(PARIS).date()
+        try:
+            since = date.fromisoformat(request.query.get("du") or today.replace(day=1).isoformat())
+            until = date.fromisoformat(request.query.get("au") or today.isoformat())
+        except ValueError:
+            return self._error(request, 400, "Dates invalides", "Donnez les dates sous la forme AAAA-MM-JJ.")
+        if until < since or (until - since).days > MAX_DAYS:
+            return self._error(
+                request,
+                400,
+                "Période invalide",
+                f"La date de fin doit suivre la date de début, sur {MAX_DAYS} jours au plus.",
+            )
+        start, end = period(since, until)
+        rows = await self.desk.changed_between([chosen] if chosen else list(mediator.queues), start, end)
+        name = f"passerelle-activite-{chosen + '-' if chosen else ''}{since.isoformat()}-{until.isoformat()}.csv"
+        response = web.Response(body=activity_csv(rows).encode("utf-8"), content_type="text/csv", charset="utf-8")
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    # ----- helpers --------------------------------------------------------------------------------------------
+    async def _signed_in(self, request: web.Request, *, take_flash: bool = False) -> Mediator:
+        """The signed-in mediator; otherwise a redirect to the sign-in page (which comes back here after)."""
+        token = request.cookies.get(SESSION_COOKIE, "")
+        found = await self.accounts.session(token, take_flash=take_flash) if TOKEN_PATTERN.fullmatch(token) else None
+        if isinstance(found, Mediator):
+            return found
+        reason = "raison=expiree&" if found == "expired" else ""
+        after = request.path if request.method == "GET" and NEXT_PATTERN.fullmatch(request.path) else ""
+        response = web.HTTPSeeOther(f"{LOGIN_PATH}?{reason}suite={after or PREFIX + '/'}")
+        if token:
+            forget_cookie(response, SESSION_COOKIE)
+        raise response
+
+    async def _row(self, callback_id: str, mediator: Mediator) -> CallbackRow:
+        """The request, if it belongs to one of the mediator's queues: 404 otherwise (others' requests do not exist)."""
+        row = await self.desk.get(callback_id)
+        if row is None or row.queue not in mediator.queues:
+            raise web.HTTPNotFound()
+        return row
+
+    def _queue_choices(self, mediator: Mediator) -> list[tuple[str, str]]:
+        queues = self.desk.queues
+        return [(name, q.label if (q := queues.get(name)) else name) for name in mediator.queues]
+
+    def _login_form(
+        self,
+        request: web.Request,
+        *,
+        notice: str = "",
+        error: str = "",
+        login: str = "",
+        after: str = "",
+        status: int = 200,
+    ) -> web.Response:
+        csrf = request.cookies.get(LOGIN_COOKIE, "")
+        if not TOKEN_PATTERN.fullmatch(csrf):
+            csrf = secrets.token_urlsafe(32)
+        response = self._page(
+            request, "login.html", None, csrf=csrf, notice=notice, error=error, login=login, after=after, status=status
+        )
+        set_cookie(response, request, LOGIN_COOKIE, csrf, LOGIN_COOKIE_AGE)
+        return response
+
+    def _page(
+        self, request: web.Request, template: str, mediator: Mediator | None, *, status: int = 200, **context: Any
+    ) -> web.Response:
+        html = self.templates.get_template(template).render(
+            css=self.css,
+            prefix=PREFIX,
+            mediator=mediator,
+            csrf=mediator.csrf_token if mediator else context.pop("csrf", ""),
+            flash=mediator.flash if mediator else None,
+            **context,
+        )
+        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+    def _error(self, request: web.Request, status: int, title: str, text: str) -> web.Response:
+        return self._page(request, "error.html", None, status=status, title=title, text=text)
+
+    def _forbidden(self, request: web.Request) -> web.Response:
+        return self._error(
+            request,
+            403,
+            "Action refusée",
+            "Ce formulaire n'est plus valable : il a peut-être été ouvert il y a longtemps, ou ailleurs que sur "
+            "Passerelle. Rien n'a été modifié. Revenez à la page, rechargez-la et recommencez.",
+        )
+
+
+def install_dashboard(web_app: web.Application, bot_app: App) -> bool:
+    """Mount the dashboard on the server when the app has a callback desk (a SQL database); False otherwise."""
+    if bot_app.desk is None or not isinstance(bot_app.storage, Storage):
+        return False
+    Dashboard(bot_app.desk, bot_app.describer, Accounts(bot_app.storage)).install(web_app)
+    return True
+
+
+async def _to_dashboard(_request: web.Request) -> web.StreamResponse:
+    raise web.HTTPPermanentRedirect(f"{PREFIX}/")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.blake2s(path.read_bytes(), digest_size=4).hexdigest()
