@@ -4,14 +4,17 @@ engine."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.callback_view import Describer
+from bot.callbacks import CallbackDesk
 from bot.catalogue.importer import read_import
 from bot.catalogue.model import Place
 from bot.catalogue.search import CatalogueSearch, PlaceIndex
+from bot.channels.web_notifier import WebNotifier
 from bot.config import Settings
 from bot.engine.engine import Engine
 from bot.engine.flows import Flow, load_flow
@@ -20,12 +23,14 @@ from bot.geo import Geo
 from bot.locations import GeoLocations
 from bot.offers import OfferSearch
 from bot.personas import Personas, check_against_flow, load_personas
+from bot.queues import QueueSet, load_queues
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from bot.storage.protocol import ChannelStore
 
 DEFAULT_FLOW = "orientation.yaml"
 CATALOGUE_FILES = ("*.csv", "*.json")  # the bundled catalogue: offer files directly in CATALOGUE_DIR
+QUEUES_FILE = "queues.yaml"  # the mediators' queues, in CATALOGUE_DIR; without it, one default queue
 log = logging.getLogger(__name__)
 
 
@@ -57,10 +62,15 @@ class App:
     engine: Engine
     geo: GeoLocations
     places: PlaceIndex
+    queues: QueueSet
+    describer: Describer
+    desk: CallbackDesk | None = None  # callback requests after they are recorded; None without a database
 
 
 def bundled_files(catalogue_dir: Path) -> list[Path]:
-    return sorted(p for pattern in CATALOGUE_FILES for p in catalogue_dir.glob(pattern))
+    """The offer files (JSON Schemas for editors, such as queues.schema.json, are not offers)."""
+    found = (p for pattern in CATALOGUE_FILES for p in catalogue_dir.glob(pattern))
+    return sorted(p for p in found if not p.name.endswith(".schema.json"))
 
 
 def read_bundled(catalogue_dir: Path, locations: GeoLocations) -> dict[str, list[Place]]:
@@ -91,10 +101,28 @@ async def open_app(
     (flow tests, benchmarks): the bundled catalogue is read straight from its files."""
     loaded = load_flow_with_personas(flow_path or settings.flows_dir / DEFAULT_FLOW)
     locations = GeoLocations(Geo.load())
+    # A broken queues file refuses the start, with its file:line problems (FlowError), like a broken flow.
+    queues = load_queues(
+        settings.catalogue_dir / QUEUES_FILE, default_chat_id=settings.mediator_chat_id, geo=locations.geo
+    )
     async with AsyncExitStack() as stack:
         storage: ChannelStore = MemoryStorage() if in_memory else await Storage.open(settings.database_url)
         stack.push_async_callback(storage.close)
         index = PlaceIndex(await load_places(settings, storage, locations))
-        engine = Engine(loaded.flow, loaded.personas, storage, offers or CatalogueSearch(index), locations)
+        engine = Engine(
+            loaded.flow, loaded.personas, storage, offers or CatalogueSearch(index), locations, queues=queues
+        )
         await engine.start()
-        yield App(settings, storage, engine, locations, index)
+        describer = Describer(loaded.flow, loaded.personas, queues, engine.text, place_names(index))
+        desk = None
+        if isinstance(storage, Storage):
+            desk = CallbackDesk(storage, queues, engine.text)
+            desk.add_notifier(WebNotifier())
+            engine.callback_hook = desk
+        yield App(settings, storage, engine, locations, index, queues, describer, desk)
+
+
+def place_names(index: PlaceIndex) -> Callable[[str], str | None]:
+    """A place's name and commune by id, for the mediators ("France Services (Pau)")."""
+    names = {p.id: f"{p.nom} ({p.commune})" if p.commune else p.nom for p in index.places}
+    return names.get

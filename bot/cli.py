@@ -10,9 +10,11 @@ import os
 import sys
 from pathlib import Path
 
-from bot.app import DEFAULT_FLOW, load_flow_with_personas, open_app
+from bot.app import DEFAULT_FLOW, QUEUES_FILE, load_flow_with_personas, open_app
 from bot.channels.terminal import TerminalChat
 from bot.config import Settings
+from bot.dashboard.commands import add_parser as add_mediators_parser
+from bot.dashboard.commands import run as run_mediators
 from bot.errors import BotError, FlowError
 from bot.geo import Geo
 from bot.locations import GeoLocations
@@ -33,19 +35,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="the main job: Telegram (when TELEGRAM_BOT_TOKEN is set) with its web server; "
-        "without a token, for now, the conversation in the terminal",
+        help="the main job: the web server on HOST:PORT (default http://127.0.0.1:8080/: the web chat) and, when "
+        "TELEGRAM_BOT_TOKEN is set, the Telegram bot too; stops cleanly on SIGTERM or Ctrl-C",
+        description="Serve the web chat at http://HOST:PORT/ (default http://127.0.0.1:8080/), the mediators' "
+        "dashboard at /mediateurs/ and, when TELEGRAM_BOT_TOKEN is set, the Telegram bot, on DATABASE_URL "
+        "(default: passerelle.db in the current folder). The conversation in the terminal is `python -m bot chat`.",
     )
     run.add_argument("--flow", type=Path, help="flow file (default: FLOWS_DIR/orientation.yaml)")
 
-    chat = sub.add_parser("chat", help="a conversation in the terminal")
+    chat = sub.add_parser("chat", help="a conversation in the terminal (try the questions without a browser)")
     chat.add_argument("--jsonl", action="store_true", help="scripted mode: one JSON line out per input line")
     chat.add_argument("--flow", type=Path, help="flow file (default: FLOWS_DIR/orientation.yaml)")
 
     flows = sub.add_parser("flows", help="check, test and draw the coordinators' flows")
     flows_sub = flows.add_subparsers(dest="flows_command", required=True, metavar="ACTION")
-    check = flows_sub.add_parser("check", help="validate flows and personas; errors as file:line: message")
-    check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: FLOWS_DIR)")
+    check = flows_sub.add_parser(
+        "check", help="validate flows, personas and mediator queues; errors as file:line: message"
+    )
+    check.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="files or folders (default: FLOWS_DIR and CATALOGUE_DIR/queues.yaml)",
+    )
     check.add_argument("--json", action="store_true", help="machine-readable report")
     test = flows_sub.add_parser("test", help="run the conversation tests written in YAML beside the flows")
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="test files or folders (default: FLOWS_DIR)")
@@ -83,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--persona", metavar="ID", help="a persona id of flows/personas.yaml (default: none)")
     search.add_argument("--limit", type=int, default=5, metavar="N", help="how many places (default: 5)")
     search.add_argument("--json", action="store_true", help="the offers as in the chat's JSONL `offers`")
+    add_mediators_parser(sub)
     return parser
 
 
@@ -90,22 +104,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        if args.command == "run" and settings.telegram_token:
+        if args.command == "run":
             _configure_logging(logging.INFO)
             from bot.server import run  # the web server and Telegram: not needed by the other commands
 
             run(settings, args.flow)
             return 0
-        if args.command in ("chat", "run"):
-            _configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
-            return asyncio.run(_chat(settings, args.flow, jsonl=getattr(args, "jsonl", False)))
+        if args.command == "chat":
+            _configure_logging(logging.WARNING)
+            return asyncio.run(_chat(settings, args.flow, jsonl=args.jsonl))
         _configure_logging(logging.WARNING)
         if args.command == "geo":
             return _geo_locate(settings, args.queries, args.json)
         if args.command == "catalogue":
             return asyncio.run(_catalogue(settings, args))
+        if args.command == "mediators":
+            return asyncio.run(run_mediators(settings, args))
         if args.flows_command == "check":
-            return _flows_check(args.paths or [settings.flows_dir], args.json)
+            return _flows_check(args.paths or _default_check_paths(settings), args.json)
         if args.flows_command == "test":
             return asyncio.run(_flows_test(args.paths or [settings.flows_dir], settings, args.json))
         return _flows_graph(args.flow, args.output)
@@ -138,6 +154,12 @@ async def _chat(settings: Settings, flow: Path | None, *, jsonl: bool) -> int:
         else:
             await chat.run_human()
     return 0
+
+
+def _default_check_paths(settings: Settings) -> list[Path]:
+    """The flows folder, and the mediator queues when the catalogue has a queues file."""
+    queues = settings.catalogue_dir / QUEUES_FILE
+    return [settings.flows_dir, *([queues] if queues.is_file() else [])]
 
 
 def _flows_check(paths: list[Path], as_json: bool) -> int:

@@ -1,9 +1,11 @@
-"""`python -m bot run` with a Telegram token: the web server and the Telegram channel in one event loop.
+"""`python -m bot run`: the web server (web chat, health check, Telegram webhook) and, with a token, the Telegram
+channel, in one event loop.
 
-The aiohttp server carries the webhook (when WEBHOOK_URL is set) and a health check; the web chat and the
-mediators' dashboard join it later. python-telegram-bot's Application runs inside the same loop (never
-`run_polling()` beside it). SIGTERM or SIGINT stops fetching, finishes the updates in hand, sends what can be
-sent and closes; anything left waits in the inbox and outbox for the next start.
+The aiohttp server carries the web chat at `/` (bot/channels/web.py), the webhook (when WEBHOOK_URL is set),
+a health check and the mediators' dashboard at `/mediateurs/` (bot/dashboard/). python-telegram-bot's
+Application runs inside the same loop (never `run_polling()` beside it). SIGTERM or SIGINT stops fetching,
+finishes the updates in hand, sends what can be sent and closes; anything left waits in the inbox and outbox for
+the next start.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.app import App, open_app
+from bot.callback_jobs import CallbackJobs
 from bot.channels.telegram.channel import TELEGRAM_LIMITS, TelegramChannel
 from bot.channels.telegram.limits import RateLimits
+from bot.channels.web import WebChat
 from bot.config import Settings
+from bot.dashboard.routes import install_dashboard
+from bot.web.http import install_shared
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024  # a Telegram update is a few kilobytes; anything larger is refused with 413
@@ -29,12 +35,17 @@ async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def build_web_app(channel: TelegramChannel | None) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
-    app.router.add_get("/healthz", health)
+def build_web_app(app: App, channel: TelegramChannel | None) -> web.Application:
+    """The web chat (with the shared static files and security headers), the health check and, with a Telegram
+    channel, its webhook."""
+    web_app = web.Application(client_max_size=MAX_BODY)
+    install_shared(web_app)
+    web_app.router.add_get("/healthz", health)
+    WebChat(app.engine, app.storage).install(web_app)
+    install_dashboard(web_app, app)  # the mediators' pages at /mediateurs/, when the app has a database
     if channel is not None:
-        channel.install(app)
-    return app
+        channel.install(web_app)
+    return web_app
 
 
 async def serve(
@@ -49,21 +60,41 @@ async def serve(
     (None only where several bots share the load, or to measure capacity)."""
     stop = stop or _stop_on_signals()
     async with open_app(settings, flow_path) as app:
-        channel = TelegramChannel(settings, app.engine, app.storage, limits=limits) if settings.telegram_token else None
-        runner = web.AppRunner(build_web_app(channel), access_log=None)
+        channel = (
+            TelegramChannel(
+                settings,
+                app.engine,
+                app.storage,
+                limits=limits,
+                desk=app.desk,
+                describer=app.describer,
+                queues=app.queues,
+            )
+            if settings.telegram_token
+            else None
+        )
+        runner = web.AppRunner(build_web_app(app, channel), access_log=None)
         await runner.setup()
         try:
             site = web.TCPSite(runner, settings.host, settings.port)
             await site.start()
-            log.info("web server on http://%s:%d", settings.host, settings.port)
+            log.info("web chat on %s/ (open it in a browser)", _url(settings))
+            if app.desk is not None:
+                log.info("mediators' dashboard on %s/mediateurs/", _url(settings))
             if channel is not None:
                 await channel.start()
+            jobs = None
+            if app.desk is not None:  # reminders and daily summaries of the mediators' queues
+                jobs = asyncio.create_task(CallbackJobs(app.desk).run(stop), name="callback jobs")
             try:
                 if on_ready is not None:
                     on_ready(app, channel)
                 await stop.wait()
                 log.info("stopping")
             finally:
+                if jobs is not None:
+                    jobs.cancel()
+                    await asyncio.gather(jobs, return_exceptions=True)
                 if channel is not None:
                     await channel.stop()
         finally:
@@ -79,6 +110,13 @@ def run(settings: Settings, flow_path: Path | None = None, *, limits: RateLimits
         asyncio.run(serve(settings, flow_path, limits=limits))
         return
     uvloop.run(serve(settings, flow_path, limits=limits))
+
+
+def _url(settings: Settings) -> str:
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    if host in ("0.0.0.0", "[::]"):  # listening everywhere: this machine can open it on loopback
+        host = "127.0.0.1"
+    return f"http://{host}:{settings.port}"
 
 
 def _stop_on_signals() -> asyncio.Event:

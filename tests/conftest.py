@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+import pytest_asyncio
 
 from bot.app import LoadedFlow, load_flow_with_personas
 from bot.channels.terminal import parse_line, turn_to_json
@@ -14,6 +16,12 @@ from bot.messages import Inbound, Turn
 from bot.offers import NoCatalogue, OfferSearch
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
+from tests.postgres import PostgresCluster, PostgresUnavailable, start_cluster
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Page
+
+    from tests.browser import RunningServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
@@ -61,6 +69,50 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'passerelle.db'}"
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throw-away PostgreSQL server on 127.0.0.1 (tests/postgres.py), started the first time a test of the
+    session needs it (about a second) and removed at the end. No PostgreSQL and no way to install it: the tests
+    needing it fail, saying what to install (never skipped: CI must run them)."""
+    try:
+        cluster = start_cluster()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"PostgreSQL for the tests: {exc}", pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+async def postgres_url(postgres_cluster: PostgresCluster) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database of the test's own (`postgresql+asyncpg://postgres@127.0.0.1:PORT/NAME`),
+    dropped afterwards."""
+    name = await postgres_cluster.new_database()
+    yield postgres_cluster.url(name)
+    await postgres_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each engine: a SQLite file in the test's folder, a PostgreSQL database of its own."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite+aiosqlite:///{tmp_path / 'passerelle.db'}"
+
+
+# Every way Storage runs a unit of work: on SQLite through the fast path (sqlite.py) and through SQLAlchemy Core
+# (core.py), on PostgreSQL through Core. A test taking `database_url` and `fast_sqlite` runs on each, as
+# `Storage.open(database_url, fast_sqlite=fast_sqlite)`.
+every_storage_path = pytest.mark.parametrize(
+    ("database_url", "fast_sqlite"),
+    [
+        pytest.param("sqlite", True, id="sqlite-fast"),
+        pytest.param("sqlite", False, id="sqlite-core"),
+        pytest.param("postgresql", False, id="postgresql"),
+    ],
+    indirect=["database_url"],
+)
+
+
 @pytest.fixture(params=["fast", "core"])
 async def sqlite_storage(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[Storage]:
     """A real SQLite file, through the fast per-turn path and through SQLAlchemy Core (PostgreSQL's path)."""
@@ -89,3 +141,59 @@ def versions_from_one(monkeypatch: pytest.MonkeyPatch) -> None:
 
     for module in (bot.storage.core, bot.storage.sqlite, bot.storage.memory):
         monkeypatch.setattr(module, "first_version", lambda: 1)
+
+
+# ----- the web server and the browser (tests/browser.py) ------------------------------------------------------
+# Their objects live on the session's event loop (one Chromium per session): a test module using them sets
+# `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
+@pytest_asyncio.fixture(loop_scope="session")
+async def web_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """The whole server (`bot.server.serve`, no Telegram) on a free loopback port, on a SQLite file of the test's
+    own: `web_server.url`, `web_server.app.storage`."""
+    from tests.browser import running_server, web_settings
+
+    async with running_server(web_settings(tmp_path / "web.db")) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's headless Chromium (/usr/bin/chromium, installed with apt-get when missing) driven by Playwright,
+    one for the session; it resolves no host but loopback."""
+    from playwright.async_api import async_playwright
+
+    from tests.browser import BrowserSetupError, ensure_chromium, launch_chromium
+
+    try:
+        executable = ensure_chromium()
+    except BrowserSetupError as exc:
+        pytest.fail(f"Chromium for the browser tests: {exc}", pytrace=False)
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright, executable)
+        yield browser
+        await browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser_context(chromium: Browser, web_server: RunningServer) -> AsyncIterator[BrowserContext]:
+    """A fresh browser profile (no cookies) on `web_server`, French, phone-sized (360×740), requests outside
+    loopback aborted; `page.goto("/")` opens the web chat."""
+    from tests.browser import block_outside
+
+    context = await chromium.new_context(
+        base_url=web_server.url,
+        locale="fr-FR",
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=1,
+        reduced_motion="reduce",  # no smooth scrolling: screenshots show where the page comes to rest
+    )
+    await context.route("**/*", block_outside)
+    context.set_default_timeout(10_000)
+    yield context
+    await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(browser_context: BrowserContext) -> Page:
+    """A tab of `browser_context`."""
+    return await browser_context.new_page()

@@ -1,5 +1,6 @@
 """The command line, run for real as `python -m bot …` subprocesses: the `chat --jsonl` contract of
-CONTRACT.md, the human terminal chat, `run`, and `--help` on every command.
+CONTRACT.md, the human terminal chat, and `--help` on every command (`run` without a token serves the web
+chat: tests/test_web_chat.py starts it).
 
 One long JSONL conversation (a single process, driven line by line through pipes) feeds most checks, so the
 whole file stays fast: see `transcript` below.
@@ -498,14 +499,6 @@ def test_human_chat_numbers_pick_buttons(tmp_path: Path) -> None:
     # "1 3" answered the several-choice goals question: the equipment question follows.
     assert "Quels appareils avez-vous ?" in out
     assert "Traceback" not in result.stderr
-
-
-def test_run_starts_the_terminal_chat(tmp_path: Path) -> None:
-    """`run` (no Telegram token, for now) holds the terminal chat and exits 0 at end of input."""
-    result = run_bot(["run"], tmp_path, stdin="2\n")
-    assert result.returncode == 0, result.stderr
-    assert "  1. Pour moi\n" in result.stdout
-    assert "qu'aimerait pouvoir faire votre proche" in result.stdout  # "2" chose "Pour un proche"
 
 
 HELP_COMMANDS = [[], ["run"], ["chat"], ["flows"], ["flows", "check"], ["flows", "test"], ["flows", "graph"],
