@@ -396,8 +396,9 @@ async def test_unexpected_failure_answers_the_technical_error_without_logging_th
 
 # ----- `python -m bot run` ------------------------------------------------------------------------------------
 async def test_run_without_a_token_serves_the_web_chat(tmp_path: Path) -> None:
-    """`python -m bot run` with no token, from a folder laid out like a fresh checkout, serves the web chat on
-    HOST:PORT (and says where in its log), keeps passerelle.db in that folder, and stops with 0 on SIGTERM."""
+    """`python -m bot run` with no token, from a folder laid out like a fresh checkout, serves the web chat (and the
+    dashboard's sign-in) on HOST:PORT (and says where in its log), keeps passerelle.db in that folder, and stops
+    with 0 on SIGTERM."""
     for name in ("flows", "catalogue"):
         (tmp_path / name).symlink_to(ROOT / name)
     port = free_port()
@@ -424,6 +425,9 @@ async def test_run_without_a_token_serves_the_web_chat(tmp_path: Path) -> None:
             async with client.get(f"{url}/api/chat") as response:
                 assert response.status == 200
                 turn = await response.json()
+            async with client.get(f"{url}/mediateurs/") as response:  # the dashboard, on the same server
+                assert response.status == 200
+                assert "Identifiant" in await response.text()
         assert turn["state"] == "pour_qui"
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0, log.read_text()
