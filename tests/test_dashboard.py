@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import os
 import sys
 from datetime import timedelta
@@ -174,6 +175,25 @@ async def test_accounts_and_sessions_on_every_database(database_url: str) -> Non
         assert await accounts.remove("marie")
         assert await accounts.sign_in("marie", PASSWORD, "192.0.2.3") == Denied("wrong")
         assert await accounts.save("marie", PASSWORD, ["lyon"]) == "enabled"
+    finally:
+        await storage.close()
+
+
+async def test_guesses_sent_together_cannot_pass_the_sign_in_limit(database_url: str) -> None:
+    """20 wrong passwords sent at once (each waiting for its hash) are not all checked: past the limit they are
+    refused unchecked; a successful sign-in leaves no failure counted against its address."""
+    storage = await Storage.open(database_url)
+    try:
+        accounts = Accounts(storage)
+        await accounts.save("marie", PASSWORD, ["lyon"])
+        await accounts.save("paul", PASSWORD, ["lyon"])
+        assert isinstance(await accounts.sign_in("paul", PASSWORD, "192.0.2.9"), SignedIn)
+        async with storage.callback_transaction() as tx:
+            assert await tx.connection.scalar(select(func.count()).select_from(login_attempts)) == 0
+        guesses = [accounts.sign_in("marie", f"mauvais mot de passe {n}", "192.0.2.9") for n in range(20)]
+        answers = await asyncio.gather(*guesses)
+        assert answers.count(Denied("wrong")) == MAX_LOGIN_FAILURES
+        assert answers.count(Denied("limited")) == 20 - MAX_LOGIN_FAILURES
     finally:
         await storage.close()
 
@@ -521,6 +541,83 @@ async def test_list_filters_by_queue_and_state_and_colours_waiting_in_words(web_
         assert elsewhere.id in text
 
 
+@on_server
+async def test_odd_page_numbers_show_the_first_page(web_server: RunningServer) -> None:
+    """A page number that is not a small ASCII number (« ² », more digits than any offset) shows the first page,
+    never a 500."""
+    await add_mediator(web_server, "marie", ["lyon"])
+    row = await create_request(web_server)
+    async with DashboardClient(web_server) as marie:
+        await marie.sign_in("marie")
+        for number in ("\u00b2", "\u0663", "9" * 25, "9" * 5000, "-1", ""):
+            response, text = await marie.page(LIST, params={"page": number})
+            assert response.status == 200, number[:10]
+            assert row.id in text, number[:10]
+
+
+@on_server
+async def test_forms_the_server_cannot_read_get_400_and_change_nothing(web_server: RunningServer) -> None:
+    """A form body no browser sends (bytes that are not UTF-8, an unknown charset, a broken multipart body, a NUL
+    character), on the sign-in form as on a request's: 400 with a French page, never a 500, and nothing changed."""
+    await add_mediator(web_server, "marie", ["lyon"])
+    row = await create_request(web_server)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with DashboardClient(web_server) as marie:
+        await marie.page(LOGIN)
+        login_csrf = marie.csrf.encode()
+        async with marie.session.post(
+            LOGIN, data=b"csrf=" + login_csrf + b"&identifiant=marie&mot_de_passe=\xff\xfe", headers=form
+        ) as response:
+            assert response.status == 400
+            assert "Formulaire illisible" in await response.text()
+        await marie.sign_in("marie")
+        await marie.page(f"/mediateurs/demandes/{row.id}")
+        csrf = marie.csrf.encode()
+        path = f"/mediateurs/demandes/{row.id}/note"
+        for body, content_type in (
+            (b"csrf=" + csrf + b"&note=\xff\xfe", form["Content-Type"]),
+            (b"csrf=" + csrf + b"&note=x", "application/x-www-form-urlencoded; charset=nothing-known"),
+            (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+            (b"csrf=" + csrf + b"&note=secret%00note", form["Content-Type"]),
+        ):
+            async with marie.session.post(path, data=body, headers={"Content-Type": content_type}) as response:
+                assert response.status == 400, body
+                assert "Formulaire illisible" in await response.text()
+    assert [e[0] for e in await events(web_server, row.id)] == ["created"]
+
+
+@on_server
+async def test_an_unexpected_failure_is_logged_without_its_message(
+    web_server: RunningServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When an action fails unexpectedly, the mediator gets the French 500 page and the log names the failure and
+    where, without the exceptions' messages (a database error quotes its parameters: a note, a phone number)."""
+    await add_mediator(web_server, "marie", ["lyon"])
+    row = await create_request(web_server)
+    desk = web_server.app.desk
+    assert desk is not None
+
+    secret = "Mme Germaine au 06 12 34 56 78"
+
+    async def failing(callback_id: str, actor: object, note: str, **_kwargs: object) -> None:
+        try:
+            raise ValueError(f"[parameters: ('+33612345678', {note!r})]")
+        except ValueError as exc:
+            raise RuntimeError(f"database error with {note!r}") from exc
+
+    monkeypatch.setattr(desk, "add_note", failing)
+    async with DashboardClient(web_server) as marie:
+        await marie.sign_in("marie")
+        with caplog.at_level(logging.ERROR, logger="bot.dashboard.routes"):
+            response, text = await marie.act(row.id, "note", note=secret)
+    assert response.status == 500
+    assert "Quelque chose n'a pas marché" in text
+    assert "dashboard: POST" in caplog.text
+    assert "RuntimeError" in caplog.text
+    assert "Germaine" not in caplog.text
+    assert "612345678" not in caplog.text
+
+
 # ----- the export -----------------------------------------------------------------------------------------------
 @on_server
 async def test_export_is_excel_friendly_without_personal_data_and_injection_safe(web_server: RunningServer) -> None:
@@ -543,6 +640,10 @@ async def test_export_is_excel_friendly_without_personal_data_and_injection_safe
         response, text = await marie.page("/mediateurs/export.csv?du=2026-13-01&au=2026-12-01")
         assert response.status == 400
         assert "AAAA-MM-JJ" in text
+        for since, until in (("9999-12-31", "9999-12-31"), ("0001-01-01", "0001-01-02")):
+            response, text = await marie.page("/mediateurs/export.csv", params={"du": since, "au": until})
+            assert response.status == 400, since  # not a 500: the period's bounds would overflow
+            assert "Dates invalides" in text
         _, empty = await marie.page("/mediateurs/export.csv?du=2001-01-01&au=2001-01-31")
     assert body.startswith("\ufeff".encode())
     text = body.decode("utf-8-sig")

@@ -138,12 +138,17 @@ class Accounts:
         keys = {"login": _digest(f"login:{login}"), "address": _digest(f"ip:{address}")}
         at = self.clock()
         async with self.storage.callback_transaction() as tx:
+            await sql.lock_failures(tx.connection)
             failures = await sql.count_failures(tx.connection, keys.values(), at - WINDOW)
             found = await sql.get_mediator(tx.connection, login) if LOGIN_PATTERN.fullmatch(login) else None
-        if (
-            failures.get(keys["login"], 0) >= MAX_LOGIN_FAILURES
-            or failures.get(keys["address"], 0) >= MAX_ADDRESS_FAILURES
-        ):
+            limited = (
+                failures.get(keys["login"], 0) >= MAX_LOGIN_FAILURES
+                or failures.get(keys["address"], 0) >= MAX_ADDRESS_FAILURES
+            )
+            # Counted as a failure before the check, in the transaction that counted: guesses sent together
+            # (each waiting for its hash) see each other, and cannot all pass the limit. Undone on success.
+            attempt = [] if limited else await sql.add_failures(tx.connection, keys.values(), at)
+        if limited:
             return Denied("limited")
         # Checked outside any transaction: SQLite's writers would wait for the hash otherwise.
         if found is None or not found.active:
@@ -154,9 +159,9 @@ class Accounts:
         at = self.clock()
         async with self.storage.callback_transaction() as tx:
             if not ok or found is None:
-                await sql.add_failures(tx.connection, keys.values(), at)
                 await sql.delete_old_failures(tx.connection, at - WINDOW)
                 return Denied("wrong")
+            await sql.delete_failures(tx.connection, attempt)
             await sql.clear_failures(tx.connection, [keys["login"]])
             await sql.delete_stale_sessions(tx.connection, at - IDLE, at - ABSOLUTE)
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)

@@ -32,6 +32,7 @@ RESULT_LABELS = {**OUTCOMES, "unreachable": "Injoignable"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 MAX_DAYS = 400  # a year and a bit: reports are monthly or yearly
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)  # the dates a period may take
 
 
 def period(since: date, until: date) -> tuple[datetime, datetime]:

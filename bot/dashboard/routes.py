@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import traceback
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from bot.app import App
 from bot.callback_view import PARIS, Describer, local_time
 from bot.callbacks import OUTCOMES, STATUS_LABELS, Actor, CallbackDesk, Refused
 from bot.dashboard.accounts import WINDOW, Accounts, Denied, Mediator
-from bot.dashboard.export import MAX_DAYS, activity_csv, period
+from bot.dashboard.export import EARLIEST, LATEST, MAX_DAYS, activity_csv, period
 from bot.dashboard.http import (
     CSRF_FIELD,
     ID_PATTERN,
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 PAGE_SIZE = 100
+MAX_PAGE_DIGITS = 6
 ACTIONS = ("prendre", "liberer", "appel-fait", "injoignable", "note")
 REASONS = {
     "expiree": "Votre session a expiré : connectez-vous de nouveau.",
@@ -109,8 +111,8 @@ class Dashboard:
             if exc.status in (404, 405):
                 return self._error(request, exc.status, "Page introuvable", "Cette page n'existe pas, ou plus.")
             raise
-        except Exception:
-            log.exception("dashboard: %s %s failed", request.method, request.path)
+        except Exception as exc:
+            _log_failure(request, exc)
             return self._error(
                 request, 500, "Erreur", "Quelque chose n'a pas marché de notre côté. Réessayez dans un instant."
             )
@@ -123,7 +125,14 @@ class Dashboard:
             return await handler(request)
         if cross_site_form(request):
             return self._forbidden(request)
-        form = await request.post()
+        try:
+            form = await request.post()
+        except web.HTTPException:
+            raise  # 413: a body over the server's limit
+        except Exception:  # undecodable text, an unknown charset, a broken multipart body: the sender's error
+            return self._unreadable(request)
+        if any(isinstance(value, str) and "\x00" in value for value in form.values()):
+            return self._unreadable(request)  # no browser form holds a NUL, and PostgreSQL refuses to store one
         mediator = None
         if request.path == LOGIN_PATH:
             expected = request.cookies.get(LOGIN_COOKIE, "")
@@ -190,7 +199,9 @@ class Dashboard:
         state = request.query.get("etat", DEFAULT_STATE)
         if state not in STATE_FILTERS:
             state = DEFAULT_STATE
-        page = int(request.query["page"]) if request.query.get("page", "").isdigit() else 1
+        number = request.query.get("page", "")
+        # ASCII digits only ("²" is a digit to str.isdigit), and few of them: an offset the database can take.
+        page = int(number) if number.isascii() and number.isdigit() and len(number) <= MAX_PAGE_DIGITS else 1
         page = max(page, 1)
         rows = await self.desk.listing(
             queues, STATE_FILTERS[state][1], limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
@@ -295,6 +306,10 @@ class Dashboard:
             until = date.fromisoformat(request.query.get("au") or today.isoformat())
         except ValueError:
             return self._error(request, 400, "Dates invalides", "Donnez les dates sous la forme AAAA-MM-JJ.")
+        if since < EARLIEST or until > LATEST:  # beyond, the period's bounds overflow a datetime
+            return self._error(
+                request, 400, "Dates invalides", f"Donnez des dates entre {EARLIEST.year} et {LATEST.year}."
+            )
         if until < since or (until - since).days > MAX_DAYS:
             return self._error(
                 request,
@@ -369,6 +384,14 @@ class Dashboard:
     def _error(self, request: web.Request, status: int, title: str, text: str) -> web.Response:
         return self._page(request, "error.html", None, status=status, title=title, text=text)
 
+    def _unreadable(self, request: web.Request) -> web.Response:
+        return self._error(
+            request,
+            400,
+            "Formulaire illisible",
+            "Ce formulaire n'a pas pu être lu. Rien n'a été modifié. Revenez à la page, rechargez-la et recommencez.",
+        )
+
     def _forbidden(self, request: web.Request) -> web.Response:
         return self._error(
             request,
@@ -389,6 +412,19 @@ def install_dashboard(web_app: web.Application, bot_app: App) -> bool:
 
 async def _to_dashboard(_request: web.Request) -> web.StreamResponse:
     raise web.HTTPPermanentRedirect(f"{PREFIX}/")
+
+
+def _log_failure(request: web.Request, exc: BaseException) -> None:
+    """Where it failed, without the exceptions' messages: a database error quotes its SQL parameters (a phone
+    number, a note)."""
+    causes: list[str] = []
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and len(causes) < 5:
+        causes.append(cause.__class__.__name__)
+        cause = cause.__cause__ or cause.__context__
+    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    after = f" (from {' < '.join(causes)})" if causes else ""
+    log.error("dashboard: %s %s failed: %s%s\n%s", request.method, request.path, exc.__class__.__name__, after, frames)
 
 
 def _digest(path: Path) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.tables import dashboard_sessions, login_attempts, mediators
@@ -130,9 +130,23 @@ async def delete_stale_sessions(connection: AsyncConnection, seen_before: dateti
 
 
 # ----- failed sign-ins --------------------------------------------------------------------------------------
-async def add_failures(connection: AsyncConnection, keys: Collection[str], at: datetime) -> None:
-    if keys:
-        await connection.execute(insert(login_attempts), [{"key": key, "at": at} for key in keys])
+async def lock_failures(connection: AsyncConnection) -> None:
+    """Other sign-ins wait to count failures until this transaction ends (on SQLite, BEGIN IMMEDIATE does that)."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("LOCK TABLE login_attempts IN SHARE ROW EXCLUSIVE MODE"))
+
+
+async def add_failures(connection: AsyncConnection, keys: Collection[str], at: datetime) -> list[int]:
+    """One failure per key; the ids of the rows added."""
+    ids = []
+    for key in keys:
+        added = await connection.scalar(insert(login_attempts).values(key=key, at=at).returning(login_attempts.c.id))
+        ids.append(int(added))
+    return ids
+
+
+async def delete_failures(connection: AsyncConnection, ids: Collection[int]) -> None:
+    await connection.execute(delete(login_attempts).where(login_attempts.c.id.in_(list(ids))))
 
 
 async def count_failures(connection: AsyncConnection, keys: Collection[str], since: datetime) -> dict[str, int]:
