@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bot.callback_view import PARIS
 from bot.callbacks import CallbackDesk, Notifier, QueueSummary
@@ -63,21 +63,32 @@ class CallbackJobs:
         return len(late)
 
     async def summarise(self, queue: Queue, at: datetime) -> bool:
-        """Yesterday's activity and what waits now, once a day, at the start of the queue's working hours."""
+        """The activity since the previous working day (yesterday, mostly) and what waits now, once a day, at the
+        start of the queue's working hours."""
         today = at.astimezone(PARIS).date()
         start_of_today = datetime.combine(today, time(0), tzinfo=PARIS)
+        # Since the previous working day: on a Monday, Friday's and the weekend's activity (no summary then).
+        first_day = previous_working_day(queue, today)
+        since = datetime.combine(first_day, time(0), tzinfo=PARIS)
         sent: list[tuple[Notifier, list[OutgoingRow]]] = []
         async with self.desk.storage.callback_transaction() as tx:
             if not await sql.claim_run(tx.connection, f"summary:{queue.name}:{today.isoformat()}", at, EPOCH):
                 return False
-            events = await sql.events_between(
-                tx.connection, [queue.name], start_of_today - timedelta(days=1), start_of_today
-            )
+            events = await sql.events_between(tx.connection, [queue.name], since, start_of_today)
             counts = Counter(event.action for event, _ in events)
             waiting = await sql.list_callbacks(tx.connection, [queue.name], ["new"], limit=10_000)
             late = sum(1 for row in waiting if row.created_at is not None and queue.overdue(row.created_at, at))
-            summary = QueueSummary(dict(counts), len(waiting), late)
+            summary = QueueSummary(dict(counts), len(waiting), late, (today - first_day).days)
             for notifier in self.desk.notifiers:
                 sent.append((notifier, await notifier.summarise(tx, queue, summary)))
         self.desk.committed(sent)
         return True
+
+
+def previous_working_day(queue: Queue, today: date) -> date:
+    """The latest day before `today` on which the queue works; yesterday when no day of the last week is one."""
+    for back in range(1, 8):
+        day = today - timedelta(days=back)
+        if any(day.weekday() in hours.days for hours in queue.hours.ranges):
+            return day
+    return today - timedelta(days=1)

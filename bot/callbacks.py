@@ -12,7 +12,7 @@ Telegram group call the same methods.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -77,6 +77,7 @@ class Refused(BotError):
         "closed": "Cette demande est close ({status}).",
         "bad_outcome": "Résultat d'appel inconnu.",
         "empty_note": "La note est vide.",
+        "erased": "La personne a effacé ses données : rien ne peut plus être noté sur cette demande.",
     }
 
     def __init__(self, code: str, **values: str) -> None:
@@ -92,6 +93,7 @@ class QueueSummary:
     counts: dict[str, int]
     waiting: int
     late: int
+    days: int = 1  # the days `counts` covers: 1 (yesterday), 3 on a Monday (since Friday, for a Monday-Friday team)
 
 
 class Notifier(Protocol):
@@ -115,6 +117,7 @@ class Notifier(Protocol):
 
 Action = Literal["claim", "release", "done", "unreachable", "note"]
 Texts = Callable[[str], str]  # a text of the flow's messages (flows/messages.yaml), by key
+Effects = Callable[[Transaction], Awaitable[None]]  # a caller's own writes, committed with the change
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,8 @@ def plan(
     if action == "note":
         if not note:
             raise Refused("empty_note")
+        if row.conversation_key is None:  # erased by /oublier: a note would bring personal data back, for good
+            raise Refused("erased")
         return Plan({"note": note, "updated_at": at}, _event(row, "note", row.status, actor, at, note))
     if row.status not in OPEN:
         raise Refused("closed", status=STATUS_LABELS[row.status].lower())
@@ -245,6 +250,13 @@ class CallbackDesk:
     ) -> CallbackRow:
         return await self._act(callback_id, "note", actor, queues, note=note)
 
+    async def act(
+        self, callback_id: str, action: Action, actor: Actor, queues: Collection[str] | None, *, effects: Effects
+    ) -> CallbackRow:
+        """An action whose caller writes in the same transaction (`effects`): a Telegram press marked handled
+        together with its change, so that a press replayed after a crash cannot apply twice."""
+        return await self._act(callback_id, action, actor, queues, effects=effects)
+
     async def _act(
         self,
         callback_id: str,
@@ -254,6 +266,7 @@ class CallbackDesk:
         *,
         outcome: str | None = None,
         note: str | None = None,
+        effects: Effects | None = None,
     ) -> CallbackRow:
         note = " ".join((note or "").split())[:MAX_NOTE] or None
         sent: list[tuple[Notifier, list[OutgoingRow]]] = []
@@ -268,6 +281,8 @@ class CallbackDesk:
                 raise Refused("not_allowed")
             queue = self.queue_of(row)
             decided = plan(row, action, actor, queue, self.clock(), outcome=outcome, note=note)
+            if effects is not None:
+                await effects(tx)
             if decided is None:
                 return row
             changed = await self._apply(tx, row, queue, decided, sent)

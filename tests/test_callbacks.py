@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import traceback
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,12 +18,13 @@ from bot.callback_jobs import CallbackJobs
 from bot.callbacks import Actor, CallbackDesk, QueueSummary, Refused
 from bot.channels.web_notifier import WebNotifier
 from bot.engine.engine import Engine
+from bot.errors import StorageError
 from bot.messages import Button
 from bot.offers import NoCatalogue
 from bot.queues import Queue, QueueSet
 from bot.storage import Storage
 from bot.storage.protocol import TurnTransaction
-from bot.storage.records import CallbackRow, NewCallback, OutgoingRow, now
+from bot.storage.records import CallbackEvent, CallbackRow, NewCallback, OutgoingRow, now
 from bot.storage.tables import callback_events, callbacks
 from bot.web.notices import WEB_CHANNEL
 from tests.conftest import Chat
@@ -359,6 +361,12 @@ async def test_forget_cancels_a_claimed_request_and_erases_its_personal_fields(
             None,
         )
         assert all(e.note is None for e in await desk.history(turn.callback.id))
+        with pytest.raises(Refused) as refused:  # nor can personal details be written back afterwards
+            await desk.add_note(turn.callback.id, MARIE, "Mme X, 12 rue Y")
+        assert refused.value.code == "erased"
+        stored = await desk.get(turn.callback.id)
+        assert stored is not None
+        assert stored.note is None
     finally:
         await storage.close()
 
@@ -395,3 +403,97 @@ async def test_the_daily_summary_is_sent_once_a_day(desk: Desk) -> None:
     [(name, summary)] = desk.recorder.summaries
     assert (name, summary.waiting, summary.late) == ("default", 2, 1)
     assert await jobs.summarise(queue, at + timedelta(days=1))
+
+
+@dataclass
+class HeldPost(Recorder):
+    """A recorder whose group post waits for `release`: the desk's transaction stays open (its row locked)."""
+
+    holding: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def post_changed(self, tx: TurnTransaction, row: CallbackRow, queue: Queue) -> list[OutgoingRow]:
+        if row.status == "done":
+            self.holding.set()
+            await self.release.wait()
+        return await super().post_changed(tx, row, queue)
+
+
+async def test_annuler_while_a_call_is_marked_done_never_turns_done_into_cancelled(
+    database_url: str, loaded: LoadedFlow
+) -> None:
+    """/annuler sent while a mediator's « Appel fait » is being committed: the request stays done (no done →
+    cancelled transition), the person hears none is open, and the trail has no cancellation."""
+    storage = await Storage.open(database_url)
+    try:
+        engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
+        desk = CallbackDesk(storage, queue_set(), engine.text)
+        held = HeldPost()
+        desk.add_notifier(held)
+        engine.callback_hook = desk
+        await engine.start()
+        chat = Chat(engine, "telegram:42")
+        await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])
+        turn = await chat.send("value:morning")
+        assert turn.callback is not None
+        callback_id = turn.callback.id
+        await desk.claim(callback_id, MARIE)
+        done = asyncio.create_task(desk.call_done(callback_id, MARIE))
+        await asyncio.wait_for(held.holding.wait(), 5)  # the row is changed, not yet committed
+        cancel = asyncio.create_task(chat.send("/annuler"))
+        await asyncio.sleep(0.5)  # the turn reaches its transaction and waits for the mediator's one
+        held.release.set()
+        await done
+        turn = await cancel
+        stored = await desk.get(callback_id)
+        assert stored is not None
+        assert stored.status == "done"
+        assert "pas de demande de rappel en cours" in turn.replies[0].text
+        assert [e[0] for e in await events(storage, callback_id)] == ["created", "claimed", "done"]
+    finally:
+        await storage.close()
+
+
+async def test_a_failed_statement_never_puts_its_personal_values_in_the_error(desk: Desk) -> None:
+    """A database error (logged with its traceback by the edges: dashboard, jobs) names the statement, never its
+    values: no phone number, answers or note in the logs."""
+    request = await new_request(desk.storage)
+    personal = NewCallback(
+        "telegram:9", "default", None, {"goals": "secret"}, "+33699887766", "any", "person", now(), "v1"
+    )
+    with pytest.raises(StorageError) as failed:
+        async with desk.storage.callback_transaction() as tx:
+            await tx.create_callback(personal, request.id)  # the same id again: refused
+    logged = "".join(traceback.format_exception(failed.value))
+    assert "IntegrityError" in logged or "UniqueViolation" in logged
+    assert "+33699887766" not in logged
+    assert "secret" not in logged
+
+
+async def test_monday_summary_covers_friday_and_the_weekend(desk: Desk) -> None:
+    """A Monday-Friday team's Monday summary counts what happened since Friday morning (Friday's and the
+    weekend's activity appear in no other summary); Tuesday's counts Monday only."""
+    friday_noon = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
+    saturday_noon, monday_noon = friday_noon + timedelta(days=1), friday_noon + timedelta(days=3)
+    thursday_noon = friday_noon - timedelta(days=1)  # in Friday's summary
+    request = await new_request(desk.storage)
+    async with desk.storage.callback_transaction() as tx:
+        await tx.add_callback_events(
+            [
+                CallbackEvent(request.id, moment, action, None, "new", "person", "la personne", "telegram")
+                for moment, action in (
+                    (thursday_noon, "created"),
+                    (friday_noon, "created"),
+                    (saturday_noon, "created"),
+                    (monday_noon, "done"),
+                )
+            ]
+        )
+    jobs = CallbackJobs(desk.desk)
+    queue = desk.desk.queues.default  # office hours, Monday to Friday
+    monday_9h = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    assert await jobs.summarise(queue, monday_9h)
+    assert await jobs.summarise(queue, monday_9h + timedelta(days=1))
+    [(_, monday), (_, tuesday)] = desk.recorder.summaries
+    assert (monday.counts, monday.days) == ({"created": 2}, 3)
+    assert (tuesday.counts, tuesday.days) == ({"done": 1}, 1)

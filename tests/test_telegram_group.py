@@ -124,3 +124,5 @@ def test_reminder_and_summary_texts() -> None:
     assert "Nouvelles demandes : 4" in summary
     assert "Appels faits : 3" in summary
     assert "En attente maintenant : 2 (dont 1 en retard)" in summary
+    assert "Bilan d'hier" in summary
+    assert "Bilan des 3 derniers jours" in render_summary("l'équipe", {}, waiting=0, late=0, days=3)

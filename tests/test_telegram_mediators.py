@@ -14,9 +14,12 @@ import pytest
 from sqlalchemy import update
 
 from bot.callback_jobs import CallbackJobs
+from bot.callbacks import Actor
 from bot.channels.telegram.group import POST_METHOD
 from bot.channels.telegram.limits import RateLimits
 from bot.config import Settings
+from bot.errors import StorageError
+from bot.storage.records import CallbackRow
 from bot.storage.tables import callbacks
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram.models import Fault, Limits
@@ -300,3 +303,112 @@ async def test_done_when_telegram_request_reaches_group_and_dashboard_claimed_fr
 def post_id(group: FakeGroup, short_id: str) -> int:
     [found] = [m for m in group.messages if m.from_bot and f"Demande de rappel {short_id}" in (m.text or "")]
     return found.message_id
+
+
+async def test_a_press_replayed_after_a_crash_is_not_applied_twice(server: FakeTelegram, tmp_path: Path) -> None:
+    """A crash right after « Injoignable » was applied, before anything else: after the restart the press is not
+    handled again (one failed call counted, not two; the person told once)."""
+    group = server.group(GROUP)
+    async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
+        await ask_callback(server)
+        callback_id = await the_request(bot)
+        await wait_post(group, callback_id[:4])
+        await group.press(MEDIATOR, CLAIM)
+        await wait_post(group, "Prise en charge")
+        await bot.channel.updates.join(5)
+        channel = bot.channel
+
+        async def crash(*_args: object) -> None:
+            raise RuntimeError("the process died here")
+
+        channel._finish = crash  # type: ignore[method-assign]
+        await group.press(MEDIATOR, UNREACHABLE)
+        await wait_post(group, "à rappeler")
+        await channel.updates.join(5)
+        del channel._finish  # the next start: what the inbox still holds is handled again
+        for received in await bot.app.storage.pending_updates(channel.channel):
+            channel.updates.put(received.chat_id, (received, None))
+        await channel.updates.join(5)
+        assert bot.app.desk is not None
+        row = await bot.app.desk.get(callback_id)
+        assert row is not None
+        assert (row.status, row.attempts) == ("new", 1)
+        assert [e.action for e in await bot.app.desk.history(callback_id)] == ["created", "claimed", "unreachable"]
+
+
+async def test_a_group_post_waits_for_the_database_instead_of_being_dropped(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    """The database fails while a request's group message is being prepared: the message is tried again and
+    appears (not left unsent until the next restart)."""
+    group = server.group(GROUP)
+    async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
+        desk = bot.app.desk
+        assert desk is not None
+        failures = [StorageError("database error: OperationalError")]
+        read = desk.get
+
+        async def get_failing_once(callback_id: str) -> CallbackRow | None:
+            if failures:
+                raise failures.pop()
+            return await read(callback_id)
+
+        desk.get = get_failing_once  # type: ignore[method-assign]
+        await ask_callback(server)
+        callback_id = await the_request(bot)
+        await wait_post(group, callback_id[:4])
+        assert not failures
+        del desk.get
+        post_of(group, callback_id[:4])
+
+
+async def test_a_post_whose_message_id_cannot_be_saved_at_once_is_still_edited_later(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    """The database fails just after the group message was sent: its id is saved once the database is back, so
+    the next change edits that message instead of posting the request a second time."""
+    group = server.group(GROUP)
+    async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
+        desk = bot.app.desk
+        assert desk is not None
+        failures = [StorageError("database error: OperationalError")]
+        record = desk.set_post
+
+        async def set_post_failing_once(callback_id: str, chat_id: int, message_id: int) -> None:
+            if failures:
+                raise failures.pop()
+            await record(callback_id, chat_id, message_id)
+
+        desk.set_post = set_post_failing_once  # type: ignore[method-assign]
+        await ask_callback(server)
+        callback_id = await the_request(bot)
+        await wait_post(group, callback_id[:4])
+        for _ in range(100):
+            row = await desk.get(callback_id)
+            if row is not None and row.post_message_id is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert not failures
+        await group.press(MEDIATOR, CLAIM)
+        await wait_post(group, "Prise en charge")
+        assert "Prise en charge" in post_of(group, callback_id[:4])  # the same message, edited
+        del desk.set_post
+
+
+async def test_a_dashboard_action_while_telegram_stops_is_kept_for_the_next_start(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    """The Telegram channel has stopped sending (shutting down) while the dashboard still works: a claim made then
+    succeeds, and its messages (the person told, the group post) wait in the outbox for the next start."""
+    group = server.group(GROUP)
+    async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
+        await ask_callback(server)
+        callback_id = await the_request(bot)
+        await wait_post(group, callback_id[:4])
+        await bot.channel.outbox.close()
+        before = await bot.app.storage.pending_outgoing(bot.channel.channel)
+        assert bot.app.desk is not None
+        claimed = await bot.app.desk.claim(callback_id, Actor("web:marie", "Marie", "dashboard"))
+        assert claimed.status == "claimed"
+        after = await bot.app.storage.pending_outgoing(bot.channel.channel)
+        assert sorted(row.method for row in after[len(before) :]) == sorted(["sendMessage", POST_METHOD])

@@ -135,6 +135,8 @@ class Storage:
                 options["poolclass"] = StaticPool  # one shared in-memory database
             else:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # A failed statement's values (phone numbers, answers, notes) stay out of its error, hence out of logs.
+        options["hide_parameters"] = True
         try:
             engine = create_async_engine(parsed, **options)
         except (SQLAlchemyError, ValueError, ImportError, TypeError) as exc:

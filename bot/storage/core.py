@@ -174,11 +174,14 @@ class Transaction:
         return new.stored_as(callback_id, stamp)
 
     async def cancel_open_callbacks(self, key: str) -> list[CallbackRow]:
-        """Cancel the person's requests not yet dealt with (new or claimed); returns them as they were."""
+        """Cancel the person's requests not yet dealt with (new or claimed); returns them as they were.
+        Locked as read (PostgreSQL): a mediator's change being committed is waited for and seen, so a request
+        just marked done is not then cancelled (done → cancelled) on a stale read."""
         rows = await self.connection.execute(
             select(callbacks)
             .where(callbacks.c.conversation_key == key, callbacks.c.status.in_(OPEN_STATUSES))
             .order_by(callbacks.c.created_at)
+            .with_for_update()
         )
         found = [callback_row(r._mapping) for r in rows]
         if found:

@@ -321,13 +321,17 @@ class TelegramChannel:
         self.outbox.push(queued)
 
     async def _handle_press(self, received: ReceivedUpdate, press: Press) -> None:
-        """A mediator's press in a group: applied (in its own transaction), answered with a toast, closed. Handled
-        again after a crash in between, it changes nothing: the request already shows the press's effect."""
+        """A mediator's press in a group: applied and marked handled in one transaction, answered with a toast. A
+        refused press changes nothing and is closed on its own."""
         assert self.mediators is not None
+
+        async def mark_handled(tx: TurnTransaction) -> None:
+            await tx.finish_update(self.channel, received.update_id)
+
         delay = STORAGE_RETRY[0]
         while True:
             try:
-                answer, alert = await self.mediators.handle_press(press)
+                answer, alert = await self.mediators.handle_press(press, mark_handled)
                 break
             except StorageError as exc:
                 if self._stopping.is_set():

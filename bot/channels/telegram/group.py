@@ -102,10 +102,11 @@ def render_reminder(views: list[RequestView], now: datetime) -> str:
     return "\n".join(lines)
 
 
-def render_summary(queue_label: str, counts: Mapping[str, int], waiting: int, late: int) -> str:
-    """The daily summary of a queue: yesterday's activity, what waits now."""
+def render_summary(queue_label: str, counts: Mapping[str, int], waiting: int, late: int, days: int = 1) -> str:
+    """The daily summary of a queue: the activity since the previous working day (yesterday), what waits now."""
+    period = "d'hier" if days == 1 else f"des {days} derniers jours"
     return (
-        f"📋 <b>Bilan d'hier · {_escape(queue_label)}</b>\n"
+        f"📋 <b>Bilan {period} · {_escape(queue_label)}</b>\n"
         f"Nouvelles demandes : {counts.get('created', 0)}\n"
         f"Appels faits : {counts.get('done', 0)}\n"
         f"Injoignables : {counts.get('unreachable', 0)}\n"

@@ -9,15 +9,17 @@ and cost one message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.callback_view import Describer
-from bot.callbacks import Actor, CallbackDesk, QueueSummary, Refused
+from bot.callbacks import Action, Actor, CallbackDesk, Effects, QueueSummary, Refused
 from bot.channels.telegram.group import POST_METHOD, Press, render_post, render_reminder, render_summary
 from bot.channels.telegram.mapping import KEY_PREFIX, encode_button, render_text
-from bot.channels.telegram.outbox import Outbox
+from bot.channels.telegram.outbox import Outbox, RetryLater
+from bot.errors import StorageError
 from bot.messages import Button
 from bot.queues import Queue, QueueSet
 from bot.storage.protocol import TurnTransaction
@@ -31,7 +33,14 @@ ACTION_DONE = {
     "unreachable": "Noté : personne n'a répondu.",
     "release": "Demande libérée.",
 }
+STORAGE_RETRY = (0.5, 10.0)  # first and longest wait for the database
 ApiCall = Callable[[str, dict[str, Any]], Awaitable[Any]]
+PRESS_ACTIONS: dict[str, Action] = {
+    "claim": "claim",
+    "done": "done",
+    "unreachable": "unreachable",
+    "release": "release",
+}
 
 
 class TelegramMediators:
@@ -85,7 +94,7 @@ class TelegramMediators:
         chat_id = self.queues.chat_id_for(queue)
         if chat_id is None:
             return []
-        text = render_summary(queue.label, summary.counts, summary.waiting, summary.late)
+        text = render_summary(queue.label, summary.counts, summary.waiting, summary.late, summary.days)
         return await tx.queue_outgoing(self.channel, [_html_message(chat_id, text)])
 
     def committed(self, rows: list[OutgoingRow]) -> None:
@@ -109,7 +118,10 @@ class TelegramMediators:
         callback_id = str(row.params["callback_id"])
         if self._waiting_posts.get(callback_id) == row.id:
             del self._waiting_posts[callback_id]  # from now on, a change needs a new row
-        found = await self.desk.get(callback_id)
+        try:
+            found = await self.desk.get(callback_id)
+        except StorageError as exc:  # the outbox tries again later: the request is not left unshown
+            raise RetryLater(f"database unavailable: {exc}") from None
         if found is None:
             return
         text, markup = render_post(self.describer.view(found), now())
@@ -120,11 +132,25 @@ class TelegramMediators:
                 return  # edited (or already showing this); None: the message is gone, post it again
         sent = await self.api("sendMessage", params)
         if isinstance(sent, dict) and "message_id" in sent:
-            await self.desk.set_post(callback_id, row.chat_id, int(sent["message_id"]))
+            await self._remember_post(callback_id, row.chat_id, int(sent["message_id"]))
+
+    async def _remember_post(self, callback_id: str, chat_id: int, message_id: int) -> None:
+        """Record the message just posted, waiting for the database if need be: sending the row again instead
+        would post the request a second time."""
+        delay = STORAGE_RETRY[0]
+        while True:
+            try:
+                await self.desk.set_post(callback_id, chat_id, message_id)
+                return
+            except StorageError as exc:
+                log.warning("post of request %s not recorded yet (%s); again in %.1f s", callback_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORAGE_RETRY[1])
 
     # ----- presses on the group's buttons -----------------------------------------------------------------------
-    async def handle_press(self, press: Press) -> tuple[str, bool]:
-        """Apply a mediator's press; (what to tell them in the button's toast, whether as an alert)."""
+    async def handle_press(self, press: Press, effects: Effects) -> tuple[str, bool]:
+        """Apply a mediator's press, with `effects` (the update marked handled) in the same transaction; (what to
+        tell them in the button's toast, whether as an alert)."""
         allowed = [
             q.name for q in self.queues.all if self.queues.chat_id_for(q) == press.chat_id and q.may_act(press.user_id)
         ]
@@ -132,14 +158,8 @@ class TelegramMediators:
             log.info("press refused: group %s or user not allowed for any queue", press.chat_id)
             return Refused("not_allowed").message, True
         actor = Actor(f"telegram:{press.user_id}", press.user_name, "telegram")
-        action = {
-            "claim": self.desk.claim,
-            "done": self.desk.call_done,
-            "unreachable": self.desk.unreachable,
-            "release": self.desk.release,
-        }[press.action]
         try:
-            await action(press.callback_id, actor, queues=allowed)
+            await self.desk.act(press.callback_id, PRESS_ACTIONS[press.action], actor, allowed, effects=effects)
         except Refused as refused:
             return refused.message, True
         return ACTION_DONE[press.action], False

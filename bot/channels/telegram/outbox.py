@@ -54,6 +54,7 @@ class Outbox:
         self._sent_ids: list[int] = []
         self._has_sent = asyncio.Event()
         self._closing = False
+        self._stopped = False  # closed: nothing more is sent by this run
         self._flusher: asyncio.Task[None] | None = None
         self.sent = 0
         self.retries = 0
@@ -68,7 +69,10 @@ class Outbox:
         self._flusher = asyncio.create_task(self._flush_regularly(), name=f"outbox flush {self.channel}")
 
     def push(self, rows: list[OutgoingRow]) -> None:
-        """Rows just committed to the outbox (in id order)."""
+        """Rows just committed to the outbox (in id order). Once closed (stopping), they stay in the table for the
+        next start: another part of the process (the dashboard, the web chat) may still commit some."""
+        if self._stopped:
+            return
         for row in rows:
             self._queues.put(row.chat_id, row)
 
@@ -136,6 +140,7 @@ class Outbox:
 
     async def close(self) -> None:
         """Stop sending; what is still unsent stays in the outbox for the next start."""
+        self._stopped = True
         await self._queues.close()
         if self._flusher is not None:
             # Let a deletion in progress finish rather than cancel it in the middle of its COMMIT; a database
