@@ -271,11 +271,11 @@ class CallbackDesk:
         note = " ".join((note or "").split())[:MAX_NOTE] or None
         sent: list[tuple[Notifier, list[OutgoingRow]]] = []
         async with self.storage.callback_transaction() as tx:
-            # A claim skips a request another transaction is changing right now: it is being taken.
-            row = await sql.fetch_callback(tx.connection, callback_id, "skip" if action == "claim" else "wait")
+            # Locked until the commit: a concurrent change of this request (another mediator's claim, a reminder)
+            # is waited for, then this one is decided on its result ("Déjà prise en charge par Marie"). Taking
+            # "the next one" (claim_next) skips locked requests instead.
+            row = await sql.fetch_callback(tx.connection, callback_id, lock=True)
             if row is None:
-                if action == "claim" and await sql.fetch_callback(tx.connection, callback_id) is not None:
-                    raise Refused("taken", name="une autre personne")
                 raise Refused("not_found")
             if queues is not None and row.queue not in queues:
                 raise Refused("not_allowed")

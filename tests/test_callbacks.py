@@ -241,8 +241,11 @@ async def test_fifty_simultaneous_claims_give_the_request_to_exactly_one(desk: D
         try:
             await desks[n % len(desks)].claim(request.id, Actor(f"web:m{n}", f"M{n}", "dashboard"))
         except Refused as refused:
+            messages.append(refused.message)
             return refused.code
         return "won"
+
+    messages: list[str] = []
 
     tasks = [asyncio.create_task(claim(n)) for n in range(50)]
     await asyncio.sleep(0.05)
@@ -256,6 +259,7 @@ async def test_fifty_simultaneous_claims_give_the_request_to_exactly_one(desk: D
     assert stored is not None
     winner = results.index("won")
     assert stored.claimed_by == f"web:m{winner}"
+    assert set(messages) == {f"Déjà prise en charge par M{winner}."}  # each loser learns who took it
     assert [e[0] for e in await events(desk.storage, request.id)] == ["claimed"]
 
 

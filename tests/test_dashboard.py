@@ -702,3 +702,31 @@ async def test_dashboard_files_are_served_and_unknown_pages_are_french(web_serve
         async with http.get("/mediateurs/introuvable") as response:
             assert response.status == 404
             assert "Page introuvable" in await response.text()
+
+
+@on_server
+async def test_take_the_oldest_gives_each_mediator_a_different_request_oldest_first(web_server: RunningServer) -> None:
+    """« Prendre la plus ancienne »: two mediators get the two waiting requests, oldest first, each their own page;
+    with none left, a kind message and nothing taken; a request of another queue is never handed over."""
+    await add_mediator(web_server, "marie", ["lyon"], name="Marie D.")
+    await add_mediator(web_server, "paul", ["lyon"], name="Paul")
+    first = await create_request(web_server, queue="lyon", first_name="Jeanne")
+    second = await create_request(web_server, queue="lyon", first_name="Louis")
+    elsewhere = await create_request(web_server, queue="isere", first_name="Ailleurs")
+    async with DashboardClient(web_server) as marie, DashboardClient(web_server) as paul:
+        await marie.sign_in("marie")
+        await paul.sign_in("paul")
+        response, page = await marie.post("/mediateurs/suivante")
+        assert response.url.path == f"/mediateurs/demandes/{first.id}"
+        assert "vous vous occupez de cette demande" in page
+        response, _ = await paul.post("/mediateurs/suivante")
+        assert response.url.path == f"/mediateurs/demandes/{second.id}"
+        response, page = await paul.post("/mediateurs/suivante")
+        assert response.url.path == LIST
+        assert "Aucune demande n'attend dans vos files" in page
+        response, _ = await paul.post("/mediateurs/suivante", csrf=False)
+        assert response.status == 403
+    desk = web_server.app.desk
+    assert desk is not None
+    holders = {r.id: r.claimed_by for r in await desk.listing(None)}
+    assert holders == {first.id: "web:marie", second.id: "web:paul", elsewhere.id: None}

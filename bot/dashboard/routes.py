@@ -96,6 +96,7 @@ class Dashboard:
         sub.router.add_post("/deconnexion", self.logout)
         sub.router.add_get(f"/demandes/{{id:{ID_PATTERN}}}", self.request_page)
         sub.router.add_post(f"/demandes/{{id:{ID_PATTERN}}}/{{action:{'|'.join(ACTIONS)}}}", self.act)
+        sub.router.add_post("/suivante", self.take_next)
         sub.router.add_get("/export.csv", self.export)
         sub.router.add_static("/static/", STATIC)
         web_app.router.add_get(PREFIX, _to_dashboard)
@@ -294,6 +295,21 @@ class Dashboard:
             text, kind, after = refused.message, "error", page
         await self.accounts.flash(mediator, kind, text)
         raise web.HTTPSeeOther(after)
+
+    async def take_next(self, request: web.Request) -> web.StreamResponse:
+        """« Prendre la plus ancienne »: the request waiting longest in my queues (or the chosen one), claimed at
+        once; requests other mediators are taking at this very moment are skipped (FOR UPDATE SKIP LOCKED)."""
+        posted = self._posted(request)
+        mediator = posted.who
+        chosen = posted.field("file") or ""
+        queues = [chosen] if chosen in mediator.queues else list(mediator.queues)
+        row = await self.desk.claim_next(Actor(mediator.actor_id, mediator.name, "dashboard"), queues)
+        if row is None:
+            await self.accounts.flash(mediator, "ok", "Aucune demande n'attend dans vos files : tout est pris.")
+            raise web.HTTPSeeOther(f"{PREFIX}/")
+        text = "C'est noté : vous vous occupez de cette demande. Appelez la personne au numéro ci-dessous."
+        await self.accounts.flash(mediator, "ok", text)
+        raise web.HTTPSeeOther(f"{PREFIX}/demandes/{row.id}")
 
     async def export(self, request: web.Request) -> web.StreamResponse:
         mediator = await self._signed_in(request)

@@ -1,16 +1,17 @@
 """The callback requests' queries (SQLAlchemy Core, any database): the lifecycle rules are in bot/callbacks.py.
 
-Claims must never give one request to two mediators. On PostgreSQL the row is locked (`SELECT … FOR UPDATE`,
-`SKIP LOCKED` for a claim: a request another mediator is taking right now counts as taken); on SQLite every
-write transaction begins with BEGIN IMMEDIATE (sqlite.py), so writers are serialised and the second claim
-reads the first one's result.
+Claims must never give one request to two mediators. On PostgreSQL the row is locked: `SELECT … FOR UPDATE` for
+a named request (a second claimer waits, then reads who took it), `FOR UPDATE SKIP LOCKED` for "the next one" (a
+request another mediator is taking right now is skipped, not waited for). On SQLite every write transaction
+begins with BEGIN IMMEDIATE (sqlite.py), so writers are serialised and the second claim reads the first one's
+result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,14 +21,12 @@ from bot.storage.core import callback_row
 from bot.storage.records import CallbackEvent, CallbackRow
 from bot.storage.tables import callback_events, callbacks, scheduled_runs
 
-Lock = Literal["none", "wait", "skip"]
 
-
-async def fetch_callback(connection: AsyncConnection, callback_id: str, lock: Lock = "none") -> CallbackRow | None:
-    """One request; `wait`: locked until the transaction ends; `skip`: None if another transaction holds it."""
+async def fetch_callback(connection: AsyncConnection, callback_id: str, *, lock: bool = False) -> CallbackRow | None:
+    """One request; `lock`: locked until the transaction ends (a concurrent change waits, then reads this one's)."""
     statement = select(callbacks).where(callbacks.c.id == callback_id)
-    if lock != "none":
-        statement = statement.with_for_update(skip_locked=lock == "skip")
+    if lock:
+        statement = statement.with_for_update()
     row = (await connection.execute(statement)).first()
     return callback_row(row._mapping) if row else None
 
