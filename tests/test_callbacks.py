@@ -387,7 +387,15 @@ async def test_reminders_list_late_requests_once_per_gap_in_working_hours(desk: 
     assert await jobs.remind(queue, at) == 1
     assert desk.recorder.reminders == [("default", [late.id])]
     assert await jobs.remind(queue, at + timedelta(minutes=5)) == 0  # reminded within the gap
+    await desk.desk.claim(fresh.id, MARIE)  # taken, but nobody has called yet: still reminded once late
+    called = await new_request(desk.storage)
+    await desk.desk.call_done(called.id, MARIE)  # called: never reminded
+    async with desk.storage.callback_transaction() as tx:
+        await tx.connection.execute(
+            update(callbacks).where(callbacks.c.id == called.id).values(created_at=at - timedelta(hours=5))
+        )
     assert await jobs.remind(queue, at + timedelta(hours=2)) == 2  # the gap passed; the other one is late now
+    assert sorted(desk.recorder.reminders[-1][1]) == sorted([late.id, fresh.id])
     night = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)
     await jobs.run_once(night + timedelta(hours=5))
     assert len(desk.recorder.reminders) == 2

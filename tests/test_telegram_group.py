@@ -117,8 +117,11 @@ def test_names_are_escaped_for_telegram_html() -> None:
 
 def test_reminder_and_summary_texts() -> None:
     """The reminder counts and lists the waiting requests; the summary gives yesterday's figures."""
-    text = render_reminder([view(), view(id="9", short_id="9")], CREATED + timedelta(hours=6))
+    text = render_reminder(
+        [view(), view("claimed", id="9", short_id="9", holder="Marie")], CREATED + timedelta(hours=6)
+    )
     assert "2 demande(s)" in text
+    assert "· prise par Marie" in text
     assert "depuis 6 h" in text
     summary = render_summary("l'équipe", {"created": 4, "done": 3}, waiting=2, late=1)
     assert "Nouvelles demandes : 4" in summary

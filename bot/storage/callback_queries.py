@@ -100,12 +100,13 @@ async def count_callbacks(connection: AsyncConnection, queues: Collection[str] |
 async def waiting_since(
     connection: AsyncConnection, queue: str, created_before: datetime, reminded_before: datetime
 ) -> list[CallbackRow]:
-    """New requests of `queue` older than `created_before`, not reminded since `reminded_before`."""
+    """Requests of `queue` not called yet (waiting, or taken but not called) older than `created_before`, not
+    reminded since `reminded_before`."""
     statement = (
         select(callbacks)
         .where(
             callbacks.c.queue == queue,
-            callbacks.c.status == "new",
+            callbacks.c.status.in_(("new", "claimed")),
             callbacks.c.created_at < created_before,
             or_(callbacks.c.reminded_at.is_(None), callbacks.c.reminded_at < reminded_before),
         )

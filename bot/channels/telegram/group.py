@@ -96,7 +96,10 @@ def render_reminder(views: list[RequestView], now: datetime) -> str:
     lines = [f"⏰ <b>{len(views)} demande(s) attendent un appel depuis plus longtemps que prévu</b>"]
     for view in views[:20]:
         waited = _duration(now - view.created_at) if view.created_at else ""
-        lines.append(f"• {_escape(view.short_id)} · {_escape(view.first_name or 'sans prénom')} · depuis {waited}")
+        held = f" · prise par {_escape(view.holder)}" if view.status == "claimed" and view.holder else ""
+        lines.append(
+            f"• {_escape(view.short_id)} · {_escape(view.first_name or 'sans prénom')} · depuis {waited}{held}"
+        )
     if len(views) > 20:
         lines.append(f"… et {len(views) - 20} autre(s) : voir le tableau de bord.")
     return "\n".join(lines)
