@@ -412,3 +412,24 @@ async def test_a_dashboard_action_while_telegram_stops_is_kept_for_the_next_star
         assert claimed.status == "claimed"
         after = await bot.app.storage.pending_outgoing(bot.channel.channel)
         assert sorted(row.method for row in after[len(before) :]) == sorted(["sendMessage", POST_METHOD])
+
+
+async def test_a_group_that_became_a_supergroup_is_named_in_the_log_and_blocks_nothing(
+    server: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram moved the group to a new id: the post cannot go, the log says which id to configure, the row
+    leaves the outbox, and the person's conversation carries on."""
+    server.group(GROUP)
+    server.upgrade_group(GROUP, -1009999)
+    async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
+        await ask_callback(server)
+        for _ in range(200):
+            if "became the supergroup -1009999" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        assert f"Telegram group {GROUP} became the supergroup -1009999" in caplog.text
+        assert "catalogue/queues.yaml" in caplog.text
+        await bot.channel.outbox.drain(5)
+        assert not await bot.app.storage.pending_outgoing(bot.channel.channel)
+        person = Person(server.user(42))
+        await person.say("/aide", expect_question=False)

@@ -68,6 +68,7 @@ class FakeTelegram:
             "has_main_web_app": False,
         }
         self.calls: list[Call] = []
+        self.upgraded: dict[int, int] = {}  # group id -> the supergroup it became
         self.limit_violations: list[Call] = []
         self.deliveries: list[Delivery] = []
         self.chats: dict[int, ChatState] = {}
@@ -162,6 +163,11 @@ class FakeTelegram:
     def inject(self, fault: Fault) -> None:
         """The next ``fault.count`` calls matching ``fault.method`` fail that way."""
         self.faults.add(fault)
+
+    def upgrade_group(self, chat_id: int, supergroup_id: int) -> None:
+        """The group became a supergroup (Telegram does it when a group grows or changes settings): calls for its
+        old id are refused, naming the new one (`parameters.migrate_to_chat_id`)."""
+        self.upgraded[chat_id] = supergroup_id
 
     def storm(self, kind: FaultKind, seconds: float, method: str | None = None, retry_after: int = 1) -> None:
         """Every matching call fails with ``kind`` for the next ``seconds``."""
@@ -258,6 +264,12 @@ class FakeTelegram:
                 response = await self._fault(request, call, fault)
                 if response is not None:
                     return response
+            if call.chat_id in self.upgraded:
+                raise ApiError(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    {"migrate_to_chat_id": self.upgraded[call.chat_id]},
+                )
             result = await HANDLERS[canonical](self, params, call)
             call.status, call.result = 200, result
             return _response(200, {"ok": True, "result": result})

@@ -23,7 +23,15 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 from telegram import BotCommand
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
 from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
@@ -396,6 +404,15 @@ class TelegramChannel:
             raise RetryLater("Telegram flood limit", retry_seconds(exc), everything=True) from None
         except Forbidden as exc:
             raise Undeliverable(f"Telegram refused: {exc.message}") from None
+        except ChatMigrated as exc:
+            # A mediators' group became a supergroup: its id changed, and only the operator can say where to post.
+            log.error(
+                "Telegram group %s became the supergroup %s: put the new id in catalogue/queues.yaml (or "
+                "MEDIATOR_CHAT_ID) and restart; messages for the old id are dropped meanwhile",
+                params.get("chat_id"),
+                exc.new_chat_id,
+            )
+            raise Undeliverable(f"{method}: the group became the supergroup {exc.new_chat_id}") from None
         except BadRequest as exc:
             message = exc.message.lower()
             if "not modified" in message:
