@@ -849,3 +849,24 @@ async def test_stop_during_the_callback_keeps_no_phone_number(sqlite_engine: Eng
     assert record is not None
     assert "+33612345678" not in str(record.data)
     assert await sqlite_storage.callbacks_for(chat.key) == []
+
+
+async def test_current_turn_asks_the_question_again_without_changing_anything(sqlite_engine: Engine) -> None:
+    """current_turn (a web page reloaded): the current question with its buttons, the consent question during a
+    callback request, nothing once ended or for a stranger; the conversation is not written."""
+    assert await sqlite_engine.current_turn(KEY) is None
+    chat, asked = await reach(sqlite_engine, "frequence")
+    stored = await sqlite_engine.storage.load_conversation(KEY)
+    assert stored is not None
+    again = await sqlite_engine.current_turn(KEY)
+    assert again is not None
+    assert (again.state, values(again), again.replies[-1].text) == (asked.state, values(asked), asked.replies[-1].text)
+    after = await sqlite_engine.storage.load_conversation(KEY)
+    assert after is not None
+    assert (after.version, after.data) == (stored.version, stored.data)
+    consent = await chat.send("/humain")
+    during = await sqlite_engine.current_turn(KEY)
+    assert during is not None
+    assert (during.state, values(during)) == (consent.state, values(consent))
+    await chat.send("/stop")
+    assert await sqlite_engine.current_turn(KEY) is None

@@ -20,7 +20,6 @@ import logging
 import math
 import secrets
 import traceback
-from collections import OrderedDict
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -29,7 +28,6 @@ from aiohttp import web
 
 from bot.engine.engine import Engine
 from bot.engine.inbound import COMMANDS, CONFIRM
-from bot.engine.machine import ENDED_STATE
 from bot.messages import Inbound, InboundKind, Offer, Reply, Turn, question_token
 from bot.storage.protocol import ChannelStore
 from bot.web.http import cross_site, is_https, static_url
@@ -43,7 +41,6 @@ MAX_BODY = 16 * 1024
 MAX_TEXT = 1000  # characters a person may type in one message
 MAX_VALUE = 128  # characters of a button value or a question token
 MAX_VALUES = 32
-REMEMBERED_TURNS = 10_000  # the last turn of this many conversations, shown again when the page is reloaded
 ERRORS = {
     "cross_site": (403, "Cette demande ne vient pas de la page de Passerelle."),
     "unsupported_media_type": (415, "La demande doit être envoyée en JSON."),
@@ -218,9 +215,6 @@ class WebChat:
         self.engine = engine
         self.storage = storage
         self.templates = environment()
-        # The last turn of recent conversations, to show again on reload (a page's whole state). Another
-        # process may have moved a conversation on meanwhile: its buttons are then recognised as stale.
-        self._last: OrderedDict[int, dict[str, Any]] = OrderedDict()
 
     def install(self, app: web.Application) -> None:
         app.router.add_get("/", self.page)
@@ -259,20 +253,17 @@ class WebChat:
         if cross_site(request):
             return _error("cross_site")
         chat_id, new = self._identity(request)
-        remembered = None if new else self._last.get(chat_id)
-        if remembered is not None:
-            self._last.move_to_end(chat_id)
-            return _json_response(remembered)
         key = f"{KEY_PREFIX}{chat_id}"
         try:
-            record = None if new else await self.engine.storage.read_conversation(key)
+            # Its current question, read from the database (so any process shows the same), changing nothing.
+            turn = None if new else await self.engine.current_turn(key)
         except Exception as exc:  # the edge: a kind answer for the person, the place for the log
             _log_failure(exc)
             return self._technical_error()
-        # A conversation this process has not shown since it started: its question again, after the help
-        # text (the only turn that asks the current question without answering it); an ended one starts anew.
-        command = "/aide" if record is not None and record.state != ENDED_STATE else "/start"
-        return await self._turn(request, chat_id, new, Inbound.typed(key, command))
+        if turn is not None:
+            return _json_response(turn_json(turn))
+        # New, ended, or standing on no question: a conversation begins (again).
+        return await self._turn(request, chat_id, new, Inbound.typed(key, "/start"))
 
     async def notices(self, request: web.Request) -> web.Response:
         """The person's notices in order, deleted once read (a page that misses the answer gets them again)."""
@@ -298,9 +289,7 @@ class WebChat:
             _log_failure(exc)
             response = self._technical_error()
         else:
-            data = turn_json(turn)
-            self._remember(chat_id, data)
-            response = _json_response(data)
+            response = _json_response(turn_json(turn))
         if new:
             response.set_cookie(
                 COOKIE,
@@ -324,12 +313,6 @@ class WebChat:
         if chat_id is not None:
             return chat_id, False
         return secrets.randbelow(MAX_CHAT_ID) + 1, True
-
-    def _remember(self, chat_id: int, data: dict[str, Any]) -> None:
-        self._last[chat_id] = data
-        self._last.move_to_end(chat_id)
-        while len(self._last) > REMEMBERED_TURNS:
-            self._last.popitem(last=False)
 
 
 def _cookie_id(request: web.Request) -> int | None:

@@ -116,6 +116,20 @@ class Engine:
             after()
         return turn
 
+    async def current_turn(self, key: str) -> Turn | None:
+        """The question the conversation stands on, asked again, changing nothing (a web page reloaded). None when
+        there is no conversation, it has ended, or it stands on no question (it needs a real turn)."""
+        record = await self.storage.read_conversation(key)
+        if record is None or record.state == ENDED_STATE:
+            return None
+        bundle, migrated = await self._bundle_for(record)
+        if migrated:
+            return None
+        dialogue = Dialogue(bundle, record, TurnWrites(), self.offers, self.locations, self.queues)
+        with dialogue.machine.attached(dialogue.conversation):
+            dialogue.prompt()
+        return dialogue.turn() if dialogue.replies else None
+
     async def _bundle_for(self, record: ConversationRecord) -> tuple[FlowBundle, bool]:
         """The flow version the conversation started with; else the current one (migrated when needed)."""
         bundle = self._versions.get(record.flow_version)
