@@ -72,11 +72,13 @@ class CallbackJobs:
         since = datetime.combine(first_day, time(0), tzinfo=PARIS)
         sent: list[tuple[Notifier, list[OutgoingRow]]] = []
         async with self.desk.storage.callback_transaction() as tx:
-            if not await sql.claim_run(tx.connection, f"summary:{queue.name}:{today.isoformat()}", at, EPOCH):
-                return False
             events = await sql.events_between(tx.connection, [queue.name], since, start_of_today)
             counts = Counter(event.action for event, _ in events)
             waiting = await sql.list_callbacks(tx.connection, [queue.name], ["new"], limit=10_000)
+            if not counts and not waiting:
+                return False  # nothing to say (yet): no message; a request arriving later today brings one
+            if not await sql.claim_run(tx.connection, f"summary:{queue.name}:{today.isoformat()}", at, EPOCH):
+                return False
             late = sum(1 for row in waiting if row.created_at is not None and queue.overdue(row.created_at, at))
             summary = QueueSummary(dict(counts), len(waiting), late, (today - first_day).days)
             for notifier in self.desk.notifiers:

@@ -404,13 +404,14 @@ async def test_reminders_list_late_requests_once_per_gap_in_working_hours(desk: 
 async def test_the_daily_summary_is_sent_once_a_day(desk: Desk) -> None:
     """At the start of working hours each queue gets one summary per day: what waits, how many are late."""
     at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    jobs = CallbackJobs(desk.desk)
+    queue = desk.desk.queues.default
+    assert not await jobs.summarise(queue, at - timedelta(minutes=1))  # nothing happened, nothing waits: silence
     late, fresh = await new_request(desk.storage), await new_request(desk.storage)
     async with desk.storage.callback_transaction() as tx:
         for row, age in ((late, timedelta(hours=5)), (fresh, timedelta(minutes=10))):
             await tx.connection.execute(update(callbacks).where(callbacks.c.id == row.id).values(created_at=at - age))
-    jobs = CallbackJobs(desk.desk)
-    queue = desk.desk.queues.default
-    assert await jobs.summarise(queue, at)
+    assert await jobs.summarise(queue, at)  # the silent round did not use up the day's summary
     assert not await jobs.summarise(queue, at + timedelta(hours=1))
     [(name, summary)] = desk.recorder.summaries
     assert (name, summary.waiting, summary.late) == ("default", 2, 1)

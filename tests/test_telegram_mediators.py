@@ -52,11 +52,20 @@ def post_of(group: FakeGroup, short_id: str) -> str:
 async def ask_callback(server: FakeTelegram, chat_id: int = 42, first_name: str = "Jeanne") -> None:
     user = server.user(chat_id, first_name=first_name)
     await Person(user).play(whole_conversation("timide"), ends=True)
-    assert "C'est noté" in (user.last.text if user.last else ""), user.summary()
+    # The turn's two messages (the request noted, then the goodbye) may arrive a moment apart: wait for both.
+    await user.wait_for(lambda u: "Merci d'avoir pris ce temps" in ((u.last and u.last.text) or ""))
+    assert any("C'est noté" in (m.text or "") for m in user.messages), user.summary()
 
 
-async def wait_post(group: FakeGroup, predicate_text: str, within: float = 10.0) -> None:
-    await group.wait_for(lambda g: any(m.from_bot and predicate_text in (m.text or "") for m in g.messages), within)
+async def wait_post(group: FakeGroup, short_id: str, text: str = "", within: float = 10.0) -> None:
+    """Until the request's own message is in the group and shows `text` (other messages, such as a summary
+    or a reminder, may come in between)."""
+
+    def shown(g: FakeGroup) -> bool:
+        found = [m for m in g.messages if m.from_bot and f"Demande de rappel {short_id}" in (m.text or "")]
+        return bool(found) and text in (found[0].text or "")
+
+    await group.wait_for(shown, within)
 
 
 async def the_request(bot: RunningBot) -> str:
@@ -80,26 +89,25 @@ async def test_a_request_is_posted_claimed_told_and_resolved_from_the_group(
         assert "Jeanne" in text
         assert "06 12 34 56 78" in text
         assert "le matin" in text
-        assert group.buttons() == [CLAIM]
+        assert group.buttons(post_id(group, callback_id[:4])) == [CLAIM]
         person = server.user(42)
-        before = len(person.messages)
+        assert not any("va vous appeler" in (m.text or "") for m in person.messages)  # not before a claim
 
         await group.press(MEDIATOR, CLAIM)
-        await wait_post(group, "Prise en charge")
+        await wait_post(group, callback_id[:4], "Prise en charge")
         assert f"par User {MEDIATOR}" in post_of(group, callback_id[:4])
-        assert group.buttons() == [DONE, UNREACHABLE, RELEASE]
-        await person.wait_for(lambda u: len(u.messages) > before)
+        assert group.buttons(post_id(group, callback_id[:4])) == [DONE, UNREACHABLE, RELEASE]
+        await person.wait_for(lambda u: "va vous appeler" in ((u.last and u.last.text) or ""))
         told = person.last
         assert told is not None
-        assert "va vous appeler" in (told.text or "")
         assert "Lyon" in (told.text or "")  # 69003: the Lyon queue (its group: the default one's)
         assert person.buttons() == ["Annuler ma demande"]
         answers = [c.params.get("text") for c in server.calls_of("answerCallbackQuery")]
         assert "C'est noté : vous vous en occupez." in answers
 
         await group.press(MEDIATOR, DONE)
-        await wait_post(group, "Appel fait")
-        assert group.buttons() == []
+        await wait_post(group, callback_id[:4], "Appel fait")
+        assert group.buttons(post_id(group, callback_id[:4])) == []
         assert bot.app.desk is not None
         row = await bot.app.desk.get(callback_id)
         assert row is not None
@@ -137,7 +145,7 @@ async def test_only_listed_mediators_and_the_queue_group_may_act(server: FakeTel
         assert row is not None
         assert row.status == "new"
         await group.press(MEDIATOR, CLAIM)
-        await wait_post(group, "Prise en charge")
+        await wait_post(group, callback_id[:4], "Prise en charge")
 
 
 async def test_the_person_cancels_and_the_group_sees_it(server: FakeTelegram, tmp_path: Path) -> None:
@@ -152,8 +160,8 @@ async def test_the_person_cancels_and_the_group_sees_it(server: FakeTelegram, tm
         await person.wait_for(lambda u: "Annuler ma demande" in u.buttons())
         await person.press("Annuler ma demande")
         await person.wait_for(lambda u: any("C'est annulé" in (m.text or "") for m in u.messages))
-        await wait_post(group, "Annulée")
-        assert group.buttons() == []
+        await wait_post(group, callback_id[:4], "Annulée")
+        assert group.buttons(post_id(group, callback_id[:4])) == []
         assert bot.app.desk is not None
         row = await bot.app.desk.get(callback_id)
         assert row is not None
@@ -172,8 +180,8 @@ async def test_a_busy_group_stays_within_its_limit_and_loses_nothing(tmp_path: P
             assert bot.app.desk is not None
             ids = [row.id for row in await bot.app.desk.listing(None)]
             assert len(ids) == 12
-            await group.wait_for(lambda g: len([m for m in g.messages if m.from_bot]) >= 12, timeout=30)
-            for callback_id in ids:
+            for callback_id in ids:  # each posted (a summary or reminder may come in between)
+                await wait_post(group, callback_id[:4], within=30)
                 post_of(group, callback_id[:4])
         assert not server.limit_violations
 
@@ -196,7 +204,7 @@ async def test_presses_faster_than_the_group_limit_cost_one_edit(tmp_path: Path)
                 await desk.claim(callback_id, actor)
                 await desk.release(callback_id, actor)
             await desk.claim(callback_id, actor)
-            await wait_post(group, "par Marie", within=15)
+            await wait_post(group, callback_id[:4], "par Marie", within=15)
             await asyncio.sleep(2.5)
             edits = [c for c in server.calls_of("editMessageText") if c.chat_id == GROUP]
             assert 1 <= len(edits) <= 3
@@ -218,7 +226,7 @@ async def test_a_reminder_lists_late_requests_in_the_group(server: FakeTelegram,
                 update(callbacks).where(callbacks.c.id == callback_id).values(created_at=monday_10h - timedelta(days=2))
             )
         await CallbackJobs(bot.app.desk).run_once(monday_10h)
-        await wait_post(group, "attendent un appel")
+        await group.wait_for(lambda g: any("attendent un appel" in (m.text or "") for m in g.messages if m.from_bot))
         assert POST_METHOD not in [c.method for c in server.calls]
 
 
@@ -275,7 +283,7 @@ async def test_done_when_telegram_request_reaches_group_and_dashboard_claimed_fr
             assert "Louis" in listing
             # Jeanne's request, from the dashboard.
             await marie.act(jeanne.id, "prendre")
-            await wait_post(group, "par Marie D.")
+            await wait_post(group, jeanne.id[:4], "par Marie D.")
             person = server.user(42)
             await person.wait_for(lambda u: any("va vous appeler" in (m.text or "") for m in u.messages))
             await marie.act(jeanne.id, "appel-fait", resultat="appointment", note="RDV pris jeudi")
@@ -314,7 +322,7 @@ async def test_a_press_replayed_after_a_crash_is_not_applied_twice(server: FakeT
         callback_id = await the_request(bot)
         await wait_post(group, callback_id[:4])
         await group.press(MEDIATOR, CLAIM)
-        await wait_post(group, "Prise en charge")
+        await wait_post(group, callback_id[:4], "Prise en charge")
         await bot.channel.updates.join(5)
         channel = bot.channel
 
@@ -323,7 +331,7 @@ async def test_a_press_replayed_after_a_crash_is_not_applied_twice(server: FakeT
 
         channel._finish = crash  # type: ignore[method-assign]
         await group.press(MEDIATOR, UNREACHABLE)
-        await wait_post(group, "à rappeler")
+        await wait_post(group, callback_id[:4], "à rappeler")
         await channel.updates.join(5)
         del channel._finish  # the next start: what the inbox still holds is handled again
         for received in await bot.app.storage.pending_updates(channel.channel):
@@ -390,7 +398,7 @@ async def test_a_post_whose_message_id_cannot_be_saved_at_once_is_still_edited_l
             await asyncio.sleep(0.05)
         assert not failures
         await group.press(MEDIATOR, CLAIM)
-        await wait_post(group, "Prise en charge")
+        await wait_post(group, callback_id[:4], "Prise en charge")
         assert "Prise en charge" in post_of(group, callback_id[:4])  # the same message, edited
         del desk.set_post
 
