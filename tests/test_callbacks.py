@@ -7,6 +7,7 @@ import asyncio
 import random
 import traceback
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +16,7 @@ from sqlalchemy import select, update
 
 from bot.app import LoadedFlow
 from bot.callback_jobs import CallbackJobs
-from bot.callbacks import Actor, CallbackDesk, QueueSummary, Refused
+from bot.callbacks import Actor, CallbackDesk, Notifier, QueueSummary, Refused
 from bot.channels.web_notifier import WebNotifier
 from bot.engine.engine import Engine
 from bot.errors import StorageError
@@ -89,6 +90,37 @@ async def desk(database_url: str, loaded: LoadedFlow) -> AsyncIterator[Desk]:
     desk.add_notifier(WebNotifier())
     yield Desk(storage, desk, recorder)
     await storage.close()
+
+
+@dataclass
+class Asked:
+    """A conversation on a real engine (with the desk as its callback hook) that has just asked for a callback."""
+
+    storage: Storage
+    desk: CallbackDesk
+    chat: Chat
+    callback_id: str
+
+
+@asynccontextmanager
+async def asked_callback(
+    database_url: str, loaded: LoadedFlow, notifier: Notifier | None = None
+) -> AsyncIterator[Asked]:
+    storage = await Storage.open(database_url)
+    try:
+        engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
+        desk = CallbackDesk(storage, queue_set(), engine.text)
+        if notifier is not None:
+            desk.add_notifier(notifier)
+        engine.callback_hook = desk
+        await engine.start()
+        chat = Chat(engine, "telegram:42")
+        await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])
+        turn = await chat.send("value:morning")
+        assert turn.callback is not None
+        yield Asked(storage, desk, chat, turn.callback.id)
+    finally:
+        await storage.close()
 
 
 async def new_request(storage: Storage, key: str = "telegram:42", queue: str = "default") -> CallbackRow:
@@ -307,19 +339,9 @@ async def test_five_hundred_requests_ten_mediators_each_claimed_once(desk: Desk,
 
 async def test_the_person_cancels_with_annuler(database_url: str, loaded: LoadedFlow) -> None:
     """/annuler in the conversation cancels the open request (audited, post refreshed); a second one says none."""
-    storage = await Storage.open(database_url)
-    try:
-        engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
-        desk = CallbackDesk(storage, queue_set(), engine.text)
-        recorder = Recorder()
-        desk.add_notifier(recorder)
-        engine.callback_hook = desk
-        await engine.start()
-        chat = Chat(engine, "telegram:42")
-        await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])
-        turn = await chat.send("value:morning")
-        assert turn.callback is not None
-        callback_id = turn.callback.id
+    recorder = Recorder()
+    async with asked_callback(database_url, loaded, recorder) as asked:
+        storage, desk, chat, callback_id = asked.storage, asked.desk, asked.chat, asked.callback_id
         assert recorder.posts == [(callback_id, "new")]
         assert await events(storage, callback_id) == [("created", None, "new", "person")]
         await desk.claim(callback_id, MARIE)
@@ -334,28 +356,18 @@ async def test_the_person_cancels_with_annuler(database_url: str, loaded: Loaded
         assert "pas de demande de rappel en cours" in turn.replies[0].text
         with pytest.raises(Refused):
             await desk.call_done(callback_id, MARIE)
-    finally:
-        await storage.close()
 
 
 async def test_forget_cancels_a_claimed_request_and_erases_its_personal_fields(
     database_url: str, loaded: LoadedFlow
 ) -> None:
     """/oublier: the request the mediator holds is cancelled; phone, first name, notes (history too) erased."""
-    storage = await Storage.open(database_url)
-    try:
-        engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
-        desk = CallbackDesk(storage, queue_set(), engine.text)
-        engine.callback_hook = desk
-        await engine.start()
-        chat = Chat(engine, "telegram:42")
-        await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])
-        turn = await chat.send("value:morning")
-        assert turn.callback is not None
-        await desk.claim(turn.callback.id, MARIE)
-        await desk.add_note(turn.callback.id, MARIE, "Mme X, 12 rue Y")
+    async with asked_callback(database_url, loaded) as asked:
+        desk, chat, callback_id = asked.desk, asked.chat, asked.callback_id
+        await desk.claim(callback_id, MARIE)
+        await desk.add_note(callback_id, MARIE, "Mme X, 12 rue Y")
         await chat.script(["/oublier", "value:yes"])
-        stored = await desk.get(turn.callback.id)
+        stored = await desk.get(callback_id)
         assert stored is not None
         assert (stored.status, stored.phone, stored.note, stored.first_name, stored.answers) == (
             "cancelled",
@@ -364,15 +376,13 @@ async def test_forget_cancels_a_claimed_request_and_erases_its_personal_fields(
             None,
             None,
         )
-        assert all(e.note is None for e in await desk.history(turn.callback.id))
+        assert all(e.note is None for e in await desk.history(callback_id))
         with pytest.raises(Refused) as refused:  # nor can personal details be written back afterwards
-            await desk.add_note(turn.callback.id, MARIE, "Mme X, 12 rue Y")
+            await desk.add_note(callback_id, MARIE, "Mme X, 12 rue Y")
         assert refused.value.code == "erased"
-        stored = await desk.get(turn.callback.id)
+        stored = await desk.get(callback_id)
         assert stored is not None
         assert stored.note is None
-    finally:
-        await storage.close()
 
 
 async def test_reminders_list_late_requests_once_per_gap_in_working_hours(desk: Desk) -> None:
@@ -437,19 +447,9 @@ async def test_annuler_while_a_call_is_marked_done_never_turns_done_into_cancell
 ) -> None:
     """/annuler sent while a mediator's « Appel fait » is being committed: the request stays done (no done →
     cancelled transition), the person hears none is open, and the trail has no cancellation."""
-    storage = await Storage.open(database_url)
-    try:
-        engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
-        desk = CallbackDesk(storage, queue_set(), engine.text)
-        held = HeldPost()
-        desk.add_notifier(held)
-        engine.callback_hook = desk
-        await engine.start()
-        chat = Chat(engine, "telegram:42")
-        await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])
-        turn = await chat.send("value:morning")
-        assert turn.callback is not None
-        callback_id = turn.callback.id
+    held = HeldPost()
+    async with asked_callback(database_url, loaded, held) as asked:
+        storage, desk, chat, callback_id = asked.storage, asked.desk, asked.chat, asked.callback_id
         await desk.claim(callback_id, MARIE)
         done = asyncio.create_task(desk.call_done(callback_id, MARIE))
         await asyncio.wait_for(held.holding.wait(), 5)  # the row is changed, not yet committed
@@ -463,8 +463,6 @@ async def test_annuler_while_a_call_is_marked_done_never_turns_done_into_cancell
         assert stored.status == "done"
         assert "pas de demande de rappel en cours" in turn.replies[0].text
         assert [e[0] for e in await events(storage, callback_id)] == ["created", "claimed", "done"]
-    finally:
-        await storage.close()
 
 
 async def test_a_failed_statement_never_puts_its_personal_values_in_the_error(desk: Desk) -> None:
