@@ -31,6 +31,10 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     mediator_chat_id: int | None = None
     data_key: str | None = field(default=None, repr=False)
+    # Retention (README "Données personnelles"): conversations idle this long are deleted; callback requests'
+    # personal fields (phone, first name, notes, answers) are erased this long after the request.
+    retention_conversations_days: int = 180
+    retention_callbacks_days: int = 90
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -61,6 +65,12 @@ class Settings:
             raise ConfigError(
                 f"MEDIATOR_CHAT_ID must be a Telegram chat id (an integer), not {chat_id_text!r}"
             ) from None
+        retention: dict[str, int] = {}
+        for name, default in (("RETENTION_CONVERSATIONS_DAYS", 180), ("RETENTION_CALLBACKS_DAYS", 90)):
+            text = get(name) or str(default)
+            if not text.isdigit() or not 1 <= int(text) <= 3650:
+                raise ConfigError(f"{name} must be a number of days between 1 and 3650, not {text!r}")
+            retention[name] = int(text)
         database_url = get("DATABASE_URL") or f"sqlite+aiosqlite:///{base / DEFAULT_DB_FILE}"
         if "://" not in database_url:
             raise ConfigError("DATABASE_URL must be a SQLAlchemy async URL, e.g. sqlite+aiosqlite:///passerelle.db")
@@ -76,4 +86,6 @@ class Settings:
             webhook_secret=webhook_secret,
             mediator_chat_id=chat_id,
             data_key=get("DATA_KEY"),
+            retention_conversations_days=retention["RETENTION_CONVERSATIONS_DAYS"],
+            retention_callbacks_days=retention["RETENTION_CALLBACKS_DAYS"],
         )

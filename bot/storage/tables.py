@@ -139,6 +139,7 @@ inbox = Table(
     Column("done_at", DateTime(timezone=True), nullable=True),
     PrimaryKeyConstraint("channel", "update_id", name="pk_inbox"),
     Index("ix_inbox_pending", "channel", "done_at"),
+    Index("ix_inbox_chat", "channel", "chat_id", "update_id"),  # a chat's updates are handled in this order
 )
 
 # Calls a channel must make (messages to send or edit), written in the same transaction as the turn that
@@ -152,7 +153,11 @@ outbox = Table(
     Column("method", String(32), nullable=False),
     Column("params", JSON, nullable=False),  # personal (message texts): deleted once sent
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Several processes: the one sending a row holds it until then; a lease left by a dead process runs out.
+    Column("leased_by", String(64), nullable=True),
+    Column("leased_until", DateTime(timezone=True), nullable=True),
     Index("ix_outbox_channel", "channel", "id"),
+    Index("ix_outbox_chat", "channel", "chat_id", "id"),
 )
 
 # ----- the mediators' dashboard (bot/dashboard) -------------------------------------------------------------
