@@ -22,7 +22,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        # One problem, one line (`flows check` prints them so), even when the message quotes a key or a value
+        # holding line breaks.
+        return f"{self.file}:{self.line}: {' '.join(self.message.splitlines())}"
 
 
 class FlowError(BotError):

@@ -144,7 +144,7 @@ def _parse_persona(persona_id: str, raw: Any, line: int, out: Collector) -> Pers
     if urgency not in URGENCY_RANK:
         out.add(raw.line_of("urgency"), f"{where}: urgency must be one of {', '.join(URGENCY_RANK)}")
         urgency = "none"
-    solutions = raw.get("solutions") or []
+    solutions = _list(raw, "solutions", where, out)
     for value in solutions:
         if value not in SOLUTION_TYPES:
             out.add(
@@ -189,6 +189,17 @@ def _parse_persona(persona_id: str, raw: Any, line: int, out: Collector) -> Pers
     )
 
 
+def _list(raw: LineDict, key: str, where: str, out: Collector) -> list[Any]:
+    """The list under `key` (none: empty); anything else is reported, and read as empty."""
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        out.add(raw.line_of(key), f"{where}: `{key}` must be a list: one `- value` per line, or [a, b]")
+        return []
+    return value
+
+
 def _parse_preferences(raw: Any, where: str, line: int, out: Collector) -> OfferPreferences:
     if raw is None:
         raw = LineDict()
@@ -200,14 +211,14 @@ def _parse_preferences(raw: Any, where: str, line: int, out: Collector) -> Offer
     for key in raw:
         if key not in PREFERENCE_KEYS:
             out.add(raw.line_of(key), f"{where}: unknown preference `{key}`; allowed: {sorted(PREFERENCE_KEYS)}")
-    services = [str(s) for s in raw.get("services") or []]
+    services = [str(s) for s in _list(raw, "services", where, out)]
     for value in services:
         if value not in SERVICES:
             out.add(
                 raw.line_of("services"),
                 f"{where}: `{value}` is not a service of the national standard; expected one of: {'; '.join(SERVICES)}",
             )
-    modes = [str(s) for s in raw.get("modalites_accompagnement") or []]
+    modes = [str(s) for s in _list(raw, "modalites_accompagnement", where, out)]
     for value in modes:
         if value not in SUPPORT_MODES:
             out.add(

@@ -143,7 +143,10 @@ def _records(path: Path) -> tuple[str, list[_Record]]:
     looks_json = text.lstrip()[:1] in ("[", "{")
     if path.suffix.lower() == ".json" or (path.suffix.lower() != ".csv" and looks_json):
         return "json", _json_records(path, text)
-    return "csv", list(_csv_records(text))
+    try:
+        return "csv", list(_csv_records(text))
+    except csv.Error as exc:  # a value of more than _CELL_LIMIT characters: no spreadsheet writes one
+        raise CatalogueError(f"{path}: not a CSV file that can be read ({exc})") from None
 
 
 def _json_records(path: Path, text: str) -> list[_Record]:

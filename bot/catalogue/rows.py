@@ -35,6 +35,7 @@ from bot.catalogue.standard import (
 Placer = Callable[[str, str, str], tuple[float, float, str] | None]
 
 _TRUE = frozenset({"oui", "true", "1", "yes", "vrai"})
+MAX_ID_LENGTH = 255  # the database's places.id column (bot/storage/tables.py): a longer id fails the whole import
 # v1 fields that Place does not model: kept in Place.extra so that the export writes them back.
 _EXTRA_TEXT = ("structure_parente", "autres_formations_labels", "fiche_acces_libre", "prise_rdv")
 
@@ -84,6 +85,9 @@ def build_place(cells: Mapping[str, Any], ctx: RowContext) -> Place | None:
     if not place_id:
         ctx.report("id", "missing: row skipped")
         return None
+    if len(place_id) > MAX_ID_LENGTH:
+        ctx.report("id", f"{len(place_id)} characters, more than {MAX_ID_LENGTH}: row skipped")
+        return None
     name = get("nom")
     if not name:
         ctx.report("nom", "missing: row skipped")
@@ -114,6 +118,7 @@ def build_place(cells: Mapping[str, Any], ctx: RowContext) -> Place | None:
     if problem:
         ctx.report("presentation_resume", problem)
     extra = _extra(texts, ctx, detail, lists["formations_labels"])
+    emails_column = "courriels" if get("courriels") else "courriel"  # v0.1 names it in the singular
     separator = SEPARATOR[ctx.version]
     return Place(
         id=place_id,
@@ -128,7 +133,7 @@ def build_place(cells: Mapping[str, Any], ctx: RowContext) -> Place | None:
         longitude=longitude,
         position_precision=precision,
         telephone=_phone(get("telephone"), postcode, ctx),
-        courriels=_emails(get("courriels") or get("courriel"), ctx),
+        courriels=_emails(get(emails_column), emails_column, ctx),
         site_web=_free_list(get("site_web"), "site_web", separator, ctx),
         horaires=get("horaires"),
         presentation_resume=summary,
@@ -255,10 +260,10 @@ def _phone(raw: str, postcode: str, ctx: RowContext) -> str:
     return number
 
 
-def _emails(raw: str, ctx: RowContext) -> str:
+def _emails(raw: str, column: str, ctx: RowContext) -> str:
     kept, problems = fields.emails(raw)
     for problem in problems:
-        ctx.report("courriels", problem)
+        ctx.report(column, problem)
     return "|".join(kept)
 
 

@@ -268,10 +268,16 @@ V0_LIST_TARGETS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# Control characters (NUL, escape, the C1 block…): no text of the standard holds them; they come from binary junk
+# or a broken export, PostgreSQL refuses to store a NUL, and Telegram and the pages would show them as garbage.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def normalise_text(value: str) -> str:
-    """NFC (files saved on macOS come decomposed), straight apostrophes, single spaces, no edges."""
+    """NFC (files saved on macOS come decomposed), straight apostrophes, no control characters, single spaces,
+    no edges."""
     text = unicodedata.normalize("NFC", value).replace("’", "'").replace("\u00a0", " ")
-    return " ".join(text.split())
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def _key(value: str) -> str:

@@ -28,7 +28,7 @@ from bot.engine.model import (
 )
 from bot.errors import FlowError, Problem
 from bot.slots import INPUT_KINDS, SLOTS, UNKNOWN
-from bot.yamlload import LineDict, LineList, load_yaml, read_yaml
+from bot.yamlload import LineDict, LineList, load_yaml, read_text
 
 # The model is defined in model.py; these names stay importable from here, where coordinators' tools look.
 __all__ = [
@@ -76,11 +76,11 @@ def flow_version(text: str) -> str:
 
 def load_flow(path: Path) -> Flow:
     """Load and validate a flow file (and the messages.yaml beside it). Raises FlowError with all problems."""
-    text, _ = read_yaml(path)
+    text = read_text(path)  # parsed once, by flow_from_source
     messages_path = path.with_name("messages.yaml")
     messages_text = ""
     if messages_path.exists() and messages_path.resolve() != path.resolve():
-        messages_text, _ = read_yaml(messages_path)
+        messages_text = read_text(messages_path)
     source = json.dumps({"flow": text, "messages": messages_text, "messages_file": str(messages_path)})
     return flow_from_source(source, str(path))
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.callback_view import RequestView, local_time
+from bot.channels.telegram.mapping import bot_api_id
 
 FORMAT = "2"  # mediators' buttons; "1" is the conversation's (mapping.py)
 POST_METHOD = "passerelle.callbackPost"  # an outbox row meaning "show this request's current state in its group"
@@ -56,7 +57,12 @@ def read_press(update: Mapping[str, Any]) -> Press | None:
         return None
     name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
     return Press(
-        int(chat["id"]), int(user["id"]), name[:64] or "Médiateur", ACTIONS[code], callback_id, str(query["id"])
+        bot_api_id(chat["id"]),
+        bot_api_id(user["id"]),
+        name[:64] or "Médiateur",
+        ACTIONS[code],
+        callback_id,
+        str(query["id"]),
     )
 
 
@@ -113,7 +119,7 @@ def render_summary(queue_label: str, counts: Mapping[str, int], waiting: int, la
         f"Nouvelles demandes : {counts.get('created', 0)}\n"
         f"Appels faits : {counts.get('done', 0)}\n"
         f"Injoignables : {counts.get('unreachable', 0)}\n"
-        f"Annulées : {counts.get('cancelled', 0)}\n"
+        f"Annulées : {counts.get('cancelled', 0) + counts.get('expired', 0)}\n"  # expired: the retention purge
         f"En attente maintenant : {waiting}" + (f" (dont {late} en retard)" if late else "")
     )
 
