@@ -47,15 +47,15 @@ class CallbackJobs:
         gap = max(timedelta(minutes=queue.target_minutes), MIN_REMINDER_GAP)
         sent: list[tuple[Notifier, list[OutgoingRow]]] = []
         async with self.desk.storage.callback_transaction() as tx:
-            if not await sql.claim_run(tx.connection, f"reminders:{queue.name}", at, at - timedelta(seconds=EVERY / 2)):
+            if not await sql.claim_run(tx, f"reminders:{queue.name}", at, at - timedelta(seconds=EVERY / 2)):
                 return 0
             late = await sql.waiting_since(
-                tx.connection, queue.name, at - timedelta(minutes=queue.target_minutes), at - gap
+                tx, queue.name, at - timedelta(minutes=queue.target_minutes), at - gap
             )
             if not late:
                 return 0
             for row in late:
-                await sql.update_callback(tx.connection, row.id, {"reminded_at": at})
+                await sql.update_callback(tx, row.id, {"reminded_at": at})
             for notifier in self.desk.notifiers:
                 sent.append((notifier, await notifier.remind(tx, queue, late)))
         self.desk.committed(sent)
@@ -72,12 +72,12 @@ class CallbackJobs:
         since = datetime.combine(first_day, time(0), tzinfo=PARIS)
         sent: list[tuple[Notifier, list[OutgoingRow]]] = []
         async with self.desk.storage.callback_transaction() as tx:
-            events = await sql.events_between(tx.connection, [queue.name], since, start_of_today)
+            events = await sql.events_between(tx, [queue.name], since, start_of_today)
             counts = Counter(event.action for event, _ in events)
-            waiting = await sql.list_callbacks(tx.connection, [queue.name], ["new"], limit=10_000)
+            waiting = await sql.list_callbacks(tx, [queue.name], ["new"], limit=10_000)
             if not counts and not waiting:
                 return False  # nothing to say (yet): no message; a request arriving later today brings one
-            if not await sql.claim_run(tx.connection, f"summary:{queue.name}:{today.isoformat()}", at, EPOCH):
+            if not await sql.claim_run(tx, f"summary:{queue.name}:{today.isoformat()}", at, EPOCH):
                 return False
             late = sum(1 for row in waiting if row.created_at is not None and queue.overdue(row.created_at, at))
             summary = QueueSummary(dict(counts), len(waiting), late, (today - first_day).days)

@@ -216,7 +216,7 @@ class CallbackDesk:
         """Claim the request waiting longest in `queues` ("je prends la suivante"); None when none waits."""
         sent: list[tuple[Notifier, list[OutgoingRow]]] = []
         async with self.storage.callback_transaction() as tx:
-            row = await sql.oldest_new(tx.connection, queues)
+            row = await sql.oldest_new(tx, queues)
             if row is None:
                 return None
             queue = self.queue_of(row)
@@ -274,7 +274,7 @@ class CallbackDesk:
             # Locked until the commit: a concurrent change of this request (another mediator's claim, a reminder)
             # is waited for, then this one is decided on its result ("Déjà prise en charge par Marie"). Taking
             # "the next one" (claim_next) skips locked requests instead.
-            row = await sql.fetch_callback(tx.connection, callback_id, lock=True)
+            row = await sql.fetch_callback(tx, callback_id, lock=True)
             if row is None:
                 raise Refused("not_found")
             if queues is not None and row.queue not in queues:
@@ -297,7 +297,7 @@ class CallbackDesk:
         decided: Plan,
         sent: list[tuple[Notifier, list[OutgoingRow]]],
     ) -> CallbackRow:
-        await sql.update_callback(tx.connection, row.id, decided.values)
+        await sql.update_callback(tx, row.id, decided.values)
         await tx.add_callback_events([decided.event])
         changed = replace(row, **decided.values)
         if decided.tell is not None and changed.conversation_key:
@@ -333,11 +333,17 @@ class CallbackDesk:
     # ----- reading ------------------------------------------------------------------------------------------
     async def get(self, callback_id: str) -> CallbackRow | None:
         async with self.storage.callback_transaction() as tx:
-            return await sql.fetch_callback(tx.connection, callback_id)
+            return await sql.fetch_callback(tx, callback_id)
+
+    async def find_by_phone(self, queues: Collection[str], phone: str) -> list[CallbackRow]:
+        """The requests of `queues` made with `phone` (E.164), newest first (the dashboard's « Rechercher un
+        numéro »: someone calls a mediator back)."""
+        async with self.storage.callback_transaction() as tx:
+            return await sql.find_by_phone(tx, queues, phone)
 
     async def history(self, callback_id: str) -> list[CallbackEvent]:
         async with self.storage.callback_transaction() as tx:
-            return await sql.events_of(tx.connection, callback_id)
+            return await sql.events_of(tx, callback_id)
 
     async def listing(
         self,
@@ -348,31 +354,31 @@ class CallbackDesk:
         offset: int = 0,
     ) -> list[CallbackRow]:
         async with self.storage.callback_transaction() as tx:
-            return await sql.list_callbacks(tx.connection, queues, statuses, limit=limit, offset=offset)
+            return await sql.list_callbacks(tx, queues, statuses, limit=limit, offset=offset)
 
     async def counts(self, queues: Collection[str] | None) -> dict[tuple[str, str], int]:
         async with self.storage.callback_transaction() as tx:
-            return await sql.count_callbacks(tx.connection, queues)
+            return await sql.count_callbacks(tx, queues)
 
     async def activity(
         self, queues: Collection[str] | None, since: datetime, until: datetime
     ) -> list[tuple[CallbackEvent, str]]:
         async with self.storage.callback_transaction() as tx:
-            return await sql.events_between(tx.connection, queues, since, until)
+            return await sql.events_between(tx, queues, since, until)
 
     async def changed_between(
         self, queues: Collection[str] | None, since: datetime, until: datetime
     ) -> list[CallbackRow]:
         """Requests created or changed in [since, until), oldest first (activity reports)."""
         async with self.storage.callback_transaction() as tx:
-            return await sql.changed_between(tx.connection, queues, since, until)
+            return await sql.changed_between(tx, queues, since, until)
 
     # ----- the group post ------------------------------------------------------------------------------------
     async def set_post(self, callback_id: str, chat_id: int, message_id: int) -> None:
         """The request's message in the mediators' group, to edit it in place later."""
         async with self.storage.callback_transaction() as tx:
             await sql.update_callback(
-                tx.connection, callback_id, {"post_chat_id": chat_id, "post_message_id": message_id}
+                tx, callback_id, {"post_chat_id": chat_id, "post_message_id": message_id}
             )
 
     # ----- helpers ------------------------------------------------------------------------------------------

@@ -503,7 +503,7 @@ def test_human_chat_numbers_pick_buttons(tmp_path: Path) -> None:
 
 HELP_COMMANDS = [[], ["run"], ["chat"], ["flows"], ["flows", "check"], ["flows", "test"], ["flows", "graph"],
                  ["catalogue"], ["catalogue", "import"], ["catalogue", "stats"], ["catalogue", "search"], ["geo"],
-                 ["geo", "locate"]]
+                 ["geo", "locate"], ["purge"], ["keys"], ["keys", "generate"], ["keys", "rotate"]]
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:

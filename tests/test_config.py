@@ -9,6 +9,8 @@ import pytest
 from bot.config import DEFAULT_API_URL, Settings
 from bot.errors import ConfigError
 
+A_KEY = "A" * 43 + "="  # a well-formed Fernet key (32 zero bytes): DATA_KEY is checked at start-up
+
 
 def test_defaults_need_no_variable_at_all() -> None:
     """With an empty environment: SQLite file in the working directory, bundled folders, no Telegram."""
@@ -35,7 +37,7 @@ def test_every_contract_variable_is_read() -> None:
             "FLOWS_DIR": "/srv/flows",
             "CATALOGUE_DIR": "data",
             "MEDIATOR_CHAT_ID": "-100123",
-            "DATA_KEY": "k",
+            "DATA_KEY": A_KEY,
         },
         cwd=Path("/srv/app"),
     )
@@ -45,7 +47,7 @@ def test_every_contract_variable_is_read() -> None:
     assert (settings.webhook_url, settings.webhook_secret) == ("https://bot.example.org/hook", "s3cret_-")
     assert (settings.host, settings.port) == ("0.0.0.0", 9000)
     assert (settings.flows_dir, settings.catalogue_dir) == (Path("/srv/flows"), Path("/srv/app/data"))
-    assert (settings.mediator_chat_id, settings.data_key) == (-100123, "k")
+    assert (settings.mediator_chat_id, settings.data_key) == (-100123, A_KEY)
 
 
 def test_secrets_stay_out_of_repr() -> None:
@@ -55,13 +57,13 @@ def test_secrets_stay_out_of_repr() -> None:
             "TELEGRAM_BOT_TOKEN": "123:very-secret",
             "WEBHOOK_URL": "https://x.org/h",
             "WEBHOOK_SECRET": "hush",
-            "DATA_KEY": "keykey",
+            "DATA_KEY": A_KEY,
         }
     )
     text = repr(settings)
     assert "very-secret" not in text
     assert "hush" not in text
-    assert "keykey" not in text
+    assert A_KEY not in text
 
 
 @pytest.mark.parametrize(
@@ -74,6 +76,8 @@ def test_secrets_stay_out_of_repr() -> None:
         ({"WEBHOOK_URL": "https://x.org/h", "WEBHOOK_SECRET": "with space"}, "WEBHOOK_SECRET"),
         ({"MEDIATOR_CHAT_ID": "group"}, "MEDIATOR_CHAT_ID"),
         ({"DATABASE_URL": "passerelle.db"}, "DATABASE_URL"),
+        ({"DATA_KEY": "keykey"}, "DATA_KEY"),
+        ({"DATA_KEY": f"{A_KEY},{A_KEY[:-2]}"}, "DATA_KEY"),
     ],
 )
 def test_a_wrong_setting_names_itself(environ: dict[str, str], named: str) -> None:

@@ -43,7 +43,7 @@ async def events(server: RunningServer, callback_id: str) -> list[tuple[str, str
             .where(callback_events.c.callback_id == callback_id)
             .order_by(callback_events.c.id)
         )
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
+        return [(r[0], r[1], r[2], storage_of(server).keyring.open(r[3])) for r in rows]  # notes are encrypted
 
 
 async def count_rows(server: RunningServer, table: object) -> int:

@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "unreachable": "Injoignable",
     "retry": "Remise en attente",
     "cancelled": "Annulée",
+    "expired": "Annulée : délai de conservation dépassé",
     "note": "Note ajoutée",
     "reminded": "Rappel envoyé aux médiateurs",
 }

@@ -6,6 +6,8 @@
     GET  /mediateurs/demandes/{id}         one request: who to call, answers, places, history, actions
     POST /mediateurs/demandes/{id}/{action}  prendre | liberer | appel-fait | injoignable | note
     GET  /mediateurs/export.csv?du=YYYY-MM-DD&au=YYYY-MM-DD[&file=Q]   activity of a period (no personal data)
+    GET  /mediateurs/recherche             « Rechercher un numéro »;  POST: the requests of my queues with that
+                                           number (a POST: the number never goes into a URL, hence into logs)
 
 Security, in one place (`_guard`): every POST needs the form's CSRF token (the session's, or before sign-in
 the one of a short-lived cookie: double submit), compared in constant time, and must not come from another
@@ -52,6 +54,7 @@ from bot.dashboard.http import (
     set_cookie,
 )
 from bot.dashboard.present import DEFAULT_STATE, STATE_FILTERS, ListItem, full_time, history_lines, waiting
+from bot.engine.matching import parse_phone
 from bot.storage import Storage
 from bot.storage.records import CallbackRow, now
 from bot.web.templates import environment
@@ -63,6 +66,7 @@ STATIC = Path(__file__).with_name("static")
 PAGE_SIZE = 100
 MAX_PAGE_DIGITS = 6
 ACTIONS = ("prendre", "liberer", "appel-fait", "injoignable", "note")
+MAX_TYPED_NUMBER = 40  # characters of a searched number: parse_phone reads no more
 REASONS = {
     "expiree": "Votre session a expiré : connectez-vous de nouveau.",
     "deconnecte": "Vous êtes déconnecté·e. À bientôt !",
@@ -98,6 +102,8 @@ class Dashboard:
         sub.router.add_post(f"/demandes/{{id:{ID_PATTERN}}}/{{action:{'|'.join(ACTIONS)}}}", self.act)
         sub.router.add_post("/suivante", self.take_next)
         sub.router.add_get("/export.csv", self.export)
+        sub.router.add_get("/recherche", self.search_page)
+        sub.router.add_post("/recherche", self.search)
         sub.router.add_static("/static/", STATIC)
         web_app.router.add_get(PREFIX, _to_dashboard)
         web_app.add_subapp(PREFIX, sub)
@@ -310,6 +316,27 @@ class Dashboard:
         text = "C'est noté : vous vous occupez de cette demande. Appelez la personne au numéro ci-dessous."
         await self.accounts.flash(mediator, "ok", text)
         raise web.HTTPSeeOther(f"{PREFIX}/demandes/{row.id}")
+
+    async def search_page(self, request: web.Request) -> web.StreamResponse:
+        mediator = await self._signed_in(request, take_flash=True)
+        return self._page(request, "search.html", mediator, typed="", error="", items=None)
+
+    async def search(self, request: web.Request) -> web.StreamResponse:
+        """The requests of the mediator's queues made with the number typed, found by its keyed digest (numbers are
+        stored encrypted); others' queues are not searched. Neither the number nor the result is logged."""
+        posted = self._posted(request)
+        mediator = posted.who
+        typed = posted.field("numero").strip()[:MAX_TYPED_NUMBER]
+        phone = parse_phone(typed) if typed else None
+        if phone is None:
+            error = "Ce numéro n'est pas reconnu. Écrivez-le par exemple 06 12 34 56 78 ou +33 6 12 34 56 78."
+            return self._page(request, "search.html", mediator, typed=typed, error=error, items=None)
+        at = self.clock()
+        items = [
+            ListItem(self.describer.view(row), local_time(row.created_at), waiting(row, self.desk.queue_of(row), at))
+            for row in await self.desk.find_by_phone(mediator.queues, phone)
+        ]
+        return self._page(request, "search.html", mediator, typed=typed, error="", items=items)
 
     async def export(self, request: web.Request) -> web.StreamResponse:
         mediator = await self._signed_in(request)

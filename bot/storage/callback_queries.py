@@ -5,6 +5,9 @@ a named request (a second claimer waits, then reads who took it), `FOR UPDATE SK
 request another mediator is taking right now is skipped, not waited for). On SQLite every write transaction
 begins with BEGIN IMMEDIATE (sqlite.py), so writers are serialised and the second claim reads the first one's
 result.
+
+Every function runs in the caller's transaction (`Storage.callback_transaction()`), whose keyring seals the personal
+fields written (phone, first name, notes) and opens those read.
 """
 
 from __future__ import annotations
@@ -15,23 +18,24 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.core import callback_row
+from bot.storage.core import Transaction, callback_row, event_values
 from bot.storage.records import CallbackEvent, CallbackRow
 from bot.storage.tables import callback_events, callbacks, scheduled_runs
 
+SEALED = ("phone", "first_name", "note")  # the columns stored encrypted
 
-async def fetch_callback(connection: AsyncConnection, callback_id: str, *, lock: bool = False) -> CallbackRow | None:
+
+async def fetch_callback(tx: Transaction, callback_id: str, *, lock: bool = False) -> CallbackRow | None:
     """One request; `lock`: locked until the transaction ends (a concurrent change waits, then reads this one's)."""
     statement = select(callbacks).where(callbacks.c.id == callback_id)
     if lock:
         statement = statement.with_for_update()
-    row = (await connection.execute(statement)).first()
-    return callback_row(row._mapping) if row else None
+    row = (await tx.connection.execute(statement)).first()
+    return callback_row(row._mapping, tx.keyring) if row else None
 
 
-async def oldest_new(connection: AsyncConnection, queues: Collection[str]) -> CallbackRow | None:
+async def oldest_new(tx: Transaction, queues: Collection[str]) -> CallbackRow | None:
     """The request waiting longest in `queues`, locked; requests other transactions are taking are skipped."""
     statement = (
         select(callbacks)
@@ -40,22 +44,39 @@ async def oldest_new(connection: AsyncConnection, queues: Collection[str]) -> Ca
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    row = (await connection.execute(statement)).first()
-    return callback_row(row._mapping) if row else None
+    row = (await tx.connection.execute(statement)).first()
+    return callback_row(row._mapping, tx.keyring) if row else None
 
 
-async def update_callback(connection: AsyncConnection, callback_id: str, values: dict[str, Any]) -> None:
-    await connection.execute(update(callbacks).where(callbacks.c.id == callback_id).values(**values))
+async def update_callback(tx: Transaction, callback_id: str, values: dict[str, Any]) -> None:
+    """Set columns of a request, given in clear (personal ones are sealed here)."""
+    sealed = {k: tx.keyring.seal(v) if k in SEALED else v for k, v in values.items()}
+    await tx.connection.execute(update(callbacks).where(callbacks.c.id == callback_id).values(**sealed))
 
 
-async def events_of(connection: AsyncConnection, callback_id: str) -> list[CallbackEvent]:
-    rows = await connection.execute(
+async def events_of(tx: Transaction, callback_id: str) -> list[CallbackEvent]:
+    rows = await tx.connection.execute(
         select(callback_events).where(callback_events.c.callback_id == callback_id).order_by(callback_events.c.id)
     )
-    return [_event(r._mapping) for r in rows]
+    return [_event(r._mapping, tx) for r in rows]
 
 
-def _event(row: Any) -> CallbackEvent:
+async def find_by_phone(tx: Transaction, queues: Collection[str], phone: str, *, limit: int = 50) -> list[CallbackRow]:
+    """The requests of `queues` made with this number (E.164), newest first, found by its keyed digest (the number
+    itself is stored encrypted). Erased requests have no digest: they are not found."""
+    digests = tx.keyring.phone_digests(phone)
+    if not digests:
+        return []
+    statement = (
+        select(callbacks)
+        .where(callbacks.c.phone_digest.in_(digests), callbacks.c.queue.in_(list(queues)))
+        .order_by(callbacks.c.created_at.desc(), callbacks.c.id)
+        .limit(limit)
+    )
+    return [callback_row(r._mapping, tx.keyring) for r in await tx.connection.execute(statement)]
+
+
+def _event(row: Any, tx: Transaction) -> CallbackEvent:
     return CallbackEvent(
         row["callback_id"],
         row["at"],
@@ -65,12 +86,12 @@ def _event(row: Any) -> CallbackEvent:
         row["actor"],
         row["actor_name"],
         row["via"],
-        row["note"],
+        tx.keyring.open(row["note"]),
     )
 
 
 async def list_callbacks(
-    connection: AsyncConnection,
+    tx: Transaction,
     queues: Collection[str] | None,
     statuses: Collection[str] | None,
     *,
@@ -84,21 +105,21 @@ async def list_callbacks(
     if statuses is not None:
         statement = statement.where(callbacks.c.status.in_(list(statuses)))
     statement = statement.order_by(callbacks.c.created_at, callbacks.c.id).limit(limit).offset(offset)
-    return [callback_row(r._mapping) for r in await connection.execute(statement)]
+    return [callback_row(r._mapping, tx.keyring) for r in await tx.connection.execute(statement)]
 
 
-async def count_callbacks(connection: AsyncConnection, queues: Collection[str] | None) -> dict[tuple[str, str], int]:
+async def count_callbacks(tx: Transaction, queues: Collection[str] | None) -> dict[tuple[str, str], int]:
     """(queue, status) -> how many."""
     statement = select(callbacks.c.queue, callbacks.c.status, func.count()).group_by(
         callbacks.c.queue, callbacks.c.status
     )
     if queues is not None:
         statement = statement.where(callbacks.c.queue.in_(list(queues)))
-    return {(r[0], r[1]): int(r[2]) for r in await connection.execute(statement)}
+    return {(r[0], r[1]): int(r[2]) for r in await tx.connection.execute(statement)}
 
 
 async def waiting_since(
-    connection: AsyncConnection, queue: str, created_before: datetime, reminded_before: datetime
+    tx: Transaction, queue: str, created_before: datetime, reminded_before: datetime
 ) -> list[CallbackRow]:
     """Requests of `queue` not called yet (waiting, or taken but not called) older than `created_before`, not
     reminded since `reminded_before`."""
@@ -112,11 +133,11 @@ async def waiting_since(
         )
         .order_by(callbacks.c.created_at)
     )
-    return [callback_row(r._mapping) for r in await connection.execute(statement)]
+    return [callback_row(r._mapping, tx.keyring) for r in await tx.connection.execute(statement)]
 
 
 async def changed_between(
-    connection: AsyncConnection, queues: Collection[str] | None, since: datetime, until: datetime
+    tx: Transaction, queues: Collection[str] | None, since: datetime, until: datetime
 ) -> list[CallbackRow]:
     """Requests created, or changed, in [since, until), oldest first: the activity of a period."""
     statement = select(callbacks).where(
@@ -128,11 +149,11 @@ async def changed_between(
     if queues is not None:
         statement = statement.where(callbacks.c.queue.in_(list(queues)))
     statement = statement.order_by(callbacks.c.created_at, callbacks.c.id)
-    return [callback_row(r._mapping) for r in await connection.execute(statement)]
+    return [callback_row(r._mapping, tx.keyring) for r in await tx.connection.execute(statement)]
 
 
 async def events_between(
-    connection: AsyncConnection, queues: Collection[str] | None, since: datetime, until: datetime
+    tx: Transaction, queues: Collection[str] | None, since: datetime, until: datetime
 ) -> list[tuple[CallbackEvent, str]]:
     """Every change in [since, until), with its request's queue, in order."""
     statement = (
@@ -143,34 +164,18 @@ async def events_between(
     )
     if queues is not None:
         statement = statement.where(callbacks.c.queue.in_(list(queues)))
-    return [(_event(r._mapping), r._mapping["queue"]) for r in await connection.execute(statement)]
+    return [(_event(r._mapping, tx), r._mapping["queue"]) for r in await tx.connection.execute(statement)]
 
 
-async def add_events(connection: AsyncConnection, events: Sequence[CallbackEvent]) -> None:
+async def add_events(tx: Transaction, events: Sequence[CallbackEvent]) -> None:
     if events:
-        await connection.execute(
-            insert(callback_events),
-            [
-                {
-                    "callback_id": e.callback_id,
-                    "at": e.at,
-                    "action": e.action,
-                    "from_status": e.from_status,
-                    "to_status": e.to_status,
-                    "actor": e.actor,
-                    "actor_name": e.actor_name,
-                    "via": e.via,
-                    "note": e.note,
-                }
-                for e in events
-            ],
-        )
+        await tx.connection.execute(insert(callback_events), [event_values(e, tx.keyring) for e in events])
 
 
-async def claim_run(connection: AsyncConnection, job: str, at: datetime, not_since: datetime) -> bool:
+async def claim_run(tx: Transaction, job: str, at: datetime, not_since: datetime) -> bool:
     """Take the run of a scheduled job: True for the one transaction (of any process) that records it first,
     unless it last ran at or after `not_since`."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if tx.connection.dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(scheduled_runs)
         .values(job=job, ran_at=at)
@@ -181,4 +186,4 @@ async def claim_run(connection: AsyncConnection, job: str, at: datetime, not_sin
         )
         .returning(scheduled_runs.c.job)
     )
-    return (await connection.execute(statement)).first() is not None
+    return (await tx.connection.execute(statement)).first() is not None

@@ -163,5 +163,7 @@ async def clear_failures(connection: AsyncConnection, keys: Collection[str]) -> 
     await connection.execute(delete(login_attempts).where(login_attempts.c.key.in_(list(keys))))
 
 
-async def delete_old_failures(connection: AsyncConnection, before: datetime) -> None:
-    await connection.execute(delete(login_attempts).where(login_attempts.c.at < before))
+async def delete_old_failures(connection: AsyncConnection, before: datetime) -> int:
+    """Failures older than the counting window: they no longer count."""
+    result = await connection.execute(delete(login_attempts).where(login_attempts.c.at < before))
+    return int(result.rowcount or 0)
