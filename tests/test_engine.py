@@ -14,6 +14,7 @@ from bot.app import LoadedFlow, load_flow_with_personas
 from bot.engine.engine import Engine
 from bot.engine.locks import KeyedLocks
 from bot.engine.machine import ENDED_STATE, FORGET_STATE
+from bot.engine.privacy import PrivacyTerms
 from bot.messages import Inbound, Offer, Turn
 from bot.offers import NoCatalogue
 from bot.personas import Persona
@@ -172,7 +173,8 @@ async def test_human_leads_to_the_callback_consent_from_anywhere(
     kept = dict(stored.data.get("answers", {})) if stored is not None else {}
     turn = await chat.send("/humain")
     assert turn.state == "rappel.consent"
-    assert turn.replies[-1].text == msg(loaded, "callback_consent")
+    retention = PrivacyTerms().variables()  # the periods the person is told: Settings' defaults here
+    assert turn.replies[-1].text == msg(loaded, "callback_consent").format_map(retention)
     assert values(turn) == ["yes", "no"]
     assert not turn.done
     if state != ENDED_STATE:

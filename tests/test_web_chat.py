@@ -293,12 +293,14 @@ async def test_cross_site_requests_are_refused(
 
 
 async def test_cookie_is_random_httponly_lax_and_secure_behind_https(web_server: RunningServer) -> None:
-    """The conversation id is a random positive 63-bit number in an HttpOnly, SameSite=Lax cookie for the whole
-    site, Secure when the browser came over https (X-Forwarded-Proto from the TLS proxy); no id is in a URL."""
+    """The conversation id, given at the person's first action, is a random positive 63-bit number in an HttpOnly,
+    SameSite=Lax cookie for the whole site, Secure when the browser came over https (X-Forwarded-Proto from the TLS
+    proxy); no id is in a URL."""
     ids = set()
     async with aiohttp.ClientSession() as client:
         for forwarded in ("http", "https"):
-            async with client.get(f"{web_server.url}/api/chat", headers={"X-Forwarded-Proto": forwarded}) as response:
+            url, headers = f"{web_server.url}/api/chat", {"X-Forwarded-Proto": forwarded}
+            async with client.post(url, json={"command": "/start"}, headers=headers) as response:
                 assert response.status == 200
                 morsel = response.cookies[COOKIE]
                 body = await response.text()
@@ -319,7 +321,7 @@ async def test_notices_are_delivered_once_in_order_then_deleted(person: WebPerso
     """Outbox rows of channel "web", method "notice", for this conversation's id come back in order once, with
     their buttons, and are deleted; another conversation's notices stay for it."""
     storage = storage_of(web_server)
-    await person.start()
+    await person.post({"command": "/start"})
     key, other = f"web:{person.chat_id()}", "web:12345"
     rows = [
         web_notice(key, "Une personne a pris votre demande de rappel."),

@@ -17,6 +17,11 @@ log = logging.getLogger(__name__)
 TECHNICAL_TROUBLE = (
     "Désolé, un petit souci technique m'empêche de répondre. Réessayez dans un instant, s'il vous plaît."
 )
+# Shown once when a person opens the chat in the terminal (the commands Telegram lists in its menu).
+COMMANDS_HINT = (
+    "(Commandes : /aide, /humain pour être rappelé, /mesdonnees pour voir ce que je garde sur vous, /oublier pour "
+    "l'effacer, /stop pour arrêter. Ctrl-D pour quitter.)"
+)
 _LOCATION = re.compile(r"^location:\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -107,6 +112,7 @@ class TerminalChat:
             self.stdout.flush()
 
     async def run_human(self) -> None:
+        self.stdout.write(COMMANDS_HINT + "\n")
         self.show(await self.turn(Inbound.typed(self.key, "/start")))
         while (line := await self.read()) is not None:
             self.show(await self.turn(self.from_human(line.strip())))

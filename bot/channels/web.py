@@ -1,11 +1,12 @@
 """The web chat: one page at `/` and a small JSON API beside it, on the aiohttp server, through the same Engine.
 
-    POST /api/chat           one of {"text": "…"}, {"value": "v", "context": "<question token>"},
+    POST /api/chat           one of {"text": "…", "context": …}, {"value": "v", "context": "<question token>"},
                              {"values": ["a", "b"], "context": …} (a several-choice question confirmed),
                              {"location": {"latitude": 45.76, "longitude": 4.85}}, {"command": "/start"};
-                             answers the turn (`turn_json`)
-    GET  /api/chat           the conversation as it stands: the first turn (/start) for a new one, else its
-                             current question again
+                             answers the turn (`turn_json`); the first one sets the cookie
+    GET  /api/chat           the conversation as it stands: its current question again, else the first turn
+                             (/start), which for someone new is shown without storing anything or setting a
+                             cookie (nothing is kept before the person acts; answering it begins the conversation)
     GET  /api/chat/notices   {"notices": [{"text", "buttons"}]}: what the bot has for the person outside a turn
 
 The person is an unguessable random id in an HttpOnly, SameSite=Lax cookie (conversation key `web:<id>`).
@@ -21,6 +22,7 @@ import math
 import secrets
 import traceback
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -28,6 +30,7 @@ from aiohttp import web
 
 from bot.engine.engine import Engine
 from bot.engine.inbound import COMMANDS, CONFIRM
+from bot.errors import StorageError
 from bot.messages import Inbound, InboundKind, Offer, Reply, Turn, question_token
 from bot.storage.protocol import ChannelStore
 from bot.web.http import cross_site, is_https, static_url
@@ -66,8 +69,9 @@ def read_inbound(key: str, data: object) -> Inbound:
     if not isinstance(data, dict):
         raise RequestError("bad_request")
     fields = set(data)
-    if fields == {"text"}:
-        return Inbound.typed(key, _text(data["text"]))
+    if fields in ({"text"}, {"text", "context"}):
+        # The question the page showed: an answer to a first question shown without being stored then counts.
+        return replace(Inbound.typed(key, _text(data["text"])), context=_context(data.get("context")))
     if fields == {"command"}:
         command = data["command"]
         if command not in COMMANDS:
@@ -249,7 +253,8 @@ class WebChat:
         return await self._turn(request, chat_id, new, inbound)
 
     async def current(self, request: web.Request) -> web.Response:
-        """The first turn of a new conversation, else what the page showed last (its current question)."""
+        """What the page showed last (its current question); for someone new, or whose conversation was erased, the
+        first turn, neither stored nor with a cookie: nothing is kept before the person acts."""
         if cross_site(request):
             return _error("cross_site")
         chat_id, new = self._identity(request)
@@ -257,12 +262,17 @@ class WebChat:
         try:
             # Its current question, read from the database (so any process shows the same), changing nothing.
             turn = None if new else await self.engine.current_turn(key)
+            if turn is None and (new or await self.storage.read_conversation(key) is None):
+                turn = await self.engine.welcome(key)
+        except StorageError as exc:  # the database is away for a while: a kind answer, the page may try again
+            log.warning("web chat: %s", exc)
+            return self._technical_error(503)
         except Exception as exc:  # the edge: a kind answer for the person, the place for the log
             _log_failure(exc)
             return self._technical_error()
         if turn is not None:
             return _json_response(turn_json(turn))
-        # New, ended, or standing on no question: a conversation begins (again).
+        # Ended, or standing on no question: the conversation begins again.
         return await self._turn(request, chat_id, new, Inbound.typed(key, "/start"))
 
     async def notices(self, request: web.Request) -> web.Response:
@@ -285,6 +295,9 @@ class WebChat:
     async def _turn(self, request: web.Request, chat_id: int, new: bool, inbound: Inbound) -> web.Response:
         try:
             turn = await self.engine.handle(inbound)
+        except StorageError as exc:  # the database is away for a while: a kind answer, the page may try again
+            log.warning("web chat: %s", exc)
+            response = self._technical_error(503)
         except Exception as exc:  # the edge: a kind answer for the person, the place for the log
             _log_failure(exc)
             response = self._technical_error()
@@ -302,10 +315,10 @@ class WebChat:
             )
         return response
 
-    def _technical_error(self) -> web.Response:
+    def _technical_error(self, status: int = 500) -> web.Response:
         text = self.engine.text("technical_error")
         reply = reply_json(Reply(text))
-        return _json_response({"error": "technical_error", "message": text, "replies": [reply]}, 500)
+        return _json_response({"error": "technical_error", "message": text, "replies": [reply]}, status)
 
     def _identity(self, request: web.Request) -> tuple[int, bool]:
         """(chat id, new): the cookie's id, else a new random one (63 bits, a positive BIGINT)."""

@@ -73,6 +73,7 @@ class CallbackDialogue:
             await self.decline(step)
         elif phase == "consent":
             if value == "yes":
+                self.d.privacy.accept()
                 self.draft["consent_at"] = now().isoformat()
                 self.ask(step, "phone")
             else:
@@ -127,6 +128,7 @@ class CallbackDialogue:
         )
         self.d.callback = CallbackRef(row.id, row.queue, row.status)
         self.d.data.setdefault("callbacks", []).append(row.id)
+        self.d.privacy.consented(row.id, draft["consent_at"], CONSENT_TEXT_VERSION)
         moment = self.d.label(f"moment_{draft['moment']}")
         self.d.say("callback_done", moment=moment[:1].lower() + moment[1:], queue=queue.label)
         await self.leave(step)

@@ -6,6 +6,7 @@ and the transaction. Nothing here knows about Telegram, the web or the terminal.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.engine.inbound import (
     CONFIRM,
     CONFIRM_WORDS,
     HUMAN,
+    MY_DATA,
     button_value,
     by_number,
     command_of,
@@ -34,6 +36,7 @@ from bot.engine.matching import (
     parse_coordinates,
 )
 from bot.engine.places_dialogue import PlacesDialogue
+from bot.engine.privacy import CallbackReader, PrivacyDialogue, PrivacyTerms
 from bot.errors import FlowError, Problem
 from bot.messages import (
     Button,
@@ -53,6 +56,7 @@ from bot.slots import UNKNOWN, SlotValue, condition_holds
 from bot.storage import ConversationRecord
 from bot.storage.records import TurnWrites
 
+log = logging.getLogger(__name__)
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
 
 
@@ -74,6 +78,9 @@ class Dialogue:
         offers: OfferSearch,
         locations: LocationResolver,
         queues: QueueSet | None = None,
+        *,
+        privacy: PrivacyTerms | None = None,
+        callbacks_of: CallbackReader | None = None,
     ) -> None:
         self.bundle = bundle
         self.flow = bundle.flow
@@ -91,6 +98,7 @@ class Dialogue:
         self.forgotten = False
         self.callbacks = CallbackDialogue(self)
         self.places = PlacesDialogue(self)
+        self.privacy = PrivacyDialogue(self, privacy or PrivacyTerms(), callbacks_of)
         self._variables: dict[tuple[str | None, str | None], dict[str, object]] = {}  # per speaker and persona
 
     # ----- state helpers -------------------------------------------------------------------------------
@@ -133,7 +141,10 @@ class Dialogue:
         persona_id = persona["id"] if persona else None
         values = self._variables.get((who, persona_id))
         if values is None:
-            values = {name: w.pick(who) for name, w in self.flow.variables.items()}
+            values = {
+                **self.privacy.terms.variables(),
+                **{name: w.pick(who) for name, w in self.flow.variables.items()},
+            }
             found = self.personas.personas.get(persona_id) if persona_id else None
             if found is not None:
                 values["persona_title"] = found.title
@@ -149,8 +160,15 @@ class Dialogue:
 
     # ----- the turn ------------------------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> Turn:
+        before = self.state
         with self.machine.attached(self.conversation):
             await self._handle(inbound)
+            if not self.forgotten:
+                self.privacy.inform()  # the first question of a conversation comes with what is kept and why
+        if log.isEnabledFor(logging.DEBUG):  # the conversation by a digest of its key; never what was said
+            log.debug(
+                "turn %s: %s at %s -> %s", question_token(self.record.key), inbound.kind.value, before, self.state
+            )
         return self.turn()
 
     async def _handle(self, inbound: Inbound) -> None:
@@ -163,11 +181,26 @@ class Dialogue:
             await (self.restart(announce=False) if fresh else self.reprompt())
         elif fresh:
             await self.restart(announce=False)
-        elif inbound.context is not None and inbound.context != question_token(self.state):
+            if self.record.version == 0 and inbound.context == question_token(self.state):
+                # The first turn was shown without being stored (the web page, on arrival: nothing is kept before
+                # the person acts); this answers its question.
+                self.privacy.inform()  # was shown with it
+                self.replies.clear()
+                await self.answer_current(inbound)
+        elif (
+            inbound.context is not None
+            and inbound.context != question_token(self.state)
+            and inbound.kind is not InboundKind.TEXT  # typed: read against the current question, whatever the page
+        ):
             self.say("stale_button")  # a button of an earlier question: not an answer to this one
             await self.reprompt()
-        elif self.state == FORGET_STATE:
-            await self.answer_forget(inbound)
+        else:
+            await self.answer_current(inbound)
+
+    async def answer_current(self, inbound: Inbound) -> None:
+        """What the person sent, read as the answer to the question the conversation stands on."""
+        if self.state == FORGET_STATE:
+            await self.privacy.answer_forget(inbound)
         elif (phase := self.callback_phase()) is not None:
             await self.callbacks.answer(phase[0], phase[1], inbound)
         else:
@@ -218,10 +251,10 @@ class Dialogue:
                 self.data["resume"] = step.id  # back to this question once the callback is asked or declined
             await self.enter(self.flow.human)
         elif command == "/oublier":
-            if self.state != FORGET_STATE:
-                self.data["forget_return"] = self.state
-                self.move(FORGET_STATE)
-            self.prompt()
+            self.privacy.ask_forget()
+        elif command == MY_DATA:
+            await self.privacy.show()
+            await self.reprompt()  # then back to where the conversation was
         elif command == CANCEL:
             self.writes.cancel_callbacks()  # the engine cancels the open requests and says which it found
             await self.reprompt()
@@ -234,7 +267,9 @@ class Dialogue:
             await self.reprompt()
 
     async def restart(self, *, announce: bool) -> None:
-        self.record.data = {}
+        # Starting again forgets the answers, not what the person was told and agreed to (erased by /oublier).
+        kept = {"privacy": self.data["privacy"]} if "privacy" in self.data else {}
+        self.record.data = kept
         if announce:
             self.say("restart")
         await self.enter(self.flow.start)
@@ -298,10 +333,7 @@ class Dialogue:
     def prompt(self, *, offer_human: bool = False, edit: bool = False) -> None:
         """Say the current question (or callback / forget question) with its buttons."""
         if self.state == FORGET_STATE:
-            self.question(
-                self.flow.messages["forget_confirm"],
-                [("yes", self.label("forget_yes_label")), ("no", self.label("forget_no_label"))],
-            )
+            self.privacy.prompt_forget()
             return
         if (phase := self.callback_phase()) is not None:
             self.callbacks.prompt(phase[1])
@@ -428,6 +460,7 @@ class Dialogue:
 
     async def store_answer(self, step: Step, value: str | list[str]) -> None:
         assert step.slot is not None
+        self.privacy.accept()  # answering after reading the notice
         if step.multi and isinstance(value, str):
             value = [value]
         self.answers[step.slot] = value
@@ -442,28 +475,6 @@ class Dialogue:
         if show:
             self.say(self.personas.personas[result.id].message)
         return result
-
-    # ----- forgetting ------------------------------------------------------------------------------------
-    async def answer_forget(self, inbound: Inbound) -> None:
-        candidates = build_candidates(
-            [
-                ("yes", ["oui", *self.flow.messages["forget_yes_label"].variants.values()]),
-                ("no", ["non", *self.flow.messages["forget_no_label"].variants.values()]),
-            ]
-        )
-        value = button_value(inbound) or match_one(inbound.text, candidates, ["yes", "no"], allow_unknown=False)
-        if value == "yes":
-            self.writes.forget_conversation()
-            self.forgotten = True
-            self.say("forget_done")
-            self.move(ENDED_STATE)
-        elif value == "no":
-            back = str(self.data.pop("forget_return", self.flow.start))
-            self.say("forget_cancelled")
-            self.move(back if self.machine.knows(back) else self.flow.start)
-            await self.reprompt()
-        else:
-            self.missed()
 
 
 class _Blank(dict[str, object]):

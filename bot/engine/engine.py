@@ -14,6 +14,7 @@ from bot.engine.dialogue import Dialogue, FlowBundle
 from bot.engine.flows import Flow, flow_from_source
 from bot.engine.locks import KeyedLocks
 from bot.engine.machine import ENDED_STATE, FlowMachine
+from bot.engine.privacy import PrivacyTerms
 from bot.errors import ConflictError, FlowError
 from bot.messages import Inbound, Reply, Turn
 from bot.offers import LocationResolver, NoGeography, OfferSearch
@@ -50,12 +51,14 @@ class Engine:
         locations: LocationResolver | None = None,
         *,
         queues: QueueSet | None = None,
+        privacy: PrivacyTerms | None = None,
     ) -> None:
         self.current = FlowBundle(flow, FlowMachine(flow), personas)
         self.storage = storage
         self.offers = offers
         self.locations: LocationResolver = locations or NoGeography()
         self.queues = queues or QueueSet.only_default()  # where callback requests go, by the person's place
+        self.privacy = privacy or PrivacyTerms()  # the retention periods people are told
         self.locks = KeyedLocks()
         self.callback_hook: CallbackHook | None = None  # set by the composition root once the desk exists
         self._versions: dict[str, FlowBundle] = {flow.version: self.current}
@@ -68,6 +71,13 @@ class Engine:
         """Remember the current flow's source, so conversations started on it keep it after an edit."""
         flow = self.current.flow
         await self.storage.remember_flow_version(flow.name, flow.version, flow.file, flow.source)
+
+    async def replace_flow(self, flow: Flow, personas: Personas) -> None:
+        """Serve `flow` and `personas` from now on (the files were edited: bot/reload.py). New conversations start
+        on it; those under way keep the version they started with (its source stays known). Remembered first, so
+        a StorageError leaves the current flow in place."""
+        await self.storage.remember_flow_version(flow.name, flow.version, flow.file, flow.source)
+        self.current = self._versions[flow.version] = FlowBundle(flow, FlowMachine(flow), personas)
 
     async def handle(self, inbound: Inbound, effects: TurnEffects | None = None) -> Turn:
         """One turn. `effects` runs inside the turn's write transaction (it may run again if the turn is redone
@@ -95,7 +105,7 @@ class Engine:
         else:
             bundle, migrated = await self._bundle_for(record)
         writes = TurnWrites()
-        dialogue = Dialogue(bundle, record, writes, self.offers, self.locations, self.queues)
+        dialogue = self._dialogue(bundle, record, writes)
         turn = await (self._migrate(dialogue) if migrated else dialogue.handle(inbound))
         after: Callable[[], None] | None = None
         async with self.storage.transaction() as tx:
@@ -125,10 +135,29 @@ class Engine:
         bundle, migrated = await self._bundle_for(record)
         if migrated:
             return None
-        dialogue = Dialogue(bundle, record, TurnWrites(), self.offers, self.locations, self.queues)
+        dialogue = self._dialogue(bundle, record, TurnWrites())
         with dialogue.machine.attached(dialogue.conversation):
             dialogue.prompt()
         return dialogue.turn() if dialogue.replies else None
+
+    async def welcome(self, key: str) -> Turn:
+        """The first turn of a new conversation (/start), worked out and not stored: a web page shows it on arrival,
+        and nothing is kept before the person acts. Answering its question then begins the conversation."""
+        flow = self.current.flow
+        record = ConversationRecord(key, flow.name, flow.version, flow.start, {})
+        return await self._dialogue(self.current, record, TurnWrites()).handle(Inbound.typed(key, "/start"))
+
+    def _dialogue(self, bundle: FlowBundle, record: ConversationRecord, writes: TurnWrites) -> Dialogue:
+        return Dialogue(
+            bundle,
+            record,
+            writes,
+            self.offers,
+            self.locations,
+            self.queues,
+            privacy=self.privacy,
+            callbacks_of=self.storage.callbacks_for,
+        )
 
     async def _bundle_for(self, record: ConversationRecord) -> tuple[FlowBundle, bool]:
         """The flow version the conversation started with; else the current one (migrated when needed)."""

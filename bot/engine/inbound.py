@@ -12,8 +12,9 @@ from bot.slots import UNKNOWN
 CONFIRM = "/valider"  # the "Valider" button of a several-choice question
 HUMAN = "/humain"
 CANCEL = "/annuler"  # cancel my callback request (also the button under "une personne va vous appeler")
+MY_DATA = "/mesdonnees"  # what is stored about me
 CONFIRM_WORDS = frozenset({"valider", "ok", "c est tout", "c est bon", "termine", "fini", "voila"})
-COMMANDS = ("/start", "/aide", "/humain", "/oublier", "/stop", CANCEL)
+COMMANDS = ("/start", "/aide", "/humain", MY_DATA, "/oublier", "/stop", CANCEL)
 
 
 def command_of(inbound: Inbound) -> str | None:

@@ -27,6 +27,14 @@ RUNTIME_VARIABLES = frozenset(
         "moment",
         "step",
         "queue",  # who will call back: the label of the mediators' queue (catalogue/queues.yaml)
+        # Personal data (bot/engine/privacy.py): retention periods in words ("6 mois"), and /mesdonnees.
+        "retention_answers",
+        "retention_phone",
+        "answers",
+        "date",
+        "status",
+        "consent_date",
+        "erase_date",
     }
 )
 
@@ -89,6 +97,20 @@ REQUIRED_MESSAGES = (
     "callback_cancelled",
     "callback_none_open",
     "cancel_label",
+    "privacy_notice",
+    "my_data_intro",
+    "my_data_nothing",
+    "my_data_answers",
+    "my_data_profile",
+    "my_data_notice",
+    "my_data_callback",
+    "my_data_erasure",
+    "my_data_erased",
+    "callback_status_new",
+    "callback_status_claimed",
+    "callback_status_done",
+    "callback_status_unreachable",
+    "callback_status_cancelled",
 )
 
 

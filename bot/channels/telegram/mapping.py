@@ -51,6 +51,21 @@ def conversation_key(chat_id: int) -> str:
     return f"{KEY_PREFIX}{chat_id}"
 
 
+MAX_ID = 2**63 - 1  # the database keeps ids in BIGINT columns; Telegram's use at most 52 bits
+
+
+def bot_api_id(value: Any) -> int:
+    """A chat, user or message id of an update; ValueError for what no BIGINT column holds (infinite, NaN, beyond
+    64 bits), so that such an update is refused as malformed instead of failing where it is recorded."""
+    try:
+        number = int(value)
+    except OverflowError:
+        raise ValueError("not a Bot API id: infinite") from None
+    if not -MAX_ID <= number <= MAX_ID:
+        raise ValueError("not a Bot API id: beyond 64 bits")
+    return number
+
+
 # ----- inbound -----------------------------------------------------------------------------------------------
 def read_update(update: Mapping[str, Any]) -> Incoming | None:
     """The update (Bot API JSON) as something to do, or None when the bot stays silent (groups, channels,
@@ -63,26 +78,26 @@ def read_update(update: Mapping[str, Any]) -> Incoming | None:
         message = query.get("message")
         if not isinstance(message, Mapping) or not _private(message) or _is_bot(query.get("from")):
             return None
-        chat_id = int(message["chat"]["id"])
+        chat_id = bot_api_id(message["chat"]["id"])
         data = str(query.get("data") or "")
         point = decode_map(data)
         if point is not None:
-            return Incoming(chat_id, None, str(query["id"]), int(message["message_id"]), show_map=point)
+            return Incoming(chat_id, None, str(query["id"]), bot_api_id(message["message_id"]), show_map=point)
         token, value = decode_button(data)
         inbound = replace(
             Inbound.button(conversation_key(chat_id), value, context=token), first_name=_first_name(query)
         )
-        return Incoming(chat_id, inbound, str(query["id"]), int(message["message_id"]))
+        return Incoming(chat_id, inbound, str(query["id"]), bot_api_id(message["message_id"]))
     edited = update.get("edited_message")
     if isinstance(edited, Mapping):
         if not _from_a_person_in_private(edited):
             return None
-        chat_id = int(edited["chat"]["id"])
+        chat_id = bot_api_id(edited["chat"]["id"])
         return Incoming(chat_id, Inbound.unsupported(conversation_key(chat_id)))
     message = update.get("message")
     if not isinstance(message, Mapping) or not _from_a_person_in_private(message):
         return None
-    chat_id = int(message["chat"]["id"])
+    chat_id = bot_api_id(message["chat"]["id"])
     key = conversation_key(chat_id)
     location, contact = message.get("location"), message.get("contact")
     if isinstance(message.get("text"), str):

@@ -333,7 +333,7 @@
       typedInput.focus();
       return;
     }
-    send({ text: text }, text);
+    send({ text: text, context: question }, text);
   });
 
   usePosition.addEventListener("click", function () {
