@@ -69,17 +69,20 @@ class Describer:
         texts: Callable[[str], str],
         place_name: Callable[[str], str | None],
     ) -> None:
-        self.flow = flow
-        self.personas = personas
-        self.queues = queues
         self.texts = texts
         self.place_name = place_name
-        self._labels: dict[str, dict[str, str]] = {}
-        self._order: list[str] = []
+        self.use(flow, personas, queues)
+
+    def use(self, flow: Flow, personas: Personas, queues: QueueSet) -> None:
+        """Describe with these from now on (the files were reloaded: bot/reload.py)."""
+        labels: dict[str, dict[str, str]] = {}
+        order: list[str] = []
         for step in flow.steps.values():
-            if step.slot and step.slot not in self._labels:
-                self._order.append(step.slot)
-                self._labels[step.slot] = {c.value: c.label.pick(None) for c in step.choices}
+            if step.slot and step.slot not in labels:
+                order.append(step.slot)
+                labels[step.slot] = {c.value: c.label.pick(None) for c in step.choices}
+        self.flow, self.personas, self.queues = flow, personas, queues
+        self._labels, self._order = labels, order
 
     def view(self, row: CallbackRow) -> RequestView:
         queue = self.queues.get(row.queue) or self.queues.default

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 JSON = dict[str, Any]
 
-FaultKind = Literal["429", "500", "slow", "drop", "timeout"]
-FAULT_KINDS: frozenset[str] = frozenset({"429", "500", "slow", "drop", "timeout"})
+FaultKind = Literal["429", "500", "502", "slow", "drop", "timeout"]
+FAULT_KINDS: frozenset[str] = frozenset({"429", "500", "502", "slow", "drop", "timeout"})
 
 
 class ApiError(Exception):
@@ -63,8 +63,9 @@ class Delivery:
 class Fault:
     """The next ``count`` calls of ``method`` (any method when None) fail with ``kind``.
 
-    "429" answers Too Many Requests with ``retry_after``; "500" an Internal Server Error; "slow" waits ``delay``
-    then answers normally; "drop" closes the connection without an answer; "timeout" never answers.
+    "429" answers Too Many Requests with ``retry_after``; "500" an Internal Server Error; "502" a Bad Gateway from
+    the proxy in front of the API (an HTML page, not JSON); "slow" waits ``delay`` then answers normally; "drop"
+    closes the connection without an answer; "timeout" never answers.
     """
 
     method: str | None = None

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 HOST = "127.0.0.1"
 INTERNAL_ERROR = "Internal Server Error"
+BAD_GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -291,6 +292,9 @@ class FakeTelegram:
         if fault.kind == "500":
             call.status, call.description = 500, INTERNAL_ERROR
             return _response(500, {"ok": False, "error_code": 500, "description": INTERNAL_ERROR})
+        if fault.kind == "502":  # the proxy in front of the Bot API, as nginx answers it: HTML, not JSON
+            call.status, call.description = 502, "Bad Gateway"
+            return web.Response(status=502, text=BAD_GATEWAY_PAGE, content_type="text/html")
         if fault.kind == "timeout":
             # Never answer: wait for the server to stop (the client gives up long before).
             await self._closing.wait()
