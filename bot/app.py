@@ -4,6 +4,7 @@ engine."""
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from bot.catalogue.model import Place
 from bot.catalogue.search import CatalogueSearch, PlaceIndex
 from bot.channels.web_notifier import WebNotifier
 from bot.config import Settings
+from bot.crypto import load_keyring
 from bot.engine.engine import Engine
 from bot.engine.flows import Flow, load_flow
+from bot.engine.privacy import PrivacyTerms
 from bot.errors import FlowError, Problem
 from bot.geo import Geo
 from bot.locations import GeoLocations
@@ -56,13 +59,41 @@ def load_flow_with_personas(path: Path) -> LoadedFlow:
 
 
 @dataclass(frozen=True, slots=True)
+class DataFiles:
+    """What the coordinators' files give the running bot: the flow with its personas, the mediators' queues."""
+
+    flow: LoadedFlow
+    queues: QueueSet
+
+
+def load_data_files(settings: Settings, flow_path: Path | None, geo: Geo) -> DataFiles:
+    """The flow (FLOWS_DIR/orientation.yaml or `flow_path`, its messages and personas) and CATALOGUE_DIR/queues.yaml,
+    read with the loaders of `flows check`, at start-up and at each reload (bot/reload.py). Raises FlowError with
+    the problems of both files."""
+    problems: list[Problem] = []
+    loaded: LoadedFlow | None = None
+    queues: QueueSet | None = None
+    try:
+        loaded = load_flow_with_personas(flow_path or settings.flows_dir / DEFAULT_FLOW)
+    except FlowError as exc:
+        problems += exc.problems
+    try:
+        queues = load_queues(settings.catalogue_dir / QUEUES_FILE, default_chat_id=settings.mediator_chat_id, geo=geo)
+    except FlowError as exc:
+        problems += exc.problems
+    if loaded is None or queues is None:
+        raise FlowError(problems)
+    return DataFiles(loaded, queues)
+
+
+@dataclass(frozen=True, slots=True)
 class App:
     settings: Settings
     storage: ChannelStore
     engine: Engine
     geo: GeoLocations
     places: PlaceIndex
-    queues: QueueSet
+    queues: QueueSet  # as loaded at start; after a reload (bot/reload.py) the current ones are engine.queues
     describer: Describer
     desk: CallbackDesk | None = None  # callback requests after they are recorded; None without a database
 
@@ -99,18 +130,29 @@ async def open_app(
 ) -> AsyncIterator[App]:
     """Everything the bot runs on, opened in order and closed in reverse. `in_memory`: no database at all
     (flow tests, benchmarks): the bundled catalogue is read straight from its files."""
-    loaded = load_flow_with_personas(flow_path or settings.flows_dir / DEFAULT_FLOW)
     locations = GeoLocations(Geo.load())
-    # A broken queues file refuses the start, with its file:line problems (FlowError), like a broken flow.
-    queues = load_queues(
-        settings.catalogue_dir / QUEUES_FILE, default_chat_id=settings.mediator_chat_id, geo=locations.geo
-    )
+    # A broken flow or queues file refuses the start, with its file:line problems (FlowError).
+    files = load_data_files(settings, flow_path, locations.geo)
+    loaded, queues = files.flow, files.queues
     async with AsyncExitStack() as stack:
-        storage: ChannelStore = MemoryStorage() if in_memory else await Storage.open(settings.database_url)
+        # This process among those sharing the database: its host and port (a restart on the same ones takes up
+        # the messages its previous run left unsent at once; another process's, once their lease runs out).
+        owner = f"{socket.gethostname()}:{settings.port}"
+        storage: ChannelStore = (
+            MemoryStorage()
+            if in_memory
+            else await Storage.open(settings.database_url, owner=owner, keyring=load_keyring(settings))
+        )
         stack.push_async_callback(storage.close)
         index = PlaceIndex(await load_places(settings, storage, locations))
         engine = Engine(
-            loaded.flow, loaded.personas, storage, offers or CatalogueSearch(index), locations, queues=queues
+            loaded.flow,
+            loaded.personas,
+            storage,
+            offers or CatalogueSearch(index),
+            locations,
+            queues=queues,
+            privacy=PrivacyTerms(settings.retention_conversations_days, settings.retention_callbacks_days),
         )
         await engine.start()
         describer = Describer(loaded.flow, loaded.personas, queues, engine.text, place_names(index))

@@ -13,17 +13,28 @@ from pathlib import Path
 from bot.app import DEFAULT_FLOW, QUEUES_FILE, load_flow_with_personas, open_app
 from bot.channels.terminal import TerminalChat
 from bot.config import Settings
+from bot.crypto import Keyring
 from bot.dashboard.commands import add_parser as add_mediators_parser
 from bot.dashboard.commands import run as run_mediators
 from bot.errors import BotError, FlowError
 from bot.geo import Geo
+from bot.keys import add_parser as add_keys_parser
+from bot.keys import run as run_keys
 from bot.locations import GeoLocations
+from bot.purge import add_parser as add_purge_parser
+from bot.purge import run as run_purge
 
 log = logging.getLogger("bot")
 
 
 def _configure_logging(level: int) -> None:
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # LOG_LEVEL=DEBUG is the bot's own debug log (`bot.*`, free of personal data); libraries stay at INFO or above,
+    # since at DEBUG some write what they carry (python-telegram-bot the updates and messages, aiosqlite the SQL
+    # parameters): people's answers and phone numbers.
+    logging.basicConfig(
+        level=max(level, logging.INFO), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("bot").setLevel(level)
     # httpx logs request URLs, which contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -97,29 +108,38 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=5, metavar="N", help="how many places (default: 5)")
     search.add_argument("--json", action="store_true", help="the offers as in the chat's JSONL `offers`")
     add_mediators_parser(sub)
+    add_purge_parser(sub)
+    add_keys_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "keys" and args.keys_command == "generate":  # needs no setting (DATA_KEY may be the problem)
+        print(Keyring.new_key())
+        return 0
     try:
         settings = Settings.from_env()
         if args.command == "run":
-            _configure_logging(logging.INFO)
+            _configure_logging(logging.getLevelName(settings.log_level or "INFO"))
             from bot.server import run  # the web server and Telegram: not needed by the other commands
 
             run(settings, args.flow)
             return 0
         if args.command == "chat":
-            _configure_logging(logging.WARNING)
+            _configure_logging(logging.getLevelName(settings.log_level or "WARNING"))
             return asyncio.run(_chat(settings, args.flow, jsonl=args.jsonl))
-        _configure_logging(logging.WARNING)
+        _configure_logging(logging.getLevelName(settings.log_level or "WARNING"))
         if args.command == "geo":
             return _geo_locate(settings, args.queries, args.json)
         if args.command == "catalogue":
             return asyncio.run(_catalogue(settings, args))
         if args.command == "mediators":
             return asyncio.run(run_mediators(settings, args))
+        if args.command == "purge":
+            return asyncio.run(run_purge(settings, args))
+        if args.command == "keys":
+            return asyncio.run(run_keys(settings, args))
         if args.flows_command == "check":
             return _flows_check(args.paths or _default_check_paths(settings), args.json)
         if args.flows_command == "test":

@@ -6,6 +6,8 @@ name and what is expected; secrets stay out of repr and logs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +18,25 @@ from bot.errors import ConfigError
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DB_FILE = "passerelle.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def data_keys(text: str, source: str = "DATA_KEY") -> tuple[bytes, ...]:
+    """The Fernet keys of DATA_KEY (comma-separated; the first encrypts, all decrypt). Raises ConfigError naming
+    `source` and how to make a key."""
+    keys = []
+    for number, part in enumerate((p.strip() for p in text.split(",")), 1):
+        try:
+            valid = len(base64.b64decode(part, altchars=b"-_", validate=True)) == 32
+        except (binascii.Error, ValueError):
+            valid = False
+        if not valid:
+            raise ConfigError(
+                f"{source} must be one or more Fernet keys separated by commas (44 characters of URL-safe base64 "
+                f"each, made by `python -m bot keys generate`); key {number} is not one"
+            )
+        keys.append(part.encode("ascii"))
+    return tuple(keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +56,9 @@ class Settings:
     # personal fields (phone, first name, notes, answers) are erased this long after the request.
     retention_conversations_days: int = 180
     retention_callbacks_days: int = 90
+    # Telegram allows a bot about 30 messages a second in all: several processes sharing one bot divide it.
+    telegram_messages_per_second: int = 30
+    log_level: str | None = None  # LOG_LEVEL: the bot's own log; unset: INFO for `run`, WARNING for the other commands
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -65,12 +89,24 @@ class Settings:
             raise ConfigError(
                 f"MEDIATOR_CHAT_ID must be a Telegram chat id (an integer), not {chat_id_text!r}"
             ) from None
+        rate_text = get("TELEGRAM_MESSAGES_PER_SECOND") or "30"
+        if not rate_text.isdigit() or not 1 <= int(rate_text) <= 1000:
+            raise ConfigError(
+                "TELEGRAM_MESSAGES_PER_SECOND must be a whole number of messages per second (1 to 1000; Telegram "
+                f"allows about 30 per bot in all, to share between its processes), not {rate_text!r}"
+            )
         retention: dict[str, int] = {}
         for name, default in (("RETENTION_CONVERSATIONS_DAYS", 180), ("RETENTION_CALLBACKS_DAYS", 90)):
             text = get(name) or str(default)
             if not text.isdigit() or not 1 <= int(text) <= 3650:
                 raise ConfigError(f"{name} must be a number of days between 1 and 3650, not {text!r}")
             retention[name] = int(text)
+        data_key = get("DATA_KEY")
+        if data_key is not None:
+            data_keys(data_key)
+        log_level = (get("LOG_LEVEL") or "").upper() or None
+        if log_level is not None and log_level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {get('LOG_LEVEL')!r}")
         database_url = get("DATABASE_URL") or f"sqlite+aiosqlite:///{base / DEFAULT_DB_FILE}"
         if "://" not in database_url:
             raise ConfigError("DATABASE_URL must be a SQLAlchemy async URL, e.g. sqlite+aiosqlite:///passerelle.db")
@@ -85,7 +121,9 @@ class Settings:
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             mediator_chat_id=chat_id,
-            data_key=get("DATA_KEY"),
+            data_key=data_key,
             retention_conversations_days=retention["RETENTION_CONVERSATIONS_DAYS"],
             retention_callbacks_days=retention["RETENTION_CALLBACKS_DAYS"],
+            telegram_messages_per_second=int(rate_text),
+            log_level=log_level,
         )

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
@@ -25,6 +26,9 @@ from bot.channels.telegram.limits import RateLimits
 from bot.channels.web import WebChat
 from bot.config import Settings
 from bot.dashboard.routes import install_dashboard
+from bot.purge import PurgeJob, Retention
+from bot.reload import RELOAD_INTERVAL, Reloader
+from bot.storage import Storage
 from bot.web.http import install_shared
 
 log = logging.getLogger(__name__)
@@ -55,9 +59,12 @@ async def serve(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[App, TelegramChannel | None], None] | None = None,
     limits: RateLimits | None = TELEGRAM_LIMITS,
+    reload_interval: float | None = RELOAD_INTERVAL,
 ) -> None:
-    """Run until `stop` is set (or SIGTERM/SIGINT when no event is given). `limits`: Telegram's sending limits
-    (None only where several bots share the load, or to measure capacity)."""
+    """Run until `stop` is set (or SIGTERM/SIGINT when no event is given, and then SIGHUP reloads the flow and
+    queue files). `limits`: Telegram's sending limits (None only where several bots share the load, or to measure
+    capacity). `reload_interval`: seconds between two looks at the flow and queue files (None: no watching)."""
+    hangup = stop is None and hasattr(signal, "SIGHUP")  # the process's own signals (not on Windows)
     stop = stop or _stop_on_signals()
     async with open_app(settings, flow_path) as app:
         channel = (
@@ -86,15 +93,29 @@ async def serve(
             jobs = None
             if app.desk is not None:  # reminders and daily summaries of the mediators' queues
                 jobs = asyncio.create_task(CallbackJobs(app.desk).run(stop), name="callback jobs")
+            purging = None
+            if isinstance(app.storage, Storage):  # the retention periods, at start then every hour (bot/purge.py)
+                purging = asyncio.create_task(
+                    PurgeJob(app.storage, Retention.from_settings(settings)).run(stop), name="purge"
+                )
+            reloader = Reloader(app, flow_path, interval=reload_interval)  # the flow and queue files (bot/reload.py)
+            if channel is not None:
+                reloader.follow(lambda files: channel.use(files.queues))
+            reloading = asyncio.create_task(reloader.run(), name="reload")
+            if hangup:
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reloader.request)
             try:
                 if on_ready is not None:
                     on_ready(app, channel)
                 await stop.wait()
                 log.info("stopping")
             finally:
-                if jobs is not None:
-                    jobs.cancel()
-                    await asyncio.gather(jobs, return_exceptions=True)
+                if hangup:
+                    asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+                for task in (jobs, purging, reloading):
+                    if task is not None:
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
                 if channel is not None:
                     await channel.stop()
         finally:
@@ -103,7 +124,10 @@ async def serve(
 
 def run(settings: Settings, flow_path: Path | None = None, *, limits: RateLimits | None = TELEGRAM_LIMITS) -> None:
     """`serve` until SIGTERM/SIGINT, on uvloop's event loop where it is installed (Linux, macOS): the same
-    work costs about a fifth less CPU than on the standard loop (benchmarks/telegram.py)."""
+    work costs about a fifth less CPU than on the standard loop (benchmarks/telegram.py). With Telegram's limits,
+    this process's share of the bot's overall rate is TELEGRAM_MESSAGES_PER_SECOND."""
+    if limits is not None:
+        limits = replace(limits, overall=(settings.telegram_messages_per_second, limits.overall[1]))
     try:
         import uvloop
     except ImportError:  # Windows: the standard event loop

@@ -450,11 +450,15 @@ class StuckFirstDeletion:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        self.lease = storage.lease
         self.deleting = asyncio.Event()
         self.deletions = 0
 
-    async def pending_outgoing(self, channel: str) -> list[OutgoingRow]:
-        return await self.storage.pending_outgoing(channel)
+    async def adopt_outgoing(self, channel: str, *, own_too: bool = False) -> list[OutgoingRow]:
+        return await self.storage.adopt_outgoing(channel, own_too=own_too)
+
+    async def renew_outgoing(self, ids: list[int]) -> list[int]:
+        return await self.storage.renew_outgoing(ids)
 
     async def delete_outgoing(self, ids: list[int]) -> None:
         self.deletions += 1

@@ -18,6 +18,7 @@ from bot.callbacks import Actor
 from bot.channels.telegram.group import POST_METHOD
 from bot.channels.telegram.limits import RateLimits
 from bot.config import Settings
+from bot.crypto import Keyring
 from bot.errors import StorageError
 from bot.storage.records import CallbackRow
 from bot.storage.tables import callbacks
@@ -40,7 +41,11 @@ async def server() -> AsyncIterator[FakeTelegram]:
 def mediator_settings(server: FakeTelegram, tmp_path: Path, database_url: str | None = None) -> Settings:
     settings = bot_settings(server, tmp_path / "bot.db")
     settings = dataclasses.replace(settings, mediator_chat_id=GROUP)
-    return dataclasses.replace(settings, database_url=database_url) if database_url else settings
+    if database_url is None:
+        return settings
+    # PostgreSQL needs DATA_KEY (processes share one key); SQLite makes a key file of its own.
+    data_key = Keyring.new_key() if database_url.startswith("postgresql") else None
+    return dataclasses.replace(settings, database_url=database_url, data_key=data_key)
 
 
 def post_of(group: FakeGroup, short_id: str) -> str:
@@ -222,7 +227,8 @@ async def test_a_reminder_lists_late_requests_in_the_group(server: FakeTelegram,
         callback_id = await the_request(bot)
         await wait_post(group, callback_id[:4])
         assert bot.app.desk is not None
-        monday_10h = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+        # A Monday far from the real clock: the running bot's own reminder round (real time) never takes its slot.
+        monday_10h = datetime(2030, 11, 25, 9, 0, tzinfo=UTC)
         async with bot.app.desk.storage.callback_transaction() as tx:
             await tx.connection.execute(
                 update(callbacks).where(callbacks.c.id == callback_id).values(created_at=monday_10h - timedelta(days=2))

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, or_, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from bot.catalogue.model import Place
+from bot.crypto import Keyring
 from bot.errors import StorageError
 from bot.storage.core import Transaction, callback_row
 from bot.storage.places import PlaceImportCounts, PlaceStats, count_places, select_places, upsert_places
 from bot.storage.records import (
+    LEASE,
     CallbackRow,
     ConversationCache,
     ConversationRecord,
@@ -102,8 +107,22 @@ def _reason(exc: BaseException, url: URL | None = None) -> str:
 class Storage:
     """Every query of the bot. Each public method is one unit of work; `transaction()` groups a turn's."""
 
-    def __init__(self, engine: AsyncEngine, *, sqlite: bool, fast_sqlite: bool) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        sqlite: bool,
+        fast_sqlite: bool,
+        owner: str,
+        lease: timedelta = LEASE,
+        keyring: Keyring | None = None,
+    ) -> None:
         self._engine = engine
+        # Seals the personal fields of callback requests as they are written, opens them as they are read.
+        self.keyring = keyring or Keyring.none()
+        # Which process this is, among those sharing the database: the outbox rows it writes are leased to it.
+        self.owner = owner
+        self.lease = lease
         # SQLite has one writer at a time: queue this process's writers on an asyncio lock rather than in
         # SQLite's busy handler, which sleeps. BEGIN IMMEDIATE still orders writers of other processes.
         self._write_lock = asyncio.Lock() if sqlite else None
@@ -113,13 +132,26 @@ class Storage:
         self._cache = ConversationCache()
 
     @classmethod
-    async def open(cls, url: str, *, fast_sqlite: bool = True) -> Storage:
+    async def open(
+        cls,
+        url: str,
+        *,
+        fast_sqlite: bool = True,
+        owner: str | None = None,
+        lease: timedelta = LEASE,
+        keyring: Keyring | None = None,
+    ) -> Storage:
         """Connect and bring the schema up to date (Alembic migrations). `url`: sqlite+aiosqlite:///FILE, or
         postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE (a database server: a pool of connections).
         A database that cannot be reached or migrated raises StorageError (with the password masked).
 
         fast_sqlite: on SQLite, run each turn's queries straight on the aiosqlite connection (see sqlite.py);
         False runs them through SQLAlchemy Core, as on PostgreSQL.
+        owner: this process among those sharing the database (default: host and process id); the outbox rows it
+        writes are leased to it for `lease`, renewed while it runs (renew_outgoing), then adopted by another.
+        keyring: the keys of DATA_KEY (bot/crypto.py `load_keyring`): personal fields are stored encrypted, and a
+        key missing for the data already stored stops the opening. None stores them as given: only for tests and
+        tools that never write personal data.
         """
         try:
             parsed = _engine_url(url)
@@ -143,9 +175,11 @@ class Storage:
             raise StorageError(f"DATABASE_URL is not usable: {_reason(exc, parsed)}") from exc
         if sqlite:
             sqlite_setup(engine)
-        storage = cls(engine, sqlite=sqlite, fast_sqlite=fast_sqlite)
+        owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        storage = cls(engine, sqlite=sqlite, fast_sqlite=fast_sqlite, owner=owner, lease=lease, keyring=keyring)
         try:
             await storage.migrate()
+            await storage.check_keyring()
             if storage._fast:
                 storage._writer = await engine.connect()
                 storage._driver = (await storage._writer.get_raw_connection()).driver_connection
@@ -153,6 +187,9 @@ class Storage:
             await storage.close()
             where = parsed.render_as_string(hide_password=True)
             raise StorageError(f"cannot open or migrate the database {where}: {_reason(exc, parsed)}") from exc
+        except StorageError:  # the keyring does not fit the data stored
+            await storage.close()
+            raise
         return storage
 
     async def migrate(self) -> None:
@@ -164,6 +201,7 @@ class Storage:
         def upgrade(connection: Connection) -> None:
             config = Config(str(_ALEMBIC_INI))
             config.attributes["connection"] = connection
+            config.attributes["keyring"] = self.keyring  # rows stored before encryption are encrypted (0007)
             command.upgrade(config, "head")
 
         async with self._engine.begin() as connection:
@@ -171,6 +209,20 @@ class Storage:
                 # Processes starting together migrate one after the other (held until this transaction ends).
                 await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             await connection.run_sync(upgrade)
+
+    async def check_keyring(self) -> None:
+        """Refuse to run with a DATA_KEY that cannot read the personal data stored (a key removed too early, a
+        wrong key): the most recent request with a phone number must open. Raises UnreadableData."""
+        if not self.keyring.encrypts:
+            return
+        async with self._core_transaction() as tx:
+            stored = await tx.connection.scalar(
+                select(callbacks.c.phone)
+                .where(callbacks.c.phone.is_not(None))
+                .order_by(callbacks.c.created_at.desc())
+                .limit(1)
+            )
+        self.keyring.open(stored)
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -187,7 +239,9 @@ class Storage:
             return
         assert self._write_lock is not None
         async with self._write_lock:
-            fast = SqliteTransaction(self._driver, self._cache)
+            fast = SqliteTransaction(
+                self._driver, self._cache, owner=self.owner, lease=self.lease, keyring=self.keyring
+            )
             try:
                 await self._driver.execute_fetchall("BEGIN IMMEDIATE")
                 yield fast
@@ -209,12 +263,16 @@ class Storage:
             tx: Transaction | None = None
             try:
                 async with self._engine.begin() as connection:
-                    tx = Transaction(connection, self._cache)
+                    tx = Transaction(
+                        connection, self._cache, owner=self.owner, lease=self.lease, keyring=self.keyring
+                    )
                     yield tx
             except BaseException as exc:
                 if tx is not None:
                     self._cache.discard(tx.log.touched | tx.log.written.keys())
-                if isinstance(exc, SQLAlchemyError):
+                # OSError: a server that cannot be reached (refused, timed out) fails the pool's connect with the
+                # socket's own error, which SQLAlchemy passes through unwrapped.
+                if isinstance(exc, SQLAlchemyError | OSError):
                     raise StorageError(f"database error: {exc.__class__.__name__}") from exc
                 raise
             self._cache.apply(tx.log.written, tx.log.touched)
@@ -242,12 +300,12 @@ class Storage:
     async def callbacks_for(self, key: str) -> list[CallbackRow]:
         async with self._core_transaction() as tx:
             rows = await tx.connection.execute(select(callbacks).where(callbacks.c.conversation_key == key))
-            return [callback_row(r._mapping) for r in rows]
+            return [callback_row(r._mapping, self.keyring) for r in rows]
 
     async def get_callback(self, callback_id: str) -> CallbackRow | None:
         async with self._core_transaction() as tx:
             row = (await tx.connection.execute(select(callbacks).where(callbacks.c.id == callback_id))).first()
-            return callback_row(row._mapping) if row else None
+            return callback_row(row._mapping, self.keyring) if row else None
 
     def callback_transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A unit of work on callback requests (bot/callbacks.py), through SQLAlchemy Core on every database: its
@@ -293,7 +351,7 @@ class Storage:
             return await tx.record_updates(channel, updates)
 
     async def pending_updates(self, channel: str) -> list[ReceivedUpdate]:
-        """Updates recorded but not handled yet (a restart after a crash), oldest first."""
+        """Updates recorded but not handled yet, whoever holds them, oldest first."""
         async with self._core_transaction() as tx:
             rows = await tx.connection.execute(
                 select(inbox.c.update_id, inbox.c.chat_id, inbox.c.payload)
@@ -302,8 +360,76 @@ class Storage:
             )
             return [ReceivedUpdate(r[0], r[1], r[2]) for r in rows]
 
+    async def adopt_updates(self, channel: str, *, own_too: bool = False) -> list[ReceivedUpdate]:
+        """Lease to this process, and return oldest first, the unhandled updates nobody holds: recorded by a process
+        that died (lease run out) or with no lease; with `own_too`, also those leased to this owner (a restart)."""
+        moment = now()
+        orphan = or_(inbox.c.leased_by.is_(None), inbox.c.leased_until < moment)
+        if own_too:
+            orphan = or_(orphan, inbox.c.leased_by == self.owner)
+        async with self._core_transaction() as tx:
+            rows = await tx.connection.execute(
+                update(inbox)
+                .where(inbox.c.channel == channel, inbox.c.done_at.is_(None), orphan)
+                .values(leased_by=self.owner, leased_until=moment + self.lease)
+                .returning(inbox.c.update_id, inbox.c.chat_id, inbox.c.payload)
+            )
+            return sorted((ReceivedUpdate(r[0], r[1], r[2]) for r in rows), key=lambda u: u.update_id)
+
+    async def renew_updates(self, channel: str, update_ids: Sequence[int]) -> list[int]:
+        """Extend the lease of the unhandled updates this process still holds; the ids renewed."""
+        renewed: list[int] = []
+        async with self._core_transaction() as tx:
+            for start in range(0, len(update_ids), 500):
+                result = await tx.connection.execute(
+                    update(inbox)
+                    .where(
+                        inbox.c.channel == channel,
+                        inbox.c.update_id.in_(list(update_ids[start : start + 500])),
+                        inbox.c.leased_by == self.owner,
+                        inbox.c.done_at.is_(None),
+                    )
+                    .values(leased_until=now() + self.lease)
+                    .returning(inbox.c.update_id)
+                )
+                renewed += result.scalars()
+        return renewed
+
+    async def adopt_outgoing(self, channel: str, *, own_too: bool = False) -> list[OutgoingRow]:
+        """Lease to this process, and return in order, the calls nobody is making: rows whose lease ran out (their
+        process died) or that have none; with `own_too`, also those leased to this owner (a restart)."""
+        moment = now()
+        orphan = or_(outbox.c.leased_by.is_(None), outbox.c.leased_until < moment)
+        if own_too:
+            orphan = or_(orphan, outbox.c.leased_by == self.owner)
+        async with self._core_transaction() as tx:
+            # On PostgreSQL a row another process adopts at the same moment is skipped here once its lock is released
+            # (the WHERE is checked again on the new row): every row is adopted once.
+            rows = await tx.connection.execute(
+                update(outbox)
+                .where(outbox.c.channel == channel, orphan)
+                .values(leased_by=self.owner, leased_until=moment + self.lease)
+                .returning(outbox.c.id, outbox.c.chat_id, outbox.c.method, outbox.c.params)
+            )
+            return sorted((OutgoingRow(r[0], r[1], r[2], r[3]) for r in rows), key=lambda row: row.id)
+
+    async def renew_outgoing(self, ids: Sequence[int]) -> list[int]:
+        """Extend the lease of the rows this process still holds (called well within the lease); the ids renewed
+        (a row missing was sent, or adopted by another process after this one stalled past its lease)."""
+        renewed: list[int] = []
+        async with self._core_transaction() as tx:
+            for start in range(0, len(ids), 500):
+                result = await tx.connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(list(ids[start : start + 500])), outbox.c.leased_by == self.owner)
+                    .values(leased_until=now() + self.lease)
+                    .returning(outbox.c.id)
+                )
+                renewed += result.scalars()
+        return renewed
+
     async def pending_outgoing(self, channel: str) -> list[OutgoingRow]:
-        """Calls queued and not made yet, in order."""
+        """Calls queued and not made yet, in order, whoever holds them."""
         async with self._core_transaction() as tx:
             rows = await tx.connection.execute(
                 select(outbox.c.id, outbox.c.chat_id, outbox.c.method, outbox.c.params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, null, select, update
@@ -11,8 +12,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.crypto import Keyring
 from bot.errors import ConflictError
 from bot.storage.records import (
+    LEASE,
     CallbackEvent,
     CallbackRow,
     ConversationCache,
@@ -31,7 +34,8 @@ from bot.storage.tables import callback_events, callbacks, conversations, flow_v
 OPEN_STATUSES = ("new", "claimed")  # a mediator may still call
 
 
-def callback_row(row: Any) -> CallbackRow:
+def callback_row(row: Any, keyring: Keyring) -> CallbackRow:
+    """A `callbacks` row as the bot sees it: its personal fields decrypted."""
     return CallbackRow(
         row["id"],
         row["conversation_key"],
@@ -39,10 +43,10 @@ def callback_row(row: Any) -> CallbackRow:
         row["queue"],
         row["persona"],
         row["answers"],
-        row["phone"],
+        keyring.open(row["phone"]),
         row["moment"],
         row["contact"],
-        first_name=row["first_name"],
+        first_name=keyring.open(row["first_name"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         attempts=row["attempts"],
@@ -50,7 +54,7 @@ def callback_row(row: Any) -> CallbackRow:
         claimed_name=row["claimed_name"],
         claimed_at=row["claimed_at"],
         outcome=row["outcome"],
-        note=row["note"],
+        note=keyring.open(row["note"]),
         resolved_at=row["resolved_at"],
         reminded_at=row["reminded_at"],
         post_chat_id=row["post_chat_id"],
@@ -58,7 +62,7 @@ def callback_row(row: Any) -> CallbackRow:
     )
 
 
-def event_values(event: CallbackEvent) -> dict[str, Any]:
+def event_values(event: CallbackEvent, keyring: Keyring) -> dict[str, Any]:
     return {
         "callback_id": event.callback_id,
         "at": event.at,
@@ -68,17 +72,28 @@ def event_values(event: CallbackEvent) -> dict[str, Any]:
         "actor": event.actor,
         "actor_name": event.actor_name,
         "via": event.via,
-        "note": event.note,
+        "note": keyring.seal(event.note),
     }
 
 
 class Transaction:
     """The queries of one unit of work, on one connection, committed together."""
 
-    def __init__(self, connection: AsyncConnection, cache: ConversationCache | None = None) -> None:
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        cache: ConversationCache | None = None,
+        *,
+        owner: str | None = None,
+        lease: timedelta = LEASE,
+        keyring: Keyring | None = None,
+    ) -> None:
         self.connection = connection
+        self.keyring = keyring or Keyring.none()  # personal fields are sealed on the way in, opened on the way out
         self.cache = cache or ConversationCache(size=0)
         self.log = WriteLog()
+        self.owner = owner  # this process: the inbox and outbox rows it writes are leased to it (see LEASE)
+        self.lease = lease
 
     async def load_conversation(self, key: str) -> ConversationRecord | None:
         cached = self.cache.get(key)
@@ -97,11 +112,12 @@ class Transaction:
         ).first()
         if row is None:
             return None
-        return ConversationRecord(key, row[0], row[1], row[2], dict(row[3]), row[4])
+        return ConversationRecord(key, row[0], row[1], row[2], self.keyring.open_conversation(dict(row[3])), row[4])
 
     async def save_conversation(self, record: ConversationRecord) -> None:
         """Insert or update; the version check refuses a write based on a stale read (another process)."""
         stamp = now()
+        data = self.keyring.seal_conversation(record.data)
         if record.version == 0:
             start = first_version()
             try:
@@ -112,7 +128,7 @@ class Transaction:
                             flow=record.flow,
                             flow_version=record.flow_version,
                             state=record.state,
-                            data=record.data,
+                            data=data,
                             version=start,
                             created_at=stamp,
                             updated_at=stamp,
@@ -130,7 +146,7 @@ class Transaction:
                     flow=record.flow,
                     flow_version=record.flow_version,
                     state=record.state,
-                    data=record.data,
+                    data=data,
                     version=record.version + 1,
                     updated_at=stamp,
                 )
@@ -161,12 +177,13 @@ class Transaction:
                 queue=new.queue,
                 persona=new.persona,
                 answers=new.answers,
-                phone=new.phone,
+                phone=self.keyring.seal(new.phone),
+                phone_digest=self.keyring.phone_digest(new.phone),
                 moment=new.moment,
                 contact=new.contact,
                 consent_at=new.consent_at,
                 consent_text=new.consent_text,
-                first_name=new.first_name,
+                first_name=self.keyring.seal(new.first_name),
                 created_at=stamp,
                 updated_at=stamp,
             )
@@ -183,7 +200,7 @@ class Transaction:
             .order_by(callbacks.c.created_at)
             .with_for_update()
         )
-        found = [callback_row(r._mapping) for r in rows]
+        found = [callback_row(r._mapping, self.keyring) for r in rows]
         if found:
             await self.connection.execute(
                 update(callbacks)
@@ -194,7 +211,7 @@ class Transaction:
 
     async def add_callback_events(self, events: Sequence[CallbackEvent]) -> None:
         if events:
-            await self.connection.execute(insert(callback_events), [event_values(e) for e in events])
+            await self.connection.execute(insert(callback_events), [event_values(e, self.keyring) for e in events])
 
     async def forget(self, key: str) -> int:
         """Erase a person's conversation and the personal fields of their callback requests. Open requests
@@ -216,6 +233,7 @@ class Transaction:
             .values(
                 conversation_key=None,
                 phone=None,
+                phone_digest=None,
                 answers=null(),  # SQL NULL, as the SQLite fast path writes, not the JSON text 'null'
                 contact=None,
                 first_name=None,
@@ -233,6 +251,7 @@ class Transaction:
             return []
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
         stamp = now()
+        until = stamp + self.lease if self.owner else None
         statement = (
             dialect.insert(inbox)
             .values(
@@ -243,6 +262,8 @@ class Transaction:
                         "chat_id": u.chat_id,
                         "payload": u.payload,
                         "received_at": stamp,
+                        "leased_by": self.owner,  # this process handles it; another only if this one dies
+                        "leased_until": until,
                     }
                     # In key order: two writers inserting overlapping batches then take the rows' locks in the
                     # same order (PostgreSQL), so one waits for the other instead of both deadlocking.
@@ -255,13 +276,33 @@ class Transaction:
         fresh = set((await self.connection.execute(statement)).scalars())
         return [u for u in updates if u.update_id in fresh]
 
-    async def finish_update(self, channel: str, update_id: int) -> None:
-        """The update is handled: its content is no longer needed."""
-        await self.connection.execute(
+    async def earlier_update(self, channel: str, chat_id: int, update_id: int) -> ReceivedUpdate | None:
+        """The chat's oldest update before `update_id` not handled yet (recorded by another process, or before a
+        crash): it must be handled first."""
+        row = (
+            await self.connection.execute(
+                select(inbox.c.update_id, inbox.c.chat_id, inbox.c.payload)
+                .where(
+                    inbox.c.channel == channel,
+                    inbox.c.chat_id == chat_id,
+                    inbox.c.update_id < update_id,
+                    inbox.c.done_at.is_(None),
+                )
+                .order_by(inbox.c.update_id)
+                .limit(1)
+            )
+        ).first()
+        return ReceivedUpdate(row[0], row[1], row[2]) if row is not None else None
+
+    async def finish_update(self, channel: str, update_id: int) -> bool:
+        """The update is handled: its content is no longer needed. False when it was handled already (by another
+        process meanwhile): the caller's transaction must then be rolled back, or the update would count twice."""
+        result = await self.connection.execute(
             update(inbox)
-            .where(inbox.c.channel == channel, inbox.c.update_id == update_id)
+            .where(inbox.c.channel == channel, inbox.c.update_id == update_id, inbox.c.done_at.is_(None))
             .values(done_at=now(), payload=null())  # SQL NULL, not the JSON text 'null'
         )
+        return result.rowcount == 1
 
     async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
         rows: list[OutgoingRow] = []
@@ -271,7 +312,13 @@ class Transaction:
                 await self.connection.execute(
                     insert(outbox)
                     .values(
-                        channel=channel, chat_id=call.chat_id, method=call.method, params=call.params, created_at=stamp
+                        channel=channel,
+                        chat_id=call.chat_id,
+                        method=call.method,
+                        params=call.params,
+                        created_at=stamp,
+                        leased_by=self.owner,
+                        leased_until=stamp + self.lease if self.owner else None,
                     )
                     .returning(outbox.c.id)
                 )

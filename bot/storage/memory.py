@@ -12,10 +12,12 @@ from contextlib import asynccontextmanager
 
 from bot.errors import ConflictError
 from bot.storage import CallbackRow, ConversationRecord, NewCallback
-from bot.storage.records import CallbackEvent, Outgoing, OutgoingRow, ReceivedUpdate, first_version
+from bot.storage.records import LEASE, CallbackEvent, Outgoing, OutgoingRow, ReceivedUpdate, first_version
 
 
 class MemoryStorage:
+    lease = LEASE  # (one process: nothing to take over)
+
     def __init__(self) -> None:
         self.conversations: dict[str, ConversationRecord] = {}
         self.callbacks: dict[str, CallbackRow] = {}
@@ -58,6 +60,20 @@ class MemoryStorage:
         return sorted(
             (u for (c, _), u in self.inbox.items() if c == channel and u is not None), key=lambda u: u.update_id
         )
+
+    async def adopt_updates(self, channel: str, *, own_too: bool = False) -> list[ReceivedUpdate]:
+        """(One process: every update is this one's; only a restart (`own_too`) takes them up again.)"""
+        return await self.pending_updates(channel) if own_too else []
+
+    async def renew_updates(self, channel: str, update_ids: Sequence[int]) -> list[int]:
+        return [i for i in update_ids if self.inbox.get((channel, i)) is not None]
+
+    async def adopt_outgoing(self, channel: str, *, own_too: bool = False) -> list[OutgoingRow]:
+        """(One process: every row is this one's; only a restart (`own_too`) takes them up again.)"""
+        return await self.pending_outgoing(channel) if own_too else []
+
+    async def renew_outgoing(self, ids: Sequence[int]) -> list[int]:
+        return [row_id for row_id in ids if row_id in self.outbox]
 
     async def pending_outgoing(self, channel: str) -> list[OutgoingRow]:
         return [row for row_id, (c, row) in sorted(self.outbox.items()) if c == channel]
@@ -161,8 +177,20 @@ class MemoryTransaction:
                 fresh.append(u)
         return fresh
 
-    async def finish_update(self, channel: str, update_id: int) -> None:
-        self.staged_inbox[(channel, update_id)] = None
+    async def earlier_update(self, channel: str, chat_id: int, update_id: int) -> ReceivedUpdate | None:
+        earlier = [
+            u
+            for (c, i), u in self.storage.inbox.items()
+            if c == channel and u is not None and u.chat_id == chat_id and i < update_id
+            and self.staged_inbox.get((c, i), u) is not None
+        ]
+        return min(earlier, key=lambda u: u.update_id) if earlier else None
+
+    async def finish_update(self, channel: str, update_id: int) -> bool:
+        key = (channel, update_id)
+        pending = self.staged_inbox[key] if key in self.staged_inbox else self.storage.inbox.get(key)
+        self.staged_inbox[key] = None
+        return pending is not None
 
     async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
         rows = []

@@ -14,14 +14,16 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.crypto import Keyring
 from bot.errors import ConflictError
 from bot.storage.records import (
+    LEASE,
     CallbackEvent,
     CallbackRow,
     ConversationCache,
@@ -64,10 +66,21 @@ def _stamp(moment: datetime) -> str:
 class SqliteTransaction:
     """The same unit of work as core.Transaction, as plain SQL on the aiosqlite connection (one hop each)."""
 
-    def __init__(self, driver: Any, cache: ConversationCache) -> None:
+    def __init__(
+        self,
+        driver: Any,
+        cache: ConversationCache,
+        *,
+        owner: str | None = None,
+        lease: timedelta = LEASE,
+        keyring: Keyring | None = None,
+    ) -> None:
         self.driver = driver  # an aiosqlite.Connection, in a transaction begun with BEGIN IMMEDIATE
+        self.keyring = keyring or Keyring.none()  # personal fields are sealed on the way in
         self.cache = cache
         self.log = WriteLog()
+        self.owner = owner  # this process: the inbox and outbox rows it writes are leased to it
+        self.lease = lease
 
     async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         return list(await self.driver.execute_fetchall(sql, params))
@@ -82,11 +95,12 @@ class SqliteTransaction:
         if not rows:
             return None
         flow, flow_version, state, data, version = rows[0]
-        return ConversationRecord(key, flow, flow_version, state, json.loads(data), version)
+        opened = self.keyring.open_conversation(json.loads(data))
+        return ConversationRecord(key, flow, flow_version, state, opened, version)
 
     async def save_conversation(self, record: ConversationRecord) -> None:
         stamp = _stamp(now())
-        data = json.dumps(record.data)
+        data = json.dumps(self.keyring.seal_conversation(record.data))
         if record.version == 0:
             start = first_version()
             try:
@@ -120,21 +134,22 @@ class SqliteTransaction:
         moment = now()
         stamp = _stamp(moment)
         await self._rows(
-            "INSERT INTO callbacks (id, conversation_key, status, queue, persona, answers, phone, moment, contact, "
-            "consent_at, consent_text, first_name, created_at, updated_at) "
-            "VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO callbacks (id, conversation_key, status, queue, persona, answers, phone, phone_digest, "
+            "moment, contact, consent_at, consent_text, first_name, created_at, updated_at) "
+            "VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 callback_id,
                 new.conversation_key,
                 new.queue,
                 new.persona,
                 json.dumps(new.answers),
-                new.phone,
+                self.keyring.seal(new.phone),
+                self.keyring.phone_digest(new.phone),
                 new.moment,
                 new.contact,
                 _stamp(new.consent_at),
                 new.consent_text,
-                new.first_name,
+                self.keyring.seal(new.first_name),
                 stamp,
                 stamp,
             ),
@@ -173,7 +188,7 @@ class SqliteTransaction:
                     e.actor,
                     e.actor_name,
                     e.via,
-                    e.note,
+                    self.keyring.seal(e.note),
                 )
                 for e in events
             ],
@@ -193,8 +208,8 @@ class SqliteTransaction:
             (key,),
         )
         erased = await self._rows(
-            "UPDATE callbacks SET conversation_key = NULL, phone = NULL, answers = NULL, contact = NULL, "
-            "first_name = NULL, note = NULL, updated_at = ? WHERE conversation_key = ? RETURNING id",
+            "UPDATE callbacks SET conversation_key = NULL, phone = NULL, phone_digest = NULL, answers = NULL, "
+            "contact = NULL, first_name = NULL, note = NULL, updated_at = ? WHERE conversation_key = ? RETURNING id",
             (_stamp(now()), key),
         )
         return len(erased)
@@ -213,26 +228,38 @@ class SqliteTransaction:
         return returned
 
     async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
-        stamp = _stamp(now())
+        moment = now()
+        stamp, until = _stamp(moment), _stamp(moment + self.lease) if self.owner else None
         inserted = await self._insert_many(
-            "inbox (channel, update_id, chat_id, payload, received_at)",
-            [(channel, u.update_id, u.chat_id, json.dumps(u.payload), stamp) for u in updates],
+            "inbox (channel, update_id, chat_id, payload, received_at, leased_by, leased_until)",
+            [(channel, u.update_id, u.chat_id, json.dumps(u.payload), stamp, self.owner, until) for u in updates],
             "ON CONFLICT DO NOTHING RETURNING update_id",
         )
         return first_of_each(updates, among={row[0] for row in inserted})  # a repeat in the batch counts once
 
-    async def finish_update(self, channel: str, update_id: int) -> None:
-        await self._rows(
-            "UPDATE inbox SET done_at = ?, payload = NULL WHERE channel = ? AND update_id = ?",
+    async def earlier_update(self, channel: str, chat_id: int, update_id: int) -> ReceivedUpdate | None:
+        rows = await self._rows(
+            "SELECT update_id, chat_id, payload FROM inbox WHERE channel = ? AND chat_id = ? AND update_id < ? "
+            "AND done_at IS NULL ORDER BY update_id LIMIT 1",
+            (channel, chat_id, update_id),
+        )
+        return ReceivedUpdate(rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None
+
+    async def finish_update(self, channel: str, update_id: int) -> bool:
+        finished = await self._rows(
+            "UPDATE inbox SET done_at = ?, payload = NULL WHERE channel = ? AND update_id = ? AND done_at IS NULL "
+            "RETURNING update_id",
             (_stamp(now()), channel, update_id),
         )
+        return bool(finished)
 
     async def queue_outgoing(self, channel: str, calls: Sequence[Outgoing]) -> list[OutgoingRow]:
         """Their ids ascend in the order given (the sending order)."""
-        stamp = _stamp(now())
+        moment = now()
+        stamp, until = _stamp(moment), _stamp(moment + self.lease) if self.owner else None
         inserted = await self._insert_many(
-            "outbox (channel, chat_id, method, params, created_at)",
-            [(channel, c.chat_id, c.method, json.dumps(c.params), stamp) for c in calls],
+            "outbox (channel, chat_id, method, params, created_at, leased_by, leased_until)",
+            [(channel, c.chat_id, c.method, json.dumps(c.params), stamp, self.owner, until) for c in calls],
             "RETURNING id",
         )
         ids = sorted(row[0] for row in inserted)

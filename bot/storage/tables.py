@@ -54,7 +54,9 @@ callbacks = Table(
     Column("queue", String(64), nullable=False),
     Column("persona", String(32), nullable=True),
     Column("answers", JSON, nullable=True),  # personal: erased by /oublier
-    Column("phone", String(32), nullable=True),  # personal: erased by /oublier
+    # Personal fields (phone, first_name, note) are stored encrypted (bot/crypto.py), hence Text.
+    Column("phone", Text, nullable=True),  # personal: erased by /oublier and after RETENTION_CALLBACKS_DAYS
+    Column("phone_digest", String(64), nullable=True),  # keyed HMAC of the E.164 number: the search « un numéro »
     Column("moment", String(16), nullable=True),
     Column("contact", String(16), nullable=True),  # who to call: the person or the relative
     Column("consent_at", DateTime(timezone=True), nullable=True),
@@ -62,7 +64,7 @@ callbacks = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # The request's life (bot/callbacks.py): who holds it, how many calls found nobody, how it ended.
-    Column("first_name", String(64), nullable=True),  # personal: the asker's first name, as the channel gives it
+    Column("first_name", Text, nullable=True),  # personal: the asker's first name, as the channel gives it
     Column("attempts", Integer, nullable=False, server_default="0"),  # calls that found nobody (injoignable)
     Column("claimed_by", String(128), nullable=True),  # the mediator holding it: "telegram:<user id>", "web:<login>"
     Column("claimed_name", String(128), nullable=True),  # their name, as shown to the other mediators
@@ -76,6 +78,8 @@ callbacks = Table(
     Index("ix_callbacks_status_queue", "status", "queue"),
     Index("ix_callbacks_conversation", "conversation_key"),
     Index("ix_callbacks_queue_created", "queue", "created_at"),
+    Index("ix_callbacks_phone_digest", "phone_digest"),
+    Index("ix_callbacks_created", "created_at"),  # the retention purge
 )
 
 # Every change of a callback request: who, when, from where (the audit trail shown on the request's page).
@@ -137,6 +141,9 @@ inbox = Table(
     Column("payload", JSON, nullable=True),  # personal: null once handled
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("done_at", DateTime(timezone=True), nullable=True),
+    # Several processes: the one that recorded an update holds it until handled; a dead process's lease runs out.
+    Column("leased_by", String(64), nullable=True),
+    Column("leased_until", DateTime(timezone=True), nullable=True),
     PrimaryKeyConstraint("channel", "update_id", name="pk_inbox"),
     Index("ix_inbox_pending", "channel", "done_at"),
     Index("ix_inbox_chat", "channel", "chat_id", "update_id"),  # a chat's updates are handled in this order

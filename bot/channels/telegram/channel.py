@@ -54,7 +54,7 @@ from bot.channels.telegram.outbox import Outbox, RetryLater, Undeliverable
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.config import Settings
 from bot.engine.engine import Engine
-from bot.errors import BotError, StorageError
+from bot.errors import BotError, ConflictError, StorageError
 from bot.messages import Turn
 from bot.queues import QueueSet
 from bot.storage.protocol import ChannelStore, TurnTransaction
@@ -66,12 +66,15 @@ TELEGRAM_LIMITS = RateLimits()
 OUTGOING_CONNECTIONS = 128
 POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news
 STORAGE_RETRY = (0.5, 10.0)  # first and longest wait before handling an update again when the database fails
+CATCH_UP_LIMIT = 1000  # handlings of a chat's earlier updates one update may take on first (a bound, never reached)
+SWEEP_EVERY = 5.0  # seconds between renewals of the inbox leases held here (well within the lease) and adoptions
 # The bot's command menu in Telegram ("/" button).
 COMMANDS = (
     ("start", "Recommencer depuis le début"),
     ("aide", "Comment ça marche"),
     ("humain", "Être rappelé par une personne"),
-    ("oublier", "Effacer mes réponses"),
+    ("mesdonnees", "Voir ce que vous gardez sur moi"),
+    ("oublier", "Effacer mes données"),
     ("annuler", "Annuler ma demande de rappel"),
     ("stop", "Arrêter la conversation"),
 )
@@ -88,6 +91,19 @@ def retry_seconds(error: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Superseded(Exception):
+    """The update was handled by another process meanwhile: this handling's transaction is rolled back."""
+
+
+class Behind(Exception):
+    """An earlier update of the same chat is still unhandled (recorded by another process, or before a crash): this
+    handling is rolled back, that one is handled first."""
+
+    def __init__(self, earlier: ReceivedUpdate) -> None:
+        super().__init__(earlier.update_id)
+        self.earlier = earlier
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
@@ -131,9 +147,7 @@ class TelegramChannel:
             .get_updates_request(AiohttpRequest(1, read_timeout=poll_timeout + 10))
             .build()
         )
-        self.labels = Labels(
-            engine.text("share_location_label"), engine.text("share_contact_label"), engine.text("map_label")
-        )
+        self.labels = self._labels()
         self.updates: KeyedQueues[tuple[ReceivedUpdate, Incoming | Press | None]] = KeyedQueues(
             self._handle, concurrency=concurrency, name="telegram updates"
         )
@@ -145,7 +159,20 @@ class TelegramChannel:
             desk.add_notifier(self.mediators)
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._in_hand: set[int] = set()  # update ids queued or being handled here
         self._stopping = asyncio.Event()
+
+    def _labels(self) -> Labels:
+        text = self.engine.text
+        return Labels(text("share_location_label"), text("share_contact_label"), text("map_label"))
+
+    def use(self, queues: QueueSet) -> None:
+        """The flow and queue files were reloaded (bot/reload.py): take again what the channel keeps of its own,
+        its buttons' labels (from the engine's new flow) and the mediators' queues."""
+        self.labels = self._labels()
+        if self.mediators is not None:
+            self.mediators.queues = queues
 
     @property
     def webhook_path(self) -> str | None:
@@ -170,8 +197,10 @@ class TelegramChannel:
         bot = self.application.bot
         await bot.set_my_commands([BotCommand(name, description) for name, description in COMMANDS])
         await self.outbox.start()
-        for received in await self.store.pending_updates(self.channel):
-            self.updates.put(received.chat_id, (received, None))  # recorded by an earlier run, never handled
+        for received in await self.store.adopt_updates(self.channel, own_too=True):
+            self._take(received, None)  # recorded by an earlier run (or a process that died), never handled
+        self._sweeper = asyncio.create_task(self._sweep_regularly(), name="telegram inbox sweep")
+        self._sweeper.add_done_callback(_log_failure)
         if self.settings.webhook_url is not None:
             await bot.set_webhook(
                 self.settings.webhook_url,
@@ -190,10 +219,11 @@ class TelegramChannel:
         """Stop fetching, finish the updates in hand, send what can be sent, close. What is left stays in the
         inbox and outbox for the next start."""
         self._stopping.set()
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        for task in (self._poller, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if not await self.updates.join(within):
             log.warning("Telegram: %d updates left for the next start", len(self.updates))
         await self.updates.close()
@@ -241,9 +271,11 @@ class TelegramChannel:
             return web.json_response({"error": "expected application/json"}, status=415)
         try:
             data = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (nor UTF-8), or nested deeper than the parser goes
             return web.json_response({"error": "the body is not JSON"}, status=400)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        # A whole number the database's BIGINT holds: a larger one would fail to be recorded on every delivery.
+        if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**63:
             return web.json_response({"error": "not a Telegram update"}, status=400)
         try:
             await self.receive([data], strict=True)
@@ -273,7 +305,31 @@ class TelegramChannel:
         for received in await self.store.record_updates(self.channel, [w[0] for w in wanted.values()]):
             if self._stopping.is_set():
                 continue  # recorded: handled at the next start
-            self.updates.put(received.chat_id, wanted[received.update_id])
+            self._take(*wanted[received.update_id])
+
+    def _take(self, received: ReceivedUpdate, incoming: Incoming | Press | None) -> None:
+        """Queue an update for its chat, unless it is already in hand here."""
+        if received.update_id not in self._in_hand:
+            self._in_hand.add(received.update_id)
+            self.updates.put(received.chat_id, (received, incoming))
+
+    async def _sweep_regularly(self) -> None:
+        """Keep the updates in hand here leased to this process, and take up those another process recorded (and
+        acknowledged) and then left unhandled, by dying: their lease ran out. (Even handled twice at once, an update
+        counts once: finish_update.)"""
+        while not self._stopping.is_set():
+            await asyncio.sleep(SWEEP_EVERY)
+            try:
+                if self._in_hand:
+                    await self.store.renew_updates(self.channel, sorted(self._in_hand))
+                adopted = await self.store.adopt_updates(self.channel)
+            except StorageError as exc:
+                log.warning("inbox leases not renewed this round: %s", exc)
+                continue
+            if adopted:
+                log.info("Telegram: %d updates left by a stopped process taken over", len(adopted))
+            for received in adopted:
+                self._take(received, None)
 
     def _read(self, payload: dict[str, Any]) -> Incoming | Press | None:
         """What the update asks: a person's message or press, or a mediator's press in a group."""
@@ -284,10 +340,39 @@ class TelegramChannel:
 
     # ----- handling ------------------------------------------------------------------------------------------
     async def _handle(self, item: tuple[ReceivedUpdate, Incoming | Press | None]) -> None:
+        """One update, and before it any earlier one of the same chat still unhandled, whichever process recorded
+        it: a chat's updates are handled in update_id order across processes. Each handling checks, in its own
+        transaction, that no earlier update of the chat is waiting (else: Behind, rolled back, that one first), and
+        marks its update handled only if nobody did meanwhile (else: Superseded, rolled back)."""
+        stack: list[tuple[ReceivedUpdate, Incoming | Press | None]] = [item]
+        try:
+            for _ in range(CATCH_UP_LIMIT):
+                received, incoming = stack[-1]
+                try:
+                    await self._handle_update(received, incoming)
+                except Behind as behind:
+                    stack.append((behind.earlier, None))
+                    continue
+                stack.pop()
+                if not stack:
+                    return
+            log.warning("update %d: its chat has more than %d updates waiting", item[0].update_id, CATCH_UP_LIMIT)
+        finally:
+            self._in_hand.discard(item[0].update_id)
+
+    async def _close_update(self, tx: TurnTransaction, received: ReceivedUpdate) -> None:
+        """In the transaction handling `received`: refuse it (rolled back) while an earlier update of its chat waits,
+        or once another process marked it handled; else mark it handled."""
+        earlier = await tx.earlier_update(self.channel, received.chat_id, received.update_id)
+        if earlier is not None:
+            raise Behind(earlier)
+        if not await tx.finish_update(self.channel, received.update_id):
+            raise Superseded(received.update_id)
+
+    async def _handle_update(self, received: ReceivedUpdate, incoming: Incoming | Press | None) -> None:
         """One update, start to end. A database failure: wait and try again (the chat's next updates wait
         behind it); any other failure: the person is told, and the update is closed."""
-        received, incoming = item
-        if incoming is None:  # read back from the inbox after a restart
+        if incoming is None:  # read back from the inbox (a restart, or recorded by another process)
             incoming = self._read(received.payload)
         if incoming is None:  # recorded by a version that handled it; this one does not
             await self._finish(received, [])
@@ -302,6 +387,10 @@ class TelegramChannel:
             try:
                 await self._handle_once(received, incoming)
                 return
+            except Behind:
+                raise
+            except (Superseded, ConflictError):
+                return  # handled meanwhile by another process (or it keeps changing it)
             except StorageError as exc:
                 if self._stopping.is_set():
                     return  # left in the inbox for the next start
@@ -321,9 +410,9 @@ class TelegramChannel:
         queued: list[OutgoingRow] = []
 
         async def write_replies(tx: TurnTransaction, turn: Turn) -> None:
+            await self._close_update(tx, received)
             calls = render_turn(turn, incoming.chat_id, self.labels, incoming.message_id)
             queued[:] = await tx.queue_outgoing(self.channel, calls)
-            await tx.finish_update(self.channel, received.update_id)
 
         await self.engine.handle(incoming.inbound, write_replies)
         self.outbox.push(queued)
@@ -334,13 +423,17 @@ class TelegramChannel:
         assert self.mediators is not None
 
         async def mark_handled(tx: TurnTransaction) -> None:
-            await tx.finish_update(self.channel, received.update_id)
+            await self._close_update(tx, received)
 
         delay = STORAGE_RETRY[0]
         while True:
             try:
                 answer, alert = await self.mediators.handle_press(press, mark_handled)
                 break
+            except Superseded:
+                return  # applied and answered by another process
+            except Behind:
+                raise
             except StorageError as exc:
                 if self._stopping.is_set():
                     return
@@ -355,9 +448,13 @@ class TelegramChannel:
         await self._finish(received, [])
 
     async def _finish(self, received: ReceivedUpdate, calls: list[Outgoing]) -> None:
-        async with self.store.transaction() as tx:
-            rows = await tx.queue_outgoing(self.channel, calls)
-            await tx.finish_update(self.channel, received.update_id)
+        """Close an update with these calls (none, a map, an apology), unless another process closed it first."""
+        try:
+            async with self.store.transaction() as tx:
+                await self._close_update(tx, received)
+                rows = await tx.queue_outgoing(self.channel, calls)
+        except Superseded:
+            return
         self.outbox.push(rows)
 
     async def _answer_query(self, query_id: str, text: str | None = None, alert: bool = False) -> None:

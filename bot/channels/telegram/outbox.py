@@ -2,12 +2,16 @@
 until sent. A row leaves the outbox only once the call succeeded (or can never succeed), so a reply that
 could not be sent (API down, 429 storm, crash) is sent later rather than dropped. After a crash, a call
 made but not yet deleted is made again: at least once, never zero times.
+
+Several processes share the outbox: a row is leased to the process that wrote it, which renews the leases of the
+rows it holds while it runs; the rows of a process that died (lease run out) are adopted by another one, once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from bot.channels.ordered import KeyedQueues
@@ -20,6 +24,12 @@ log = logging.getLogger(__name__)
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
 CLOSE_GRACE = 2.0  # seconds close() waits for a deletion in progress
+MAINTENANCE_EVERY = 10.0  # seconds between lease renewals (well within the storage's lease) and looks for orphaned rows
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("background task %s failed", task.get_name(), exc_info=error)
 
 
 class RetryLater(Exception):
@@ -44,8 +54,16 @@ class Outbox:
         limiter: Limiter,
         *,
         concurrency: int = 128,
+        maintenance_every: float = MAINTENANCE_EVERY,
     ) -> None:
         self.store = store
+        self.maintenance_every = maintenance_every
+        self._held: set[int] = set()  # rows pushed here and not yet sent
+        # The rows leased to this process, until deleted (sent ones too: until struck off, another process must not
+        # take them): when each must be renewed by (a monotonic time, a third of the lease before it runs out).
+        self._leases: dict[int, float] = {}
+        self._renew_within = store.lease.total_seconds() * 2 / 3
+        self._lost: set[int] = set()  # rows whose lease another process took over (this one stalled): not sent here
         self.channel = channel
         self._send = send
         self.limiter = limiter
@@ -56,6 +74,7 @@ class Outbox:
         self._closing = False
         self._stopped = False  # closed: nothing more is sent by this run
         self._flusher: asyncio.Task[None] | None = None
+        self._maintainer: asyncio.Task[None] | None = None
         self.sent = 0
         self.retries = 0
         self.dropped = 0
@@ -64,27 +83,87 @@ class Outbox:
         return len(self._queues)
 
     async def start(self) -> None:
-        """Resume what an earlier run left unsent, then keep deleting sent rows in the background."""
-        self.push(await self.store.pending_outgoing(self.channel))
+        """Resume what an earlier run left unsent, then keep deleting sent rows in the background, renewing the
+        leases of the rows held, and adopting those of processes that died."""
+        self.push(await self.store.adopt_outgoing(self.channel, own_too=True))
         self._flusher = asyncio.create_task(self._flush_regularly(), name=f"outbox flush {self.channel}")
+        self._maintainer = asyncio.create_task(self._maintain_regularly(), name=f"outbox leases {self.channel}")
+        self._maintainer.add_done_callback(_log_failure)
+
+    async def _maintain_regularly(self) -> None:
+        while not self._stopped:
+            await asyncio.sleep(self.maintenance_every)
+            try:
+                await self.maintain()
+            except StorageError as exc:  # the database is away: try again next round (leases last longer)
+                log.warning("outbox leases not renewed this round: %s", exc)
+
+    async def maintain(self) -> None:
+        """Renew the leases of the rows held here; take up the rows nobody holds any more."""
+        held = sorted(self._leases)
+        if held:
+            await self._renew(held)
+        adopted = await self.store.adopt_outgoing(self.channel)
+        if adopted:
+            log.info("outbox: %d messages left by a stopped process taken over", len(adopted))
+            self.push(adopted)
+
+    async def _renew(self, ids: list[int]) -> set[int]:
+        """Renew these leases; those that could not be (another process adopted them after this one stalled past
+        the lease, or deleted meanwhile) are not sent from here. The ids renewed."""
+        renewed = set(await self.store.renew_outgoing(ids))
+        deadline = time.monotonic() + self._renew_within
+        for row_id in ids:
+            if row_id in renewed:
+                if row_id in self._leases:
+                    self._leases[row_id] = deadline
+            elif self._leases.pop(row_id, None) is not None and row_id in self._held:
+                self._lost.add(row_id)
+        return renewed
 
     def push(self, rows: list[OutgoingRow]) -> None:
         """Rows just committed to the outbox (in id order). Once closed (stopping), they stay in the table for the
         next start: another part of the process (the dashboard, the web chat) may still commit some."""
         if self._stopped:
             return
+        deadline = time.monotonic() + self._renew_within
         for row in rows:
-            self._queues.put(row.chat_id, row)
+            if row.id not in self._held:
+                self._held.add(row.id)
+                self._leases.setdefault(row.id, deadline)
+                self._queues.put(row.chat_id, row)
 
     def discard(self, rows: list[OutgoingRow]) -> None:
         """Rows committed but made needless by another one still waiting: struck off without a call."""
         if rows:
             self._sent_ids.extend(row.id for row in rows)
+            self._held.difference_update(row.id for row in rows)
             self._has_sent.set()
 
     async def _deliver(self, row: OutgoingRow) -> None:
+        try:
+            await self._deliver_held(row)
+        finally:
+            self._held.discard(row.id)
+
+    async def _deliver_held(self, row: OutgoingRow) -> None:
         backoff = FIRST_BACKOFF
         while True:
+            if row.id in self._lost:  # another process holds it now
+                self._lost.discard(row.id)
+                return
+            if self._leases.get(row.id, 0.0) < time.monotonic():
+                # Waited long (a busy process, a long outage): make sure the lease is still this process's before
+                # sending, so that a row is never sent by two living processes.
+                try:
+                    if row.id not in await self._renew([row.id]):
+                        self._lost.discard(row.id)
+                        return
+                except StorageError as exc:
+                    log.warning("%s waits for the database to renew its lease (%s)", row.method, exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
             await self.limiter.acquire(row.chat_id)
             try:
                 async with self._connections:
@@ -110,6 +189,7 @@ class Outbox:
     async def _flush_regularly(self) -> None:
         """Strike sent rows off at once, so that a crash repeats as little as possible; under load the rows
         sent while one deletion runs go together in the next (one transaction for many rows)."""
+        backoff = FIRST_BACKOFF
         while not self._closing:
             await self._has_sent.wait()
             self._has_sent.clear()
@@ -117,6 +197,14 @@ class Outbox:
                 await self.flush()
             except Exception:  # a bug: keep the outbox running, the rows stay listed for the next flush
                 log.exception("removing sent messages from the outbox failed")
+            if self._sent_ids and not self._closing:
+                # Not deleted (the database is away): try again soon, even if this chat stays quiet, so that a
+                # crash later does not send them a second time.
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF / 3)
+                self._has_sent.set()
+            else:
+                backoff = FIRST_BACKOFF
 
     async def flush(self) -> None:
         """Delete the rows sent so far. On a database error they stay listed, for the next flush."""
@@ -125,6 +213,8 @@ class Outbox:
         ids, self._sent_ids = self._sent_ids, []
         try:
             await self.store.delete_outgoing(ids)
+            for row_id in ids:
+                self._leases.pop(row_id, None)
         except StorageError as exc:
             self._sent_ids[:0] = ids
             log.warning("sent messages not yet removed from the outbox: %s", exc)
@@ -141,6 +231,9 @@ class Outbox:
     async def close(self) -> None:
         """Stop sending; what is still unsent stays in the outbox for the next start."""
         self._stopped = True
+        if self._maintainer is not None:
+            self._maintainer.cancel()
+            await asyncio.gather(self._maintainer, return_exceptions=True)
         await self._queues.close()
         if self._flusher is not None:
             # Let a deletion in progress finish rather than cancel it in the middle of its COMMIT; a database

@@ -1,4 +1,5 @@
-"""Several processes on one database: outbox rows leased by the process sending them; the inbox read per chat.
+"""Several processes on one database: inbox and outbox rows leased by the process handling or sending them (another
+takes them over once the lease runs out: the process died); the inbox read per chat.
 
 Revision ID: 0006
 Revises: 0005
@@ -20,6 +21,9 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("leased_by", sa.String(64), nullable=True))
         batch.add_column(sa.Column("leased_until", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("inbox") as batch:
+        batch.add_column(sa.Column("leased_by", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("leased_until", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_outbox_chat", "outbox", ["channel", "chat_id", "id"])
     op.create_index("ix_inbox_chat", "inbox", ["channel", "chat_id", "update_id"])
 
@@ -27,6 +31,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_inbox_chat", "inbox")
     op.drop_index("ix_outbox_chat", "outbox")
+    with op.batch_alter_table("inbox") as batch:
+        batch.drop_column("leased_until")
+        batch.drop_column("leased_by")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("leased_until")
         batch.drop_column("leased_by")
