@@ -26,6 +26,7 @@ from tests.telegram_harness import (
     WEBHOOK_BASE,
     WEBHOOK_PATH,
     Person,
+    RunningBot,
     bot_settings,
     free_port,
     is_question,
@@ -100,6 +101,23 @@ async def through(server: FakeTelegram, port: int) -> None:
             assert answer.status == 200, await answer.text()
 
 
+@asynccontextmanager
+async def bot_behind_switch(
+    server: FakeTelegram, database_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[RunningBot, Switch]]:
+    """The bot in webhook mode, Telegram's posts reaching it through the switchboard (pointed at it)."""
+    settings = webhook_settings(server, database_url, tmp_path)
+    switch = Switch(f"http://127.0.0.1:{settings.port}")
+    runner, port = await switchboard(switch)
+    try:
+        async with running_bot(server, settings) as bot:
+            await through(server, port)
+            assert isinstance(bot.app.storage, Storage)
+            yield bot, switch
+    finally:
+        await runner.cleanup()
+
+
 def channel_of(server: FakeTelegram) -> str:
     return f"telegram:{server.token.partition(':')[0]}"
 
@@ -128,34 +146,25 @@ async def test_an_earlier_update_recorded_by_another_process_is_handled_first(
     """A person types two answers; the first reaches another process, which records it (Telegram sees it
     acknowledged) and dies; the second reaches this one. This process handles the first answer, then the second,
     at once (not after the orphan sweep): the conversation has both answers at the right questions."""
-    async with FakeTelegram() as server:
-        settings = webhook_settings(server, database_url, tmp_path)
-        switch = Switch(f"http://127.0.0.1:{settings.port}")
-        runner, port = await switchboard(switch)
-        try:
-            async with running_bot(server, settings) as bot:
-                await through(server, port)
-                person = Person(server.user(7101, "Odette"), timeout=20)
-                await person.play(["/start", "value:self", "value:family_contact"])
-                assert isinstance(bot.app.storage, Storage)
-                async with dying_process(database_url, channel_of(server)) as (dead_url, taken):
-                    switch.target = dead_url
-                    mark = person.user.chat.activity
-                    await person.user.send("un smartphone")
-                    for _ in range(100):
-                        if taken:
-                            break
-                        await asyncio.sleep(0.02)
-                    assert taken, "the dying process never got the first answer"
-                    assert person.user.chat.activity == mark  # recorded, acknowledged, not handled
-                    switch.target = switch.bot
-                    await person.user.send("tous les jours")
-                    await person.user.wait_for(
-                        lambda u: "Comment vous sentez-vous" in (u.last.text or "") and is_question(u), 5.0
-                    )  # well before an orphaned update is swept up (10 s)
-                record = await bot.app.storage.load_conversation("telegram:7101")
-        finally:
-            await runner.cleanup()
+    async with FakeTelegram() as server, bot_behind_switch(server, database_url, tmp_path) as (bot, switch):
+        person = Person(server.user(7101, "Odette"), timeout=20)
+        await person.play(["/start", "value:self", "value:family_contact"])
+        async with dying_process(database_url, channel_of(server)) as (dead_url, taken):
+            switch.target = dead_url
+            mark = person.user.chat.activity
+            await person.user.send("un smartphone")
+            for _ in range(100):
+                if taken:
+                    break
+                await asyncio.sleep(0.02)
+            assert taken, "the dying process never got the first answer"
+            assert person.user.chat.activity == mark  # recorded, acknowledged, not handled
+            switch.target = switch.bot
+            await person.user.send("tous les jours")
+            await person.user.wait_for(
+                lambda u: "Comment vous sentez-vous" in (u.last.text or "") and is_question(u), 5.0
+            )  # well before the dead process's lease on the first answer runs out (30 s)
+        record = await bot.app.storage.load_conversation("telegram:7101")
     assert record is not None
     assert (record.data["answers"]["equipment"], record.data["answers"]["usage_frequency"]) == (["smartphone"], "daily")
 
@@ -166,28 +175,19 @@ async def test_an_update_left_by_a_dead_process_is_handled_by_another(
     """An answer recorded (acknowledged) by a process that died, and nothing more from that person: once that
     process's lease on it has run out, a living process takes it over and answers it, once."""
     monkeypatch.setattr("bot.channels.telegram.channel.SWEEP_EVERY", 0.2)
-    async with FakeTelegram() as server:
-        settings = webhook_settings(server, database_url, tmp_path)
-        switch = Switch(f"http://127.0.0.1:{settings.port}")
-        runner, port = await switchboard(switch)
-        try:
-            async with running_bot(server, settings) as bot:
-                await through(server, port)
-                person = Person(server.user(7102, "Paul"), timeout=20)
-                await person.play(["/start"])
-                assert isinstance(bot.app.storage, Storage)
-                async with dying_process(database_url, channel_of(server), lease=1.5) as (dead_url, taken):
-                    switch.target = dead_url
-                    mark = person.user.chat.activity
-                    await person.press_value("self")
-                    await asyncio.sleep(1.0)
-                    assert person.user.chat.activity == mark  # its lease still runs: nobody else touches it
-                    await person.user.wait_for(lambda u: u.chat.activity > mark and is_question(u), 10.0)
-                    assert taken
-                await asyncio.sleep(0.6)  # a few more sweeps: nothing handled twice
-                record = await bot.app.storage.load_conversation("telegram:7102")
-        finally:
-            await runner.cleanup()
+    async with FakeTelegram() as server, bot_behind_switch(server, database_url, tmp_path) as (bot, switch):
+        person = Person(server.user(7102, "Paul"), timeout=20)
+        await person.play(["/start"])
+        async with dying_process(database_url, channel_of(server), lease=1.5) as (dead_url, taken):
+            switch.target = dead_url
+            mark = person.user.chat.activity
+            await person.press_value("self")
+            await asyncio.sleep(1.0)
+            assert person.user.chat.activity == mark  # its lease still runs: nobody else touches it
+            await person.user.wait_for(lambda u: u.chat.activity > mark and is_question(u), 10.0)
+            assert taken
+        await asyncio.sleep(0.6)  # a few more sweeps: nothing handled twice
+        record = await bot.app.storage.load_conversation("telegram:7102")
     assert record is not None
     assert record.data["answers"]["for_whom"] == "self"
     questions = [m.text for m in person.user.messages if m.reply_markup]
