@@ -5,7 +5,7 @@
 
 The places are the real rows of the ANCT / La MedNum files in ../shared/data (Licence Ouverte 2.0,
 "Source : ANCT / La MedNum"), read here minimally (v1 names, lists split on `|`; the importer proper lives
-in bot/catalogue/importer.py), then scaled up: each copy of a row is moved by a random offset of up to
+in bot/places/catalogue/importer.py), then scaled up: each copy of a row is moved by a random offset of up to
 about 15 km, so the density follows the real one (dense around Marseille, sparse in rural Charente).
 
 Queries: 90 % start near a real place (up to about 10 km away), 10 % anywhere in a box around mainland France
@@ -35,10 +35,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.catalogue.hours import PARIS  # noqa: E402
-from bot.catalogue.model import LIST_FIELDS, Place  # noqa: E402
-from bot.catalogue.search import PlaceIndex  # noqa: E402
-from bot.personas import load_personas  # noqa: E402
+from bot.core.clock import PARIS  # noqa: E402
+from bot.language.personas import load_personas  # noqa: E402
+from bot.places.catalogue.model import LIST_FIELDS, Place  # noqa: E402
+from bot.places.catalogue.search import PlaceIndex  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 FILES = (

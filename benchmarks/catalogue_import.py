@@ -25,8 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.catalogue.export import export_v1_csv  # noqa: E402
-from bot.catalogue.importer import read_import  # noqa: E402
+from bot.places.catalogue.export import export_v1_csv  # noqa: E402
+from bot.places.catalogue.importer import read_import  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 
 PACA = ROOT.parent / "shared" / "data" / "anct_client_paca-hub-du-sud_2023-05-17_rev2024-09-12.json"

@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from transitions import Machine  # noqa: E402
 
-from bot.app import LoadedFlow, load_flow_with_personas  # noqa: E402
+from bot.app.root import LoadedFlow, load_flow_with_personas  # noqa: E402
 from bot.channels.terminal import parse_line  # noqa: E402
 from bot.engine.engine import Engine  # noqa: E402
-from bot.offers import NoCatalogue  # noqa: E402
+from bot.places.offers import NoCatalogue  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 from bot.storage.memory import MemoryStorage  # noqa: E402
 

@@ -10,7 +10,7 @@ What runs, all on 127.0.0.1 (nothing touches the network):
     50 ms by default as in benchmarks/telegram.py) and the bot's processes in webhook mode behind the round-robin
     proxy of tests/cluster.py (the fake server POSTs each update to the proxy, which hands it to the next process
     in turn, as README "Passer à l'échelle" deploys them). Each process is this file's `--serve` entry:
-    `bot.server.run(settings, limits=None)` (uvloop, as `python -m bot run`) with Telegram's sending limiter off,
+    `bot.app.server.run(settings, limits=None)` (uvloop, as `python -m bot run`) with Telegram's sending limiter off,
     so that Telegram's 30 messages/s do not cap what is measured. They are stopped with SIGTERM before the next
     configuration starts;
   - a crowd of --people people (closed loop: everyone starts at once and answers as soon as the bot's turn ends,
@@ -125,8 +125,8 @@ def serve() -> None:
     """A bot process: `python -m bot run` in code, with Telegram's sending limiter off (capacity, not limits)."""
     import logging
 
+    from bot.app.server import run
     from bot.config import Settings
-    from bot.server import run
 
     settings = Settings.from_env()
     level = logging.getLevelName(settings.log_level or "INFO")

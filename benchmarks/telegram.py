@@ -9,7 +9,7 @@ the simulated crowd) and the bot under test, started fresh (new database) for ea
     processing) with a 3-step ConversationHandler: /start -> Q1 -> answer -> Q2 -> answer -> Q3 -> answer ->
     "Merci" (each reply one sendMessage). A conversation: 4 updates, 4 messages.
   - Passerelle: `python -m bot run` (the production entry point, default limiter) in the limits regime; an
-    in-code entry calling `bot.server.run(settings, limits=None)` (uvloop, as `python -m bot run`) in the
+    in-code entry calling `bot.app.server.run(settings, limits=None)` (uvloop, as `python -m bot run`) in the
     capacity regime. A conversation: the shipped flow from /start to the persona's result and the mobility
     question (SCRIPT below): 11 updates (typed /start, button presses; a several-choice answer is a tick then
     "Valider"), 13 messages (sent or edited).
@@ -145,9 +145,9 @@ def run_bare_bot() -> None:
 
 def run_passerelle(limiter: bool) -> None:
     """`python -m bot run` in code, so that the limiter can be switched off (capacity) and cProfile wrapped."""
+    from bot.app.server import run
     from bot.channels.telegram.channel import TELEGRAM_LIMITS
     from bot.config import Settings
-    from bot.server import run
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

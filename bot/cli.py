@@ -10,19 +10,19 @@ import os
 import sys
 from pathlib import Path
 
-from bot.app import DEFAULT_FLOW, QUEUES_FILE, load_flow_with_personas, open_app
+from bot.app.root import DEFAULT_FLOW, QUEUES_FILE, load_flow_with_personas, open_app
 from bot.channels.terminal import TerminalChat
 from bot.config import Settings
-from bot.crypto import Keyring
-from bot.dashboard.commands import add_parser as add_mediators_parser
-from bot.dashboard.commands import run as run_mediators
-from bot.errors import BotError, FlowError
-from bot.geo import Geo
-from bot.keys import add_parser as add_keys_parser
-from bot.keys import run as run_keys
-from bot.locations import GeoLocations
-from bot.purge import add_parser as add_purge_parser
-from bot.purge import run as run_purge
+from bot.core.errors import BotError, FlowError
+from bot.places.geo import Geo
+from bot.places.locations import GeoLocations
+from bot.privacy.keys import add_parser as add_keys_parser
+from bot.privacy.keys import run as run_keys
+from bot.privacy.purge import add_parser as add_purge_parser
+from bot.privacy.purge import run as run_purge
+from bot.storage.crypto import Keyring
+from bot.tools.mediators import add_parser as add_mediators_parser
+from bot.tools.mediators import run as run_mediators
 
 log = logging.getLogger("bot")
 
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "run":
             _configure_logging(logging.getLevelName(settings.log_level or "INFO"))
-            from bot.server import run  # the web server and Telegram: not needed by the other commands
+            from bot.app.server import run  # the web server and Telegram: not needed by the other commands
 
             run(settings, args.flow)
             return 0
@@ -183,7 +183,7 @@ def _default_check_paths(settings: Settings) -> list[Path]:
 
 
 def _flows_check(paths: list[Path], as_json: bool) -> int:
-    from bot.flowcheck import check
+    from bot.tools.check import check
 
     report = check(paths)
     if as_json:
@@ -206,8 +206,8 @@ def _flows_check(paths: list[Path], as_json: bool) -> int:
 
 
 async def _flows_test(paths: list[Path], settings: Settings, as_json: bool) -> int:
-    from bot.flowcheck import kind_of, yaml_files
-    from bot.flowtest import run_tests
+    from bot.tools.check import kind_of, yaml_files
+    from bot.tools.flowtest import run_tests
 
     files = [p for p in yaml_files(paths) if kind_of(p) == "tests"]
     if not files:
@@ -237,7 +237,7 @@ async def _flows_test(paths: list[Path], settings: Settings, as_json: bool) -> i
 
 
 def _flows_graph(flow_path: Path, output: Path | None) -> int:
-    from bot.flowgraph import draw
+    from bot.tools.graph import draw
 
     loaded = load_flow_with_personas(flow_path)
     text, written, warning = draw(loaded.flow, output)
@@ -251,7 +251,7 @@ def _flows_graph(flow_path: Path, output: Path | None) -> int:
 
 
 def _geo_locate(settings: Settings, queries: list[str], as_json: bool) -> int:
-    from bot.geo import Ambiguous, Geo
+    from bot.places.geo import Ambiguous, Geo
 
     table = settings.catalogue_dir / "geo" / "geo.json.gz"
     geo = Geo.load(table if table.is_file() else None)
@@ -299,7 +299,7 @@ def _geo_locate(settings: Settings, queries: list[str], as_json: bool) -> int:
 
 
 async def _catalogue(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.catalogue.commands import print_import, print_stats, run_import, run_stats
+    from bot.tools.catalogue import print_import, print_stats, run_import, run_stats
 
     if args.catalogue_command == "import":
         placer = GeoLocations(Geo.load()).place  # places published without coordinates, from their commune
@@ -315,7 +315,7 @@ async def _catalogue(settings: Settings, args: argparse.Namespace) -> int:
 async def _catalogue_search(settings: Settings, args: argparse.Namespace) -> int:
     """Resolve WHERE like the conversation does, rank like the conversation does, print what it would show."""
     from bot.channels.terminal import offer_to_json
-    from bot.offers import LocationChoice, nearest_first
+    from bot.places.offers import LocationChoice, nearest_first
 
     async with open_app(settings) as app:
         personas = app.engine.current.personas.personas

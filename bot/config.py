@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DB_FILE = "passerelle.db"

@@ -27,8 +27,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bot.catalogue.export import export_v1_csv  # noqa: E402
-from bot.catalogue.importer import read_import  # noqa: E402
+from bot.places.catalogue.export import export_v1_csv  # noqa: E402
+from bot.places.catalogue.importer import read_import  # noqa: E402
 
 PACKAGE = "@gouvfr-anct/cartographie-nationale"
 PACKAGE_VERSION = "5.22.0"

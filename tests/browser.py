@@ -1,5 +1,5 @@
 """Browser tests' set-up: Debian's Chromium (installed with apt-get when missing), Playwright launched on it with
-no network beyond loopback, the whole server (`bot.server.serve`) running in-process on a free loopback port
+no network beyond loopback, the whole server (`bot.app.server.serve`) running in-process on a free loopback port
 with a temporary SQLite file, and a folder for screenshots.
 
 Reused by the fixtures of tests/conftest.py (`chromium`, `web_server`, `page`).
@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bot.app import App
+from bot.app.root import App
+from bot.app.server import serve
 from bot.config import Settings
-from bot.server import serve
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Playwright, Route
@@ -148,7 +148,7 @@ class RunningServer:
 
 @contextlib.asynccontextmanager
 async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
-    """`bot.server.serve` until the block ends, then stopped as on SIGTERM."""
+    """`bot.app.server.serve` until the block ends, then stopped as on SIGTERM."""
     stop = asyncio.Event()
     ready: asyncio.Future[RunningServer] = asyncio.get_running_loop().create_future()
 

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import pytest
 import pytest_asyncio
 
-from bot.app import LoadedFlow, load_flow_with_personas
+from bot.app.root import LoadedFlow, load_flow_with_personas
 from bot.channels.terminal import parse_line, turn_to_json
+from bot.core.messages import Inbound, Turn
 from bot.engine.engine import Engine
-from bot.messages import Inbound, Turn
-from bot.offers import NoCatalogue, OfferSearch
+from bot.places.offers import NoCatalogue, OfferSearch
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from tests.postgres import PostgresCluster, PostgresUnavailable, start_cluster
@@ -148,7 +148,7 @@ def versions_from_one(monkeypatch: pytest.MonkeyPatch) -> None:
 # `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
 @pytest_asyncio.fixture(loop_scope="session")
 async def web_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    """The whole server (`bot.server.serve`, no Telegram) on a free loopback port, on a SQLite file of the test's
+    """The whole server (`bot.app.server.serve`, no Telegram) on a free loopback port, on a SQLite file of the test's
     own: `web_server.url`, `web_server.app.storage`."""
     from tests.browser import running_server, web_settings
 

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from bot.errors import FlowError
+from bot.core.errors import FlowError
 
 FUZZ = settings(
     derandomize=True,

@@ -1,4 +1,4 @@
-"""Running the real bot (`bot.server.serve`, python-telegram-bot inside) against the fake Bot API server, and
+"""Running the real bot (`bot.app.server.serve`, python-telegram-bot inside) against the fake Bot API server, and
 playing people who talk to it the way the YAML flow tests do: `value:a,b` presses buttons, anything else is
 typed. Shared by the end-to-end tests and benchmarks/telegram.py."""
 
@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.app import App
+from bot.app.root import App
+from bot.app.server import serve
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.limits import RateLimits
 from bot.channels.telegram.mapping import decode_button, decode_map
 from bot.config import Settings
-from bot.server import serve
 from tests.fake_telegram import FakeTelegram, FakeUser
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Callback requests after they are recorded (bot/callbacks.py): claims, calls, retries, cancellation, the audit
+"""Callback requests after they are recorded (bot/callbacks/desk.py): claims, calls, retries, cancellation, the audit
 trail, what the person is told, concurrency, reminders and summaries, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
@@ -14,20 +14,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import LoadedFlow
-from bot.callback_jobs import CallbackJobs
-from bot.callbacks import Actor, CallbackDesk, Notifier, QueueSummary, Refused
-from bot.channels.web_notifier import WebNotifier
+from bot.app.root import LoadedFlow
+from bot.callbacks.desk import Actor, CallbackDesk, Notifier, QueueSummary, Refused
+from bot.callbacks.jobs import CallbackJobs
+from bot.callbacks.queues import Queue, QueueSet
+from bot.channels.web.notices import WEB_CHANNEL
+from bot.channels.web.notifier import WebNotifier
+from bot.core.clock import now
+from bot.core.errors import StorageError
+from bot.core.messages import Button
 from bot.engine.engine import Engine
-from bot.errors import StorageError
-from bot.messages import Button
-from bot.offers import NoCatalogue
-from bot.queues import Queue, QueueSet
+from bot.places.offers import NoCatalogue
 from bot.storage import Storage
 from bot.storage.protocol import TurnTransaction
-from bot.storage.records import CallbackEvent, CallbackRow, NewCallback, OutgoingRow, now
+from bot.storage.records import CallbackEvent, CallbackRow, NewCallback, OutgoingRow
 from bot.storage.tables import callback_events, callbacks
-from bot.web.notices import WEB_CHANNEL
 from tests.conftest import Chat
 
 MARIE = Actor("web:marie", "Marie D.", "dashboard")

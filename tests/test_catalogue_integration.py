@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import open_app
+from bot.app.root import open_app
 from bot.config import Settings
 from tests.conftest import ROOT, Chat
 from tests.test_cli import run_bot

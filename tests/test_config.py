@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import DEFAULT_API_URL, Settings
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 A_KEY = "A" * 43 + "="  # a well-formed Fernet key (32 zero bytes): DATA_KEY is checked at start-up
 

@@ -1,4 +1,4 @@
-"""The mediators' dashboard over HTTP: the whole server (`bot.server.serve`) on a loopback port with a SQLite file
+"""The mediators' dashboard over HTTP: the whole server (`bot.app.server.serve`) on a loopback port with a SQLite file
 (the `web_server` fixture), driven like a browser without JavaScript (tests/dashboard.py): accounts, signing
 in, sessions, CSRF, the actions on a request and what the database then holds, queue isolation, the export."""
 
@@ -16,11 +16,11 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.core.clock import now
 from bot.dashboard.accounts import IDLE, MAX_LOGIN_FAILURES, WINDOW, Accounts, Denied, Mediator, SignedIn
 from bot.dashboard.export import safe_cell
 from bot.dashboard.passwords import hash_password, verify_password
 from bot.storage import Storage
-from bot.storage.records import now
 from bot.storage.tables import callback_events, callbacks, dashboard_sessions, login_attempts, mediators
 from tests.browser import ROOT, RunningServer
 from tests.dashboard import PASSWORD, DashboardClient, add_mediator, create_request

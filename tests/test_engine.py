@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import LoadedFlow, load_flow_with_personas
+from bot.app.root import LoadedFlow, load_flow_with_personas
+from bot.core.messages import Inbound, Offer, Turn
+from bot.core.slots import SlotValue
 from bot.engine.engine import Engine
 from bot.engine.locks import KeyedLocks
 from bot.engine.machine import ENDED_STATE, FORGET_STATE
-from bot.engine.privacy import PrivacyTerms
-from bot.messages import Inbound, Offer, Turn
-from bot.offers import NoCatalogue
-from bot.personas import Persona
-from bot.slots import SlotValue
+from bot.engine.privacy_dialogue import PrivacyTerms
+from bot.language.personas import Persona
+from bot.places.offers import NoCatalogue
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from tests.conftest import FLOWS, Chat

@@ -3,8 +3,8 @@ earlier question (Telegram keeps old messages' buttons pressable)."""
 
 from __future__ import annotations
 
+from bot.core.messages import Inbound, question_token
 from bot.engine.engine import Engine
-from bot.messages import Inbound, question_token
 from tests.conftest import Chat
 
 KEY = "test:1"

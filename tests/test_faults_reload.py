@@ -1,5 +1,5 @@
 """Faults survived: a broken flow or queue file deployed. The running bot reloads FLOWS_DIR (flow, messages,
-personas) and CATALOGUE_DIR/queues.yaml when they change and on SIGHUP (bot/reload.py), with the loaders of
+personas) and CATALOGUE_DIR/queues.yaml when they change and on SIGHUP (bot/app/reload.py), with the loaders of
 start-up and `flows check`: a broken set is refused whole (the log names file:line, the bot keeps the version
 it runs), a good one is served at once, without a restart. A broken file at start-up stops the start (exit 1)."""
 
@@ -22,12 +22,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import open_app
+from bot.app.reload import Reloader
+from bot.app.root import open_app
 from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings
-from bot.errors import StorageError
-from bot.messages import Inbound
-from bot.reload import Reloader
+from bot.core.errors import StorageError
+from bot.core.messages import Inbound
 from tests.telegram_harness import ROOT, free_port, whole_conversation
 
 WELCOME = "Bonjour et bienvenue !"
@@ -108,7 +108,7 @@ async def test_a_broken_set_is_refused_and_a_good_one_swapped_in(
             **deployment.env(),
         }
     )
-    caplog.set_level(logging.INFO, logger="bot.reload")
+    caplog.set_level(logging.INFO, logger="bot.app.reload")
     async with open_app(settings) as app:
         engine, desk = app.engine, app.desk
         assert desk is not None
@@ -279,8 +279,8 @@ async def test_the_running_process_refuses_a_broken_deploy_and_serves_the_fixed_
             assert WELCOME in await person.start()
 
         flow_line, queue_line = break_flow(deployment), break_queues(deployment)
-        await bot.wait_logged(f"ERROR bot.reload: reload refused: {deployment.flow}:{flow_line}: step `accueil`")
-        await bot.wait_logged(f"ERROR bot.reload: reload refused: {deployment.queues}:{queue_line}: ")
+        await bot.wait_logged(f"ERROR bot.app.reload: reload refused: {deployment.flow}:{flow_line}: step `accueil`")
+        await bot.wait_logged(f"ERROR bot.app.reload: reload refused: {deployment.queues}:{queue_line}: ")
         async with WebPerson(bot.base) as person:
             assert WELCOME in await person.start()
         assert await callback_queue(bot.base) == "lyon"
@@ -289,13 +289,13 @@ async def test_the_running_process_refuses_a_broken_deploy_and_serves_the_fixed_
         deployment.edit(deployment.flow, WELCOME, NEW_WELCOME)
         deployment.edit(deployment.queues, "    target_minutes: -5\n", "    target_minutes: 240\n")
         deployment.edit(deployment.queues, "  - name: lyon\n", "  - name: metropole\n")
-        await bot.wait_logged("INFO bot.reload: reloaded (files changed): flow `orientation`")
+        await bot.wait_logged("INFO bot.app.reload: reloaded (files changed): flow `orientation`")
         async with WebPerson(bot.base) as person:
             assert NEW_WELCOME in await person.start()
         assert await callback_queue(bot.base) == "metropole"
 
         bot.process.send_signal(signal.SIGHUP)
-        await bot.wait_logged("INFO bot.reload: reloaded (SIGHUP)", 5)
+        await bot.wait_logged("INFO bot.app.reload: reloaded (SIGHUP)", 5)
         bot.process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(bot.process.wait(), 30) == 0
     assert bot.logged().count("reload refused: ") == 2  # each problem once: a refused set is not read again

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.flows import load_flow
-from bot.flowcheck import check, kind_of, yaml_files
+from bot.language.flows import load_flow
+from bot.tools.check import check, kind_of, yaml_files
 from tests.test_cli import FIXTURES, ROOT, bot_env, run_bot
 
 BROKEN = FIXTURES / "broken"
@@ -335,8 +335,8 @@ def test_flows_graph_of_an_invalid_flow_exits_1_with_its_problems(tmp_path: Path
 def test_dot_output_escapes_labels_and_draws_the_end() -> None:
     """The Graphviz text escapes quotes in labels and ends every `end: true` step in one end node that no
     step name can collide with (the shipped flow has a step called `fin`)."""
-    from bot.app import load_flow_with_personas
-    from bot.flowgraph import END_NODE, _dot_text, dot
+    from bot.app.root import load_flow_with_personas
+    from bot.tools.graph import END_NODE, _dot_text, dot
 
     text = dot(load_flow_with_personas(SHIPPED_FLOW).flow)
     assert f'"fin" -> "{END_NODE}";' in text

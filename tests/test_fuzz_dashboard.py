@@ -1,4 +1,4 @@
-"""The mediators' dashboard under bad input, on the whole server (`bot.server.serve`, a SQLite file) driven like a
+"""The mediators' dashboard under bad input, on the whole server (`bot.app.server.serve`, a SQLite file) driven like a
 browser without JavaScript (tests/dashboard.py): every form (sign-in, the actions on a request, the note, the
 number search, « prendre la plus ancienne », sign-out) and the pages' query strings, fed injection strings (SQL
 quotes, `<script>`, `{{ }}` template syntax, NUL bytes, right-to-left marks), oversized fields (a login, a password,
@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from bot.callbacks import MAX_NOTE
+from bot.callbacks.desk import MAX_NOTE
 from bot.storage import Storage
 from bot.storage.tables import callback_events, callbacks, login_attempts, mediators
 from tests.browser import RunningServer, running_server, web_settings
@@ -33,7 +33,7 @@ from tests.fuzzing import FUZZ, INJECTIONS, junk_text
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 LOGIN = "/mediateurs/connexion"
-MAX_BODY = 1024 * 1024  # bot/server.py: the server's limit for any request body
+MAX_BODY = 1024 * 1024  # bot/app/server.py: the server's limit for any request body
 # Printable text for what goes into a URL's query (aiohttp quotes it).
 QUERY_TEXT = st.one_of(junk_text(30).map(lambda t: t.replace("\x00", "")), st.sampled_from(["-1", "0", "9" * 30]))
 

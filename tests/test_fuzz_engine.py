@@ -22,15 +22,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.app import LoadedFlow, load_flow_with_personas, read_bundled
-from bot.catalogue.search import CatalogueSearch, PlaceIndex
+from bot.app.root import LoadedFlow, load_flow_with_personas, read_bundled
+from bot.callbacks.queuefile import load_queues
+from bot.core.commands import COMMANDS, CONFIRM
+from bot.core.messages import Inbound, InboundKind, Turn, question_token
 from bot.engine.engine import Engine
-from bot.engine.inbound import COMMANDS, CONFIRM
 from bot.engine.machine import ENDED_STATE
-from bot.geo import Geo
-from bot.locations import GeoLocations
-from bot.messages import Inbound, InboundKind, Turn, question_token
-from bot.queuefile import load_queues
+from bot.places.catalogue.search import CatalogueSearch, PlaceIndex
+from bot.places.geo import Geo
+from bot.places.locations import GeoLocations
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from bot.storage.protocol import ConversationStore

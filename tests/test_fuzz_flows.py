@@ -24,19 +24,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.app import LoadedFlow, load_flow_with_personas
+from bot.app.root import LoadedFlow, load_flow_with_personas
+from bot.callbacks.queuefile import load_queues, parse_queues
+from bot.core.errors import FlowError, Problem
+from bot.core.messages import Inbound
+from bot.core.slots import SLOTS
 from bot.engine.engine import Engine
-from bot.engine.flows import Flow, parse_flow
-from bot.errors import FlowError, Problem
-from bot.flowcheck import check
-from bot.geo import Geo
-from bot.messages import Inbound
-from bot.offers import NoCatalogue
-from bot.personas import check_against_flow, load_personas, parse_personas
-from bot.queuefile import load_queues, parse_queues
-from bot.slots import SLOTS
+from bot.language.flows import Flow, parse_flow
+from bot.language.personas import check_against_flow, load_personas, parse_personas
+from bot.language.yamlload import LineDict, LineList, load_yaml
+from bot.places.geo import Geo
+from bot.places.offers import NoCatalogue
 from bot.storage.memory import MemoryStorage
-from bot.yamlload import LineDict, LineList, load_yaml
+from bot.tools.check import check
 from tests.conftest import FLOWS, ROOT
 from tests.fuzzing import FUZZ, assert_located, junk_text
 

@@ -1,4 +1,4 @@
-"""Bad requests tried systematically on the bot's HTTP edges, against the real bot (`bot.server.serve` in webhook
+"""Bad requests tried systematically on the bot's HTTP edges, against the real bot (`bot.app.server.serve` in webhook
 mode, a SQLite file) and the fake Bot API server on loopback:
 
 - the Telegram webhook: random JSON of any shape, update-shaped bodies with fields of the wrong type (ids that are
@@ -23,7 +23,7 @@ import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.channels.web import COOKIE
+from bot.channels.web.chat import COOKIE
 from tests.fake_telegram import FakeTelegram
 from tests.fuzzing import FUZZ, json_values, junk_text
 from tests.telegram_harness import SECRET, WEBHOOK_PATH, Person, RunningBot, bot_settings, running_bot

@@ -29,13 +29,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.catalogue.commands import import_batches
-from bot.catalogue.importer import _KNOWN_COLUMNS, read_import
-from bot.catalogue.standard import PHONE
-from bot.errors import CatalogueError
-from bot.geo import Geo
-from bot.locations import GeoLocations
+from bot.core.errors import CatalogueError
+from bot.language.standard import PHONE
+from bot.places.catalogue.importer import _KNOWN_COLUMNS, read_import
+from bot.places.geo import Geo
+from bot.places.locations import GeoLocations
 from bot.storage import Storage
+from bot.tools.catalogue import import_batches
 from tests.conftest import SHARED
 from tests.fuzzing import FUZZ, junk_text
 from tests.test_cli import run_bot

@@ -1,4 +1,4 @@
-"""French geography, offline (bot/geo.py and the committed table catalogue/geo/): postcodes, commune names as
+"""French geography, offline (bot/places/geo.py and the committed table catalogue/geo/): postcodes, commune names as
 people type them, homonyms, arrondissements, coordinates, and the `geo locate` command."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import bot.geo
-from bot.geo import Ambiguous, Geo, Location, distance_km, normalise
+import bot.places.geo
+from bot.places.geo import Ambiguous, Geo, Location, distance_km, normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 GEO_DIR = ROOT / "catalogue" / "geo"
@@ -271,14 +271,14 @@ def test_nearest_commune(geo: Geo, lat: float, lon: float, code_insee: str) -> N
 def test_nearest_commune_uses_the_grid(geo: Geo, monkeypatch: pytest.MonkeyPatch) -> None:
     """nearest_commune looks at a few nearby communes, not at all 35,000 of them, and matches a full scan."""
     calls = 0
-    real = bot.geo.distance_km
+    real = bot.places.geo.distance_km
 
     def counting(*args: float) -> float:
         nonlocal calls
         calls += 1
         return real(*args)
 
-    monkeypatch.setattr(bot.geo, "distance_km", counting)
+    monkeypatch.setattr(bot.places.geo, "distance_km", counting)
     loc = geo.nearest_commune(46.3, 2.6)  # rural centre of France
     assert calls < 500, calls
     monkeypatch.undo()
@@ -326,7 +326,7 @@ def test_location_json_shape(geo: Geo) -> None:
     data = located(geo.locate("69003")).as_dict()
     assert list(data) == CONTRACT_KEYS
     assert json.loads(json.dumps(data)) == data
-    assert data["precision"] in bot.geo.PRECISIONS
+    assert data["precision"] in bot.places.geo.PRECISIONS
 
 
 # ----- `python -m bot geo locate` --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Opening hours (bot/catalogue/hours.py): open now, the next opening in French, holidays, malformed real rows."""
+"""Opening hours: open now, the next opening in French, holidays, malformed real rows."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.catalogue import hours
-from bot.catalogue.hours import PARIS, OpeningStatus, status, timezone_for
+from bot.core.clock import PARIS
+from bot.places.catalogue import hours
+from bot.places.catalogue.hours import OpeningStatus, status, timezone_for
 from tests.conftest import SHARED
 
 WEEK = "Mo-Fr 09:00-12:00,14:00-18:00; Sa 09:00-12:00"

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from bot.catalogue.commands import ImportSummary, import_batches, run_import
-from bot.catalogue.export import COLUMNS, export_v1_csv, write_v1_csv
-from bot.catalogue.importer import read_file, read_import
-from bot.catalogue.model import Place
-from bot.catalogue.standard import SUMMARY_MAX, V1_FIELDS
 from bot.config import Settings
-from bot.errors import CatalogueError
+from bot.core.errors import CatalogueError
+from bot.language.standard import SUMMARY_MAX, V1_FIELDS
+from bot.places.catalogue.export import COLUMNS, export_v1_csv, write_v1_csv
+from bot.places.catalogue.importer import read_file, read_import
+from bot.places.catalogue.model import Place
 from bot.storage import Storage
+from bot.tools.catalogue import ImportSummary, import_batches, run_import
 from tests.conftest import ROOT, SHARED
 
 DATA = SHARED / "data"

@@ -23,7 +23,7 @@ import aiohttp
 import pytest
 
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from tests.fake_telegram import FakeGroup, FakeTelegram, FakeUser
 from tests.telegram_harness import ROOT, Person, free_port, is_question
 

@@ -6,13 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.app import LoadedFlow
-from bot.engine.matching import (
+from bot.app.root import LoadedFlow
+from bot.core.slots import UNKNOWN
+from bot.core.text import (
     MAX_INPUT,
-    Candidate,
-    build_candidates,
-    match_many,
-    match_one,
     normalise,
     parse_coordinates,
     parse_free_text,
@@ -20,7 +17,7 @@ from bot.engine.matching import (
     parse_phone,
     parse_postcode,
 )
-from bot.slots import UNKNOWN
+from bot.understanding.matching import Candidate, build_candidates, match_many, match_one
 
 
 def candidates(loaded: LoadedFlow, step_id: str) -> tuple[list[Candidate], list[str], bool]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.errors import FlowError
 from bot.engine.engine import Engine
-from bot.engine.flows import parse_flow
-from bot.errors import FlowError
-from bot.yamlload import load_yaml
+from bot.language.flows import parse_flow
+from bot.language.yamlload import load_yaml
 from tests.conftest import Chat
 
 NO_DEVICE_TO_AGE = ["bonjour", "value:self", "value:family_contact", "value:none", "value:curious", "value:money"]

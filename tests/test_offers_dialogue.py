@@ -10,12 +10,12 @@ from collections.abc import Mapping
 
 import pytest
 
-from bot.app import LoadedFlow
+from bot.app.root import LoadedFlow
+from bot.core.messages import Button, Inbound, Offer
+from bot.core.slots import SlotValue
 from bot.engine.engine import Engine
-from bot.messages import Button, Inbound, Offer
-from bot.offers import LocationChoice, ResolvedLocation
-from bot.personas import Persona
-from bot.slots import SlotValue
+from bot.language.personas import Persona
+from bot.places.offers import LocationChoice, ResolvedLocation
 from bot.storage.memory import MemoryStorage
 from tests.conftest import Chat
 

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.app import LoadedFlow
-from bot.errors import FlowError
-from bot.personas import PERSONA_IDS, URGENCY_RANK, Personas, parse_personas
-from bot.slots import SLOTS, UNKNOWN, SlotValue, condition_holds
-from bot.yamlload import load_yaml
+from bot.app.root import LoadedFlow
+from bot.core.errors import FlowError
+from bot.core.slots import SLOTS, UNKNOWN, SlotValue, condition_holds
+from bot.language.personas import PERSONA_IDS, URGENCY_RANK, Personas, parse_personas
+from bot.language.yamlload import load_yaml
 
 Answers = dict[str, SlotValue]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.catalogue.model import Place
-from bot.errors import StorageError
+from bot.core.errors import StorageError
+from bot.places.catalogue.model import Place
 from bot.storage import PlaceImportCounts, Storage
 from tests.postgres import raw_sql
 

@@ -17,16 +17,16 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Page, expect
 
-from bot.app import LoadedFlow
-from bot.callbacks import Actor, CallbackDesk
+from bot.app.root import LoadedFlow
+from bot.callbacks.desk import Actor, CallbackDesk
+from bot.callbacks.queues import QueueSet
 from bot.channels.telegram.channel import COMMANDS as TELEGRAM_MENU
 from bot.channels.terminal import COMMANDS_HINT, TerminalChat
-from bot.channels.web import COOKIE
+from bot.channels.web.chat import COOKIE
+from bot.core.commands import COMMANDS
 from bot.engine.engine import Engine
-from bot.engine.inbound import COMMANDS
-from bot.engine.privacy import NOTICE_VERSION, PrivacyTerms, duration
-from bot.offers import NoCatalogue
-from bot.queues import QueueSet
+from bot.engine.privacy_dialogue import NOTICE_VERSION, PrivacyTerms, duration
+from bot.places.offers import NoCatalogue
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from tests.browser import RunningServer

@@ -1,4 +1,4 @@
-"""Personal data at rest (bot/crypto.py): phone numbers, first names and notes encrypted in the database on every
+"""Personal data at rest: phone numbers, first names and notes encrypted in the database on every
 storage path, read back in clear by the bot; DATA_KEY checked, the key file of a SQLite deployment, key rotation,
 rows of an older version encrypted by the upgrade, the search by number."""
 
@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.callbacks import Actor, CallbackDesk
+from bot.callbacks.desk import Actor, CallbackDesk
+from bot.callbacks.queues import Queue, QueueSet
 from bot.config import Settings
-from bot.crypto import TOKEN_PREFIX, Keyring, UnreadableData, key_file_for, load_keyring
-from bot.errors import ConfigError, StorageError
-from bot.keys import rotate
-from bot.queues import Queue, QueueSet
+from bot.core.errors import ConfigError, StorageError
+from bot.privacy.keys import rotate
 from bot.storage import ConversationRecord, NewCallback, Storage
+from bot.storage.crypto import TOKEN_PREFIX, Keyring, UnreadableData, key_file_for, load_keyring
 from bot.storage.records import CallbackRow
 from tests.browser import RunningServer
 from tests.conftest import every_storage_path
@@ -290,7 +290,7 @@ def test_without_data_key_a_sqlite_file_gets_a_private_key_file_with_a_warning_r
     """No DATA_KEY on a SQLite file: a key is generated into passerelle.key beside it (mode 0600) with a warning
     (naming the file, never the key), and the next start reuses it (what it sealed, the next one opens)."""
     settings = Settings.from_env({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'data' / 'passerelle.db'}"})
-    with caplog.at_level(logging.WARNING, logger="bot.crypto"):
+    with caplog.at_level(logging.WARNING, logger="bot.storage.crypto"):
         first = load_keyring(settings)
     path = tmp_path / "data" / "passerelle.key"
     assert key_file_for(tmp_path / "data" / "passerelle.db") == path
@@ -302,7 +302,7 @@ def test_without_data_key_a_sqlite_file_gets_a_private_key_file_with_a_warning_r
     assert str(path) in warning.getMessage()
     assert "production should set DATA_KEY" in warning.getMessage()
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="bot.crypto"):
+    with caplog.at_level(logging.WARNING, logger="bot.storage.crypto"):
         second = load_keyring(settings)
     assert path.read_text().strip() == key
     assert second.open(first.seal("secret")) == "secret"

@@ -1,4 +1,4 @@
-"""Retention (bot/purge.py): what is past its period is deleted or erased, exactly that, with explicit timestamps;
+"""Retention: what is past its period is deleted or erased, exactly that, with explicit timestamps;
 anonymous statistics stay; `python -m bot purge --json`; the purge of the running process, once per period across
 processes, surviving its failures."""
 
@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import insert, select, text, update
 
 from bot.config import Settings
-from bot.crypto import Keyring, load_keyring
-from bot.purge import PurgeCounts, PurgeJob, Retention, purge
+from bot.privacy.purge import PurgeCounts, PurgeJob, Retention, purge
 from bot.storage import NewCallback, Storage
+from bot.storage.crypto import Keyring, load_keyring
 from bot.storage.tables import (
     callback_events,
     callbacks,
@@ -275,8 +275,8 @@ async def test_purge_removes_exactly_what_is_past_its_period_and_keeps_the_stati
 async def test_an_erased_request_is_found_no_more_and_takes_no_note(storage: Storage) -> None:
     """After the purge the request has no phone digest (the search misses it) and refuses notes, which would bring
     personal data back."""
-    from bot.callbacks import Actor, CallbackDesk, Refused
-    from bot.queues import Queue, QueueSet
+    from bot.callbacks.desk import Actor, CallbackDesk, Refused
+    from bot.callbacks.queues import Queue, QueueSet
 
     old = await request(storage, "telegram:a", AT - 100 * DAY, "done")
     await purge(storage, RETENTION, AT)
@@ -313,7 +313,7 @@ async def test_the_purge_job_survives_a_failed_run_and_carries_on(
         await conversation(storage, "telegram:old", old, old)
         async with storage.callback_transaction() as tx:
             await tx.connection.execute(text("ALTER TABLE inbox RENAME TO inbox_away"))
-        with caplog.at_level(logging.ERROR, logger="bot.purge"):
+        with caplog.at_level(logging.ERROR, logger="bot.privacy.purge"):
             job = asyncio.create_task(PurgeJob(storage, RETENTION, every=0.05).run(stop))
             for _ in range(200):
                 if caplog.records:

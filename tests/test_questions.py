@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.messages import Turn
 from bot.engine.engine import Engine
-from bot.messages import Turn
 from tests.conftest import Chat
 
 MAX_QUESTIONS = 8

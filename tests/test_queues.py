@@ -12,25 +12,26 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from bot.app import LoadedFlow, open_app
-from bot.config import Settings
-from bot.engine.engine import Engine
-from bot.errors import FlowError
-from bot.flowcheck import check, kind_of
-from bot.geo import Geo
-from bot.locations import GeoLocations
-from bot.offers import NoCatalogue, ResolvedLocation
-from bot.queuefile import AROUND_KEYS, DEFAULT_KEYS, HOURS_KEYS, QUEUE_KEYS, TERRITORY_KEYS, TOP_KEYS
-from bot.queues import (
-    Queue,
-    QueueSet,
-    city_of,
-    department_of_insee,
-    department_of_postcode,
+from bot.app.root import LoadedFlow, open_app
+from bot.callbacks.queuefile import (
+    AROUND_KEYS,
+    DEFAULT_KEYS,
+    HOURS_KEYS,
+    QUEUE_KEYS,
+    TERRITORY_KEYS,
+    TOP_KEYS,
     load_queues,
 )
+from bot.callbacks.queues import Queue, QueueSet, city_of, department_of_insee, department_of_postcode
+from bot.config import Settings
+from bot.core.errors import FlowError
+from bot.engine.engine import Engine
+from bot.language.yamlload import load_yaml
+from bot.places.geo import Geo
+from bot.places.locations import GeoLocations
+from bot.places.offers import NoCatalogue, ResolvedLocation
 from bot.storage.memory import MemoryStorage
-from bot.yamlload import load_yaml
+from bot.tools.check import check, kind_of
 from tests.conftest import FLOWS, ROOT, Chat
 from tests.test_cli import bot_env, run_bot
 from tests.test_engine import TO_LOCATION

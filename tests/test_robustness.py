@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import LoadedFlow
+from bot.app.root import LoadedFlow
 from bot.channels.terminal import parse_line
+from bot.core.commands import COMMANDS, CONFIRM
+from bot.core.messages import Inbound, Turn
 from bot.engine.engine import Engine
-from bot.engine.inbound import COMMANDS, CONFIRM
 from bot.engine.machine import ENDED_STATE, FORGET_STATE
-from bot.messages import Inbound, Turn
-from bot.offers import NoCatalogue
+from bot.places.offers import NoCatalogue
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from tests.conftest import Chat

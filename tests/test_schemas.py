@@ -13,8 +13,10 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from bot.app import load_flow_with_personas
-from bot.engine.flows import (
+from bot.app.root import load_flow_with_personas
+from bot.core.errors import FlowError
+from bot.core.slots import INPUT_KINDS, SLOTS
+from bot.language.flows import (
     ACTIONS,
     CHOICE_KEYS,
     FLOW_KEYS,
@@ -22,9 +24,7 @@ from bot.engine.flows import (
     RULE_KEYS,
     STEP_KEYS,
 )
-from bot.errors import FlowError
-from bot.flowtest import EXPECT_KEYS, load_tests
-from bot.personas import (
+from bot.language.personas import (
     PERSONA_IDS,
     PERSONA_KEYS,
     PREFERENCE_KEYS,
@@ -34,8 +34,8 @@ from bot.personas import (
     URGENCY_RANK,
     load_personas,
 )
-from bot.slots import INPUT_KINDS, SLOTS
-from bot.yamlload import load_yaml
+from bot.language.yamlload import load_yaml
+from bot.tools.flowtest import EXPECT_KEYS, load_tests
 
 FLOWS = Path(__file__).resolve().parent.parent / "flows"
 SCHEMA_NAMES = ("flow", "messages", "personas", "tests")

@@ -1,4 +1,4 @@
-"""Persona-aware search (bot/catalogue/search.py) on invented places around an invented town centre."""
+"""Persona-aware search (bot/places/catalogue/search.py) on invented places around an invented town centre."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from datetime import datetime
 
 import pytest
 
-from bot.app import LoadedFlow
-from bot.catalogue.hours import PARIS
-from bot.catalogue.model import Place
-from bot.catalogue.scoring import (
+from bot.app.root import LoadedFlow
+from bot.core.clock import PARIS
+from bot.core.messages import Offer
+from bot.language.personas import SERVICES, SUPPORT_MODES, Persona, Personas
+from bot.places.catalogue.model import Place
+from bot.places.catalogue.scoring import (
     A_DISTANCE,
     ACCES,
     ATELIER,
@@ -30,10 +32,8 @@ from bot.catalogue.scoring import (
     SECURITE,
     SERVICE_REASONS,
 )
-from bot.catalogue.search import CatalogueSearch, PlaceIndex
-from bot.messages import Offer
-from bot.offers import OfferSearch, ResolvedLocation
-from bot.personas import SERVICES, SUPPORT_MODES, Persona, Personas
+from bot.places.catalogue.search import CatalogueSearch, PlaceIndex
+from bot.places.offers import OfferSearch, ResolvedLocation
 
 CENTRE = (45.0, 1.0)  # an invented town centre
 NOW = datetime(2025, 3, 11, 10, 30, tzinfo=PARIS)  # a Tuesday morning

@@ -16,10 +16,10 @@ from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import bot.storage
-from bot.app import LoadedFlow
+from bot.app.root import LoadedFlow
+from bot.core.errors import ConflictError, StorageError
 from bot.engine.engine import Engine
-from bot.errors import ConflictError, StorageError
-from bot.offers import NoCatalogue
+from bot.places.offers import NoCatalogue
 from bot.storage import ConversationRecord, NewCallback, Storage
 from tests.conftest import Chat, every_storage_path
 from tests.postgres import PostgresCluster, free_port, raw_sql

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.callback_view import RequestView
+from bot.callbacks.view import RequestView
 from bot.channels.telegram.group import Press, read_press, render_post, render_reminder, render_summary
 
 CREATED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

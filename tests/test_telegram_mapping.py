@@ -14,7 +14,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.app import LoadedFlow
+from bot.app.root import LoadedFlow
 from bot.channels.telegram.mapping import (
     MAP,
     MAX_CALLBACK_BYTES,
@@ -31,12 +31,12 @@ from bot.channels.telegram.mapping import (
     render_turn,
     split_text,
 )
+from bot.core.messages import Button, Inbound, InboundKind, Offer, Reply, Turn, question_token
+from bot.core.slots import SlotValue
 from bot.engine.engine import Engine
 from bot.engine.machine import ENDED_STATE, FORGET_STATE
-from bot.messages import Button, Inbound, InboundKind, Offer, Reply, Turn, question_token
-from bot.offers import ResolvedLocation
-from bot.personas import Persona
-from bot.slots import SlotValue
+from bot.language.personas import Persona
+from bot.places.offers import ResolvedLocation
 from bot.storage.memory import MemoryStorage
 from bot.storage.records import Outgoing
 from tests.conftest import Chat

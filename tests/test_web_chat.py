@@ -1,4 +1,4 @@
-"""The web chat's JSON API and page, against the whole server (`bot.server.serve`, a SQLite file) on loopback:
+"""The web chat's JSON API and page, against the whole server (`bot.app.server.serve`, a SQLite file) on loopback:
 conversations, stale buttons, refused requests, the cookie, notices, headers, and `python -m bot run` itself."""
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import pytest
 import pytest_asyncio
 from yarl import URL
 
-from bot.channels.web import COOKIE, MAX_BODY, MAX_TEXT, read_inbound
-from bot.messages import Inbound, InboundKind
+from bot.channels.web.chat import COOKIE, MAX_BODY, MAX_TEXT, read_inbound
+from bot.channels.web.notices import WEB_CHANNEL, web_notice
+from bot.channels.web.templates import environment
+from bot.core.messages import Inbound, InboundKind
 from bot.storage import Storage
-from bot.web.notices import WEB_CHANNEL, web_notice
-from bot.web.templates import environment
 from tests.browser import ROOT, RunningServer, free_port, running_server, web_settings
 from tests.telegram_harness import whole_conversation
 
@@ -387,7 +387,7 @@ async def test_unexpected_failure_answers_the_technical_error_without_logging_th
     await person.start()
     await storage_of(web_server).close()
     secret = "Je m'appelle Germaine Dupont"
-    with caplog.at_level(logging.ERROR, logger="bot.channels.web"):
+    with caplog.at_level(logging.ERROR, logger="bot.channels.web.chat"):
         async with person.session.post(f"{web_server.url}/api/chat", json={"text": secret}) as response:
             assert response.status == 500
             answer = await response.json()

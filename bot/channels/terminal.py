@@ -9,9 +9,9 @@ import re
 import secrets
 from typing import Any, TextIO
 
+from bot.core.errors import BotError
+from bot.core.messages import Button, Inbound, Offer, Turn
 from bot.engine.engine import Engine
-from bot.errors import BotError
-from bot.messages import Button, Inbound, Offer, Turn
 
 log = logging.getLogger(__name__)
 TECHNICAL_TROUBLE = (

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bot.core.clock import now
 from bot.dashboard.passwords import adummy_password, ahash_password, averify_password, check_new_password
 from bot.storage import Storage
 from bot.storage import mediator_queries as sql
 from bot.storage.mediator_queries import MediatorRow
-from bot.storage.records import now
 
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)

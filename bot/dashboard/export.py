@@ -11,8 +11,8 @@ import io
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from bot.callback_view import PARIS
-from bot.callbacks import OUTCOMES, STATUS_LABELS
+from bot.callbacks.desk import OUTCOMES, STATUS_LABELS
+from bot.core.clock import PARIS
 from bot.storage.records import CallbackRow
 
 COLUMNS = (

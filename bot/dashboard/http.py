@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from bot.channels.web.http import SAME_SITE_FETCHES, SECURITY_HEADERS, is_https
 from bot.dashboard.accounts import Mediator
-from bot.web.http import SAME_SITE_FETCHES, SECURITY_HEADERS, is_https
 
 PREFIX = "/mediateurs"
 LOGIN_PATH = f"{PREFIX}/connexion"
@@ -72,7 +72,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
 
 
 def cross_site_form(request: web.Request) -> bool:
-    """The browser says another site sent this form. Unlike bot/web/http.py's `cross_site` (for fetch calls), an
+    """The browser says another site sent this form. Unlike the web chat's `cross_site` (for fetch calls), an
     `Origin: null` passes: under `Referrer-Policy: no-referrer` browsers send it for a page's own forms. Sec-Fetch-Site,
     when sent, is decisive; the CSRF token and the SameSite=Strict cookie stand in any case."""
     fetch_site = request.headers.get("Sec-Fetch-Site")

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.callback_view import PARIS, RequestView
-from bot.callbacks import OPEN, STATUS_LABELS
-from bot.queues import Colour, Queue
+from bot.callbacks.desk import OPEN, STATUS_LABELS
+from bot.callbacks.queues import Colour, Queue
+from bot.callbacks.view import RequestView
+from bot.core.clock import PARIS
 from bot.storage.records import CallbackEvent, CallbackRow
 
 # The list's state filter: its values in the URL, and what they show.

@@ -29,9 +29,12 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from bot.app import App
-from bot.callback_view import PARIS, Describer, local_time
-from bot.callbacks import OUTCOMES, STATUS_LABELS, Actor, CallbackDesk, Refused
+from bot.app.root import App
+from bot.callbacks.desk import OUTCOMES, STATUS_LABELS, Actor, CallbackDesk, Refused
+from bot.callbacks.view import Describer, local_time
+from bot.channels.web.templates import environment
+from bot.core.clock import PARIS, now
+from bot.core.text import parse_phone
 from bot.dashboard.accounts import WINDOW, Accounts, Denied, Mediator
 from bot.dashboard.export import EARLIEST, LATEST, MAX_DAYS, activity_csv, period
 from bot.dashboard.http import (
@@ -54,10 +57,8 @@ from bot.dashboard.http import (
     set_cookie,
 )
 from bot.dashboard.present import DEFAULT_STATE, STATE_FILTERS, ListItem, full_time, history_lines, waiting
-from bot.engine.matching import parse_phone
 from bot.storage import Storage
-from bot.storage.records import CallbackRow, now
-from bot.web.templates import environment
+from bot.storage.records import CallbackRow
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.core.clock import now
+from bot.core.messages import CallbackRef, Inbound, InboundKind
+from bot.core.slots import UNKNOWN
+from bot.core.text import parse_phone
 from bot.engine.inbound import button_value
-from bot.engine.matching import build_candidates, match_one, parse_phone
-from bot.engine.model import Step
-from bot.messages import CallbackRef, Inbound, InboundKind
-from bot.slots import UNKNOWN
-from bot.storage import NewCallback, now
+from bot.language.model import Step
+from bot.storage import NewCallback
+from bot.understanding.matching import build_candidates, match_one
 
 if TYPE_CHECKING:
     from bot.engine.dialogue import Dialogue

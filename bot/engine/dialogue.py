@@ -10,35 +10,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.engine.callback_dialogue import CallbackDialogue
-from bot.engine.flows import Choice, Flow, Step, Wording
-from bot.engine.inbound import (
-    CANCEL,
-    CONFIRM,
-    CONFIRM_WORDS,
-    HUMAN,
-    MY_DATA,
-    button_value,
-    by_number,
-    command_of,
-    exclusive_clean,
-    is_empty,
-    parse_input,
-    toggle,
-)
-from bot.engine.machine import CALLBACK_PHASES, ENDED_STATE, FORGET_STATE, Conversation, FlowMachine
-from bot.engine.matching import (
-    Candidate,
-    build_candidates,
-    match_many,
-    match_one,
-    normalise,
-    parse_coordinates,
-)
-from bot.engine.places_dialogue import PlacesDialogue
-from bot.engine.privacy import CallbackReader, PrivacyDialogue, PrivacyTerms
-from bot.errors import FlowError, Problem
-from bot.messages import (
+from bot.callbacks.queues import QueueSet
+from bot.core.commands import CANCEL, CONFIRM, HUMAN, MY_DATA
+from bot.core.errors import FlowError, Problem
+from bot.core.messages import (
     Button,
     CallbackRef,
     Inbound,
@@ -49,12 +24,28 @@ from bot.messages import (
     Turn,
     question_token,
 )
-from bot.offers import LocationResolver, OfferSearch
-from bot.personas import Personas
-from bot.queues import QueueSet
-from bot.slots import UNKNOWN, SlotValue, condition_holds
+from bot.core.slots import UNKNOWN, SlotValue, condition_holds
+from bot.core.text import normalise, parse_coordinates
+from bot.engine.callback_dialogue import CallbackDialogue
+from bot.engine.inbound import (
+    CONFIRM_WORDS,
+    button_value,
+    by_number,
+    command_of,
+    exclusive_clean,
+    is_empty,
+    parse_input,
+    toggle,
+)
+from bot.engine.machine import CALLBACK_PHASES, ENDED_STATE, FORGET_STATE, Conversation, FlowMachine
+from bot.engine.places_dialogue import PlacesDialogue
+from bot.engine.privacy_dialogue import CallbackReader, PrivacyDialogue, PrivacyTerms
+from bot.language.flows import Choice, Flow, Step, Wording
+from bot.language.personas import Personas
+from bot.places.offers import LocationResolver, OfferSearch
 from bot.storage import ConversationRecord
 from bot.storage.records import TurnWrites
+from bot.understanding.matching import Candidate, build_candidates, match_many, match_one
 
 log = logging.getLogger(__name__)
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang

@@ -10,16 +10,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
+from bot.callbacks.queues import QueueSet
+from bot.core.errors import ConflictError, FlowError
+from bot.core.messages import Inbound, Reply, Turn
 from bot.engine.dialogue import Dialogue, FlowBundle
-from bot.engine.flows import Flow, flow_from_source
 from bot.engine.locks import KeyedLocks
 from bot.engine.machine import ENDED_STATE, FlowMachine
-from bot.engine.privacy import PrivacyTerms
-from bot.errors import ConflictError, FlowError
-from bot.messages import Inbound, Reply, Turn
-from bot.offers import LocationResolver, NoGeography, OfferSearch
-from bot.personas import Personas
-from bot.queues import QueueSet
+from bot.engine.privacy_dialogue import PrivacyTerms
+from bot.language.flows import Flow, flow_from_source
+from bot.language.personas import Personas
+from bot.places.offers import LocationResolver, NoGeography, OfferSearch
 from bot.storage import CallbackRow, ConversationRecord
 from bot.storage.protocol import ConversationStore, TurnTransaction
 from bot.storage.records import TurnWrites
@@ -31,7 +31,7 @@ TurnEffects = Callable[[TurnTransaction, Turn], Awaitable[None]]
 
 class CallbackHook(Protocol):
     """Told, inside the turn's transaction, of the callback requests a turn created or cancelled (the audit trail,
-    the mediators' group post: bot/callbacks.py); returns what to do once the transaction is committed."""
+    the mediators' group post: bot/callbacks/desk.py); returns what to do once the transaction is committed."""
 
     async def turn_changes(
         self, tx: TurnTransaction, created: Sequence[CallbackRow], cancelled: Sequence[CallbackRow]
@@ -73,7 +73,7 @@ class Engine:
         await self.storage.remember_flow_version(flow.name, flow.version, flow.file, flow.source)
 
     async def replace_flow(self, flow: Flow, personas: Personas) -> None:
-        """Serve `flow` and `personas` from now on (the files were edited: bot/reload.py). New conversations start
+        """Serve `flow` and `personas` from now on (the files were edited: bot/app/reload.py). New conversations start
         on it; those under way keep the version they started with (its source stays known). Remembered first, so
         a StorageError leaves the current flow in place."""
         await self.storage.remember_flow_version(flow.name, flow.version, flow.file, flow.source)

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import re
 
-from bot.engine.matching import normalise, parse_free_text, parse_location, parse_phone, parse_postcode
-from bot.engine.model import Step
-from bot.messages import Inbound, InboundKind
-from bot.slots import UNKNOWN
+from bot.core.commands import COMMANDS
+from bot.core.messages import Inbound, InboundKind
+from bot.core.slots import UNKNOWN
+from bot.core.text import normalise, parse_free_text, parse_location, parse_phone, parse_postcode
+from bot.language.model import Step
 
-CONFIRM = "/valider"  # the "Valider" button of a several-choice question
-HUMAN = "/humain"
-CANCEL = "/annuler"  # cancel my callback request (also the button under "une personne va vous appeler")
-MY_DATA = "/mesdonnees"  # what is stored about me
 CONFIRM_WORDS = frozenset({"valider", "ok", "c est tout", "c est bon", "termine", "fini", "voila"})
-COMMANDS = ("/start", "/aide", "/humain", MY_DATA, "/oublier", "/stop", CANCEL)
 
 
 def command_of(inbound: Inbound) -> str | None:

@@ -14,8 +14,8 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from bot.engine.flows import Flow
-from bot.errors import BotError
+from bot.core.errors import BotError
+from bot.language.flows import Flow
 
 # Sub-states of a request_callback step, in the order they are asked.
 CALLBACK_PHASES = ("consent", "phone", "moment", "who")

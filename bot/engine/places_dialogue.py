@@ -1,7 +1,7 @@
 """The end of the conversation: where the person is, and the places near them, a page at a time.
 
 A Dialogue hands its location questions and its `show_offers` steps over to this collaborator; the places come
-from the OfferSearch and the geography from the LocationResolver (bot/offers.py).
+from the OfferSearch and the geography from the LocationResolver (bot/places/offers.py).
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import string
 from typing import TYPE_CHECKING, Any
 
+from bot.core.messages import Inbound, InboundKind, Offer, Reply
+from bot.core.slots import UNKNOWN
 from bot.engine.inbound import is_empty
-from bot.engine.matching import Candidate, build_candidates, match_one
-from bot.engine.model import Choice, Step, Wording
-from bot.messages import Inbound, InboundKind, Offer, Reply
-from bot.offers import LocationChoice, ResolvedLocation, nearest_first
-from bot.slots import UNKNOWN
+from bot.language.model import Choice, Step, Wording
+from bot.places.offers import LocationChoice, ResolvedLocation, nearest_first
+from bot.understanding.matching import Candidate, build_candidates, match_one
 
 if TYPE_CHECKING:
     from bot.engine.dialogue import Dialogue

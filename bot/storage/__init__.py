@@ -20,10 +20,11 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from bot.catalogue.model import Place
-from bot.crypto import Keyring
-from bot.errors import StorageError
+from bot.core.clock import now
+from bot.core.errors import StorageError
+from bot.places.catalogue.model import Place
 from bot.storage.core import Transaction, callback_row
+from bot.storage.crypto import Keyring
 from bot.storage.places import PlaceImportCounts, PlaceStats, count_places, select_places, upsert_places
 from bot.storage.records import (
     LEASE,
@@ -34,7 +35,6 @@ from bot.storage.records import (
     Outgoing,
     OutgoingRow,
     ReceivedUpdate,
-    now,
 )
 from bot.storage.sqlite import SqliteTransaction, sqlite_setup
 from bot.storage.tables import callbacks, flow_versions, inbox, outbox
@@ -149,7 +149,7 @@ class Storage:
         False runs them through SQLAlchemy Core, as on PostgreSQL.
         owner: this process among those sharing the database (default: host and process id); the outbox rows it
         writes are leased to it for `lease`, renewed while it runs (renew_outgoing), then adopted by another.
-        keyring: the keys of DATA_KEY (bot/crypto.py `load_keyring`): personal fields are stored encrypted, and a
+        keyring: the keys of DATA_KEY (`load_keyring`): personal fields are stored encrypted, and a
         key missing for the data already stored stops the opening. None stores them as given: only for tests and
         tools that never write personal data.
         """
@@ -263,9 +263,7 @@ class Storage:
             tx: Transaction | None = None
             try:
                 async with self._engine.begin() as connection:
-                    tx = Transaction(
-                        connection, self._cache, owner=self.owner, lease=self.lease, keyring=self.keyring
-                    )
+                    tx = Transaction(connection, self._cache, owner=self.owner, lease=self.lease, keyring=self.keyring)
                     yield tx
             except BaseException as exc:
                 if tx is not None:
@@ -308,7 +306,7 @@ class Storage:
             return callback_row(row._mapping, self.keyring) if row else None
 
     def callback_transaction(self) -> AbstractAsyncContextManager[Transaction]:
-        """A unit of work on callback requests (bot/callbacks.py), through SQLAlchemy Core on every database: its
+        """A unit of work on callback requests (bot/callbacks/desk.py), through SQLAlchemy Core on every database: its
         connection runs the queries of bot/storage/callback_queries.py, and it queues outbox rows like a turn does."""
         return self._core_transaction()
 

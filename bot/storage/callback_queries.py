@@ -1,4 +1,4 @@
-"""The callback requests' queries (SQLAlchemy Core, any database): the lifecycle rules are in bot/callbacks.py.
+"""The callback requests' queries (SQLAlchemy Core, any database): the lifecycle rules are in bot/callbacks/desk.py.
 
 Claims must never give one request to two mediators. On PostgreSQL the row is locked: `SELECT … FOR UPDATE` for
 a named request (a second claimer waits, then reads who took it), `FOR UPDATE SKIP LOCKED` for "the next one" (a

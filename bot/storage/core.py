@@ -12,8 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.crypto import Keyring
-from bot.errors import ConflictError
+from bot.core.clock import now
+from bot.core.errors import ConflictError
+from bot.storage.crypto import Keyring
 from bot.storage.records import (
     LEASE,
     CallbackEvent,
@@ -27,7 +28,6 @@ from bot.storage.records import (
     WriteLog,
     first_of_each,
     first_version,
-    now,
 )
 from bot.storage.tables import callback_events, callbacks, conversations, flow_versions, inbox, outbox
 

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from bot.errors import ConflictError
+from bot.core.errors import ConflictError
 from bot.storage import CallbackRow, ConversationRecord, NewCallback
 from bot.storage.records import LEASE, CallbackEvent, Outgoing, OutgoingRow, ReceivedUpdate, first_version
 
@@ -181,7 +181,10 @@ class MemoryTransaction:
         earlier = [
             u
             for (c, i), u in self.storage.inbox.items()
-            if c == channel and u is not None and u.chat_id == chat_id and i < update_id
+            if c == channel
+            and u is not None
+            and u.chat_id == chat_id
+            and i < update_id
             and self.staged_inbox.get((c, i), u) is not None
         ]
         return min(earlier, key=lambda u: u.update_id) if earlier else None

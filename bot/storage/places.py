@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.catalogue.model import Place
+from bot.places.catalogue.model import Place
 from bot.storage.tables import places
 
 _BATCH = 500  # rows per executemany: well under SQLite's and PostgreSQL's limits on bound parameters

@@ -1,5 +1,5 @@
-"""The queries of retention and key rotation (SQLAlchemy Core, SQLite and PostgreSQL): what bot/purge.py deletes or
-erases once its period is over, and bot/keys.py's re-encryption. Each function runs in the caller's transaction
+"""The queries of retention and key rotation (SQLAlchemy Core, SQLite and PostgreSQL): what the purge deletes or
+erases once its period is over, and bot/privacy/keys.py's re-encryption. Each function runs in the caller's transaction
 (`Storage.callback_transaction()`) and returns how many rows it changed."""
 
 from __future__ import annotations

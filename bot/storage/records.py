@@ -7,13 +7,8 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
 
 # An inbox or outbox row belongs to the process that wrote it (or adopted it) until its lease runs out; the owner
 # renews its leases while it runs, so only the rows of a process that died are adopted by another.

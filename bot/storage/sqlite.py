@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.crypto import Keyring
-from bot.errors import ConflictError
+from bot.core.clock import now
+from bot.core.errors import ConflictError
+from bot.storage.crypto import Keyring
 from bot.storage.records import (
     LEASE,
     CallbackEvent,
@@ -35,7 +36,6 @@ from bot.storage.records import (
     WriteLog,
     first_of_each,
     first_version,
-    now,
 )
 
 BATCH = 100  # rows per multi-row INSERT (5 parameters each: far below SQLite's limit)

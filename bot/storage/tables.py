@@ -54,7 +54,7 @@ callbacks = Table(
     Column("queue", String(64), nullable=False),
     Column("persona", String(32), nullable=True),
     Column("answers", JSON, nullable=True),  # personal: erased by /oublier
-    # Personal fields (phone, first_name, note) are stored encrypted (bot/crypto.py), hence Text.
+    # Personal fields (phone, first_name, note) are stored encrypted (bot/storage/crypto.py), hence Text.
     Column("phone", Text, nullable=True),  # personal: erased by /oublier and after RETENTION_CALLBACKS_DAYS
     Column("phone_digest", String(64), nullable=True),  # keyed HMAC of the E.164 number: the search « un numéro »
     Column("moment", String(16), nullable=True),
@@ -63,7 +63,7 @@ callbacks = Table(
     Column("consent_text", String(32), nullable=True),  # version of the consent wording shown
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    # The request's life (bot/callbacks.py): who holds it, how many calls found nobody, how it ended.
+    # The request's life (bot/callbacks/desk.py): who holds it, how many calls found nobody, how it ended.
     Column("first_name", Text, nullable=True),  # personal: the asker's first name, as the channel gives it
     Column("attempts", Integer, nullable=False, server_default="0"),  # calls that found nobody (injoignable)
     Column("claimed_by", String(128), nullable=True),  # the mediator holding it: "telegram:<user id>", "web:<login>"
@@ -114,7 +114,7 @@ places = Table(
     metadata,
     Column("source", String(128), nullable=False),  # the import's source name (`catalogue import --source`)
     Column("id", String(255), nullable=False),  # the place's id in that source
-    Column("data", JSON, nullable=False),  # the Place (bot/catalogue/model.py), Place.to_json()
+    Column("data", JSON, nullable=False),  # the Place (bot/places/catalogue/model.py), Place.to_json()
     Column("latitude", Float, nullable=True),
     Column("longitude", Float, nullable=True),
     Column("precision", String(16), nullable=True),  # exact, commune, postcode, department; null: not placed

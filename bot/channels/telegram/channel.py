@@ -35,8 +35,9 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
-from bot.callback_view import Describer
-from bot.callbacks import CallbackDesk
+from bot.callbacks.desk import CallbackDesk
+from bot.callbacks.queues import QueueSet
+from bot.callbacks.view import Describer
 from bot.channels.ordered import KeyedQueues
 from bot.channels.telegram.group import POST_METHOD, Press, read_press
 from bot.channels.telegram.limits import Limiter, RateLimits
@@ -53,10 +54,9 @@ from bot.channels.telegram.mediators import TelegramMediators
 from bot.channels.telegram.outbox import Outbox, RetryLater, Undeliverable
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.config import Settings
+from bot.core.errors import BotError, ConflictError, StorageError
+from bot.core.messages import Turn
 from bot.engine.engine import Engine
-from bot.errors import BotError, ConflictError, StorageError
-from bot.messages import Turn
-from bot.queues import QueueSet
 from bot.storage.protocol import ChannelStore, TurnTransaction
 from bot.storage.records import Outgoing, OutgoingRow, ReceivedUpdate
 
@@ -168,7 +168,7 @@ class TelegramChannel:
         return Labels(text("share_location_label"), text("share_contact_label"), text("map_label"))
 
     def use(self, queues: QueueSet) -> None:
-        """The flow and queue files were reloaded (bot/reload.py): take again what the channel keeps of its own,
+        """The flow and queue files were reloaded (bot/app/reload.py): take again what the channel keeps of its own,
         its buttons' labels (from the engine's new flow) and the mediators' queues."""
         self.labels = self._labels()
         if self.mediators is not None:

@@ -3,7 +3,7 @@ buttons, a press on them read back, reminders and summaries as text.
 
 Each request has one message in its queue's group, edited in place as it changes (who holds it, its state).
 Buttons carry `2|<action>|<request id>`; presses are accepted only from the queue's group, and from its listed
-mediators when the queue names some (bot/queues.py).
+mediators when the queue names some (bot/callbacks/queues.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.callback_view import RequestView, local_time
+from bot.callbacks.view import RequestView, local_time
 from bot.channels.telegram.mapping import bot_api_id
 
 FORMAT = "2"  # mediators' buttons; "1" is the conversation's (mapping.py)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.messages import Button, Inbound, Reply, Turn, question_token
+from bot.core.messages import Button, Inbound, Reply, Turn, question_token
 from bot.storage.records import Outgoing
 
 FORMAT = "1"  # the callback_data format; a press whose data has another format is an old message's

@@ -14,16 +14,17 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from bot.callback_view import Describer
-from bot.callbacks import Action, Actor, CallbackDesk, Effects, QueueSummary, Refused
+from bot.callbacks.desk import Action, Actor, CallbackDesk, Effects, QueueSummary, Refused
+from bot.callbacks.queues import Queue, QueueSet
+from bot.callbacks.view import Describer
 from bot.channels.telegram.group import POST_METHOD, Press, render_post, render_reminder, render_summary
 from bot.channels.telegram.mapping import KEY_PREFIX, encode_button, render_text
 from bot.channels.telegram.outbox import Outbox, RetryLater
-from bot.errors import StorageError
-from bot.messages import Button
-from bot.queues import Queue, QueueSet
+from bot.core.clock import now
+from bot.core.errors import StorageError
+from bot.core.messages import Button
 from bot.storage.protocol import TurnTransaction
-from bot.storage.records import CallbackRow, Outgoing, OutgoingRow, now
+from bot.storage.records import CallbackRow, Outgoing, OutgoingRow
 
 log = logging.getLogger(__name__)
 NOTICE_TOKEN = "cmd"  # the question token of a notice's buttons: commands, valid whatever the question
@@ -44,7 +45,7 @@ PRESS_ACTIONS: dict[str, Action] = {
 
 
 class TelegramMediators:
-    """The desk's Notifier for Telegram (bot/callbacks.py), and the handler of the group's buttons."""
+    """The desk's Notifier for Telegram (bot/callbacks/desk.py), and the handler of the group's buttons."""
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.channels.ordered import KeyedQueues
 from bot.channels.telegram.limits import Limiter
-from bot.errors import StorageError
+from bot.core.errors import StorageError
 from bot.storage.protocol import ChannelStore
 from bot.storage.records import OutgoingRow
 

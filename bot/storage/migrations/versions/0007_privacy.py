@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from bot.crypto import Keyring
-from bot.errors import StorageError
+from bot.core.errors import StorageError
+from bot.storage.crypto import Keyring
 
 revision = "0007"
 down_revision = "0006"

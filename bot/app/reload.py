@@ -1,0 +1,139 @@
+"""Reloading the coordinators' files in a running process: the flow with its messages and personas (FLOWS_DIR)
+and the mediators' queues (CATALOGUE_DIR/queues.yaml), on SIGHUP and when their files change.
+
+The files are read with the loaders of start-up and `flows check` (bot/app/root.py: `load_data_files`) and taken whole
+or not at all: when any of them has a problem nothing changes, each problem is logged (ERROR) as
+`file:line: message`, and the bot goes on with the version it runs. A set that loads is swapped in between two
+turns: new conversations start on the new flow, those under way keep the version they started with
+(bot/engine/engine.py), callback requests are routed by the new queues and the mediators see the new labels.
+
+The watcher looks at the files' modification times, sizes and inodes every few seconds, and reloads once a change
+has stayed the same for one more look, so that a file still being copied is not read half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.app.root import DEFAULT_FLOW, QUEUES_FILE, App, DataFiles, load_data_files
+from bot.core.errors import FlowError, StorageError
+
+log = logging.getLogger(__name__)
+RELOAD_INTERVAL = 2.0  # seconds between two looks at the files
+FileMark = tuple[str, int, int, int]  # path, modification time (ns), size, inode; -1s when the file is missing
+
+
+class Reloader:
+    def __init__(self, app: App, flow_path: Path | None = None, *, interval: float | None = RELOAD_INTERVAL) -> None:
+        """`flow_path`: the flow the process runs (default FLOWS_DIR/orientation.yaml). `interval`: seconds between
+        two looks at the files; None: reload only when asked (`request`, SIGHUP)."""
+        self.app = app
+        self.flow_path = flow_path or app.settings.flows_dir / DEFAULT_FLOW
+        self.interval = interval
+        self.reloads = 0  # sets swapped in
+        self.refusals = 0  # sets refused for their problems
+        self._followers: list[Callable[[DataFiles], None]] = []
+        self._requested = asyncio.Event()
+        self._retry = False  # loaded, but the database could not remember the flow: try again at the next look
+        self._marks = self.marks()  # the files as the running version was read from them (or refused)
+
+    def follow(self, swap: Callable[[DataFiles], None]) -> None:
+        """Also call `swap` with each set swapped in (what a channel keeps of its own: button labels, queues)."""
+        self._followers.append(swap)
+
+    def request(self) -> None:
+        """Reload at the first occasion, whether the files changed or not (SIGHUP)."""
+        self._requested.set()
+
+    def files(self) -> list[Path]:
+        """The files watched: the YAML files beside the flow (the flow, messages.yaml, the personas) and the
+        queues file (which may not exist)."""
+        folder = self.flow_path.parent
+        found = {p for p in folder.glob("*.y*ml") if p.suffix in (".yaml", ".yml")}
+        return sorted(found | {self.flow_path, self.app.settings.catalogue_dir / QUEUES_FILE})
+
+    def marks(self) -> tuple[FileMark, ...]:
+        marks: list[FileMark] = []
+        for path in self.files():
+            try:
+                stat = path.stat()
+            except OSError:
+                marks.append((str(path), -1, -1, -1))
+            else:
+                marks.append((str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino))
+        return tuple(marks)
+
+    async def run(self) -> None:
+        """Until cancelled: reload when asked, and when the files changed then stayed the same for one look."""
+        seen = self._marks
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._requested.wait(), self.interval)
+            try:
+                if self._requested.is_set():
+                    self._requested.clear()
+                    await self.reload("SIGHUP")
+                    seen = self._marks
+                    continue
+                now = self.marks()
+                if (now != self._marks or self._retry) and now == seen:
+                    await self.reload("files changed")
+                seen = now
+            except Exception:  # a bug: say so, and keep watching with the version in place
+                log.exception("reloading the flow and queue files failed; the running version is kept")
+
+    async def reload(self, reason: str) -> bool:
+        """Read the files and swap them in; False when they are refused (the running version stays)."""
+        marks = self.marks()  # before reading: a change made during the read is seen at the next look
+        app = self.app
+        try:
+            files = await asyncio.to_thread(load_data_files, app.settings, self.flow_path, app.geo.geo)
+        except FlowError as exc:
+            self._marks, self._retry = marks, False  # refused: not read again until the files change
+            self.refusals += 1
+            for problem in exc.problems:
+                log.error("reload refused: %s", problem)
+            log.error(
+                "reload (%s) refused: %d problem(s) in the files; the bot keeps the version it runs",
+                reason,
+                len(exc.problems),
+            )
+            return False
+        except Exception:  # a bug of a loader: the files are refused all the same, said once with the traceback
+            self._marks, self._retry = marks, False
+            self.refusals += 1
+            log.exception("reload (%s) failed while reading the files; the bot keeps the version it runs", reason)
+            return False
+        flow, personas = files.flow.flow, files.flow.personas
+        try:
+            await app.engine.replace_flow(flow, personas)
+        except StorageError as exc:
+            self._retry = True
+            log.warning("reload (%s) postponed: the database cannot remember the new flow (%s)", reason, exc)
+            return False
+        # From here on nothing waits: no turn sees half of the new set.
+        app.engine.queues = files.queues
+        if app.desk is not None:
+            app.desk.queues = files.queues
+        app.describer.use(flow, personas, files.queues)
+        for swap in self._followers:
+            try:
+                swap(files)
+            except Exception:
+                log.exception("a part of the bot could not take the reloaded files")
+        self._marks, self._retry = marks, False
+        self.reloads += 1
+        log.info(
+            "reloaded (%s): flow `%s` version %s from %s, %d persona(s), %d mediator queue(s)",
+            reason,
+            flow.name,
+            flow.version,
+            flow.file,
+            len(personas.personas),
+            len(files.queues.all),
+        )
+        return True

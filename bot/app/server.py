@@ -1,0 +1,151 @@
+"""`python -m bot run`: the web server (web chat, health check, Telegram webhook) and, with a token, the Telegram
+channel, in one event loop.
+
+The aiohttp server carries the web chat at `/` (bot/channels/web/chat.py), the webhook (when WEBHOOK_URL is set),
+a health check and the mediators' dashboard at `/mediateurs/` (bot/dashboard/). python-telegram-bot's
+Application runs inside the same loop (never `run_polling()` beside it). SIGTERM or SIGINT stops fetching,
+finishes the updates in hand, sends what can be sent and closes; anything left waits in the inbox and outbox for
+the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app.reload import RELOAD_INTERVAL, Reloader
+from bot.app.root import App, open_app
+from bot.callbacks.jobs import CallbackJobs
+from bot.channels.telegram.channel import TELEGRAM_LIMITS, TelegramChannel
+from bot.channels.telegram.limits import RateLimits
+from bot.channels.web.chat import WebChat
+from bot.channels.web.http import install_shared
+from bot.config import Settings
+from bot.dashboard.routes import install_dashboard
+from bot.privacy.purge import PurgeJob, Retention
+from bot.storage import Storage
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1024 * 1024  # a Telegram update is a few kilobytes; anything larger is refused with 413
+
+
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def build_web_app(app: App, channel: TelegramChannel | None) -> web.Application:
+    """The web chat (with the shared static files and security headers), the health check and, with a Telegram
+    channel, its webhook."""
+    web_app = web.Application(client_max_size=MAX_BODY)
+    install_shared(web_app)
+    web_app.router.add_get("/healthz", health)
+    WebChat(app.engine, app.storage).install(web_app)
+    install_dashboard(web_app, app)  # the mediators' pages at /mediateurs/, when the app has a database
+    if channel is not None:
+        channel.install(web_app)
+    return web_app
+
+
+async def serve(
+    settings: Settings,
+    flow_path: Path | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[App, TelegramChannel | None], None] | None = None,
+    limits: RateLimits | None = TELEGRAM_LIMITS,
+    reload_interval: float | None = RELOAD_INTERVAL,
+) -> None:
+    """Run until `stop` is set (or SIGTERM/SIGINT when no event is given, and then SIGHUP reloads the flow and
+    queue files). `limits`: Telegram's sending limits (None only where several bots share the load, or to measure
+    capacity). `reload_interval`: seconds between two looks at the flow and queue files (None: no watching)."""
+    hangup = stop is None and hasattr(signal, "SIGHUP")  # the process's own signals (not on Windows)
+    stop = stop or _stop_on_signals()
+    async with open_app(settings, flow_path) as app:
+        channel = (
+            TelegramChannel(
+                settings,
+                app.engine,
+                app.storage,
+                limits=limits,
+                desk=app.desk,
+                describer=app.describer,
+                queues=app.queues,
+            )
+            if settings.telegram_token
+            else None
+        )
+        runner = web.AppRunner(build_web_app(app, channel), access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, settings.host, settings.port)
+            await site.start()
+            log.info("web chat on %s/ (open it in a browser)", _url(settings))
+            if app.desk is not None:
+                log.info("mediators' dashboard on %s/mediateurs/", _url(settings))
+            if channel is not None:
+                await channel.start()
+            jobs = None
+            if app.desk is not None:  # reminders and daily summaries of the mediators' queues
+                jobs = asyncio.create_task(CallbackJobs(app.desk).run(stop), name="callback jobs")
+            purging = None
+            if isinstance(app.storage, Storage):  # the retention periods, at start then every hour
+                purging = asyncio.create_task(
+                    PurgeJob(app.storage, Retention.from_settings(settings)).run(stop), name="purge"
+                )
+            reloader = Reloader(app, flow_path, interval=reload_interval)  # the flow and queue files
+            if channel is not None:
+                reloader.follow(lambda files: channel.use(files.queues))
+            reloading = asyncio.create_task(reloader.run(), name="reload")
+            if hangup:
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reloader.request)
+            try:
+                if on_ready is not None:
+                    on_ready(app, channel)
+                await stop.wait()
+                log.info("stopping")
+            finally:
+                if hangup:
+                    asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+                for task in (jobs, purging, reloading):
+                    if task is not None:
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
+                if channel is not None:
+                    await channel.stop()
+        finally:
+            await runner.cleanup()
+
+
+def run(settings: Settings, flow_path: Path | None = None, *, limits: RateLimits | None = TELEGRAM_LIMITS) -> None:
+    """`serve` until SIGTERM/SIGINT, on uvloop's event loop where it is installed (Linux, macOS): the same
+    work costs about a fifth less CPU than on the standard loop (benchmarks/telegram.py). With Telegram's limits,
+    this process's share of the bot's overall rate is TELEGRAM_MESSAGES_PER_SECOND."""
+    if limits is not None:
+        limits = replace(limits, overall=(settings.telegram_messages_per_second, limits.overall[1]))
+    try:
+        import uvloop
+    except ImportError:  # Windows: the standard event loop
+        asyncio.run(serve(settings, flow_path, limits=limits))
+        return
+    uvloop.run(serve(settings, flow_path, limits=limits))
+
+
+def _url(settings: Settings) -> str:
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    if host in ("0.0.0.0", "[::]"):  # listening everywhere: this machine can open it on loopback
+        host = "127.0.0.1"
+    return f"http://{host}:{settings.port}"
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop

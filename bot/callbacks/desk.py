@@ -1,0 +1,411 @@
+"""Callback requests after they are recorded: claimed by a mediator, called, resolved; the person told.
+
+A request lives `new → claimed → done | unreachable | cancelled`. "Injoignable" puts it back to `new` (anyone
+may try again) until the queue's `max_attempts`, then it ends as `unreachable`. Every change is one
+transaction holding the request's new state, its audit event (who, when, from where) and the messages it
+causes (the person told, the mediators' group post refreshed) as outbox rows: all of it, or nothing.
+
+This module is channel-neutral: the channels plug in as `Notifier`s (bot/channels/…); the dashboard and the
+Telegram group call the same methods.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from bot.callbacks.queues import Queue, QueueSet
+from bot.core.clock import now
+from bot.core.commands import CANCEL
+from bot.core.errors import BotError
+from bot.core.messages import Button
+from bot.storage import Storage, Transaction
+from bot.storage import callback_queries as sql
+from bot.storage.protocol import TurnTransaction
+from bot.storage.records import CallbackEvent, CallbackRow, OutgoingRow
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("new", "claimed", "done", "unreachable", "cancelled")
+OPEN = frozenset({"new", "claimed"})
+STATUS_LABELS = {
+    "new": "En attente",
+    "claimed": "Prise en charge",
+    "done": "Appel fait",
+    "unreachable": "Injoignable",
+    "cancelled": "Annulée",
+}
+# How a call that reached the person ended (recorded with "Appel fait"), for the activity reports.
+OUTCOMES = {
+    "helped": "Aidé au téléphone",
+    "oriented": "Orienté vers un lieu",
+    "appointment": "Rendez-vous pris",
+    "no_need": "Plus besoin d'aide",
+    "other": "Autre",
+}
+DEFAULT_OUTCOME = "helped"
+MAX_NOTE = 2000  # characters kept from a mediator's note
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a mediator (`telegram:<user id>`, `web:<login>`), the person, or the system."""
+
+    id: str
+    name: str
+    via: str  # telegram, dashboard, web, system
+
+
+PERSON_VIA = {"telegram": "telegram", "web": "web"}  # a conversation key's channel -> the event's `via`
+
+
+def person(conversation_key: str) -> Actor:
+    return Actor("person", "la personne", PERSON_VIA.get(conversation_key.partition(":")[0], "system"))
+
+
+class Refused(BotError):
+    """A mediator's action that does not apply (taken by someone else, closed…); `message` is French, for them."""
+
+    MESSAGES = {  # noqa: RUF012 - a constant table
+        "not_found": "Cette demande n'existe pas (ou plus).",
+        "not_allowed": "Cette demande ne relève pas de vos files.",
+        "taken": "Déjà prise en charge par {name}.",
+        "not_holder": "Cette demande est suivie par {name} : c'est à cette personne d'agir.",
+        "not_claimed": "Cette demande n'est pas prise en charge.",
+        "closed": "Cette demande est close ({status}).",
+        "bad_outcome": "Résultat d'appel inconnu.",
+        "empty_note": "La note est vide.",
+        "erased": "La personne a effacé ses données : rien ne peut plus être noté sur cette demande.",
+    }
+
+    def __init__(self, code: str, **values: str) -> None:
+        self.code = code
+        self.message = self.MESSAGES[code].format(**values)
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSummary:
+    """A queue's day, for its daily summary: changes by action (created, done, unreachable…), what waits now."""
+
+    counts: dict[str, int]
+    waiting: int
+    late: int
+    days: int = 1  # the days `counts` covers: 1 (yesterday), 3 on a Monday (since Friday, for a Monday-Friday team)
+
+
+class Notifier(Protocol):
+    """A channel telling people and mediators about requests. Each method writes outbox rows in the caller's
+    transaction and returns them; `committed` hands them over for sending once the transaction is committed."""
+
+    def reaches(self, conversation_key: str) -> bool: ...
+
+    async def tell_person(
+        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button]
+    ) -> list[OutgoingRow]: ...
+
+    async def post_changed(self, tx: TurnTransaction, row: CallbackRow, queue: Queue) -> list[OutgoingRow]: ...
+
+    async def remind(self, tx: TurnTransaction, queue: Queue, rows: Sequence[CallbackRow]) -> list[OutgoingRow]: ...
+
+    async def summarise(self, tx: TurnTransaction, queue: Queue, summary: QueueSummary) -> list[OutgoingRow]: ...
+
+    def committed(self, rows: list[OutgoingRow]) -> None: ...
+
+
+Action = Literal["claim", "release", "done", "unreachable", "note"]
+Texts = Callable[[str], str]  # a text of the flow's messages (flows/messages.yaml), by key
+Effects = Callable[[Transaction], Awaitable[None]]  # a caller's own writes, committed with the change
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What an action does to a request: the new column values, the audit event, what to tell the person."""
+
+    values: dict[str, Any]
+    event: CallbackEvent
+    tell: str | None = None  # message key for the person
+
+
+def plan(
+    row: CallbackRow, action: Action, actor: Actor, queue: Queue, at: datetime, *, outcome: str | None, note: str | None
+) -> Plan | None:
+    """The lifecycle rules (pure). None: nothing to do (the holder claiming again). Raises Refused."""
+    holder = row.claimed_name or "une autre personne"
+    if action == "note":
+        if not note:
+            raise Refused("empty_note")
+        if row.conversation_key is None:  # erased by /oublier: a note would bring personal data back, for good
+            raise Refused("erased")
+        return Plan({"note": note, "updated_at": at}, _event(row, "note", row.status, actor, at, note))
+    if row.status not in OPEN:
+        raise Refused("closed", status=STATUS_LABELS[row.status].lower())
+    mine = row.claimed_by == actor.id
+    if action == "claim":
+        if row.status == "claimed":
+            if mine:
+                return None
+            raise Refused("taken", name=holder)
+        values = {"status": "claimed", "claimed_by": actor.id, "claimed_name": actor.name, "claimed_at": at}
+        return Plan(
+            {**values, "updated_at": at}, _event(row, "claimed", "claimed", actor, at, note), "callback_claimed"
+        )
+    if row.status == "claimed" and not mine:
+        raise Refused("not_holder", name=holder)
+    if action == "release":
+        if row.status != "claimed":
+            raise Refused("not_claimed")
+        values = {"status": "new", "claimed_by": None, "claimed_name": None, "claimed_at": None, "updated_at": at}
+        return Plan(values, _event(row, "released", "new", actor, at, note))
+    if action == "done":
+        outcome = outcome or DEFAULT_OUTCOME
+        if outcome not in OUTCOMES:
+            raise Refused("bad_outcome")
+        values = {"status": "done", "outcome": outcome, "resolved_at": at, "updated_at": at}
+        if row.status == "new":  # called straight away, without claiming first
+            values |= {"claimed_by": actor.id, "claimed_name": actor.name, "claimed_at": at}
+        if note:
+            values["note"] = note
+        return Plan(values, _event(row, "done", "done", actor, at, note, outcome))
+    # unreachable: try again later (anyone), until the queue's limit
+    attempts = row.attempts + 1
+    final = attempts >= queue.max_attempts
+    values = {"attempts": attempts, "updated_at": at}
+    if note:
+        values["note"] = note
+    if final:
+        values |= {"status": "unreachable", "outcome": "unreachable", "resolved_at": at}
+    else:
+        values |= {"status": "new", "claimed_by": None, "claimed_name": None, "claimed_at": None}
+    event = _event(row, "unreachable", "unreachable" if final else "new", actor, at, note)
+    return Plan(values, event, "callback_gave_up" if final else "callback_retry")
+
+
+def _event(
+    row: CallbackRow, action: str, to: str, actor: Actor, at: datetime, note: str | None, outcome: str | None = None
+) -> CallbackEvent:
+    text = f"{OUTCOMES[outcome]}. {note}" if outcome and note else (OUTCOMES[outcome] if outcome else note)
+    return CallbackEvent(row.id, at, action, row.status, to, actor.id, actor.name, actor.via, text)
+
+
+class CallbackDesk:
+    """Every change to a recorded request, for every channel and the dashboard."""
+
+    def __init__(
+        self, storage: Storage, queues: QueueSet, texts: Texts, *, clock: Callable[[], datetime] = now
+    ) -> None:
+        self.storage = storage
+        self.queues = queues
+        self.texts = texts
+        self.clock = clock
+        self.notifiers: list[Notifier] = []
+
+    def add_notifier(self, notifier: Notifier) -> None:
+        self.notifiers.append(notifier)
+
+    def queue_of(self, row: CallbackRow) -> Queue:
+        return self.queues.get(row.queue) or self.queues.default
+
+    # ----- mediators' actions --------------------------------------------------------------------------------
+    async def claim(self, callback_id: str, actor: Actor, *, queues: Collection[str] | None = None) -> CallbackRow:
+        return await self._act(callback_id, "claim", actor, queues)
+
+    async def claim_next(self, actor: Actor, queues: Collection[str]) -> CallbackRow | None:
+        """Claim the request waiting longest in `queues` ("je prends la suivante"); None when none waits."""
+        sent: list[tuple[Notifier, list[OutgoingRow]]] = []
+        async with self.storage.callback_transaction() as tx:
+            row = await sql.oldest_new(tx, queues)
+            if row is None:
+                return None
+            queue = self.queue_of(row)
+            decided = plan(row, "claim", actor, queue, self.clock(), outcome=None, note=None)
+            assert decided is not None  # a new request is always claimable
+            changed = await self._apply(tx, row, queue, decided, sent)
+        self.committed(sent)
+        return changed
+
+    async def release(self, callback_id: str, actor: Actor, *, queues: Collection[str] | None = None) -> CallbackRow:
+        return await self._act(callback_id, "release", actor, queues)
+
+    async def call_done(
+        self,
+        callback_id: str,
+        actor: Actor,
+        *,
+        outcome: str | None = None,
+        note: str | None = None,
+        queues: Collection[str] | None = None,
+    ) -> CallbackRow:
+        return await self._act(callback_id, "done", actor, queues, outcome=outcome, note=note)
+
+    async def unreachable(
+        self, callback_id: str, actor: Actor, *, note: str | None = None, queues: Collection[str] | None = None
+    ) -> CallbackRow:
+        return await self._act(callback_id, "unreachable", actor, queues, note=note)
+
+    async def add_note(
+        self, callback_id: str, actor: Actor, note: str, *, queues: Collection[str] | None = None
+    ) -> CallbackRow:
+        return await self._act(callback_id, "note", actor, queues, note=note)
+
+    async def act(
+        self, callback_id: str, action: Action, actor: Actor, queues: Collection[str] | None, *, effects: Effects
+    ) -> CallbackRow:
+        """An action whose caller writes in the same transaction (`effects`): a Telegram press marked handled
+        together with its change, so that a press replayed after a crash cannot apply twice."""
+        return await self._act(callback_id, action, actor, queues, effects=effects)
+
+    async def _act(
+        self,
+        callback_id: str,
+        action: Action,
+        actor: Actor,
+        queues: Collection[str] | None,
+        *,
+        outcome: str | None = None,
+        note: str | None = None,
+        effects: Effects | None = None,
+    ) -> CallbackRow:
+        note = " ".join((note or "").split())[:MAX_NOTE] or None
+        sent: list[tuple[Notifier, list[OutgoingRow]]] = []
+        async with self.storage.callback_transaction() as tx:
+            # Locked until the commit: a concurrent change of this request (another mediator's claim, a reminder)
+            # is waited for, then this one is decided on its result ("Déjà prise en charge par Marie"). Taking
+            # "the next one" (claim_next) skips locked requests instead.
+            row = await sql.fetch_callback(tx, callback_id, lock=True)
+            if row is None:
+                raise Refused("not_found")
+            if queues is not None and row.queue not in queues:
+                raise Refused("not_allowed")
+            queue = self.queue_of(row)
+            decided = plan(row, action, actor, queue, self.clock(), outcome=outcome, note=note)
+            if effects is not None:
+                await effects(tx)
+            if decided is None:
+                return row
+            changed = await self._apply(tx, row, queue, decided, sent)
+        self.committed(sent)
+        return changed
+
+    async def _apply(
+        self,
+        tx: Transaction,
+        row: CallbackRow,
+        queue: Queue,
+        decided: Plan,
+        sent: list[tuple[Notifier, list[OutgoingRow]]],
+    ) -> CallbackRow:
+        await sql.update_callback(tx, row.id, decided.values)
+        await tx.add_callback_events([decided.event])
+        changed = replace(row, **decided.values)
+        if decided.tell is not None and changed.conversation_key:
+            sent += await self._tell(tx, changed, queue, decided.tell)
+        if decided.event.action != "note":
+            sent += await self._post(tx, changed, queue)
+        event = decided.event
+        log.info("callback %s: %s by %s via %s", row.id, event.action, event.actor, event.via)
+        return changed
+
+    # ----- within a conversation's turn (the engine) ----------------------------------------------------------
+    async def turn_changes(
+        self, tx: TurnTransaction, created: Sequence[CallbackRow], cancelled: Sequence[CallbackRow]
+    ) -> Callable[[], None]:
+        """Requests a turn created or cancelled (/annuler, /oublier): their audit events and group posts, in the
+        turn's transaction. Returns what to do once it is committed."""
+        at = self.clock()
+        events = []
+        sent: list[tuple[Notifier, list[OutgoingRow]]] = []
+        for row in created:
+            actor = person(row.conversation_key or "")
+            events.append(CallbackEvent(row.id, at, "created", None, "new", actor.id, actor.name, actor.via))
+            sent += await self._post(tx, row, self.queue_of(row))
+        for row in cancelled:
+            actor = person(row.conversation_key or "")
+            events.append(
+                CallbackEvent(row.id, at, "cancelled", row.status, "cancelled", actor.id, actor.name, actor.via)
+            )
+            sent += await self._post(tx, replace(row, status="cancelled"), self.queue_of(row))
+        await tx.add_callback_events(events)
+        return lambda: self.committed(sent)
+
+    # ----- reading ------------------------------------------------------------------------------------------
+    async def get(self, callback_id: str) -> CallbackRow | None:
+        async with self.storage.callback_transaction() as tx:
+            return await sql.fetch_callback(tx, callback_id)
+
+    async def find_by_phone(self, queues: Collection[str], phone: str) -> list[CallbackRow]:
+        """The requests of `queues` made with `phone` (E.164), newest first (the dashboard's « Rechercher un
+        numéro »: someone calls a mediator back)."""
+        async with self.storage.callback_transaction() as tx:
+            return await sql.find_by_phone(tx, queues, phone)
+
+    async def history(self, callback_id: str) -> list[CallbackEvent]:
+        async with self.storage.callback_transaction() as tx:
+            return await sql.events_of(tx, callback_id)
+
+    async def listing(
+        self,
+        queues: Collection[str] | None,
+        statuses: Collection[str] | None = None,
+        *,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[CallbackRow]:
+        async with self.storage.callback_transaction() as tx:
+            return await sql.list_callbacks(tx, queues, statuses, limit=limit, offset=offset)
+
+    async def counts(self, queues: Collection[str] | None) -> dict[tuple[str, str], int]:
+        async with self.storage.callback_transaction() as tx:
+            return await sql.count_callbacks(tx, queues)
+
+    async def activity(
+        self, queues: Collection[str] | None, since: datetime, until: datetime
+    ) -> list[tuple[CallbackEvent, str]]:
+        async with self.storage.callback_transaction() as tx:
+            return await sql.events_between(tx, queues, since, until)
+
+    async def changed_between(
+        self, queues: Collection[str] | None, since: datetime, until: datetime
+    ) -> list[CallbackRow]:
+        """Requests created or changed in [since, until), oldest first (activity reports)."""
+        async with self.storage.callback_transaction() as tx:
+            return await sql.changed_between(tx, queues, since, until)
+
+    # ----- the group post ------------------------------------------------------------------------------------
+    async def set_post(self, callback_id: str, chat_id: int, message_id: int) -> None:
+        """The request's message in the mediators' group, to edit it in place later."""
+        async with self.storage.callback_transaction() as tx:
+            await sql.update_callback(tx, callback_id, {"post_chat_id": chat_id, "post_message_id": message_id})
+
+    # ----- helpers ------------------------------------------------------------------------------------------
+    async def _tell(
+        self, tx: TurnTransaction, row: CallbackRow, queue: Queue, key: str
+    ) -> list[tuple[Notifier, list[OutgoingRow]]]:
+        assert row.conversation_key is not None
+        moment = self.texts(f"moment_{row.moment}") if row.moment else ""
+        text = self.texts(key).format_map(_Blank(queue=queue.label, moment=moment[:1].lower() + moment[1:]))
+        buttons = (Button(self.texts("cancel_label"), CANCEL),) if key == "callback_claimed" else ()
+        return [
+            (n, await n.tell_person(tx, row.conversation_key, text, buttons))
+            for n in self.notifiers
+            if n.reaches(row.conversation_key)
+        ]
+
+    async def _post(
+        self, tx: TurnTransaction, row: CallbackRow, queue: Queue
+    ) -> list[tuple[Notifier, list[OutgoingRow]]]:
+        return [(n, await n.post_changed(tx, row, queue)) for n in self.notifiers]
+
+    @staticmethod
+    def committed(sent: list[tuple[Notifier, list[OutgoingRow]]]) -> None:
+        for notifier, rows in sent:
+            if rows:
+                notifier.committed(rows)
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""

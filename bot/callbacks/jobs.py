@@ -1,0 +1,94 @@
+"""Scheduled work on callback requests: reminders when a request waits past its queue's target time, and each
+queue's daily summary, both in working hours only. Several processes may run this: each run is claimed in the
+database (`scheduled_runs`), so one of them does it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+
+from bot.callbacks.desk import CallbackDesk, Notifier, QueueSummary
+from bot.callbacks.queues import Queue
+from bot.core.clock import PARIS, now
+from bot.storage import callback_queries as sql
+from bot.storage.records import OutgoingRow
+
+log = logging.getLogger(__name__)
+EVERY = 60.0  # seconds between two rounds
+MIN_REMINDER_GAP = timedelta(hours=1)  # a request is reminded at most this often (or once per target time)
+EPOCH = datetime(2000, 1, 1, tzinfo=PARIS)
+
+
+class CallbackJobs:
+    def __init__(self, desk: CallbackDesk) -> None:
+        self.desk = desk
+
+    async def run(self, stop: asyncio.Event, every: float = EVERY) -> None:
+        """Rounds until `stop` is set; a failed round is logged and the next one comes as planned."""
+        while not stop.is_set():
+            try:
+                await self.run_once(now())
+            except Exception:
+                log.exception("scheduled callback jobs failed; trying again in %.0f s", every)
+            with contextlib.suppress(TimeoutError):  # the round's interval passed without a stop
+                await asyncio.wait_for(stop.wait(), every)
+
+    async def run_once(self, at: datetime) -> None:
+        for queue in self.desk.queues.all:
+            if queue.is_working_time(at):
+                await self.remind(queue, at)
+                await self.summarise(queue, at)
+
+    async def remind(self, queue: Queue, at: datetime) -> int:
+        """One message per queue listing the requests waiting past the target; returns how many."""
+        gap = max(timedelta(minutes=queue.target_minutes), MIN_REMINDER_GAP)
+        sent: list[tuple[Notifier, list[OutgoingRow]]] = []
+        async with self.desk.storage.callback_transaction() as tx:
+            if not await sql.claim_run(tx, f"reminders:{queue.name}", at, at - timedelta(seconds=EVERY / 2)):
+                return 0
+            late = await sql.waiting_since(tx, queue.name, at - timedelta(minutes=queue.target_minutes), at - gap)
+            if not late:
+                return 0
+            for row in late:
+                await sql.update_callback(tx, row.id, {"reminded_at": at})
+            for notifier in self.desk.notifiers:
+                sent.append((notifier, await notifier.remind(tx, queue, late)))
+        self.desk.committed(sent)
+        log.info("queue %s: reminder for %d waiting request(s)", queue.name, len(late))
+        return len(late)
+
+    async def summarise(self, queue: Queue, at: datetime) -> bool:
+        """The activity since the previous working day (yesterday, mostly) and what waits now, once a day, at the
+        start of the queue's working hours."""
+        today = at.astimezone(PARIS).date()
+        start_of_today = datetime.combine(today, time(0), tzinfo=PARIS)
+        # Since the previous working day: on a Monday, Friday's and the weekend's activity (no summary then).
+        first_day = previous_working_day(queue, today)
+        since = datetime.combine(first_day, time(0), tzinfo=PARIS)
+        sent: list[tuple[Notifier, list[OutgoingRow]]] = []
+        async with self.desk.storage.callback_transaction() as tx:
+            events = await sql.events_between(tx, [queue.name], since, start_of_today)
+            counts = Counter(event.action for event, _ in events)
+            waiting = await sql.list_callbacks(tx, [queue.name], ["new"], limit=10_000)
+            if not counts and not waiting:
+                return False  # nothing to say (yet): no message; a request arriving later today brings one
+            if not await sql.claim_run(tx, f"summary:{queue.name}:{today.isoformat()}", at, EPOCH):
+                return False
+            late = sum(1 for row in waiting if row.created_at is not None and queue.overdue(row.created_at, at))
+            summary = QueueSummary(dict(counts), len(waiting), late, (today - first_day).days)
+            for notifier in self.desk.notifiers:
+                sent.append((notifier, await notifier.summarise(tx, queue, summary)))
+        self.desk.committed(sent)
+        return True
+
+
+def previous_working_day(queue: Queue, today: date) -> date:
+    """The latest day before `today` on which the queue works; yesterday when no day of the last week is one."""
+    for back in range(1, 8):
+        day = today - timedelta(days=back)
+        if any(day.weekday() in hours.days for hours in queue.hours.ranges):
+            return day
+    return today - timedelta(days=1)

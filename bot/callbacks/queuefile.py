@@ -1,0 +1,434 @@
+"""`catalogue/queues.yaml`: parsed and fully validated into a QueueSet (bot/callbacks/queues.py).
+
+Every problem is collected, each with the file, the line and what to do, so a coordinator fixes them all at
+once (`python -m bot flows check` runs this same loader). With the geography table, postcodes and INSEE codes
+must exist and circles must be in France.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bot.callbacks.queues import DEFAULT_NAME, OFFICE_HOURS, Around, Queue, QueueSet, TimeRange, WorkingHours
+from bot.core.errors import FlowError, Problem
+from bot.language.checks import Collector
+from bot.language.yamlload import LineDict, LineList, read_yaml
+from bot.places.geo import FAR_KM, Geo, distance_km
+
+TOP_KEYS = ("default", "queues")
+COMMON_KEYS = ("label", "telegram_chat_id", "mediators", "hours", "target_minutes", "max_attempts")
+DEFAULT_KEYS = COMMON_KEYS
+QUEUE_KEYS = ("name", "label", "territory", "telegram_chat_id", "mediators", "hours", "target_minutes", "max_attempts")
+TERRITORY_KEYS = ("postcodes", "insee", "departments", "around")
+AROUND_KEYS = ("lat", "lon", "km")
+HOURS_KEYS = ("days", "from", "to")
+# Keys a French-speaking coordinator may write instead of the English ones.
+FRENCH_KEYS = {
+    "nom": "name",
+    "libelle": "label",
+    "libellé": "label",
+    "territoire": "territory",
+    "groupe": "telegram_chat_id",
+    "mediateurs": "mediators",
+    "médiateurs": "mediators",
+    "horaires": "hours",
+    "delai": "target_minutes",
+    "délai": "target_minutes",
+    "tentatives": "max_attempts",
+    "codes_postaux": "postcodes",
+    "communes": "insee",
+    "departements": "departments",
+    "départements": "departments",
+    "autour": "around",
+    "rayon": "km",
+    "jours": "days",
+    "de": "from",
+    "a": "to",
+    "à": "to",
+}
+DAYS = {
+    **{day: i for i, day in enumerate(("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"))},
+    **{day: i for i, day in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
+    **{day: i for i, day in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
+}
+DEPARTMENTS = frozenset(
+    [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B"] + [str(n) for n in range(971, 977)]
+)
+MAX_KM = 200.0
+MAX_LABEL = 120
+NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
+TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+INSEE = re.compile(r"^(?:\d{2}|2[AB])\d{3}$")
+
+
+def load_queues(path: Path | None, *, default_chat_id: int | None, geo: Geo | None = None) -> QueueSet:
+    """The queues of `path`; no file (or None): only the default queue. `default_chat_id` (MEDIATOR_CHAT_ID)
+    sets the default queue's group, over the file's. Raises FlowError listing every problem."""
+    if path is None or not path.exists():
+        return QueueSet.only_default(default_chat_id)
+    _, data = read_yaml(path)
+    queues = parse_queues(data, str(path), geo)
+    if default_chat_id is not None:
+        return QueueSet(replace(queues.default, telegram_chat_id=default_chat_id), queues.territorial)
+    return queues
+
+
+def parse_queues(data: Any, file: str, geo: Geo | None = None) -> QueueSet:
+    """The QueueSet of a parsed file; raises FlowError with every problem found."""
+    if not isinstance(data, LineDict) or not set(data) & set(TOP_KEYS):
+        raise FlowError([Problem(file, 1, "expected a top-level `default:` mapping and/or a `queues:` list")])
+    return _Parser(file, geo).parse(data)
+
+
+class _Parser:
+    def __init__(self, file: str, geo: Geo | None) -> None:
+        self.out = Collector(file)
+        self.geo = geo
+        self.names: dict[str, int] = {}
+        # (level, code) -> (queue, line) of the first queue claiming it; circles by (lat, lon, km).
+        self.claims: dict[tuple[str, str], tuple[str, int, int]] = {}
+        self.circles: dict[tuple[float, float, float], tuple[str, int, int]] = {}
+        self.index = -1  # of the queue being read, in `queues:`
+
+    def add(self, line: int, message: str) -> None:
+        self.out.add(line, message)
+
+    def parse(self, data: LineDict) -> QueueSet:
+        _unknown_keys(data, TOP_KEYS, "", self.out)
+        raw_default = data.get("default")
+        if raw_default is None:
+            raw_default = _empty(data.line)
+        elif not isinstance(raw_default, LineDict):
+            self.add(data.line_of("default"), "`default` must be a mapping (label, hours, target_minutes, …)")
+            raw_default = _empty(data.line_of("default"))
+        default = self.queue(raw_default, DEFAULT_NAME, None)
+        raw_queues = data.get("queues")
+        if "queues" in data and not isinstance(raw_queues, LineList):
+            self.add(data.line_of("queues"), "`queues` must be a list of queues, each starting with `- name: …`")
+        items: LineList = raw_queues if isinstance(raw_queues, LineList) else LineList()
+        territorial: list[Queue] = []
+        for index, raw in enumerate(items):
+            if not isinstance(raw, LineDict):
+                self.add(items.line_of(index), "each queue must be a mapping starting with `- name: …`")
+                continue
+            self.index = index
+            territorial.append(self.queue(raw, self.name(raw), default))
+        if self.out.problems:
+            raise FlowError(self.out.problems)
+        return QueueSet(default, tuple(territorial))
+
+    def name(self, raw: LineDict) -> str:
+        if "name" not in raw:
+            self.add(raw.line, "a queue without `name`; give it a short name such as `lyon` (a-z, 0-9, _ and -)")
+            return f"line-{raw.line}"
+        line, name = raw.line_of("name"), str(raw["name"])
+        if name == DEFAULT_NAME:
+            self.add(line, "the name `default` is reserved for the `default:` block; choose another name")
+        elif not NAME.match(name):
+            self.add(line, f"queue name `{name}`: use 1 to 64 of a-z, 0-9, _ and - (no capitals, spaces or accents)")
+        elif name in self.names:
+            self.add(line, f"queue name `{name}` is already used at line {self.names[name]}; names must be unique")
+        self.names.setdefault(name, line)
+        return name
+
+    def queue(self, raw: LineDict, name: str, default: Queue | None) -> Queue:
+        """The `default:` block (default is None) or a territorial queue, inheriting the default's settings."""
+        where = "default queue: " if default is None else f"queue `{name}`: "
+        if default is None:
+            _unknown_keys(raw, (*DEFAULT_KEYS, "territory", "name"), where, self.out)
+            if "territory" in raw:
+                self.add(raw.line_of("territory"), f"{where}no `territory`: it takes what no other queue covers")
+            if "name" in raw:
+                self.add(raw.line_of("name"), f"{where}no `name`: it is always `default`")
+        else:
+            _unknown_keys(raw, QUEUE_KEYS, where, self.out)
+        base = default or QueueSet.only_default().default
+        label = base.label
+        if "label" in raw:
+            text = raw["label"]
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_LABEL:
+                self.add(raw.line_of("label"), f"{where}`label` must be a text of 1 to {MAX_LABEL} characters")
+            else:
+                label = " ".join(text.split())
+        elif default is not None:
+            self.add(raw.line, f"{where}missing `label`: the team's name as the person reads it (« la Maison … »)")
+        territory: dict[str, frozenset[str]] = {}
+        around = None
+        if default is not None:
+            territory, around = self.territory(raw, name, where)
+        return Queue(
+            name,
+            label,
+            departments=territory.get("departments", frozenset()),
+            postcodes=territory.get("postcodes", frozenset()),
+            insee=territory.get("insee", frozenset()),
+            around=around,
+            telegram_chat_id=self.chat_id(raw, where),
+            mediators=self.mediators(raw, where),
+            hours=self.hours(raw["hours"], raw.line_of("hours"), where) if "hours" in raw else base.hours,
+            target_minutes=self.integer(raw, "target_minutes", 1, None, base.target_minutes, where),
+            max_attempts=self.integer(raw, "max_attempts", 1, 10, base.max_attempts, where),
+            line=raw.line,
+        )
+
+    # ----- territory ----------------------------------------------------------------------------------------
+    def territory(self, raw: LineDict, name: str, where: str) -> tuple[dict[str, frozenset[str]], Around | None]:
+        value = raw.get("territory")
+        hint = "list `postcodes`, `insee`, `departments` or `around`"
+        if not isinstance(value, LineDict):
+            message = "missing `territory`" if value is None else "`territory` must be a mapping"
+            self.add(raw.line_of("territory"), f"{where}{message}: {hint}")
+            return {}, None
+        _unknown_keys(value, TERRITORY_KEYS, where + "territory: ", self.out)
+        if not any(value.get(key) not in (None, "", [], {}) for key in TERRITORY_KEYS):
+            self.add(
+                raw.line_of("territory"),
+                f"{where}empty territory: {hint}, or remove the queue (the default queue takes what no queue covers)",
+            )
+            return {}, None
+        codes = {key: frozenset(self.codes(value, key, name, where)) for key in ("postcodes", "insee", "departments")}
+        return codes, self.around(value, name, where)
+
+    def codes(self, territory: LineDict, key: str, name: str, where: str) -> list[str]:
+        """One list of codes, each checked, and claimed for this queue at its level."""
+        if key not in territory or territory[key] is None:
+            return []
+        value = territory[key]
+        items = value if isinstance(value, LineList) else [value]
+        found: list[str] = []
+        seen: dict[str, int] = {}
+        level = LEVELS[key]
+        for index, item in enumerate(items):
+            line = items.line_of(index) if isinstance(items, LineList) else territory.line_of(key)
+            code = _code_text(item)
+            problem = CODE_CHECKS[key](code, self.geo)
+            if problem:
+                self.add(line, f"{where}{problem}")
+                continue
+            if code in seen:
+                self.add(line, f"{where}{level} `{code}` is listed twice (also at line {seen[code]}); keep one")
+                continue
+            seen[code] = line
+            first = self.claims.setdefault((key, code), (name, line, self.index))
+            if first[2] != self.index:
+                self.add(
+                    line,
+                    f"{where}{level} `{code}` is already in queue `{first[0]}` (line {first[1]}); a {level} "
+                    "belongs to one queue only: remove it from one of them",
+                )
+                continue
+            found.append(code)
+        return found
+
+    def around(self, territory: LineDict, name: str, where: str) -> Around | None:
+        if "around" not in territory or territory["around"] is None:
+            return None
+        raw, line = territory["around"], territory.line_of("around")
+        if not isinstance(raw, LineDict):
+            self.add(line, f"{where}`around` must be a mapping: {{lat: 45.76, lon: 4.83, km: 10}}")
+            return None
+        _unknown_keys(raw, AROUND_KEYS, where + "around: ", self.out)
+        lat = self.number(raw, "lat", -90, 90, "a latitude in degrees between -90 and 90 (45.76 for Lyon)", where)
+        lon = self.number(raw, "lon", -180, 180, "a longitude in degrees between -180 and 180 (4.83 for Lyon)", where)
+        km = self.number(raw, "km", 0, MAX_KM, f"a radius in kilometres, more than 0 and at most {MAX_KM:g}", where)
+        if lat is None or lon is None or km is None:
+            return None
+        if self.geo is not None:
+            near = self.geo.nearest_commune(lat, lon)
+            if near.lat is not None and near.lon is not None and distance_km(lat, lon, near.lat, near.lon) > FAR_KM:
+                self.add(line, f"{where}the centre {lat}, {lon} is not in France; are `lat` and `lon` swapped?")
+                return None
+        first = self.circles.setdefault((lat, lon, km), (name, line, self.index))
+        if first[2] != self.index:
+            self.add(line, f"{where}the same circle is already queue `{first[0]}`'s (line {first[1]}); keep one")
+            return None
+        return Around(lat, lon, km)
+
+    def number(self, raw: LineDict, key: str, low: float, high: float, what: str, where: str) -> float | None:
+        value = raw.get(key)
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if number is None or not (low < number if key == "km" else low <= number) or number > high:
+            missing = key not in raw
+            self.add(raw.line_of(key), f"{where}around: {'missing' if missing else 'wrong'} `{key}`: write {what}")
+            return None
+        return number
+
+    # ----- settings -------------------------------------------------------------------------------------------
+    def chat_id(self, raw: LineDict, where: str) -> int | None:
+        value = raw.get("telegram_chat_id")
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value >= 0:
+            self.add(
+                raw.line_of("telegram_chat_id"),
+                f"{where}`telegram_chat_id` must be the negative id of a Telegram group, without quotes "
+                "(e.g. -1001234567890); a positive id is a person, not a group",
+            )
+            return None
+        return value
+
+    def mediators(self, raw: LineDict, where: str) -> frozenset[int]:
+        value = raw.get("mediators")
+        if value is None:
+            return frozenset()
+        if not isinstance(value, LineList):
+            self.add(raw.line_of("mediators"), f"{where}`mediators` must be a list of Telegram user ids: [123, 456]")
+            return frozenset()
+        ids = []
+        for index, item in enumerate(value):
+            if not isinstance(item, int) or isinstance(item, bool) or item <= 0:
+                self.add(
+                    value.line_of(index),
+                    f"{where}mediator `{item}` must be a Telegram user id: a positive whole number, without quotes",
+                )
+            else:
+                ids.append(item)
+        return frozenset(ids)
+
+    def integer(self, raw: LineDict, key: str, low: int, high: int | None, fallback: int, where: str) -> int:
+        if key not in raw:
+            return fallback
+        value = raw[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            self.add(raw.line_of(key), f"{where}`{key}` must be a whole number {bounds}, not {value!r}")
+            return fallback
+        return value
+
+    def hours(self, value: Any, line: int, where: str) -> WorkingHours:
+        blocks = value if isinstance(value, LineList) else [value]
+        ranges = []
+        for index, block in enumerate(blocks):
+            block_line = blocks.line_of(index) if isinstance(blocks, LineList) else line
+            if not isinstance(block, LineDict):
+                self.add(
+                    block_line,
+                    f'{where}`hours` must be {{days: [lundi, …], from: "09:00", to: "17:00"}} or a list of them',
+                )
+                continue
+            found = self.time_range(block, where)
+            if found is not None:
+                ranges.append(found)
+        if not ranges:
+            if not blocks:
+                self.add(line, f'{where}`hours` is empty: write {{days: [lundi, …], from: "09:00", to: "17:00"}}')
+            return OFFICE_HOURS
+        return WorkingHours(tuple(ranges))
+
+    def time_range(self, block: LineDict, where: str) -> TimeRange | None:
+        _unknown_keys(block, HOURS_KEYS, where + "hours: ", self.out)
+        days = self.days(block, where)
+        start, end = (self.time(block, key, where) for key in ("from", "to"))
+        if days is None or start is None or end is None:
+            return None
+        if start >= end:
+            self.add(
+                block.line_of("from"),
+                f"{where}hours: `from` ({block['from']}) must be before `to` ({block['to']}); "
+                "for hours past midnight write two ranges",
+            )
+            return None
+        return TimeRange(days, start, end)
+
+    def days(self, block: LineDict, where: str) -> frozenset[int] | None:
+        value = block.get("days")
+        line = block.line_of("days")
+        if value is None:
+            self.add(line, f"{where}hours: missing `days`, e.g. [lundi, mardi, mercredi, jeudi, vendredi]")
+            return None
+        items = value if isinstance(value, LineList) else [value]
+        days: set[int] = set()
+        ok = bool(items)
+        for index, item in enumerate(items):
+            item_line = items.line_of(index) if isinstance(items, LineList) else line
+            found = _day_range(str(item))
+            if found is None:
+                close = difflib.get_close_matches(str(item).casefold(), list(DAYS)[:7], n=1, cutoff=0.6)
+                hint = f"did you mean `{close[0]}`?" if close else "use lundi … dimanche (or mon … sun)"
+                self.add(item_line, f"{where}hours: unknown day `{item}`; {hint}")
+                ok = False
+            else:
+                days |= found
+        if not items:
+            self.add(line, f"{where}hours: `days` is empty; list the working days: [lundi, mardi, …]")
+        return frozenset(days) if ok else None
+
+    def time(self, block: LineDict, key: str, where: str) -> int | None:
+        value = block.get(key)
+        found = TIME.match(value) if isinstance(value, str) else None
+        minutes = int(found[1]) * 60 + int(found[2]) if found and int(found[2]) < 60 else None
+        if minutes is None or minutes > 24 * 60:
+            what = "missing" if key not in block else f"`{value}` is not a time"
+            self.add(block.line_of(key), f'{where}hours: `{key}`: {what}; write it as "HH:MM", e.g. "09:00"')
+            return None
+        return minutes
+
+
+LEVELS = {"postcodes": "postcode", "insee": "INSEE code", "departments": "department"}
+
+
+def _empty(line: int) -> LineDict:
+    empty = LineDict()
+    empty.line, empty.key_lines = line, {}
+    return empty
+
+
+def _unknown_keys(raw: LineDict, allowed: tuple[str, ...], where: str, out: Collector) -> None:
+    for key in raw:
+        if key in allowed:
+            continue
+        close = FRENCH_KEYS.get(key.casefold())
+        if close not in allowed:
+            found = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            close = found[0] if found else None
+        hint = f"did you mean `{close}`?" if close else f"allowed: {', '.join(allowed)}"
+        out.add(raw.line_of(key), f"{where}unknown key `{key}`; {hint}")
+
+
+def _code_text(item: Any) -> str:
+    """A code as written (the YAML loader keeps `01000` as text: a leading zero never makes a number)."""
+    return str(item).strip().upper()
+
+
+def _postcode_problem(code: str, geo: Geo | None) -> str | None:
+    if not re.fullmatch(r"\d{5}", code):
+        return f'postcode `{code}` must be 5 digits, e.g. "69001"'
+    if geo is not None and code not in geo.postcodes:
+        return f"postcode `{code}` does not exist in the geography table; check it"
+    return None
+
+
+def _insee_problem(code: str, geo: Geo | None) -> str | None:
+    if code.startswith("20") and re.fullmatch(r"\d{5}", code):
+        return f"INSEE code `{code}`: Corsican communes' codes start with 2A or 2B (Ajaccio is 2A004)"
+    if not INSEE.match(code):
+        return f"INSEE code `{code}` must be 5 characters: 2 for the department, 3 for the commune (Lyon is 69123)"
+    if geo is not None and code not in geo.by_code:
+        if code in geo.postcodes:
+            return f"`{code}` is a postcode, not an INSEE code: put it under `postcodes`"
+        return f"INSEE code `{code}` is not a commune of the geography table; check it (Lyon is 69123, not 69000)"
+    return None
+
+
+def _department_problem(code: str, geo: Geo | None) -> str | None:
+    if code == "20":
+        return "department `20`: Corsica is `2A` (Corse-du-Sud) and `2B` (Haute-Corse)"
+    if code not in DEPARTMENTS:
+        return f'department `{code}` does not exist; use 01 to 95, 2A, 2B or 971 to 976 (between quotes: "01")'
+    return None
+
+
+CODE_CHECKS = {"postcodes": _postcode_problem, "insee": _insee_problem, "departments": _department_problem}
+
+
+def _day_range(text: str) -> frozenset[int] | None:
+    """`lundi`, `mon`, or a range `lundi-vendredi`; None when not a day."""
+    first, dash, last = text.strip().casefold().partition("-")
+    if first not in DAYS or (dash and last not in DAYS):
+        return None
+    start, end = DAYS[first], DAYS[last] if dash else DAYS[first]
+    return frozenset(range(start, end + 1)) if start <= end else frozenset([*range(start, 7), *range(0, end + 1)])

@@ -1,0 +1,114 @@
+"""A callback request in plain French for the mediators (the Telegram group post, the dashboard): the answers as
+the person saw them on the buttons, the persona's title, the places suggested, the state and who holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.callbacks.desk import OUTCOMES, STATUS_LABELS
+from bot.callbacks.queues import QueueSet
+from bot.core.clock import PARIS
+from bot.core.slots import SLOT_TITLES, UNKNOWN
+from bot.core.text import national
+from bot.language.model import Flow
+from bot.language.personas import Personas
+from bot.storage.records import CallbackRow
+
+CONTACT_LABELS = {"person": "la personne elle-même", "relative": "le proche qui a écrit"}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    id: str
+    short_id: str  # the first characters, to name it in a conversation ("demande 3fa2")
+    queue: str
+    queue_label: str
+    status: str
+    status_label: str
+    first_name: str  # "" when not known
+    phone: str  # national format ("06 12 34 56 78"), "" once erased
+    moment: str
+    contact: str  # who to call, when a relative wrote
+    asked_by_relative: bool
+    persona: str  # the persona's title, "" when not classified
+    answers: tuple[tuple[str, str], ...]  # (heading, answer in words)
+    places: tuple[str, ...]
+    created_at: datetime | None
+    due_at: datetime | None
+    holder: str  # the mediator holding it, "" when nobody does
+    attempts: int
+    outcome: str
+    note: str
+
+
+class Describer:
+    def __init__(
+        self,
+        flow: Flow,
+        personas: Personas,
+        queues: QueueSet,
+        texts: Callable[[str], str],
+        place_name: Callable[[str], str | None],
+    ) -> None:
+        self.texts = texts
+        self.place_name = place_name
+        self.use(flow, personas, queues)
+
+    def use(self, flow: Flow, personas: Personas, queues: QueueSet) -> None:
+        """Describe with these from now on (the files were reloaded: bot/app/reload.py)."""
+        labels: dict[str, dict[str, str]] = {}
+        order: list[str] = []
+        for step in flow.steps.values():
+            if step.slot and step.slot not in labels:
+                order.append(step.slot)
+                labels[step.slot] = {c.value: c.label.pick(None) for c in step.choices}
+        self.flow, self.personas, self.queues = flow, personas, queues
+        self._labels, self._order = labels, order
+
+    def view(self, row: CallbackRow) -> RequestView:
+        queue = self.queues.get(row.queue) or self.queues.default
+        answers = dict(row.answers or {})
+        offers = answers.pop("offers", [])
+        persona = self.personas.personas.get(row.persona) if row.persona else None
+        moment = self.texts(f"moment_{row.moment}") if row.moment else ""
+        return RequestView(
+            id=row.id,
+            short_id=row.id[:4],
+            queue=queue.name,
+            queue_label=queue.label,
+            status=row.status,
+            status_label=STATUS_LABELS.get(row.status, row.status),
+            first_name=row.first_name or "",
+            phone=national(row.phone),
+            moment=moment,
+            contact=CONTACT_LABELS.get(row.contact or "", ""),
+            asked_by_relative=answers.get("for_whom") == "relative",
+            persona=persona.title if persona else "",
+            answers=tuple(self._answers(answers)),
+            places=tuple(name for name in (self.place_name(str(i)) for i in offers or []) if name),
+            created_at=row.created_at,
+            due_at=queue.due_at(row.created_at) if row.created_at else None,
+            holder=row.claimed_name or "",
+            attempts=row.attempts,
+            outcome=OUTCOMES.get(row.outcome or "", ""),
+            note=row.note or "",
+        )
+
+    def _answers(self, answers: dict[str, object]) -> list[tuple[str, str]]:
+        slots = [s for s in self._order if s in answers] + sorted(set(answers) - set(self._order))
+        found = []
+        for slot in slots:
+            value = answers[slot]
+            values = value if isinstance(value, list) else [value]
+            labels = self._labels.get(slot, {})
+            words = [labels.get(str(v), str(v)) for v in values if v != UNKNOWN]
+            if words:
+                found.append((SLOT_TITLES.get(slot, slot), ", ".join(words)))
+        return found
+
+
+def local_time(moment: datetime | None) -> str:
+    """ "23/11 à 10:42" in Paris time."""
+    return moment.astimezone(PARIS).strftime("%d/%m à %H:%M") if moment else ""

@@ -1,0 +1,1 @@
+"""The channel-neutral core: value types (Inbound, Reply, Turn), errors, slots, text normalisation, commands, clock."""

@@ -1,0 +1,190 @@
+"""The flow model: frozen values the loader builds and the engine reads. No parsing here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+StepKind = Literal["say", "ask", "menu", "action"]
+ACTIONS = ("classify", "show_offers", "request_callback")
+VARIANTS = ("self", "relative")  # wording variants, chosen by the for_whom slot
+
+# Variables filled at run time, usable in any text besides the flow's own `variables`.
+RUNTIME_VARIABLES = frozenset(
+    {
+        "persona_title",
+        "count",
+        "name",
+        "distance",
+        "address",
+        "phone",
+        "services",
+        "help",
+        "why",
+        "opening",
+        "free",
+        "moment",
+        "step",
+        "queue",  # who will call back: the label of the mediators' queue (catalogue/queues.yaml)
+        # Personal data (bot/engine/privacy_dialogue.py): retention periods in words ("6 mois"), and /mesdonnees.
+        "retention_answers",
+        "retention_phone",
+        "answers",
+        "date",
+        "status",
+        "consent_date",
+        "erase_date",
+    }
+)
+
+# System texts every flow needs (from messages.yaml beside the flow, or the flow's own `messages`).
+REQUIRED_MESSAGES = (
+    "unknown_label",
+    "confirm_label",
+    "human_label",
+    "multi_hint",
+    "not_understood",
+    "not_understood_human",
+    "empty_input",
+    "help",
+    "restart",
+    "stop",
+    "unknown_command",
+    "forget_confirm",
+    "forget_yes_label",
+    "forget_no_label",
+    "forget_done",
+    "forget_cancelled",
+    "resume",
+    "migrated",
+    "invalid_postcode",
+    "invalid_location",
+    "invalid_phone",
+    "invalid_text",
+    "no_catalogue",
+    "no_offers",
+    "offers_intro",
+    "offer_line",
+    "offers_more_intro",
+    "no_more_offers",
+    "offer_free",
+    "offer_paid",
+    "location_ambiguous",
+    "callback_consent",
+    "consent_yes_label",
+    "consent_no_label",
+    "callback_declined",
+    "callback_phone",
+    "callback_phone_invalid",
+    "callback_moment",
+    "moment_morning",
+    "moment_afternoon",
+    "moment_any",
+    "callback_who",
+    "who_person_label",
+    "who_relative_label",
+    "callback_done",
+    "unsupported",
+    "stale_button",
+    "technical_error",
+    "share_location_label",
+    "share_contact_label",
+    "map_label",
+    "callback_claimed",
+    "callback_retry",
+    "callback_gave_up",
+    "callback_cancelled",
+    "callback_none_open",
+    "cancel_label",
+    "privacy_notice",
+    "my_data_intro",
+    "my_data_nothing",
+    "my_data_answers",
+    "my_data_profile",
+    "my_data_notice",
+    "my_data_callback",
+    "my_data_erasure",
+    "my_data_erased",
+    "callback_status_new",
+    "callback_status_claimed",
+    "callback_status_done",
+    "callback_status_unreachable",
+    "callback_status_cancelled",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """A text with an optional variant for a relative speaking about someone else."""
+
+    variants: Mapping[str, str]
+    line: int
+
+    def pick(self, for_whom: str | None) -> str:
+        if for_whom == "relative" and "relative" in self.variants:
+            return self.variants["relative"]
+        return self.variants.get("self") or next(iter(self.variants.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: str
+    label: Wording
+    synonyms: tuple[str, ...] = ()
+    goto: str | None = None
+    exclusive: bool = False  # ticking it clears the others (e.g. "none")
+    line: int = 0
+    numbers: tuple[int, int] | None = None  # a typed number in [min, max] picks this button ("83" -> 80_plus)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """`goto` when every `if` condition holds and no `unless` condition does."""
+
+    goto: str
+    when: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    unless: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    id: str
+    kind: StepKind
+    line: int
+    text: Wording | None = None
+    slot: str | None = None
+    multi: bool = False
+    input: str | None = None
+    choices: tuple[Choice, ...] = ()
+    allow_unknown: bool = True
+    invalid: Wording | None = None
+    action: str | None = None
+    next: tuple[Rule, ...] = ()
+    end: bool = False
+
+    @property
+    def waits(self) -> bool:
+        """True when the step waits for the person's answer."""
+        return self.kind in ("ask", "menu")
+
+    def targets(self) -> list[str]:
+        return [r.goto for r in self.next] + [c.goto for c in self.choices if c.goto]
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    name: str
+    title: str
+    file: str
+    version: str  # content hash: a conversation keeps the version it started with
+    source: str
+    start: str
+    human: str  # the request_callback step that /humain leads to
+    personas_file: str
+    max_misses: int
+    steps: Mapping[str, Step]
+    messages: Mapping[str, Wording]
+    variables: Mapping[str, Wording]
+    personas_line: int = 1  # where `personas:` is written, for "file not found"

@@ -1,0 +1,271 @@
+"""The seven personas of the study and the classifier that places a person among them.
+
+The classifier is deterministic and explainable: each persona has weighted rules on the answers; the persona
+with the highest score wins, ties going to the more urgent one (the one at risk of losing rights). The reasons
+returned are the rules that weighed most. A missing or "unknown" answer matches only a rule that names
+`missing` or `unknown` for that slot: otherwise it simply weighs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.core.errors import FlowError, Problem
+from bot.core.messages import PersonaResult
+from bot.core.slots import SLOTS, UNKNOWN, SlotValue, condition_holds
+from bot.language.flows import Collector, Flow, Wording, parse_conditions, parse_wording
+from bot.language.standard import V1_ENUMS
+from bot.language.yamlload import LineDict, LineList, read_yaml
+
+PERSONA_IDS = ("refractaire", "novice_curieux", "sans_reperes", "timide", "melancolique", "modere", "hyper_connecte")
+URGENCY_RANK = {"high": 3, "medium": 2, "low": 1, "none": 0}
+SOLUTION_TYPES = (
+    "inform_motivate",
+    "equip_connect",
+    "assist",
+    "train_basics",
+    "train_themes",
+    "one_off_support",
+    "volunteer",
+)
+# Values of the national standard "lieux de médiation numérique" (schema v1.0.x), defined with the importer.
+SERVICES = V1_ENUMS["services"]
+SUPPORT_MODES = V1_ENUMS["modalites_accompagnement"]
+PERSONA_KEYS = {"title", "description", "urgency", "solutions", "message", "preferences", "rules"}
+PREFERENCE_KEYS = {"services", "modalites_accompagnement", "free_only", "prefer_free", "home_or_remote_when_difficult"}
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaRule:
+    when: Mapping[str, frozenset[str]]
+    weight: float
+    reason: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class OfferPreferences:
+    """What the search favours for this persona (national-standard values, best first)."""
+
+    services: tuple[str, ...]
+    support_modes: tuple[str, ...]
+    free_only: bool
+    prefer_free: bool
+    home_or_remote_when_difficult: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    id: str
+    title: str
+    description: str
+    urgency: str
+    solutions: tuple[str, ...]
+    message: Wording
+    preferences: OfferPreferences
+    rules: tuple[PersonaRule, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Personas:
+    file: str
+    personas: Mapping[str, Persona]  # in file order
+
+    def classify(self, answers: Mapping[str, SlotValue]) -> PersonaResult:
+        """One persona id, a confidence in [0, 1] and the reasons (the rules that weighed most)."""
+        scored: list[tuple[float, int, int, Persona, list[PersonaRule]]] = []
+        for order, persona in enumerate(self.personas.values()):
+            matched = [r for r in persona.rules if condition_holds(dict(r.when), dict(answers))]
+            score = sum(r.weight for r in matched)
+            scored.append((score, URGENCY_RANK[persona.urgency], -order, persona, matched))
+        scored.sort(key=lambda item: item[:3], reverse=True)
+        best_score, _, _, best, matched = scored[0]
+        second_score = scored[1][0] if len(scored) > 1 else 0.0
+        reachable = sum(r.weight for r in best.rules if r.weight > 0) or 1.0
+        if best_score <= 0:
+            confidence = 0.0
+        else:
+            margin = (best_score - max(second_score, 0.0)) / best_score
+            coverage = min(best_score / reachable, 1.0)
+            confidence = round(min(1.0, 0.6 * margin + 0.4 * coverage), 2)
+        strongest = sorted((r for r in matched if r.weight > 0), key=lambda r: -r.weight)[:4]
+        reasons = tuple(f"{r.reason} (+{r.weight:g})" for r in strongest)
+        if not reasons:
+            reasons = ("Peu de réponses connues : orientation par défaut vers la personne la plus à aider",)
+        return PersonaResult(best.id, confidence, reasons)
+
+
+def load_personas(path: Path) -> Personas:
+    _, data = read_yaml(path)
+    return parse_personas(data, str(path))
+
+
+def parse_personas(data: Any, file: str) -> Personas:
+    out = Collector(file)
+    if not isinstance(data, LineDict) or not isinstance(data.get("personas"), LineDict):
+        raise FlowError([Problem(file, 1, "expected a top-level `personas:` mapping of persona ids")])
+    raw_personas: LineDict = data["personas"]
+    for key in data:
+        if key != "personas":
+            out.add(data.line_of(key), f"unknown key `{key}`; only `personas` is expected")
+    personas: dict[str, Persona] = {}
+    for persona_id, raw in raw_personas.items():
+        line = raw_personas.line_of(persona_id)
+        if persona_id not in PERSONA_IDS:
+            out.add(line, f"unknown persona id `{persona_id}`; the ids are fixed: {', '.join(PERSONA_IDS)}")
+            continue
+        persona = _parse_persona(persona_id, raw, line, out)
+        if persona is not None:
+            personas[persona_id] = persona
+    for persona_id in PERSONA_IDS:
+        if persona_id not in raw_personas:
+            out.add(data.line_of("personas"), f"persona `{persona_id}` is missing; all seven are needed")
+    if out.problems:
+        raise FlowError(out.problems)
+    return Personas(file, personas)
+
+
+def _parse_persona(persona_id: str, raw: Any, line: int, out: Collector) -> Persona | None:
+    where = f"persona `{persona_id}`"
+    if not isinstance(raw, LineDict):
+        out.add(line, f"{where}: expected a mapping")
+        return None
+    for key in raw:
+        if key not in PERSONA_KEYS:
+            out.add(raw.line_of(key), f"{where}: unknown key `{key}`; allowed: {sorted(PERSONA_KEYS)}")
+    for key in ("title", "urgency", "message", "rules"):
+        if key not in raw:
+            out.add(raw.line, f"{where}: missing `{key}`")
+    urgency = str(raw.get("urgency", "none"))
+    if urgency not in URGENCY_RANK:
+        out.add(raw.line_of("urgency"), f"{where}: urgency must be one of {', '.join(URGENCY_RANK)}")
+        urgency = "none"
+    solutions = _list(raw, "solutions", where, out)
+    for value in solutions:
+        if value not in SOLUTION_TYPES:
+            out.add(
+                raw.line_of("solutions"), f"{where}: unknown solution `{value}`; known: {', '.join(SOLUTION_TYPES)}"
+            )
+    # A missing message is reported once, above, not again as "expected a text".
+    message = (
+        parse_wording(raw["message"], f"{where} message", raw.line_of("message"), out) if "message" in raw else None
+    )
+    rules: list[PersonaRule] = []
+    raw_rules = raw.get("rules")
+    if "rules" in raw and (not isinstance(raw_rules, LineList) or not raw_rules):
+        out.add(raw.line_of("rules"), f"{where}: `rules` must be a non-empty list of `- if: … weight: … reason: …`")
+    rule_items: LineList = raw_rules if isinstance(raw_rules, LineList) else LineList()
+    for index, item in enumerate(rule_items):
+        item_line = rule_items.line_of(index)
+        if not isinstance(item, LineDict) or not {"if", "weight", "reason"} <= set(item):
+            out.add(item_line, f"{where}: each rule needs `if`, `weight` and `reason`")
+            continue
+        for key in item:
+            if key not in {"if", "weight", "reason"}:
+                out.add(item.line_of(key), f"{where}: unknown key `{key}` in a rule; allowed: if, weight, reason")
+        weight = item["weight"]
+        if not isinstance(weight, int | float) or isinstance(weight, bool):
+            out.add(item.line_of("weight"), f"{where}: weight must be a number (negative to count against)")
+            continue
+        when = parse_conditions(item["if"], where, item.line_of("if"), out)
+        rules.append(PersonaRule(when, float(weight), str(item["reason"]), item_line))
+    preferences = _parse_preferences(raw.get("preferences"), where, raw.line_of("preferences"), out)
+    if message is None:
+        return None
+    return Persona(
+        persona_id,
+        str(raw.get("title", persona_id)),
+        str(raw.get("description", "")).strip(),
+        urgency,
+        tuple(str(s) for s in solutions),
+        message,
+        preferences,
+        tuple(rules),
+        line,
+    )
+
+
+def _list(raw: LineDict, key: str, where: str, out: Collector) -> list[Any]:
+    """The list under `key` (none: empty); anything else is reported, and read as empty."""
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        out.add(raw.line_of(key), f"{where}: `{key}` must be a list: one `- value` per line, or [a, b]")
+        return []
+    return value
+
+
+def _parse_preferences(raw: Any, where: str, line: int, out: Collector) -> OfferPreferences:
+    if raw is None:
+        raw = LineDict()
+        raw.line, raw.key_lines = line, {}
+    if not isinstance(raw, LineDict):
+        out.add(line, f"{where}: `preferences` must be a mapping")
+        raw = LineDict()
+        raw.line, raw.key_lines = line, {}
+    for key in raw:
+        if key not in PREFERENCE_KEYS:
+            out.add(raw.line_of(key), f"{where}: unknown preference `{key}`; allowed: {sorted(PREFERENCE_KEYS)}")
+    services = [str(s) for s in _list(raw, "services", where, out)]
+    for value in services:
+        if value not in SERVICES:
+            out.add(
+                raw.line_of("services"),
+                f"{where}: `{value}` is not a service of the national standard; expected one of: {'; '.join(SERVICES)}",
+            )
+    modes = [str(s) for s in _list(raw, "modalites_accompagnement", where, out)]
+    for value in modes:
+        if value not in SUPPORT_MODES:
+            out.add(
+                raw.line_of("modalites_accompagnement"),
+                f"{where}: `{value}` is not a support mode of the national standard; expected one of: "
+                f"{'; '.join(SUPPORT_MODES)}",
+            )
+    return OfferPreferences(
+        tuple(services),
+        tuple(modes),
+        raw.get("free_only") is True,
+        raw.get("prefer_free") is True,
+        raw.get("home_or_remote_when_difficult") is True,
+    )
+
+
+def check_against_flow(personas: Personas, flow: Flow) -> list[Problem]:
+    """Rules naming a slot no question asks, or a value no button can produce."""
+    producible: dict[str, set[str]] = {}
+    for step in flow.steps.values():
+        if step.kind == "ask" and step.slot:
+            produced = producible.setdefault(step.slot, {"missing"})
+            produced.update(c.value for c in step.choices)
+            if step.allow_unknown:
+                produced.add(UNKNOWN)
+    problems = []
+    for persona in personas.personas.values():
+        for rule in persona.rules:
+            for slot, values in rule.when.items():
+                if slot not in producible:
+                    if SLOTS.get(slot) is not None and set(values) != {"missing"}:
+                        problems.append(
+                            Problem(
+                                personas.file,
+                                rule.line,
+                                f"persona `{persona.id}`: no question of flow `{flow.name}` asks "
+                                f"`{slot}`, so this rule can never apply",
+                            )
+                        )
+                    continue
+                for value in sorted(values - producible[slot]):
+                    problems.append(
+                        Problem(
+                            personas.file,
+                            rule.line,
+                            f"persona `{persona.id}`: no button of flow `{flow.name}` gives "
+                            f"`{slot}: {value}`; this rule part can never apply",
+                        )
+                    )
+    return problems

@@ -1,0 +1,1 @@
+"""Free text read against a question's buttons: candidates, fuzzy matching, negation."""
