@@ -4,12 +4,12 @@
         [--logs DIR]
 
 What runs, all on 127.0.0.1 (nothing touches the network):
-  - a throw-away PostgreSQL server (tests/postgres.py: Debian's binaries, fsync off), started once;
+  - a throw-away PostgreSQL server (tests/support/postgres.py: Debian's binaries, fsync off), started once;
   - for each configuration, SQLite x1 process, PostgreSQL x1, x2, x3 processes: a fresh database (a new SQLite
-    file; a new PostgreSQL database), a fresh fake Bot API server (tests/fake_telegram, emulating an API latency,
-    50 ms by default as in benchmarks/telegram.py) and the bot's processes in webhook mode behind the round-robin
-    proxy of tests/cluster.py (the fake server POSTs each update to the proxy, which hands it to the next process
-    in turn, as README "Passer à l'échelle" deploys them). Each process is this file's `--serve` entry:
+    file; a new PostgreSQL database), a fresh fake Bot API server (tests/support/fake_telegram, emulating an API
+    latency, 50 ms by default as in benchmarks/telegram.py) and the bot's processes in webhook mode behind the
+    round-robin proxy of tests/support/cluster.py (the fake server POSTs each update to the proxy, which hands it to the
+    next process in turn, as README "Passer à l'échelle" deploys them). Each process is this file's `--serve` entry:
     `bot.app.server.run(settings, limits=None)` (uvloop, as `python -m bot run`) with Telegram's sending limiter off,
     so that Telegram's 30 messages/s do not cap what is measured. They are stopped with SIGTERM before the next
     configuration starts;
@@ -110,9 +110,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != THIS_FILE.pare
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.telegram import SCRIPT, BenchTelegram, crowd, log_problems, own_cpu, passerelle_person  # noqa: E402
-from tests.cluster import bot_cluster  # noqa: E402
-from tests.fake_telegram.limits import LIMITED_METHODS  # noqa: E402
-from tests.postgres import PostgresCluster, start_cluster  # noqa: E402
+from tests.support.cluster import bot_cluster  # noqa: E402
+from tests.support.fake_telegram.limits import LIMITED_METHODS  # noqa: E402
+from tests.support.postgres import PostgresCluster, start_cluster  # noqa: E402
 
 FIRST_CHAT = 100_000
 CONFIGURATIONS = (("SQLite", 1), ("PostgreSQL", 1), ("PostgreSQL", 2), ("PostgreSQL", 3))

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/telegram.py [--regime all] [--people 1000] [--limits-people 150]
         [--latency-ms 0 50] [--quick] [--profile DIR]
 
-Two processes per run, one for each of the 2 cores: this one (the fake Bot API server of tests/fake_telegram and
+Two processes per run, one for each of the 2 cores: this one (the fake Bot API server of tests/support/fake_telegram and
 the simulated crowd) and the bot under test, started fresh (new database) for each run:
   - bare PTB bot: a tutorial bot (`Application` polling through its Updater, `run_polling()`, default sequential
     processing) with a 3-step ConversationHandler: /start -> Q1 -> answer -> Q2 -> answer -> Q3 -> answer ->
@@ -63,9 +63,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != THIS_FILE.pare
 sys.path.insert(0, str(ROOT))
 
 from bot.channels.telegram.mapping import decode_button  # noqa: E402
-from tests.fake_telegram import ApiError, Call, FakeTelegram, FakeUser, Limits, StoredMessage  # noqa: E402
-from tests.fake_telegram.limits import LIMITED_METHODS  # noqa: E402
-from tests.telegram_harness import free_port, is_question  # noqa: E402
+from tests.support.fake_telegram import ApiError, Call, FakeTelegram, FakeUser, Limits, StoredMessage  # noqa: E402
+from tests.support.fake_telegram.limits import LIMITED_METHODS  # noqa: E402
+from tests.support.telegram_harness import free_port, is_question  # noqa: E402
 
 TOKEN = "424242:BENCH-token"
 FIRST_CHAT = 100_000

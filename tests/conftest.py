@@ -16,12 +16,12 @@ from bot.engine.engine import Engine
 from bot.places.offers import NoCatalogue, OfferSearch
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
-from tests.postgres import PostgresCluster, PostgresUnavailable, start_cluster
+from tests.support.postgres import PostgresCluster, PostgresUnavailable, start_cluster
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
 
-    from tests.browser import RunningServer
+    from tests.support.browser import RunningServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
@@ -71,7 +71,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
-    """A throw-away PostgreSQL server on 127.0.0.1 (tests/postgres.py), started the first time a test of the
+    """A throw-away PostgreSQL server on 127.0.0.1 (tests/support/postgres.py), started the first time a test of the
     session needs it (about a second) and removed at the end. No PostgreSQL and no way to install it: the tests
     needing it fail, saying what to install (never skipped: CI must run them)."""
     try:
@@ -143,14 +143,14 @@ def versions_from_one(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "first_version", lambda: 1)
 
 
-# ----- the web server and the browser (tests/browser.py) ------------------------------------------------------
+# ----- the web server and the browser (tests/support/browser.py) ------------------------------------------------------
 # Their objects live on the session's event loop (one Chromium per session): a test module using them sets
 # `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
 @pytest_asyncio.fixture(loop_scope="session")
 async def web_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     """The whole server (`bot.app.server.serve`, no Telegram) on a free loopback port, on a SQLite file of the test's
     own: `web_server.url`, `web_server.app.storage`."""
-    from tests.browser import running_server, web_settings
+    from tests.support.browser import running_server, web_settings
 
     async with running_server(web_settings(tmp_path / "web.db")) as server:
         yield server
@@ -162,7 +162,7 @@ async def chromium() -> AsyncIterator[Browser]:
     one for the session; it resolves no host but loopback."""
     from playwright.async_api import async_playwright
 
-    from tests.browser import BrowserSetupError, ensure_chromium, launch_chromium
+    from tests.support.browser import BrowserSetupError, ensure_chromium, launch_chromium
 
     try:
         executable = ensure_chromium()
@@ -178,7 +178,7 @@ async def chromium() -> AsyncIterator[Browser]:
 async def browser_context(chromium: Browser, web_server: RunningServer) -> AsyncIterator[BrowserContext]:
     """A fresh browser profile (no cookies) on `web_server`, French, phone-sized (360×740), requests outside
     loopback aborted; `page.goto("/")` opens the web chat."""
-    from tests.browser import block_outside
+    from tests.support.browser import block_outside
 
     context = await chromium.new_context(
         base_url=web_server.url,

@@ -1,6 +1,6 @@
 """The command line, run for real as `python -m bot …` subprocesses: the `chat --jsonl` contract of
 CONTRACT.md, the human terminal chat, and `--help` on every command (`run` without a token serves the web
-chat: tests/test_web_chat.py starts it).
+chat: tests/channels/web/test_chat.py starts it).
 
 One long JSONL conversation (a single process, driven line by line through pipes) feeds most checks, so the
 whole file stays fast: see `transcript` below.

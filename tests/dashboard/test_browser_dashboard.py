@@ -1,0 +1,139 @@
+"""The mediators' dashboard in a real browser (Debian's Chromium, headless, Playwright; fixtures of tests/conftest.py
+on the whole server): sign in, find the request a person just made in the chat, take it, close it with an
+outcome; a form sent without its CSRF token is refused. Screenshots go to tests/artifacts/ (or
+$PASSERELLE_ARTIFACTS), named dashboard-*.png."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.conftest import Chat
+from tests.support.browser import RunningServer, artifacts_dir
+from tests.support.dashboard import PASSWORD, add_mediator
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+# The shipped flow, for oneself, in Lyon (69003: the `lyon` queue), up to the callback request.
+TO_CALLBACK = [
+    "bonjour",
+    "value:self",
+    "value:family_contact",
+    "value:smartphone",
+    "value:weekly",
+    "value:intermediate",
+    "value:unsure",
+    "value:confidence",
+    "value:easy",
+    "69003",
+    "value:yes",
+    "oui",
+    "06 12 34 56 78",
+    "value:morning",
+]
+
+
+async def shot(page: Page, name: str) -> None:
+    await page.screenshot(path=artifacts_dir() / f"dashboard-{name}.png", full_page=True)
+
+
+async def no_sideways_scroll(page: Page) -> None:
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.viewport_size
+    assert viewport is not None
+    assert width <= viewport["width"], f"the page is {width}px wide on a {viewport['width']}px screen"
+
+
+async def sign_in(page: Page, login: str) -> None:
+    await page.goto("/mediateurs/")
+    await expect(page).to_have_url(re.compile(r"/mediateurs/connexion"))
+    await page.get_by_label("Identifiant").fill(login)
+    await page.get_by_label("Mot de passe").fill(PASSWORD)
+    await page.get_by_label("Mot de passe").press("Enter")  # the keyboard sends the form
+    await expect(page.get_by_role("heading", name="Demandes de rappel")).to_be_visible()
+
+
+async def test_sign_in_take_a_new_request_and_close_it_with_an_outcome(page: Page, web_server: RunningServer) -> None:
+    """A mediator signs in, sees the request a person just made, takes it (« Je m'en occupe ») and records
+    « Appel fait » with an outcome and a note: the database holds it, the history shows each step."""
+    desk = web_server.app.desk
+    assert desk is not None
+    await add_mediator(web_server, "marie", ["lyon"], name="Marie D.")
+    turn = (await Chat(web_server.app.engine, "web:4242").script(TO_CALLBACK))[-1]
+    assert turn.callback is not None
+    callback_id = turn.callback.id
+
+    await page.goto("/mediateurs/")
+    await shot(page, "1-connexion")
+    await sign_in(page, "marie")
+    link = page.get_by_role("link", name=re.compile(rf"Demande {callback_id[:4]}"))
+    await expect(link).to_be_visible()
+    await expect(page.locator(".wait").first).to_have_text("dans les délais")
+    await no_sideways_scroll(page)
+    await shot(page, "2-liste")
+
+    await link.click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(f"Demande {callback_id[:4]}")
+    await expect(page.get_by_role("link", name="06 12 34 56 78")).to_have_attribute("href", "tel:+33612345678")
+    await page.get_by_role("button", name="Je m'en occupe").click()
+    await expect(page.locator(".flash")).to_contain_text("vous vous occupez de cette demande")
+    await expect(page.get_by_role("button", name="Libérer")).to_be_visible()
+    await no_sideways_scroll(page)
+    await shot(page, "3-prise-en-charge")
+
+    await page.get_by_label("Résultat de l'appel").select_option(label="Rendez-vous pris")
+    await page.get_by_label("Note (facultative)").first.fill("RDV jeudi 10 h à la médiathèque")
+    await page.get_by_role("button", name="Appel fait").click()
+    await expect(page.get_by_role("heading", name="Demandes de rappel")).to_be_visible()
+    await expect(page.locator(".flash")).to_contain_text("appel fait (Rendez-vous pris)")
+    await shot(page, "4-appel-fait")
+
+    row = await desk.get(callback_id)
+    assert row is not None
+    assert (row.status, row.outcome, row.claimed_by) == ("done", "appointment", "web:marie")
+    await page.goto(f"/mediateurs/demandes/{callback_id}")
+    history = page.locator(".history li")
+    await expect(history).to_have_count(3)
+    await expect(history.nth(0)).to_contain_text("Demande reçue")
+    await expect(history.nth(1)).to_contain_text("Prise en charge — ")
+    await expect(history.nth(2)).to_contain_text("par Marie D. (tableau de bord)")
+    await expect(history.nth(2)).to_contain_text("RDV jeudi 10 h à la médiathèque")
+    await shot(page, "5-historique")
+
+
+async def test_a_form_sent_without_its_csrf_token_is_refused(page: Page, web_server: RunningServer) -> None:
+    """The claim form with its hidden CSRF field removed gets the French 403 page, and the request stays free."""
+    desk = web_server.app.desk
+    assert desk is not None
+    await add_mediator(web_server, "marie", ["lyon"])
+    turn = (await Chat(web_server.app.engine, "web:4343").script(TO_CALLBACK))[-1]
+    assert turn.callback is not None
+    await sign_in(page, "marie")
+    await page.goto(f"/mediateurs/demandes/{turn.callback.id}")
+    claim = page.locator("form", has=page.get_by_role("button", name="Je m'en occupe"))
+    await claim.locator('input[name="csrf"]').evaluate("field => field.remove()")
+    await claim.get_by_role("button").click()
+    await expect(page.get_by_role("heading", name="Action refusée")).to_be_visible()
+    await expect(page.locator("main")).to_contain_text("Rien n'a été modifié")
+    await shot(page, "6-csrf-refuse")
+    row = await desk.get(turn.callback.id)
+    assert row is not None
+    assert (row.status, row.claimed_by) == ("new", None)
+
+
+async def test_keyboard_focus_is_visible_on_the_sign_in_page(page: Page) -> None:
+    """Tabbing from the top reaches the skip link, then the form's fields, each with a visible focus ring."""
+    await page.goto("/mediateurs/connexion")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Aller au contenu")).to_be_focused()
+    for label in ("Identifiant", "Mot de passe"):
+        field = page.get_by_label(label)
+        for _ in range(10):
+            if await field.evaluate("element => element === document.activeElement"):
+                break
+            await page.keyboard.press("Tab")
+        await expect(field).to_be_focused()
+        outline = await field.evaluate("element => getComputedStyle(element).outlineStyle")
+        assert outline == "solid", f"{label}: no visible focus"
+    await no_sideways_scroll(page)
