@@ -8,11 +8,23 @@ must exist and circles must be in France.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.callbacks.queuefields import (
+    CODE_CHECKS,
+    DAYS,
+    LEVELS,
+    MAX_KM,
+    MAX_LABEL,
+    NAME,
+    TIME,
+    code_text,
+    day_range,
+    empty_block,
+    unknown_keys,
+)
 from bot.callbacks.queues import DEFAULT_NAME, OFFICE_HOURS, Around, Queue, QueueSet, TimeRange, WorkingHours
 from bot.core.errors import FlowError, Problem
 from bot.language.checks import Collector
@@ -26,45 +38,6 @@ QUEUE_KEYS = ("name", "label", "territory", "telegram_chat_id", "mediators", "ho
 TERRITORY_KEYS = ("postcodes", "insee", "departments", "around")
 AROUND_KEYS = ("lat", "lon", "km")
 HOURS_KEYS = ("days", "from", "to")
-# Keys a French-speaking coordinator may write instead of the English ones.
-FRENCH_KEYS = {
-    "nom": "name",
-    "libelle": "label",
-    "libellé": "label",
-    "territoire": "territory",
-    "groupe": "telegram_chat_id",
-    "mediateurs": "mediators",
-    "médiateurs": "mediators",
-    "horaires": "hours",
-    "delai": "target_minutes",
-    "délai": "target_minutes",
-    "tentatives": "max_attempts",
-    "codes_postaux": "postcodes",
-    "communes": "insee",
-    "departements": "departments",
-    "départements": "departments",
-    "autour": "around",
-    "rayon": "km",
-    "jours": "days",
-    "de": "from",
-    "a": "to",
-    "à": "to",
-}
-DAYS = {
-    **{day: i for i, day in enumerate(("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"))},
-    **{day: i for i, day in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
-    **{day: i for i, day in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
-}
-DEPARTMENTS = frozenset(
-    [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B"] + [str(n) for n in range(971, 977)]
-)
-MAX_KM = 200.0
-MAX_LABEL = 120
-NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
-TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-INSEE = re.compile(r"^(?:\d{2}|2[AB])\d{3}$")
-
-
 def load_queues(path: Path | None, *, default_chat_id: int | None, geo: Geo | None = None) -> QueueSet:
     """The queues of `path`; no file (or None): only the default queue. `default_chat_id` (MEDIATOR_CHAT_ID)
     sets the default queue's group, over the file's. Raises FlowError listing every problem."""
@@ -98,13 +71,13 @@ class _Parser:
         self.out.add(line, message)
 
     def parse(self, data: LineDict) -> QueueSet:
-        _unknown_keys(data, TOP_KEYS, "", self.out)
+        unknown_keys(data, TOP_KEYS, "", self.out)
         raw_default = data.get("default")
         if raw_default is None:
-            raw_default = _empty(data.line)
+            raw_default = empty_block(data.line)
         elif not isinstance(raw_default, LineDict):
             self.add(data.line_of("default"), "`default` must be a mapping (label, hours, target_minutes, …)")
-            raw_default = _empty(data.line_of("default"))
+            raw_default = empty_block(data.line_of("default"))
         default = self.queue(raw_default, DEFAULT_NAME, None)
         raw_queues = data.get("queues")
         if "queues" in data and not isinstance(raw_queues, LineList):
@@ -139,13 +112,13 @@ class _Parser:
         """The `default:` block (default is None) or a territorial queue, inheriting the default's settings."""
         where = "default queue: " if default is None else f"queue `{name}`: "
         if default is None:
-            _unknown_keys(raw, (*DEFAULT_KEYS, "territory", "name"), where, self.out)
+            unknown_keys(raw, (*DEFAULT_KEYS, "territory", "name"), where, self.out)
             if "territory" in raw:
                 self.add(raw.line_of("territory"), f"{where}no `territory`: it takes what no other queue covers")
             if "name" in raw:
                 self.add(raw.line_of("name"), f"{where}no `name`: it is always `default`")
         else:
-            _unknown_keys(raw, QUEUE_KEYS, where, self.out)
+            unknown_keys(raw, QUEUE_KEYS, where, self.out)
         base = default or QueueSet.only_default().default
         label = base.label
         if "label" in raw:
@@ -183,7 +156,7 @@ class _Parser:
             message = "missing `territory`" if value is None else "`territory` must be a mapping"
             self.add(raw.line_of("territory"), f"{where}{message}: {hint}")
             return {}, None
-        _unknown_keys(value, TERRITORY_KEYS, where + "territory: ", self.out)
+        unknown_keys(value, TERRITORY_KEYS, where + "territory: ", self.out)
         if not any(value.get(key) not in (None, "", [], {}) for key in TERRITORY_KEYS):
             self.add(
                 raw.line_of("territory"),
@@ -204,7 +177,7 @@ class _Parser:
         level = LEVELS[key]
         for index, item in enumerate(items):
             line = items.line_of(index) if isinstance(items, LineList) else territory.line_of(key)
-            code = _code_text(item)
+            code = code_text(item)
             problem = CODE_CHECKS[key](code, self.geo)
             if problem:
                 self.add(line, f"{where}{problem}")
@@ -231,7 +204,7 @@ class _Parser:
         if not isinstance(raw, LineDict):
             self.add(line, f"{where}`around` must be a mapping: {{lat: 45.76, lon: 4.83, km: 10}}")
             return None
-        _unknown_keys(raw, AROUND_KEYS, where + "around: ", self.out)
+        unknown_keys(raw, AROUND_KEYS, where + "around: ", self.out)
         lat = self.number(raw, "lat", -90, 90, "a latitude in degrees between -90 and 90 (45.76 for Lyon)", where)
         lon = self.number(raw, "lon", -180, 180, "a longitude in degrees between -180 and 180 (4.83 for Lyon)", where)
         km = self.number(raw, "km", 0, MAX_KM, f"a radius in kilometres, more than 0 and at most {MAX_KM:g}", where)
@@ -320,7 +293,7 @@ class _Parser:
         return WorkingHours(tuple(ranges))
 
     def time_range(self, block: LineDict, where: str) -> TimeRange | None:
-        _unknown_keys(block, HOURS_KEYS, where + "hours: ", self.out)
+        unknown_keys(block, HOURS_KEYS, where + "hours: ", self.out)
         days = self.days(block, where)
         start, end = (self.time(block, key, where) for key in ("from", "to"))
         if days is None or start is None or end is None:
@@ -345,7 +318,7 @@ class _Parser:
         ok = bool(items)
         for index, item in enumerate(items):
             item_line = items.line_of(index) if isinstance(items, LineList) else line
-            found = _day_range(str(item))
+            found = day_range(str(item))
             if found is None:
                 close = difflib.get_close_matches(str(item).casefold(), list(DAYS)[:7], n=1, cutoff=0.6)
                 hint = f"did you mean `{close[0]}`?" if close else "use lundi … dimanche (or mon … sun)"
@@ -368,67 +341,3 @@ class _Parser:
         return minutes
 
 
-LEVELS = {"postcodes": "postcode", "insee": "INSEE code", "departments": "department"}
-
-
-def _empty(line: int) -> LineDict:
-    empty = LineDict()
-    empty.line, empty.key_lines = line, {}
-    return empty
-
-
-def _unknown_keys(raw: LineDict, allowed: tuple[str, ...], where: str, out: Collector) -> None:
-    for key in raw:
-        if key in allowed:
-            continue
-        close = FRENCH_KEYS.get(key.casefold())
-        if close not in allowed:
-            found = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            close = found[0] if found else None
-        hint = f"did you mean `{close}`?" if close else f"allowed: {', '.join(allowed)}"
-        out.add(raw.line_of(key), f"{where}unknown key `{key}`; {hint}")
-
-
-def _code_text(item: Any) -> str:
-    """A code as written (the YAML loader keeps `01000` as text: a leading zero never makes a number)."""
-    return str(item).strip().upper()
-
-
-def _postcode_problem(code: str, geo: Geo | None) -> str | None:
-    if not re.fullmatch(r"\d{5}", code):
-        return f'postcode `{code}` must be 5 digits, e.g. "69001"'
-    if geo is not None and code not in geo.postcodes:
-        return f"postcode `{code}` does not exist in the geography table; check it"
-    return None
-
-
-def _insee_problem(code: str, geo: Geo | None) -> str | None:
-    if code.startswith("20") and re.fullmatch(r"\d{5}", code):
-        return f"INSEE code `{code}`: Corsican communes' codes start with 2A or 2B (Ajaccio is 2A004)"
-    if not INSEE.match(code):
-        return f"INSEE code `{code}` must be 5 characters: 2 for the department, 3 for the commune (Lyon is 69123)"
-    if geo is not None and code not in geo.by_code:
-        if code in geo.postcodes:
-            return f"`{code}` is a postcode, not an INSEE code: put it under `postcodes`"
-        return f"INSEE code `{code}` is not a commune of the geography table; check it (Lyon is 69123, not 69000)"
-    return None
-
-
-def _department_problem(code: str, geo: Geo | None) -> str | None:
-    if code == "20":
-        return "department `20`: Corsica is `2A` (Corse-du-Sud) and `2B` (Haute-Corse)"
-    if code not in DEPARTMENTS:
-        return f'department `{code}` does not exist; use 01 to 95, 2A, 2B or 971 to 976 (between quotes: "01")'
-    return None
-
-
-CODE_CHECKS = {"postcodes": _postcode_problem, "insee": _insee_problem, "departments": _department_problem}
-
-
-def _day_range(text: str) -> frozenset[int] | None:
-    """`lundi`, `mon`, or a range `lundi-vendredi`; None when not a day."""
-    first, dash, last = text.strip().casefold().partition("-")
-    if first not in DAYS or (dash and last not in DAYS):
-        return None
-    start, end = DAYS[first], DAYS[last] if dash else DAYS[first]
-    return frozenset(range(start, end + 1)) if start <= end else frozenset([*range(start, 7), *range(0, end + 1)])
