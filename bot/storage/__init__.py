@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -15,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, text, update
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -38,6 +36,7 @@ from bot.storage.records import (
 )
 from bot.storage.sqlite import SqliteTransaction, sqlite_setup
 from bot.storage.tables import callbacks, flow_versions, inbox, outbox
+from bot.storage.urls import engine_url, failure_reason, server_options
 
 __all__ = [
     "CallbackRow",
@@ -65,43 +64,6 @@ class _RolledBack(Exception):
 
 
 _MIGRATION_LOCK = 0x7061_7373  # PostgreSQL advisory lock taken while migrating (any constant unique to the bot)
-_PASSWORD_IN_URL = re.compile(r"(://[^/:@\s]*:)[^@\s]*@")
-
-
-def _engine_url(url: str) -> URL:
-    """The URL given to SQLAlchemy. A plain postgres:// or postgresql:// URL (as hosting platforms hand them
-    out) means asyncpg, the PostgreSQL driver the bot ships with."""
-    parsed = make_url(url)
-    if parsed.drivername in ("postgres", "postgresql"):
-        parsed = parsed.set(drivername="postgresql+asyncpg")
-    return parsed
-
-
-def _server_options(url: URL) -> dict[str, Any]:
-    """The connection pool for a database server (PostgreSQL): turns run concurrently, each holding a
-    connection for one short transaction."""
-    options: dict[str, Any] = {
-        "pool_size": 10,
-        "max_overflow": 10,
-        "pool_timeout": 30,
-        "pool_pre_ping": True,  # a connection closed while idle (server restart, proxy timeout) is replaced
-        "pool_recycle": 1800,
-    }
-    if url.drivername.partition("+")[2] == "asyncpg" and "timeout" not in url.query:
-        options["connect_args"] = {"timeout": 10}  # seconds to connect, instead of asyncpg's 60
-    return options
-
-
-def _reason(exc: BaseException, url: URL | None = None) -> str:
-    """Why opening failed, for the operator: the driver's own words, never the password."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        reason = str(exc.orig)
-    else:
-        reason = f"{exc.__class__.__name__}: {exc}"
-    reason = _PASSWORD_IN_URL.sub(r"\1***@", reason.split("\n(Background on this error")[0].strip())
-    if url is not None and url.password:
-        reason = reason.replace(str(url.password), "***")
-    return reason
 
 
 class Storage:
@@ -154,11 +116,11 @@ class Storage:
         tools that never write personal data.
         """
         try:
-            parsed = _engine_url(url)
+            parsed = engine_url(url)
         except (SQLAlchemyError, ValueError) as exc:
-            raise StorageError(f"DATABASE_URL is not usable: {_reason(exc)}") from exc
+            raise StorageError(f"DATABASE_URL is not usable: {failure_reason(exc)}") from exc
         sqlite = parsed.get_backend_name() == "sqlite"
-        options: dict[str, Any] = {} if sqlite else _server_options(parsed)
+        options: dict[str, Any] = {} if sqlite else server_options(parsed)
         if sqlite:
             database = parsed.database
             # Every transaction ends in COMMIT or ROLLBACK: no extra rollback when a connection goes back.
@@ -172,7 +134,7 @@ class Storage:
         try:
             engine = create_async_engine(parsed, **options)
         except (SQLAlchemyError, ValueError, ImportError, TypeError) as exc:
-            raise StorageError(f"DATABASE_URL is not usable: {_reason(exc, parsed)}") from exc
+            raise StorageError(f"DATABASE_URL is not usable: {failure_reason(exc, parsed)}") from exc
         if sqlite:
             sqlite_setup(engine)
         owner = owner or f"{socket.gethostname()}:{os.getpid()}"
@@ -186,7 +148,7 @@ class Storage:
         except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
             await storage.close()
             where = parsed.render_as_string(hide_password=True)
-            raise StorageError(f"cannot open or migrate the database {where}: {_reason(exc, parsed)}") from exc
+            raise StorageError(f"cannot open or migrate the database {where}: {failure_reason(exc, parsed)}") from exc
         except StorageError:  # the keyring does not fit the data stored
             await storage.close()
             raise
