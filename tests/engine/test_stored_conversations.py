@@ -295,3 +295,25 @@ async def test_ticked_buttons_stored_before_are_still_ticked(tmp_path: Path, loa
     stored = database.row()[1]
     assert stored["answers"]["equipment"] == ["smartphone", "computer"]
     assert "pending" not in stored
+
+
+async def test_a_draft_whose_number_no_longer_decrypts_asks_for_the_number_again(
+    tmp_path: Path, loaded: LoadedFlow
+) -> None:
+    """Stored asking the moment, the draft number encrypted with a key since dropped (read without it): the moment
+    answered, the number is asked again rather than the request failing; then the request is made."""
+    database = Database(tmp_path / "before.db")
+    data = {"answers": {"for_whom": "self"}, "privacy": {"notice": NOTICE}}
+    await database.store_as_before(
+        loaded, "rappel.moment", {**data, "callback_draft": {"consent_at": CONSENTED, "phone": "+33612345678"}}
+    )
+    database.keyring = Keyring.from_text(Keyring.new_key())  # the key that encrypted the number is gone
+    async with database.engine(loaded) as engine:
+        chat = Chat(engine, KEY)
+        asked = await chat.send("value:morning")
+        turns = await chat.script(["06 98 76 54 32", "value:afternoon"])
+        [request] = await engine.storage.callbacks_for(KEY)
+    assert asked.state == "rappel.phone"
+    assert asked.callback is None
+    assert [t.state for t in turns] == ["rappel.moment", "ended"]
+    assert (request.phone, request.moment) == ("+33698765432", "afternoon")
