@@ -150,7 +150,8 @@ class Conversation:
     # ----- the storage boundary -----------------------------------------------------------------------------
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Conversation:
-        """A conversation as stored, in this format or the untyped one before it (same keys, no `format`)."""
+        """A conversation as stored, in this format or the untyped one before it (same keys, no `format`). What
+        is stored is plain JSON: objects are dicts (checked as such: it runs on every message)."""
         persona = data.get("persona")
         draft = data.get("callback_draft")
         privacy = data.get("privacy")
@@ -164,22 +165,22 @@ class Conversation:
         pending = data.get("pending")
         return cls(
             answers=dict(data.get("answers") or {}),
-            persona=_persona(persona) if isinstance(persona, Mapping) and persona else None,
+            persona=_persona(persona) if isinstance(persona, dict) and persona else None,
             pending=tuple(pending) if isinstance(pending, list) else None,
             misses=int(data.get("misses", 0)),
-            draft=_draft(draft) if isinstance(draft, Mapping) else None,
+            draft=_draft(draft) if isinstance(draft, dict) else None,
             interruptions=tuple(frames),
             location_choices=tuple(ResolvedLocation.from_json(c) for c in choices.values())
-            if isinstance(choices, Mapping)
+            if isinstance(choices, dict)
             else (),
-            position=ResolvedLocation.from_json(position) if isinstance(position, Mapping) and position else None,
+            position=ResolvedLocation.from_json(position) if isinstance(position, dict) and position else None,
             offers=OffersCursor(
                 int(data.get("offers_page", 0)),
                 bool(data["offers_exhausted"]) if "offers_exhausted" in data else None,
                 tuple(data.get("offers") or ()),
             ),
             callbacks=tuple(data.get("callbacks") or ()),
-            privacy=_privacy(privacy) if isinstance(privacy, Mapping) else PrivacyRecord(),
+            privacy=_privacy(privacy) if isinstance(privacy, dict) else PrivacyRecord(),
             unknown={k: v for k, v in data.items() if k not in _KEYS},
         )
 
@@ -202,9 +203,9 @@ class Conversation:
         if forget is not None:
             data["forget_return"] = forget.back
         if self.location_choices:
-            data["location_choices"] = {c.label: c.to_json() for c in self.location_choices}
+            data["location_choices"] = {c.label: _location_json(c) for c in self.location_choices}
         if self.position is not None:
-            data["position"] = self.position.to_json()
+            data["position"] = _location_json(self.position)
         if self.offers.page:
             data["offers_page"] = self.offers.page
         if self.offers.exhausted is not None:
@@ -255,6 +256,14 @@ def _plain(answers: Mapping[str, SlotValue]) -> dict[str, SlotValue]:
     return {slot: list(value) if isinstance(value, list) else value for slot, value in answers.items()}
 
 
+def _location_json(location: ResolvedLocation) -> dict[str, Any]:
+    """As `ResolvedLocation.to_json`, without its deep copy of values that are all plain (saved every turn)."""
+    return {name: getattr(location, name) for name in _LOCATION_FIELDS}
+
+
+_LOCATION_FIELDS = tuple(f.name for f in dataclasses.fields(ResolvedLocation))
+
+
 def _persona(data: Mapping[str, Any]) -> PersonaResult:
     return PersonaResult(data["id"], data["confidence"], tuple(data.get("reasons") or ()))
 
@@ -274,14 +283,14 @@ def _privacy(data: Mapping[str, Any]) -> PrivacyRecord:
     consents = data.get("callbacks")
     return PrivacyRecord(
         Notice(str(notice.get("version")), _moment(notice.get("shown_at")), _moment(notice.get("accepted_at")))
-        if isinstance(notice, Mapping)
+        if isinstance(notice, dict)
         else None,
         {
             str(callback_id): Consent(_moment(c.get("consent_at")), str(c.get("version")))
             for callback_id, c in consents.items()
-            if isinstance(c, Mapping)
+            if isinstance(c, dict)
         }
-        if isinstance(consents, Mapping)
+        if isinstance(consents, dict)
         else {},
     )
 

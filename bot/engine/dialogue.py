@@ -64,7 +64,7 @@ class Dialogue:
         self.flow_state = FlowState(record.state)  # the step it stands on, moved by the machine only
         self.writes = writes  # committed by the engine with the conversation, before any reply is sent
         terms = privacy or PrivacyTerms()
-        self.texts = Texts(bundle.flow, bundle.personas, terms.variables())
+        self.texts = Texts(bundle.flow, bundle.personas, terms.variables)
         self.replies: list[Reply] = []
         self.shown_offers: tuple[Offer, ...] = ()
         self.callback: CallbackRef | None = None
@@ -90,7 +90,8 @@ class Dialogue:
 
     def move(self, dest: str) -> None:
         self.machine.move(self.flow_state, dest)
-        self.conversation = dataclasses.replace(self.conversation, misses=0)
+        if self.conversation.misses:
+            self.conversation = dataclasses.replace(self.conversation, misses=0)
 
     # ----- rendering -----------------------------------------------------------------------------------
     def render(self, wording: Wording, **extra: object) -> str:

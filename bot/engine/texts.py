@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from bot.engine.conversation import Conversation
 from bot.language.flows import Flow, Wording
@@ -10,10 +10,10 @@ from bot.language.personas import Personas
 
 
 class Texts:
-    def __init__(self, flow: Flow, personas: Personas, variables: Mapping[str, str]) -> None:
+    def __init__(self, flow: Flow, personas: Personas, variables: Callable[[], Mapping[str, str]]) -> None:
         self.flow = flow
         self.personas = personas
-        self.variables = variables  # the operator's settings in words (retention periods)
+        self.variables = variables  # the operator's settings in words (retention periods), when a text needs them
         self._values: dict[tuple[str | None, str | None], dict[str, object]] = {}  # per speaker and persona
 
     def render(self, wording: Wording, conversation: Conversation, **extra: object) -> str:
@@ -25,7 +25,7 @@ class Texts:
         persona_id = conversation.persona.id if conversation.persona else None
         values = self._values.get((who, persona_id))
         if values is None:
-            values = {**self.variables, **{name: w.pick(who) for name, w in self.flow.variables.items()}}
+            values = {**self.variables(), **{name: w.pick(who) for name, w in self.flow.variables.items()}}
             found = self.personas.personas.get(persona_id) if persona_id else None
             if found is not None:
                 values["persona_title"] = found.title
