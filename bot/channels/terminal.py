@@ -9,6 +9,7 @@ import re
 import secrets
 from typing import Any, TextIO
 
+from bot.core.commands import FORGET, HELP, HUMAN, MY_DATA, START, STOP
 from bot.core.errors import BotError
 from bot.core.messages import Button, Inbound, Offer, Turn
 from bot.engine.engine import Engine
@@ -19,8 +20,8 @@ TECHNICAL_TROUBLE = (
 )
 # Shown once when a person opens the chat in the terminal (the commands Telegram lists in its menu).
 COMMANDS_HINT = (
-    "(Commandes : /aide, /humain pour être rappelé, /mesdonnees pour voir ce que je garde sur vous, /oublier pour "
-    "l'effacer, /stop pour arrêter. Ctrl-D pour quitter.)"
+    f"(Commandes : {HELP}, {HUMAN} pour être rappelé, {MY_DATA} pour voir ce que je garde sur vous, {FORGET} pour "
+    f"l'effacer, {STOP} pour arrêter. Ctrl-D pour quitter.)"
 )
 _LOCATION = re.compile(r"^location:\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
 
@@ -113,7 +114,7 @@ class TerminalChat:
 
     async def run_human(self) -> None:
         self.stdout.write(COMMANDS_HINT + "\n")
-        self.show(await self.turn(Inbound.typed(self.key, "/start")))
+        self.show(await self.turn(Inbound.typed(self.key, START)))
         while (line := await self.read()) is not None:
             self.show(await self.turn(self.from_human(line.strip())))
             if self.last is not None and self.last.done:

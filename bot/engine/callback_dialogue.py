@@ -7,20 +7,34 @@ person reads is only returned once the request is in the database. Phases are su
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+import dataclasses
+from collections.abc import Callable
 
+from bot.callbacks.queues import QueueSet
 from bot.core.clock import now
-from bot.core.messages import CallbackRef, Inbound, InboundKind
+from bot.core.messages import Inbound, InboundKind
 from bot.core.slots import UNKNOWN
 from bot.core.text import parse_phone
+from bot.engine.conversation import CallbackDraft, Consent, Conversation, TalkToHuman
 from bot.engine.inbound import button_value
+from bot.engine.outcomes import (
+    Accept,
+    Ask,
+    Draft,
+    Missed,
+    Move,
+    Next,
+    Outcome,
+    Prompt,
+    RecordCallback,
+    Resume,
+    Say,
+)
+from bot.engine.view import View
 from bot.language.model import Step
+from bot.places.offers import ResolvedLocation
 from bot.storage import NewCallback
 from bot.understanding.matching import build_candidates, match_one
-
-if TYPE_CHECKING:
-    from bot.engine.dialogue import Dialogue
 
 CONSENT_TEXT_VERSION = "callback-v1"  # recorded with the consent: which wording the person agreed to
 MOMENTS = ("morning", "afternoon", "any")
@@ -43,105 +57,86 @@ QUESTIONS = {
 
 
 class CallbackDialogue:
-    def __init__(self, dialogue: Dialogue) -> None:
-        self.d = dialogue
+    def __init__(self, key: str, queues: QueueSet, where: Callable[[Conversation], ResolvedLocation | None]) -> None:
+        self.key = key  # the conversation's, recorded with the request
+        self.queues = queues
+        self.where = where  # where the person is: the team covering it takes the request
 
-    @property
-    def draft(self) -> dict[str, Any]:
-        draft: dict[str, Any] = self.d.data.setdefault("callback_draft", {})
-        return draft
+    def prompt(self, view: View, phase: str) -> Ask:
+        options = tuple((value, view.label(label)) for value, _, label in OPTIONS[phase])
+        return Ask(view.flow.messages[QUESTIONS[phase]], options, "contact" if phase == "phone" else None)
 
-    def prompt(self, phase: str) -> None:
-        options = [(value, self.d.label(label)) for value, _, label in OPTIONS[phase]]
-        self.d.question(
-            self.d.flow.messages[QUESTIONS[phase]], options, request="contact" if phase == "phone" else None
-        )
-
-    def understood(self, phase: str, inbound: Inbound) -> str | None:
+    def understood(self, view: View, phase: str, inbound: Inbound) -> str | None:
         values = [value for value, _, _ in OPTIONS[phase]]
         value = button_value(inbound)
         if value in values:
             return value
         if not inbound.text:
             return None
+        messages = view.flow.messages
         candidates = build_candidates(
-            [(v, [*synonyms, *self.d.flow.messages[label].variants.values()]) for v, synonyms, label in OPTIONS[phase]]
+            [(v, [*synonyms, *messages[label].variants.values()]) for v, synonyms, label in OPTIONS[phase]]
         )
         return match_one(inbound.text, candidates, values, allow_unknown=False)
 
-    async def answer(self, step: Step, phase: str, inbound: Inbound) -> None:
-        value = self.understood(phase, inbound)
+    def answer(self, view: View, step: Step, phase: str, inbound: Inbound) -> list[Outcome]:
+        value = self.understood(view, phase, inbound)
+        draft = view.conversation.draft or CallbackDraft()
         if value == "no" and phase in ("consent", "phone"):
-            await self.decline(step)
-        elif phase == "consent":
-            if value == "yes":
-                self.d.privacy.accept()
-                self.draft["consent_at"] = now().isoformat()
-                self.ask(step, "phone")
-            else:
-                self.d.missed()
-        elif phase == "phone":
+            # Nothing kept: not even a number typed before "non".
+            return [Draft(None), Say("callback_declined"), *self.leave(view, step)]
+        if phase == "consent":
+            if value != "yes":
+                return [Missed()]
+            return [Accept(), Draft(dataclasses.replace(draft, consent_at=now())), *self.ask(view, step, "phone")]
+        if phase == "phone":
             phone = parse_phone(inbound.text) if inbound.kind in (InboundKind.TEXT, InboundKind.CONTACT) else None
             if phone is None:
-                self.d.missed("callback_phone_invalid")
-                return
-            self.draft["phone"] = phone
-            self.ask(step, "moment")
-        elif value is None:
-            self.d.missed()
-        elif phase == "moment":
-            self.draft["moment"] = value
-            if self.d.answers.get("for_whom") == "relative":
-                self.ask(step, "who")
-            else:
-                self.draft["contact"] = "person"
-                await self.record(step, inbound)
-        else:
-            self.draft["contact"] = value
-            await self.record(step, inbound)
+                return [Missed("callback_phone_invalid")]
+            return [Draft(dataclasses.replace(draft, phone=phone)), *self.ask(view, step, "moment")]
+        if value is None:
+            return [Missed()]
+        if phase == "moment":
+            draft = dataclasses.replace(draft, moment=value)
+            if view.conversation.answers.get("for_whom") == "relative":
+                return [Draft(draft), *self.ask(view, step, "who")]
+            return self.record(view, step, dataclasses.replace(draft, contact="person"), inbound)
+        return self.record(view, step, dataclasses.replace(draft, contact=value), inbound)
 
-    def ask(self, step: Step, phase: str) -> None:
-        self.d.move(f"{step.id}.{phase}")
-        self.prompt(phase)
+    def ask(self, view: View, step: Step, phase: str) -> list[Outcome]:
+        return [Move(f"{step.id}.{phase}"), self.prompt(view, phase)]
 
-    async def decline(self, step: Step) -> None:
-        self.d.data.pop("callback_draft", None)  # nothing kept: not even a number typed before "non"
-        self.d.say("callback_declined")
-        await self.leave(step)
-
-    async def record(self, step: Step, inbound: Inbound) -> None:
-        draft = self.d.data.pop("callback_draft")
-        persona = (self.d.data.get("persona") or {}).get("id")
-        answers = {k: v for k, v in self.d.answers.items() if v not in (UNKNOWN, [UNKNOWN])}
-        queue = self.d.queues.route(self.d.places.position())  # the team covering where the person is
-        row = self.d.writes.create_callback(
-            NewCallback(
-                conversation_key=self.d.record.key,
-                queue=queue.name,
-                persona=persona,
-                answers={**answers, "offers": self.d.data.get("offers", [])},
-                phone=draft["phone"],
-                moment=draft["moment"],
-                contact=draft["contact"],
-                consent_at=datetime.fromisoformat(draft["consent_at"]),
-                consent_text=CONSENT_TEXT_VERSION,
-                first_name=inbound.first_name[:64] or None,
-            )
+    def record(self, view: View, step: Step, draft: CallbackDraft, inbound: Inbound) -> list[Outcome]:
+        if draft.consent_at is None or draft.phone is None or draft.moment is None or draft.contact is None:
+            # A number that no longer decrypts (its key was dropped) is left out when the conversation is read:
+            # the question it answered is asked again.
+            return [Draft(draft), *self.ask(view, step, "consent" if draft.consent_at is None else "phone")]
+        conversation = view.conversation
+        answers = {k: v for k, v in conversation.answers.items() if v not in (UNKNOWN, [UNKNOWN])}
+        queue = self.queues.route(self.where(conversation))  # the team covering where the person is
+        request = NewCallback(
+            conversation_key=self.key,
+            queue=queue.name,
+            persona=conversation.persona.id if conversation.persona else None,
+            answers={**answers, "offers": list(conversation.offers.shown)},
+            phone=draft.phone,
+            moment=draft.moment,
+            contact=draft.contact,
+            consent_at=draft.consent_at,
+            consent_text=CONSENT_TEXT_VERSION,
+            first_name=inbound.first_name[:64] or None,
         )
-        self.d.callback = CallbackRef(row.id, row.queue, row.status)
-        self.d.data.setdefault("callbacks", []).append(row.id)
-        self.d.privacy.consented(row.id, draft["consent_at"], CONSENT_TEXT_VERSION)
-        moment = self.d.label(f"moment_{draft['moment']}")
-        self.d.say("callback_done", moment=moment[:1].lower() + moment[1:], queue=queue.label)
-        await self.leave(step)
+        moment = view.label(f"moment_{draft.moment}")
+        return [
+            RecordCallback(request, Consent(draft.consent_at, CONSENT_TEXT_VERSION)),
+            Say("callback_done", {"moment": moment[:1].lower() + moment[1:], "queue": queue.label}),
+            *self.leave(view, step),
+        ]
 
-    async def leave(self, step: Step) -> None:
+    def leave(self, view: View, step: Step) -> list[Outcome]:
         """After the callback request (made or declined): back to the interrupted question, if any."""
-        resume = self.d.data.pop("resume", None)
-        steps = self.d.flow.steps
-        if isinstance(resume, str) and resume in steps and steps[resume].waits:
-            self.d.say("resume")
-            self.d.move(resume)
-            self.d.prompt()
-        else:
-            await self.d.enter(self.d.next_of(step, None))
+        frame = view.conversation.interruption(TalkToHuman)
+        steps = view.flow.steps
+        if frame is not None and frame.resume in steps and steps[frame.resume].waits:
+            return [Resume(TalkToHuman), Say("resume"), Move(frame.resume), Prompt()]
+        return [Resume(TalkToHuman), Next(step)]

@@ -1,63 +1,44 @@
 """One turn of one conversation: understand the inbound, move through the flow, say what follows.
 
-A Dialogue is built per message around the stored record and thrown away after; the engine owns locking
-and the transaction. Nothing here knows about Telegram, the web or the terminal.
+A Dialogue is built per message around the stored conversation and thrown away after; the engine owns locking,
+the transaction and the conversion to and from what is stored. Nothing here knows about Telegram, the web or
+the terminal. The callback request, the places and privacy are sub-dialogues: they read a View of the turn and
+return outcomes, which `apply` carries out here, in one place.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from typing import assert_never
 
 from bot.callbacks.queues import QueueSet
-from bot.core.commands import CANCEL, CONFIRM, HUMAN, MY_DATA
+from bot.core.clock import now
+from bot.core.commands import CONFIRM, FORGET, HUMAN, MY_DATA
 from bot.core.errors import FlowError, Problem
-from bot.core.messages import (
-    Button,
-    CallbackRef,
-    Inbound,
-    InboundKind,
-    Offer,
-    PersonaResult,
-    Reply,
-    Turn,
-    question_token,
-)
+from bot.core.messages import Button, CallbackRef, Inbound, InboundKind, Offer, Reply, Turn, question_token
 from bot.core.slots import UNKNOWN, SlotValue, condition_holds
-from bot.core.text import normalise, parse_coordinates
+from bot.core.text import normalise
+from bot.engine import outcomes as o
+from bot.engine.bundle import FlowBundle
 from bot.engine.callback_dialogue import CallbackDialogue
-from bot.engine.inbound import (
-    CONFIRM_WORDS,
-    button_value,
-    by_number,
-    command_of,
-    exclusive_clean,
-    is_empty,
-    parse_input,
-    toggle,
-)
-from bot.engine.machine import CALLBACK_PHASES, ENDED_STATE, FORGET_STATE, Conversation, FlowMachine
+from bot.engine.command_dialogue import command_outcomes
+from bot.engine.conversation import CallbackDraft, Conversation
+from bot.engine.inbound import command_of
+from bot.engine.machine import ENDED_STATE, FORGET_STATE, FlowState, callback_phase
 from bot.engine.places_dialogue import PlacesDialogue
 from bot.engine.privacy_dialogue import CallbackReader, PrivacyDialogue, PrivacyTerms
-from bot.language.flows import Choice, Flow, Step, Wording
-from bot.language.personas import Personas
+from bot.engine.questions import QuestionDialogue
+from bot.engine.texts import Texts
+from bot.engine.view import View
+from bot.language.flows import Choice, Step, Wording
 from bot.places.offers import LocationResolver, OfferSearch
 from bot.storage import ConversationRecord
 from bot.storage.records import TurnWrites
-from bot.understanding.matching import Candidate, build_candidates, match_many, match_one
 
 log = logging.getLogger(__name__)
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
-
-
-@dataclass(frozen=True, slots=True)
-class FlowBundle:
-    flow: Flow
-    machine: FlowMachine
-    personas: Personas
-    # Normalised button names per question, built on first use: labels and synonyms never change at run time.
-    candidates: dict[str, tuple[list[Candidate], list[str]]] = field(default_factory=dict)
 
 
 class Dialogue:
@@ -65,6 +46,7 @@ class Dialogue:
         self,
         bundle: FlowBundle,
         record: ConversationRecord,
+        conversation: Conversation,
         writes: TurnWrites,
         offers: OfferSearch,
         locations: LocationResolver,
@@ -76,71 +58,44 @@ class Dialogue:
         self.bundle = bundle
         self.flow = bundle.flow
         self.machine = bundle.machine
-        self.personas = bundle.personas
-        self.record = record
+        self.key = record.key
+        self.stored = record.version != 0  # 0: this conversation has never been saved
+        self.conversation = conversation
+        self.flow_state = FlowState(record.state)  # the step it stands on, moved by the machine only
         self.writes = writes  # committed by the engine with the conversation, before any reply is sent
-        self.offers_search = offers
-        self.locations = locations
-        self.queues = queues or QueueSet.only_default()
-        self.conversation = Conversation(record.state)
+        terms = privacy or PrivacyTerms()
+        self.texts = Texts(bundle.flow, bundle.personas, terms.variables)
         self.replies: list[Reply] = []
         self.shown_offers: tuple[Offer, ...] = ()
         self.callback: CallbackRef | None = None
         self.forgotten = False
-        self.callbacks = CallbackDialogue(self)
-        self.places = PlacesDialogue(self)
-        self.privacy = PrivacyDialogue(self, privacy or PrivacyTerms(), callbacks_of)
-        self._variables: dict[tuple[str | None, str | None], dict[str, object]] = {}  # per speaker and persona
+        self.places = PlacesDialogue(bundle, locations, offers)
+        self.callbacks = CallbackDialogue(record.key, queues or QueueSet.only_default(), self.places.position)
+        self.privacy = PrivacyDialogue(record.key, terms, callbacks_of, self.machine.states)
+        self.questions = QuestionDialogue(bundle)
 
     # ----- state helpers -------------------------------------------------------------------------------
     @property
-    def data(self) -> dict[str, Any]:
-        return self.record.data
-
-    @property
-    def answers(self) -> dict[str, SlotValue]:
-        answers: dict[str, SlotValue] = self.data.setdefault("answers", {})
-        return answers
-
-    @property
     def state(self) -> str:
-        return self.conversation.state
+        return self.flow_state.state
+
+    def view(self) -> View:
+        return View(self.conversation, self.state, self.texts)
 
     def step(self) -> Step | None:
         return self.flow.steps.get(self.state)
 
     def callback_phase(self) -> tuple[Step, str] | None:
-        step_id, _, phase = self.state.rpartition(".")
-        step = self.flow.steps.get(step_id)
-        if step is not None and step.action == "request_callback" and phase in CALLBACK_PHASES:
-            return step, phase
-        return None
+        return callback_phase(self.flow, self.state)
 
     def move(self, dest: str) -> None:
-        self.machine.move(self.conversation, dest)
-        self.record.state = dest
-        self.data.pop("misses", None)
+        self.machine.move(self.flow_state, dest)
+        if self.conversation.misses:
+            self.conversation = dataclasses.replace(self.conversation, misses=0)
 
     # ----- rendering -----------------------------------------------------------------------------------
     def render(self, wording: Wording, **extra: object) -> str:
-        for_whom = self.answers.get("for_whom")
-        who = for_whom if isinstance(for_whom, str) else None
-        text = wording.pick(who)
-        if "{" not in text:
-            return text  # most labels: nothing to fill in
-        persona = self.data.get("persona")
-        persona_id = persona["id"] if persona else None
-        values = self._variables.get((who, persona_id))
-        if values is None:
-            values = {
-                **self.privacy.terms.variables(),
-                **{name: w.pick(who) for name, w in self.flow.variables.items()},
-            }
-            found = self.personas.personas.get(persona_id) if persona_id else None
-            if found is not None:
-                values["persona_title"] = found.title
-            self._variables[(who, persona_id)] = values
-        return text.format_map(_Blank({**values, **extra}))
+        return self.texts.render(wording, self.conversation, **extra)
 
     def say(self, key_or_wording: str | Wording, **extra: object) -> None:
         wording = self.flow.messages[key_or_wording] if isinstance(key_or_wording, str) else key_or_wording
@@ -152,19 +107,17 @@ class Dialogue:
     # ----- the turn ------------------------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> Turn:
         before = self.state
-        with self.machine.attached(self.conversation):
+        with self.machine.attached(self.flow_state):
             await self._handle(inbound)
             if not self.forgotten:
-                self.privacy.inform()  # the first question of a conversation comes with what is kept and why
+                await self.inform()  # the first question of a conversation comes with what is kept and why
         if log.isEnabledFor(logging.DEBUG):  # the conversation by a digest of its key; never what was said
-            log.debug(
-                "turn %s: %s at %s -> %s", question_token(self.record.key), inbound.kind.value, before, self.state
-            )
+            log.debug("turn %s: %s at %s -> %s", question_token(self.key), inbound.kind.value, before, self.state)
         return self.turn()
 
     async def _handle(self, inbound: Inbound) -> None:
         command = command_of(inbound) or self.typed_command(inbound)
-        fresh = self.record.version == 0 or self.state == ENDED_STATE
+        fresh = not self.stored or self.state == ENDED_STATE
         if command is not None:
             await self.command(command)
         elif inbound.kind is InboundKind.UNSUPPORTED:
@@ -172,10 +125,10 @@ class Dialogue:
             await (self.restart(announce=False) if fresh else self.reprompt())
         elif fresh:
             await self.restart(announce=False)
-            if self.record.version == 0 and inbound.context == question_token(self.state):
+            if not self.stored and inbound.context == question_token(self.state):
                 # The first turn was shown without being stored (the web page, on arrival: nothing is kept before
                 # the person acts); this answers its question.
-                self.privacy.inform()  # was shown with it
+                await self.inform()  # was shown with it
                 self.replies.clear()
                 await self.answer_current(inbound)
         elif (
@@ -191,17 +144,17 @@ class Dialogue:
     async def answer_current(self, inbound: Inbound) -> None:
         """What the person sent, read as the answer to the question the conversation stands on."""
         if self.state == FORGET_STATE:
-            await self.privacy.answer_forget(inbound)
+            await self.apply(self.privacy.answer_forget(self.view(), inbound))
         elif (phase := self.callback_phase()) is not None:
-            await self.callbacks.answer(phase[0], phase[1], inbound)
+            await self.apply(self.callbacks.answer(self.view(), phase[0], phase[1], inbound))
         else:
             step = self.step()
             if step is None or not step.waits:  # stored mid-way by an older bug or version: start again safely
                 await self.restart(announce=True)
-            elif step.kind == "menu":
-                await self.answer_menu(step, inbound)
+            elif step.kind == "ask" and not step.multi and step.input == "location":
+                await self.apply(await self.places.answer(self.view(), step, inbound))
             else:
-                await self.answer_question(step, inbound)
+                await self.apply(self.questions.answer(self.conversation, step, inbound))
 
     def typed_command(self, inbound: Inbound) -> str | None:
         """The "Parler à quelqu'un" button's label typed (or sent by a keyboard that types labels) is /humain."""
@@ -209,10 +162,12 @@ class Dialogue:
             return HUMAN
         return None
 
+    async def inform(self) -> None:
+        await self.apply(self.privacy.inform(self.view(), self.replies))
+
     def turn(self) -> Turn:
         step = self.step()
         waiting_slot = step.slot if step is not None and step.kind == "ask" else None
-        persona = self.data.get("persona")
         buttons = self.replies[-1].buttons if self.replies else ()
         return Turn(
             replies=tuple(self.replies),
@@ -220,47 +175,86 @@ class Dialogue:
             slot=waiting_slot,
             multi=bool(step is not None and step.multi),
             buttons=buttons,
-            persona=PersonaResult(persona["id"], persona["confidence"], tuple(persona["reasons"])) if persona else None,
+            persona=self.conversation.persona,
             offers=self.shown_offers,
             callback=self.callback,
             done=self.state == ENDED_STATE or self.forgotten,
         )
 
+    # ----- outcomes --------------------------------------------------------------------------------------
+    async def apply(self, outcomes: Iterable[o.Outcome]) -> None:
+        """Carry out what a sub-dialogue decided, in its order: the one place its decisions take effect."""
+        for outcome in outcomes:
+            c = self.conversation
+            match outcome:
+                case o.Say(message, extra):
+                    self.say(message, **extra)
+                case o.Send(reply):
+                    self.replies.append(reply)
+                case o.Ask():
+                    self.ask(outcome)
+                case o.Missed(message):
+                    self.missed(message)
+                case o.Prompt(edit):
+                    self.prompt(edit=edit)
+                case o.Move(state):
+                    self.move(state)
+                case o.Enter(step_id):
+                    await self.enter(step_id)
+                case o.Next(step, choice):
+                    await self.enter(self.next_of(step, choice))
+                case o.Store(step, value):
+                    await self.store_answer(step, value)
+                case o.Reprompt():
+                    await self.reprompt()
+                case o.Restart(announce):
+                    await self.restart(announce=announce)
+                case o.Interrupt(frame):
+                    self.conversation = c.interrupted(frame)
+                case o.Resume(kind):
+                    self.conversation = c.resumed(kind)
+                case o.Toggled(pending):
+                    self.conversation = dataclasses.replace(c, pending=pending)
+                case o.Draft(draft):
+                    self.conversation = dataclasses.replace(c, draft=draft)
+                case o.RecordCallback(request, consent):
+                    row = self.writes.create_callback(request)
+                    self.callback = CallbackRef(row.id, row.queue, row.status)
+                    self.conversation = c.recorded(row.id, consent)
+                case o.Accept():
+                    self.conversation = c.accepted(now())
+                case o.Informed(replies, notice):
+                    self.replies = list(replies)
+                    self.conversation = c.noticed(notice)
+                case o.CancelCallbacks():
+                    self.writes.cancel_callbacks()
+                case o.Forget():
+                    self.writes.forget_conversation()  # the engine erases it all in the turn's transaction
+                    self.forgotten = True
+                case o.Choices(locations):
+                    self.conversation = dataclasses.replace(c, location_choices=locations)
+                case o.Locate(location):
+                    self.conversation = dataclasses.replace(c, location_choices=(), position=location)
+                case o.Classified(persona):
+                    self.conversation = dataclasses.replace(c, persona=persona)
+                case o.Offered(shown, exhausted):
+                    self.shown_offers = shown or self.shown_offers
+                    self.conversation = c.offered(tuple(offer.id for offer in shown), exhausted)
+                case _:
+                    assert_never(outcome)
+
     # ----- commands --------------------------------------------------------------------------------------
     async def command(self, command: str) -> None:
-        if command == "/start":
-            await self.restart(announce=self.record.version != 0)
-        elif command == "/aide":
-            self.say("help")
-            await self.reprompt()
-        elif command == "/humain":
-            step = self.step()
-            if self.callback_phase() is not None:
-                self.prompt()  # already asking for a callback: ask the current part again
-                return
-            if step is not None and step.waits and step.id != self.flow.human:
-                self.data["resume"] = step.id  # back to this question once the callback is asked or declined
-            await self.enter(self.flow.human)
-        elif command == "/oublier":
-            self.privacy.ask_forget()
+        view = self.view()
+        if command == FORGET:
+            await self.apply(self.privacy.ask_forget(view))
         elif command == MY_DATA:
-            await self.privacy.show()
-            await self.reprompt()  # then back to where the conversation was
-        elif command == CANCEL:
-            self.writes.cancel_callbacks()  # the engine cancels the open requests and says which it found
-            await self.reprompt()
-        elif command == "/stop":
-            self.data.pop("callback_draft", None)  # a number typed for a callback never asked for is not kept
-            self.say("stop")
-            self.move(ENDED_STATE)
+            await self.apply([*await self.privacy.show(view), o.Reprompt()])  # then back to where it was
         else:
-            self.say("unknown_command", step=command)
-            await self.reprompt()
+            await self.apply(command_outcomes(view, command, stored=self.stored))
 
     async def restart(self, *, announce: bool) -> None:
-        # Starting again forgets the answers, not what the person was told and agreed to (erased by /oublier).
-        kept = {"privacy": self.data["privacy"]} if "privacy" in self.data else {}
-        self.record.data = kept
+        self.conversation = self.conversation.restarted()
         if announce:
             self.say("restart")
         await self.enter(self.flow.start)
@@ -274,12 +268,27 @@ class Dialogue:
         elif self.state != ENDED_STATE:
             self.prompt()
 
+    async def migrate(self) -> Turn:
+        """The conversation's step no longer exists: say so, keep the answers, ask the first missing one.
+        (What the person just sent answered a question that no longer exists, so it is not read.)"""
+        self.say("migrated")
+        self.flow_state.state = self.flow.start
+        with self.machine.attached(self.flow_state):
+            await self.enter(self.flow.start, skip_answered=True)
+        return self.turn()
+
+    def current_question(self) -> Turn | None:
+        """The question the conversation stands on, asked again, changing nothing; None when it stands on none."""
+        with self.machine.attached(self.flow_state):
+            self.prompt()
+        return self.turn() if self.replies else None
+
     # ----- moving through the flow ----------------------------------------------------------------------
     async def enter(self, step_id: str, *, skip_answered: bool = False) -> None:
         for _ in range(MAX_MOVES):
             self.move(step_id)
             step = self.flow.steps[step_id]
-            if step.kind == "ask" and skip_answered and step.slot in self.answers:
+            if step.kind == "ask" and skip_answered and step.slot in self.conversation.answers:
                 step_id = self.next_of(step, None)
                 continue
             if step.waits:
@@ -290,12 +299,14 @@ class Dialogue:
                 # bienvenue !" again after "vos réponses sont gardées" would be odd).
                 self.say(step.text)
             elif step.action == "classify":
-                self.classify(show=True)
+                persona = self.bundle.personas.classify(self.conversation.answers)
+                self.conversation = dataclasses.replace(self.conversation, persona=persona)
+                self.say(self.bundle.personas.personas[persona.id].message)
             elif step.action == "show_offers":
-                await self.places.show_offers()
+                await self.apply(await self.places.show_offers(self.view()))
             elif step.action == "request_callback":
-                self.data["callback_draft"] = {}
-                self.callbacks.ask(step, "consent")
+                self.conversation = dataclasses.replace(self.conversation, draft=CallbackDraft())
+                await self.apply(self.callbacks.ask(self.view(), step, "consent"))
                 return
             if step.end:
                 self.move(ENDED_STATE)
@@ -314,9 +325,10 @@ class Dialogue:
     def next_of(self, step: Step, choice: Choice | None) -> str:
         if choice is not None and choice.goto:
             return choice.goto
+        answers = dict(self.conversation.answers)
         for rule in step.next:
-            if condition_holds(dict(rule.when), self.answers) and not (
-                rule.unless and condition_holds(dict(rule.unless), self.answers)
+            if condition_holds(dict(rule.when), answers) and not (
+                rule.unless and condition_holds(dict(rule.unless), answers)
             ):
                 return rule.goto
         raise FlowError([Problem(self.flow.file, step.line, f"step `{step.id}`: no `next` applies")])
@@ -324,20 +336,22 @@ class Dialogue:
     def prompt(self, *, offer_human: bool = False, edit: bool = False) -> None:
         """Say the current question (or callback / forget question) with its buttons."""
         if self.state == FORGET_STATE:
-            self.privacy.prompt_forget()
+            self.ask(self.privacy.prompt_forget(self.view()))
             return
         if (phase := self.callback_phase()) is not None:
-            self.callbacks.prompt(phase[1])
+            self.ask(self.callbacks.prompt(self.view(), phase[1]))
             return
         step = self.step()
         if step is None or not step.waits or step.text is None:
             return
-        options = [(c.value, self.render(c.label)) for c in step.choices if not self.places.pointless(c)]
+        options = [
+            (c.value, self.render(c.label)) for c in step.choices if not self.places.pointless(self.conversation, c)
+        ]
         if step.kind == "ask" and step.allow_unknown:
             options.append((UNKNOWN, self.label("unknown_label")))
-        request = "location" if step.input == "location" else None
+        request: o.Shared = "location" if step.input == "location" else None
         if step.multi:
-            selected = set(self.data.get("pending", []))
+            selected = set(self.conversation.pending or ())
             buttons = [Button(label, value, value in selected) for value, label in options]
             buttons.append(Button(self.label("confirm_label"), CONFIRM))
             text = self.render(step.text) + "\n" + self.label("multi_hint")
@@ -346,130 +360,32 @@ class Dialogue:
         self.question(step.text, options, offer_human=offer_human, request=request)
 
     def question(
-        self, text: Wording, options: list[tuple[str, str]], *, offer_human: bool = False, request: str | None = None
+        self, text: Wording, options: list[tuple[str, str]], *, offer_human: bool = False, request: o.Shared = None
     ) -> None:
         buttons = [Button(label, value) for value, label in options] + self.human_button(offer_human)
-        self.replies.append(
-            Reply(
-                self.render(text),
-                tuple(buttons),
-                request="location" if request == "location" else "contact" if request == "contact" else None,
-            )
-        )
+        self.replies.append(Reply(self.render(text), tuple(buttons), request=request))
+
+    def ask(self, ask: o.Ask) -> None:
+        self.question(ask.text, list(ask.options), request=ask.request)
 
     def human_button(self, offer: bool) -> list[Button]:
         return [Button(self.label("human_label"), HUMAN)] if offer else []
 
-    def missed(self, message: str | Wording = "not_understood", **extra: object) -> None:
+    def missed(self, message: str | Wording = "not_understood") -> None:
         """A kind rephrasing and the question again; after a few misses, a human is offered too."""
-        misses = int(self.data.get("misses", 0)) + 1
+        misses = self.conversation.misses + 1
         # Not while the callback is being asked for: offering "a person can call you back" there makes no
         # sense, and the specific hint (e.g. how to write a phone number) must not be replaced.
         too_many = misses >= self.flow.max_misses and self.callback_phase() is None
-        self.say("not_understood_human" if too_many else message, **extra)
+        self.say("not_understood_human" if too_many else message)
         self.prompt(offer_human=too_many)
-        self.data["misses"] = misses
+        self.conversation = dataclasses.replace(self.conversation, misses=misses)
 
-    # ----- answers ---------------------------------------------------------------------------------------
-    def candidates_for(self, step: Step) -> tuple[list[Candidate], list[str]]:
-        cached = self.bundle.candidates.get(step.id)
-        if cached is None:
-            cached = self.bundle.candidates[step.id] = self._build_candidates(step)
-        return cached
-
-    def _build_candidates(self, step: Step) -> tuple[list[Candidate], list[str]]:
-        options = [(c.value, [*c.label.variants.values(), *c.synonyms]) for c in step.choices]
-        order = [c.value for c in step.choices]
-        if step.allow_unknown:
-            options.append((UNKNOWN, list(self.flow.messages["unknown_label"].variants.values())))
-            order.append(UNKNOWN)
-        return build_candidates(options), order
-
-    async def answer_menu(self, step: Step, inbound: Inbound) -> None:
-        candidates, order = self.candidates_for(step)
-        value = button_value(inbound) or match_one(inbound.text, candidates, order, allow_unknown=False)
-        choice = next((c for c in step.choices if c.value == value), None)
-        if choice is None:
-            self.missed("empty_input" if is_empty(inbound) else "not_understood")
-            return
-        await self.enter(self.next_of(step, choice))
-
-    async def answer_question(self, step: Step, inbound: Inbound) -> None:
-        if step.multi:
-            await self.answer_multi(step, inbound)
-            return
-        if step.input == "location":
-            await self.places.answer(step, inbound)
-            return
-        candidates, order = self.candidates_for(step)
-        value: str | None = None
-        if inbound.kind is InboundKind.BUTTON:
-            value = inbound.values[0] if inbound.values and inbound.values[0] in order else None
-        elif inbound.kind is InboundKind.TEXT:
-            value = by_number(step, inbound.text)
-            if value is None and order:
-                value = match_one(inbound.text, candidates, order, step.allow_unknown)
-            if value is None and step.input is not None:
-                value = parse_input(step.input, inbound.text)
-        elif inbound.kind is InboundKind.LOCATION and step.input == "location":
-            value = parse_coordinates(inbound.latitude, inbound.longitude)
-        if value is None:
-            invalid = step.invalid or (self.flow.messages[f"invalid_{step.input}"] if step.input else None)
-            if is_empty(inbound):
-                self.missed("empty_input")
-            else:
-                self.missed(invalid or "not_understood")
-            return
-        await self.store_answer(step, value)
-
-    async def answer_multi(self, step: Step, inbound: Inbound) -> None:
-        candidates, order = self.candidates_for(step)
-        pending: list[str] = list(self.data.get("pending", []))
-        if inbound.kind is InboundKind.BUTTON and inbound.values and inbound.values[0] in order:
-            self.data["pending"] = toggle(step, pending, inbound.values[0])
-            self.prompt(edit=True)
-            return
-        if inbound.kind is InboundKind.CHOICES and inbound.values and all(v in order for v in inbound.values):
-            chosen = list(dict.fromkeys(inbound.values))
-            await self.store_answer(step, exclusive_clean(step, chosen))
-            return
-        confirm = (inbound.kind is InboundKind.BUTTON and inbound.values == (CONFIRM,)) or (
-            inbound.kind is InboundKind.TEXT and normalise(inbound.text) in CONFIRM_WORDS
-        )
-        if confirm:
-            if pending:
-                await self.store_answer(step, pending)
-            else:
-                self.missed("multi_hint")
-            return
-        if inbound.kind is InboundKind.TEXT:
-            values = match_many(inbound.text, candidates, order, step.allow_unknown)
-            if values:
-                await self.store_answer(step, exclusive_clean(step, values))
-                return
-        self.missed("empty_input" if is_empty(inbound) else "not_understood")
-
-    async def store_answer(self, step: Step, value: str | list[str]) -> None:
+    async def store_answer(self, step: Step, value: SlotValue) -> None:
         assert step.slot is not None
-        self.privacy.accept()  # answering after reading the notice
+        self.conversation = self.conversation.accepted(now())  # answering after reading the notice
         if step.multi and isinstance(value, str):
             value = [value]
-        self.answers[step.slot] = value
-        self.data.pop("pending", None)
+        self.conversation = self.conversation.answered(step.slot, value)
         choice = next((c for c in step.choices if c.value == value), None) if isinstance(value, str) else None
         await self.enter(self.next_of(step, choice))
-
-    # ----- actions ---------------------------------------------------------------------------------------
-    def classify(self, *, show: bool) -> PersonaResult:
-        result = self.personas.classify(self.answers)
-        self.data["persona"] = {"id": result.id, "confidence": result.confidence, "reasons": list(result.reasons)}
-        if show:
-            self.say(self.personas.personas[result.id].message)
-        return result
-
-
-class _Blank(dict[str, object]):
-    """Formatting values where an unknown name renders as nothing rather than failing mid-conversation."""
-
-    def __missing__(self, key: str) -> str:
-        return ""

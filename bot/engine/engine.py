@@ -11,9 +11,12 @@ from dataclasses import replace
 from typing import Protocol
 
 from bot.callbacks.queues import QueueSet
+from bot.core.commands import START
 from bot.core.errors import ConflictError, FlowError
 from bot.core.messages import Inbound, Reply, Turn
-from bot.engine.dialogue import Dialogue, FlowBundle
+from bot.engine.bundle import FlowBundle
+from bot.engine.conversation import Conversation
+from bot.engine.dialogue import Dialogue
 from bot.engine.locks import KeyedLocks
 from bot.engine.machine import ENDED_STATE, FlowMachine
 from bot.engine.privacy_dialogue import PrivacyTerms
@@ -106,7 +109,8 @@ class Engine:
             bundle, migrated = await self._bundle_for(record)
         writes = TurnWrites()
         dialogue = self._dialogue(bundle, record, writes)
-        turn = await (self._migrate(dialogue) if migrated else dialogue.handle(inbound))
+        turn = await (dialogue.migrate() if migrated else dialogue.handle(inbound))
+        record.state, record.data = dialogue.state, dialogue.conversation.to_json()  # as stored
         after: Callable[[], None] | None = None
         async with self.storage.transaction() as tx:
             created = [await tx.create_callback(new, callback_id) for callback_id, new in writes.callbacks]
@@ -135,22 +139,20 @@ class Engine:
         bundle, migrated = await self._bundle_for(record)
         if migrated:
             return None
-        dialogue = self._dialogue(bundle, record, TurnWrites())
-        with dialogue.machine.attached(dialogue.conversation):
-            dialogue.prompt()
-        return dialogue.turn() if dialogue.replies else None
+        return self._dialogue(bundle, record, TurnWrites()).current_question()
 
     async def welcome(self, key: str) -> Turn:
         """The first turn of a new conversation (/start), worked out and not stored: a web page shows it on arrival,
         and nothing is kept before the person acts. Answering its question then begins the conversation."""
         flow = self.current.flow
         record = ConversationRecord(key, flow.name, flow.version, flow.start, {})
-        return await self._dialogue(self.current, record, TurnWrites()).handle(Inbound.typed(key, "/start"))
+        return await self._dialogue(self.current, record, TurnWrites()).handle(Inbound.typed(key, START))
 
     def _dialogue(self, bundle: FlowBundle, record: ConversationRecord, writes: TurnWrites) -> Dialogue:
         return Dialogue(
             bundle,
             record,
+            Conversation.from_json(record.data),  # what is stored, typed: read here, written back by the turn
             writes,
             self.offers,
             self.locations,
@@ -185,12 +187,3 @@ class Engine:
         bundle = FlowBundle(flow, FlowMachine(flow), self.current.personas)
         self._versions[version] = bundle
         return bundle
-
-    async def _migrate(self, dialogue: Dialogue) -> Turn:
-        """The conversation's step no longer exists: say so, keep the answers, ask the first missing one.
-        (What the person just sent answered a question that no longer exists, so it is not read.)"""
-        dialogue.say("migrated")
-        dialogue.conversation.state = dialogue.flow.start
-        with dialogue.machine.attached(dialogue.conversation):
-            await dialogue.enter(dialogue.flow.start, skip_answered=True)
-        return dialogue.turn()

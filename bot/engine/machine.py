@@ -15,7 +15,7 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from bot.core.errors import BotError
-from bot.language.flows import Flow
+from bot.language.flows import Flow, Step
 
 # Sub-states of a request_callback step, in the order they are asked.
 CALLBACK_PHASES = ("consent", "phone", "moment", "who")
@@ -31,8 +31,17 @@ def callback_state(step_id: str, phase: str) -> str:
     return f"{step_id}.{phase}"
 
 
-class Conversation:
-    """A plain record while a message is handled; `state` is set by the machine."""
+def callback_phase(flow: Flow, state: str) -> tuple[Step, str] | None:
+    """The `request_callback` step and the part of it being asked, when `state` is one of its sub-states."""
+    step_id, _, phase = state.rpartition(".")
+    step = flow.steps.get(step_id)
+    if step is not None and step.action == "request_callback" and phase in CALLBACK_PHASES:
+        return step, phase
+    return None
+
+
+class FlowState:
+    """Where a conversation stands, attached to the machine while a message is handled; `state` is set by it."""
 
     state: str
 
@@ -66,7 +75,7 @@ class FlowMachine:
             if step.action == "request_callback":
                 states += [callback_state(step.id, phase) for phase in CALLBACK_PHASES]
         self.states = frozenset(states)
-        # model_override: only what Conversation declares (`trigger`) is bound, never `may_trigger`.
+        # model_override: only what FlowState declares (`trigger`) is bound, never `may_trigger`.
         logging.getLogger("transitions").setLevel(logging.ERROR)
         self._machine = _LeanMachine(
             model=None, states=states, initial=flow.start, auto_transitions=False, model_override=True, send_event=False
@@ -98,7 +107,7 @@ class FlowMachine:
         return state in self.states
 
     @contextmanager
-    def attached(self, conversation: Conversation) -> Iterator[Conversation]:
+    def attached(self, conversation: FlowState) -> Iterator[FlowState]:
         """Attach the record for the time of one message, then detach it (a shared machine slows down
         as models accumulate)."""
         if conversation.state not in self.states:
@@ -109,7 +118,7 @@ class FlowMachine:
         finally:
             self._machine.remove_model(conversation)
 
-    def move(self, conversation: Conversation, dest: str) -> None:
+    def move(self, conversation: FlowState, dest: str) -> None:
         if conversation.state == dest:
             return
         try:

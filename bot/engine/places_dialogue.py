@@ -6,18 +6,19 @@ from the OfferSearch and the geography from the LocationResolver (bot/places/off
 
 from __future__ import annotations
 
+import dataclasses
 import string
-from typing import TYPE_CHECKING, Any
 
 from bot.core.messages import Inbound, InboundKind, Offer, Reply
 from bot.core.slots import UNKNOWN
+from bot.engine.bundle import FlowBundle
+from bot.engine.conversation import Conversation
 from bot.engine.inbound import is_empty
+from bot.engine.outcomes import Ask, Choices, Classified, Locate, Missed, Offered, Outcome, Say, Send, Store
+from bot.engine.view import View
 from bot.language.model import Choice, Step, Wording
-from bot.places.offers import LocationChoice, ResolvedLocation, nearest_first
+from bot.places.offers import LocationChoice, LocationResolver, OfferSearch, ResolvedLocation, nearest_first
 from bot.understanding.matching import Candidate, build_candidates, match_one
-
-if TYPE_CHECKING:
-    from bot.engine.dialogue import Dialogue
 
 OFFERS_PER_PAGE = 3
 # Homonyms' buttons carry their position, not their label: a commune's name can be longer than the few bytes a
@@ -26,94 +27,92 @@ CHOICE_PREFIX = "@"
 
 
 class PlacesDialogue:
-    def __init__(self, dialogue: Dialogue) -> None:
-        self.d = dialogue
+    def __init__(self, bundle: FlowBundle, locations: LocationResolver, offers: OfferSearch) -> None:
+        self.bundle = bundle
+        self.locations = locations
+        self.offers = offers
 
-    async def answer(self, step: Step, inbound: Inbound) -> None:
+    async def answer(self, view: View, step: Step, inbound: Inbound) -> list[Outcome]:
         """A postcode, a commune or a shared position, resolved to a place on the map; homonyms are asked by
         department; "Je ne sais pas" and the question's own buttons work as anywhere."""
-        candidates, order = self.d.candidates_for(step)
-        pending: dict[str, Any] = self.d.data.get("location_choices", {})
+        candidates, order = self.bundle.candidates_for(step)
+        pending = {c.label: c for c in view.conversation.location_choices}
         found: ResolvedLocation | LocationChoice | None = None
         if inbound.kind is InboundKind.BUTTON and inbound.values:
             value = inbound.values[0]
             if value in order:
-                await self.d.store_answer(step, value)
-                return
-            label = _pending_label(pending, value)
+                return [Store(step, value)]
+            label = _pending_label(list(pending), value)
             if label is not None:
-                found = ResolvedLocation.from_json(pending[label])
+                found = pending[label]
         elif inbound.kind is InboundKind.TEXT:
             typed = match_one(inbound.text, candidates, order, step.allow_unknown) if order else None
             if typed is not None:
-                await self.d.store_answer(step, typed)
-                return
-            picked = match_one(inbound.text, _choice_candidates(pending), list(pending), allow_unknown=False)
-            found = ResolvedLocation.from_json(pending[picked]) if picked else self.d.locations.resolve(inbound.text)
+                return [Store(step, typed)]
+            picked = match_one(inbound.text, _choice_candidates(list(pending)), list(pending), allow_unknown=False)
+            found = pending[picked] if picked else self.locations.resolve(inbound.text)
         elif inbound.kind is InboundKind.LOCATION and inbound.latitude is not None and inbound.longitude is not None:
-            found = self.d.locations.resolve_position(inbound.latitude, inbound.longitude)
+            found = self.locations.resolve_position(inbound.latitude, inbound.longitude)
         if isinstance(found, LocationChoice):
-            self.d.data["location_choices"] = {c.label: c.to_json() for c in found.candidates}
-            self.d.say("location_ambiguous")
-            self.d.question(
-                step.text or self.d.flow.messages["location_ambiguous"],
-                [(f"{CHOICE_PREFIX}{i}", c.label) for i, c in enumerate(found.candidates)]
-                + [(UNKNOWN, self.d.label("unknown_label"))],
-            )
-            return
+            choices = tuple({c.label: c for c in found.candidates}.values())
+            options = [(f"{CHOICE_PREFIX}{i}", c.label) for i, c in enumerate(found.candidates)]
+            return [
+                Choices(choices),
+                Say("location_ambiguous"),
+                Ask(
+                    step.text or view.flow.messages["location_ambiguous"],
+                    (*options, (UNKNOWN, view.label("unknown_label"))),
+                ),
+            ]
         if found is None:
-            self.d.missed(
-                "empty_input" if is_empty(inbound) else step.invalid or self.d.flow.messages["invalid_location"]
-            )
-            return
-        self.d.data.pop("location_choices", None)
-        self.d.data["position"] = found.to_json()
-        await self.d.store_answer(step, found.label)
+            invalid = step.invalid or view.flow.messages["invalid_location"]
+            return [Missed("empty_input" if is_empty(inbound) else invalid)]
+        return [Locate(found), Store(step, found.label)]
 
-    def position(self) -> ResolvedLocation | None:
+    def position(self, conversation: Conversation) -> ResolvedLocation | None:
         """Where to search: the place resolved when the person answered (or their answer, resolved now)."""
-        stored = self.d.data.get("position")
-        if stored:
-            return ResolvedLocation.from_json(stored)
-        location = self.d.answers.get("location")
+        if conversation.position is not None:
+            return conversation.position
+        location = conversation.answers.get("location")
         if not isinstance(location, str) or location == UNKNOWN:
             return None
-        found = self.d.locations.resolve(location)
+        found = self.locations.resolve(location)
         return found if isinstance(found, ResolvedLocation) else None
 
-    async def show_offers(self) -> None:
+    async def show_offers(self, view: View) -> list[Outcome]:
         """The next few places, each in its own short message; "see more" stays offered while more remain."""
-        persona_id = (self.d.data.get("persona") or {}).get("id") or self.d.classify(show=False).id
-        persona = self.d.personas.personas.get(persona_id)
-        page = int(self.d.data.get("offers_page", 0))
-        position = self.position()
+        outcomes: list[Outcome] = []
+        persona_id = view.conversation.persona.id if view.conversation.persona else None
+        if not persona_id:
+            classified = self.bundle.personas.classify(view.conversation.answers)
+            outcomes.append(Classified(classified))
+            view = view.seeing(dataclasses.replace(view.conversation, persona=classified))
+            persona_id = classified.id
+        persona = self.bundle.personas.personas.get(persona_id)
+        cursor = view.conversation.offers
+        page = cursor.page
+        position = self.position(view.conversation)
+        wanted = OFFERS_PER_PAGE * (page + 1) + 1  # one more than the page: whether more remain
         found = (
-            []
-            if position is None
-            else await self.d.offers_search.search(position, persona, self.d.answers, OFFERS_PER_PAGE * (page + 1) + 1)
+            [] if position is None else await self.offers.search(position, persona, view.conversation.answers, wanted)
         )
         # Suitability picks which places make this page; the page itself reads nearest first.
         shown = nearest_first((found or [])[OFFERS_PER_PAGE * page : OFFERS_PER_PAGE * (page + 1)])
-        self.d.data["offers_exhausted"] = found is None or len(found) <= OFFERS_PER_PAGE * (page + 1)
+        exhausted = found is None or len(found) <= OFFERS_PER_PAGE * (page + 1)
+        outcomes.append(Offered(tuple(shown) if found is not None else (), exhausted))
         if found is None:
-            self.d.say("no_catalogue")
-            return
+            return [*outcomes, Say("no_catalogue")]
         if not shown:
-            self.d.say("no_offers" if page == 0 else "no_more_offers")
-            return
-        self.d.say("offers_intro" if page == 0 else "offers_more_intro", count=len(shown))
+            return [*outcomes, Say("no_offers" if page == 0 else "no_more_offers")]
+        outcomes.append(Say("offers_intro" if page == 0 else "offers_more_intro", {"count": len(shown)}))
+        offer_line = view.flow.messages["offer_line"]
         for offer in shown:
-            self.d.replies.append(
-                Reply(
-                    self.render_lines(self.d.flow.messages["offer_line"], **self.offer_values(offer)), offers=(offer,)
-                )
-            )
-        self.d.shown_offers = tuple(shown)
-        self.d.data["offers_page"] = page + 1
-        self.d.data["offers"] = [*self.d.data.get("offers", []), *(o.id for o in shown)]
+            reply = Reply(self.render_lines(view, offer_line, **self.offer_values(view, offer)), offers=(offer,))
+            outcomes.append(Send(reply))
+        return outcomes
 
-    def offer_values(self, offer: Offer) -> dict[str, object]:
-        free = "" if offer.free is None else self.d.label("offer_free" if offer.free else "offer_paid")
+    def offer_values(self, view: View, offer: Offer) -> dict[str, object]:
+        free = "" if offer.free is None else view.label("offer_free" if offer.free else "offer_paid")
         # Why this place: its reasons, but the distance, which the first line of the message already gives.
         why = [r for r in offer.reasons if not r.startswith("à ") or "rien" in r]
         return {
@@ -128,36 +127,35 @@ class PlacesDialogue:
             "services": ", ".join(offer.services),
         }
 
-    def render_lines(self, wording: Wording, **values: object) -> str:
+    def render_lines(self, view: View, wording: Wording, **values: object) -> str:
         """Render a text line by line, leaving out a line whose variables all came out empty (a place with no
         phone shows no "☎" line)."""
         lines = []
-        who = "relative" if self.d.answers.get("for_whom") == "relative" else None
+        who = "relative" if view.conversation.answers.get("for_whom") == "relative" else None
         for line in wording.pick(who).splitlines():
             names = _placeholder_names(line)
             if names and not any(str(values.get(name, "")).strip() for name in names):
                 continue
-            lines.append(self.d.render(Wording({"self": line}, wording.line), **values))
+            lines.append(view.render(Wording({"self": line}, wording.line), **values))
         return "\n".join(line for line in lines if line.strip())
 
-    def pointless(self, choice: Choice) -> bool:
+    def pointless(self, conversation: Conversation, choice: Choice) -> bool:
         """A menu choice leading back to the offers once there are no more to show is not offered."""
-        target = self.d.flow.steps.get(choice.goto or "")
-        return bool(target and target.action == "show_offers" and self.d.data.get("offers_exhausted"))
+        target = self.bundle.flow.steps.get(choice.goto or "")
+        return bool(target and target.action == "show_offers" and conversation.offers.exhausted)
 
 
-def _pending_label(pending: dict[str, Any], value: str) -> str | None:
+def _pending_label(labels: list[str], value: str) -> str | None:
     """The homonym a button stands for ("@1"), or None."""
-    labels = list(pending)
     index = value.removeprefix(CHOICE_PREFIX)
     if not value.startswith(CHOICE_PREFIX) or not index.isdigit() or int(index) >= len(labels):
         return None
     return labels[int(index)]
 
 
-def _choice_candidates(pending: dict[str, Any]) -> list[Candidate]:
+def _choice_candidates(labels: list[str]) -> list[Candidate]:
     """Homonyms offered as buttons, also picked by typing their department ("93") or their full label."""
-    return build_candidates([(label, [label, label.rpartition("(")[2].rstrip(")")]) for label in pending])
+    return build_candidates([(label, [label, label.rpartition("(")[2].rstrip(")")]) for label in labels])
 
 
 def _placeholder_names(line: str) -> list[str]:

@@ -2,14 +2,14 @@
 
 - The notice (`privacy_notice`): said once in a conversation, in its first turn, before the first question: what
   is kept, why, how long, who sees it, how to see and erase it. The person's first answer after it records the
-  acceptance (time and wording version) in the conversation's data.
+  acceptance (time and wording version) in the conversation.
 - `/mesdonnees`: the answers in words (the labels of the buttons chosen), the callback requests (state, number,
   moment), when the notice and the callback consent were accepted, and when each will be erased.
 - `/oublier`: after a confirmation, the conversation and the personal fields of its callback requests are erased
   (the engine's transaction: Transaction.forget); the anonymous fields stay for the statistics.
 
-What is recorded lives under `data["privacy"]`, kept when the person starts again (/start) and erased with
-everything else (/oublier, retention).
+What is recorded lives in the conversation's privacy record, kept when the person starts again (/start) and
+erased with everything else (/oublier, retention).
 """
 
 from __future__ import annotations
@@ -18,19 +18,18 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import PARIS, now
 from bot.core.messages import Inbound, Reply
 from bot.core.slots import SLOT_TITLES, UNKNOWN
 from bot.core.text import national
+from bot.engine.conversation import ConfirmForget, Notice
 from bot.engine.inbound import button_value
 from bot.engine.machine import ENDED_STATE, FORGET_STATE
+from bot.engine.outcomes import Ask, Forget, Informed, Interrupt, Missed, Move, Outcome, Reprompt, Resume, Say, Send
+from bot.engine.view import View
 from bot.storage.records import CallbackRow
 from bot.understanding.matching import build_candidates, match_one
-
-if TYPE_CHECKING:
-    from bot.engine.dialogue import Dialogue
 
 NOTICE_VERSION = "notice-v1"  # recorded with the acceptance: which wording of `privacy_notice` the person read
 CallbackReader = Callable[[str], Awaitable[Sequence[CallbackRow]]]
@@ -70,68 +69,48 @@ def day_and_time(moment: datetime) -> str:
     return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
 
 
-def _moment(text: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text)) if text else None
-    except ValueError:
-        return None
-
-
 class PrivacyDialogue:
-    def __init__(self, dialogue: Dialogue, terms: PrivacyTerms, callbacks_of: CallbackReader | None) -> None:
-        self.d = dialogue
+    def __init__(
+        self, key: str, terms: PrivacyTerms, callbacks_of: CallbackReader | None, states: frozenset[str]
+    ) -> None:
+        self.key = key
         self.terms = terms
         self.callbacks_of = callbacks_of
-
-    @property
-    def record(self) -> dict[str, Any]:
-        found: dict[str, Any] = self.d.data.setdefault("privacy", {})
-        return found
+        self.states = states  # where "non" to /oublier may go back to: the states of the conversation's flow
 
     # ----- the notice ------------------------------------------------------------------------------------------
-    def inform(self) -> None:
+    def inform(self, view: View, replies: Sequence[Reply]) -> list[Outcome]:
         """Before the question of this turn, the notice, when this conversation has not shown it yet: added to the
         plain message just before the question (the welcome), else as a message of its own."""
-        notice = self.d.data.get("privacy", {}).get("notice")
-        if notice is not None and notice.get("version") == NOTICE_VERSION:
-            return
-        replies = self.d.replies
+        notice = view.conversation.privacy.notice
+        if notice is not None and notice.version == NOTICE_VERSION:
+            return []
         asking = [i for i, r in enumerate(replies) if r.buttons or r.request]
         if not asking:
-            return  # nothing asked in this turn: the notice comes with the next question
+            return []  # nothing asked in this turn: the notice comes with the next question
         at = asking[-1]
-        text = self.d.label("privacy_notice")
+        text = view.label("privacy_notice")
         before = replies[at - 1] if at > 0 else None
+        informed = list(replies)
         if before is not None and not (before.buttons or before.request or before.offers or before.edit):
-            replies[at - 1] = dataclasses.replace(before, text=f"{before.text}\n\n{text}")
+            informed[at - 1] = dataclasses.replace(before, text=f"{before.text}\n\n{text}")
         else:
-            replies.insert(at, Reply(text))
-        self.record["notice"] = {"version": NOTICE_VERSION, "shown_at": now().isoformat()}
-
-    def accept(self) -> None:
-        """The person answers after reading the notice: their acceptance, with its moment, is recorded once."""
-        notice = self.d.data.get("privacy", {}).get("notice")
-        if notice is not None and "accepted_at" not in notice:
-            notice["accepted_at"] = now().isoformat()
-
-    def consented(self, callback_id: str, consent_at: str, version: str) -> None:
-        """The consent given for a callback request (its moment and wording), for /mesdonnees."""
-        self.record.setdefault("callbacks", {})[callback_id] = {"consent_at": consent_at, "version": version}
+            informed.insert(at, Reply(text))
+        return [Informed(tuple(informed), Notice(NOTICE_VERSION, now()))]
 
     # ----- /oublier ---------------------------------------------------------------------------------------------
-    def ask_forget(self) -> None:
+    def ask_forget(self, view: View) -> list[Outcome]:
         """Everything is erased only once confirmed; "non" goes back to where the person was."""
-        if self.d.state != FORGET_STATE:
-            self.d.data["forget_return"] = self.d.state
-            self.d.move(FORGET_STATE)
-        self.prompt_forget()
+        if view.state == FORGET_STATE:
+            return [self.prompt_forget(view)]
+        return [Interrupt(ConfirmForget(view.state)), Move(FORGET_STATE), self.prompt_forget(view)]
 
-    def prompt_forget(self) -> None:
-        options = [("yes", self.d.label("forget_yes_label")), ("no", self.d.label("forget_no_label"))]
-        self.d.question(self.d.flow.messages["forget_confirm"], options)
+    def prompt_forget(self, view: View) -> Ask:
+        options = (("yes", view.label("forget_yes_label")), ("no", view.label("forget_no_label")))
+        return Ask(view.flow.messages["forget_confirm"], options)
 
-    async def answer_forget(self, inbound: Inbound) -> None:
-        messages = self.d.flow.messages
+    def answer_forget(self, view: View, inbound: Inbound) -> list[Outcome]:
+        messages = view.flow.messages
         candidates = build_candidates(
             [
                 ("yes", ["oui", *messages["forget_yes_label"].variants.values()]),
@@ -140,69 +119,66 @@ class PrivacyDialogue:
         )
         value = button_value(inbound) or match_one(inbound.text, candidates, ["yes", "no"], allow_unknown=False)
         if value == "yes":
-            self.d.writes.forget_conversation()  # the engine erases it all in the turn's transaction
-            self.d.forgotten = True
-            self.d.say("forget_done")
-            self.d.move(ENDED_STATE)
-        elif value == "no":
-            back = str(self.d.data.pop("forget_return", self.d.flow.start))
-            self.d.say("forget_cancelled")
-            self.d.move(back if self.d.machine.knows(back) else self.d.flow.start)
-            await self.d.reprompt()
-        else:
-            self.d.missed()
+            return [Forget(), Say("forget_done"), Move(ENDED_STATE)]  # the engine erases it all in the transaction
+        if value == "no":
+            frame = view.conversation.interruption(ConfirmForget)
+            back = frame.back if frame is not None else view.flow.start
+            back = back if back in self.states else view.flow.start
+            return [Resume(ConfirmForget), Say("forget_cancelled"), Move(back), Reprompt()]
+        return [Missed()]
 
     # ----- /mesdonnees -----------------------------------------------------------------------------------------
-    async def show(self) -> None:
+    async def show(self, view: View) -> list[Outcome]:
         """What is stored about the person, in words, in one message."""
-        callbacks = list(await self.callbacks_of(self.d.record.key)) if self.callbacks_of else []
-        answers = self.answer_lines()
-        notice = self.d.data.get("privacy", {}).get("notice") or {}
-        accepted = _moment(notice.get("accepted_at"))
+        callbacks = list(await self.callbacks_of(self.key)) if self.callbacks_of else []
+        answers = self.answer_lines(view)
+        conversation = view.conversation
+        notice = conversation.privacy.notice
+        accepted = notice.accepted_at if notice is not None else None
         if not answers and not callbacks and accepted is None:
-            self.d.say("my_data_nothing")
-            return
-        parts = [self.d.label("my_data_intro")]
+            return [Say("my_data_nothing")]
+        messages = view.flow.messages
+        parts = [view.label("my_data_intro")]
         if answers:
-            parts.append(self.d.render(self.d.flow.messages["my_data_answers"], answers="\n".join(answers)))
-        if self.d.data.get("persona"):
-            parts.append(self.d.label("my_data_profile"))
+            parts.append(view.render(messages["my_data_answers"], answers="\n".join(answers)))
+        if conversation.persona is not None:
+            parts.append(view.label("my_data_profile"))
         if accepted is not None:
-            parts.append(self.d.render(self.d.flow.messages["my_data_notice"], date=day_and_time(accepted)))
-        parts += [self.callback_text(row) for row in sorted(callbacks, key=_created)]
+            parts.append(view.render(messages["my_data_notice"], date=day_and_time(accepted)))
+        parts += [self.callback_text(view, row) for row in sorted(callbacks, key=_created)]
         erase = now() + timedelta(days=self.terms.conversation_days)  # this turn is the latest: counted from now
-        parts.append(self.d.render(self.d.flow.messages["my_data_erasure"], erase_date=day(erase)))
-        self.d.replies.append(Reply("\n\n".join(p for p in parts if p.strip())))
+        parts.append(view.render(messages["my_data_erasure"], erase_date=day(erase)))
+        return [Send(Reply("\n\n".join(p for p in parts if p.strip())))]
 
-    def answer_lines(self) -> list[str]:
+    def answer_lines(self, view: View) -> list[str]:
         """ "• Appareils : Un smartphone, Un ordinateur", in the flow's order, with the buttons' own words."""
-        answers = self.d.answers
+        answers = view.conversation.answers
         lines: list[str] = []
         seen: set[str] = set()
-        for step in self.d.flow.steps.values():
+        for step in view.flow.steps.values():
             slot = step.slot
             if slot is None or slot in seen or slot not in answers:
                 continue
             seen.add(slot)
-            labels = {c.value: self.d.render(c.label) for c in step.choices}
-            labels[UNKNOWN] = self.d.label("unknown_label")
+            labels = {c.value: view.render(c.label) for c in step.choices}
+            labels[UNKNOWN] = view.label("unknown_label")
             value = answers[slot]
             words = [labels.get(str(v), str(v)) for v in (value if isinstance(value, list) else [value])]
-            title = SLOT_TITLES.get(slot) or (self.d.render(step.text) if step.text else slot)
+            title = SLOT_TITLES.get(slot) or (view.render(step.text) if step.text else slot)
             lines.append(f"• {title} : {', '.join(words)}")
         return lines
 
-    def callback_text(self, row: CallbackRow) -> str:
-        consent = self.record.get("callbacks", {}).get(row.id, {})
-        consent_at = _moment(consent.get("consent_at"))
+    def callback_text(self, view: View, row: CallbackRow) -> str:
+        consent = view.conversation.privacy.consents.get(row.id)
+        consent_at = consent.consent_at if consent is not None else None
         created = row.created_at or now()
-        moment = self.d.label(f"moment_{row.moment}") if row.moment in ("morning", "afternoon", "any") else ""
+        moment = view.label(f"moment_{row.moment}") if row.moment in ("morning", "afternoon", "any") else ""
         status = f"callback_status_{row.status}"
-        return self.d.render(
-            self.d.flow.messages["my_data_callback"],
+        return view.render(
+            view.flow.messages["my_data_callback"],
             date=day_and_time(created),
-            status=self.d.label(status) if status in self.d.flow.messages else row.status,
-            phone=national(row.phone) or self.d.label("my_data_erased"),
+            status=view.label(status) if status in view.flow.messages else row.status,
+            phone=national(row.phone) or view.label("my_data_erased"),
             moment=moment[:1].lower() + moment[1:],
             consent_date=day_and_time(consent_at or created),
             erase_date=day(created + timedelta(days=self.terms.callback_days)),

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from bot.core.commands import HUMAN
 from bot.language.flows import Flow, Rule, Step
 
 
@@ -38,7 +39,7 @@ def mermaid(flow: Flow) -> str:
             lines.append(f'  {step.id} -->|"{label}"| {target}' if label else f"  {step.id} --> {target}")
         if step.end:
             lines.append(f"  {step.id} --> end_of_conversation((fin))")
-    lines.append(f"  human_cmd([/humain]) -.-> {flow.human}")
+    lines.append(f"  human_cmd([{HUMAN}]) -.-> {flow.human}")
     return "\n".join(lines) + "\n"
 
 
@@ -62,7 +63,7 @@ def dot(flow: Flow) -> str:
         if step.end:
             lines.append(f'  "{step.id}" -> "{END_NODE}";')
     lines.append(f'  "{END_NODE}" [shape=doublecircle, label="fin"];')
-    lines.append(f'  "/humain" [shape=oval, style=dashed];\n  "/humain" -> "{flow.human}" [style=dashed];')
+    lines.append(f'  "{HUMAN}" [shape=oval, style=dashed];\n  "{HUMAN}" -> "{flow.human}" [style=dashed];')
     return "\n".join(lines) + "\n}\n"
 
 

@@ -54,6 +54,7 @@ from bot.channels.telegram.mediators import TelegramMediators
 from bot.channels.telegram.outbox import Outbox, RetryLater, Undeliverable
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.config import Settings
+from bot.core.commands import CANCEL, FORGET, HELP, HUMAN, MY_DATA, START, STOP
 from bot.core.errors import BotError, ConflictError, StorageError
 from bot.core.messages import Turn
 from bot.engine.engine import Engine
@@ -69,14 +70,17 @@ STORAGE_RETRY = (0.5, 10.0)  # first and longest wait before handling an update 
 CATCH_UP_LIMIT = 1000  # handlings of a chat's earlier updates one update may take on first (a bound, never reached)
 SWEEP_EVERY = 5.0  # seconds between renewals of the inbox leases held here (well within the lease) and adoptions
 # The bot's command menu in Telegram ("/" button).
-COMMANDS = (
-    ("start", "Recommencer depuis le début"),
-    ("aide", "Comment ça marche"),
-    ("humain", "Être rappelé par une personne"),
-    ("mesdonnees", "Voir ce que vous gardez sur moi"),
-    ("oublier", "Effacer mes données"),
-    ("annuler", "Annuler ma demande de rappel"),
-    ("stop", "Arrêter la conversation"),
+COMMANDS = tuple(
+    (command.removeprefix("/"), description)
+    for command, description in (
+        (START, "Recommencer depuis le début"),
+        (HELP, "Comment ça marche"),
+        (HUMAN, "Être rappelé par une personne"),
+        (MY_DATA, "Voir ce que vous gardez sur moi"),
+        (FORGET, "Effacer mes données"),
+        (CANCEL, "Annuler ma demande de rappel"),
+        (STOP, "Arrêter la conversation"),
+    )
 )
 
 

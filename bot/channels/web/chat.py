@@ -31,7 +31,7 @@ from aiohttp import web
 from bot.channels.web.http import cross_site, is_https, static_url
 from bot.channels.web.notices import KEY_PREFIX, MAX_CHAT_ID, NOTICE, WEB_CHANNEL, web_chat_id
 from bot.channels.web.templates import environment
-from bot.core.commands import COMMANDS, CONFIRM
+from bot.core.commands import COMMANDS, CONFIRM, FORGET, HUMAN, MY_DATA, START, STOP
 from bot.core.errors import StorageError
 from bot.core.messages import Inbound, InboundKind, Offer, Reply, Turn, question_token
 from bot.engine.engine import Engine
@@ -229,7 +229,10 @@ class WebChat:
 
     async def page(self, _request: web.Request) -> web.Response:
         html = self.templates.get_template("chat.html").render(
-            css=static_url("chat.css"), js=static_url("chat.js"), icon=static_url("icon.svg")
+            css=static_url("chat.css"),
+            js=static_url("chat.js"),
+            icon=static_url("icon.svg"),
+            commands={"human": HUMAN, "my_data": MY_DATA, "forget": FORGET, "start": START, "stop": STOP},
         )
         response = web.Response(text=html, content_type="text/html", charset="utf-8")
         response.headers["Cache-Control"] = "no-cache"
@@ -273,7 +276,7 @@ class WebChat:
         if turn is not None:
             return _json_response(turn_json(turn))
         # Ended, or standing on no question: the conversation begins again.
-        return await self._turn(request, chat_id, new, Inbound.typed(key, "/start"))
+        return await self._turn(request, chat_id, new, Inbound.typed(key, START))
 
     async def notices(self, request: web.Request) -> web.Response:
         """The person's notices in order, deleted once read (a page that misses the answer gets them again)."""
