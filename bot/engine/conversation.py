@@ -1,9 +1,10 @@
 """The typed conversation: what the dialogue knows about one person between two of their messages.
 
 It is stored as JSON in the conversation's row, converted in one place (`from_json`, `to_json`) where the
-engine reads and saves the row. The JSON keeps the keys rows have always had, plus `format`: rows written
-before `format` existed read the same way, and what reads those keys outside the engine (the at-rest encryption
-of a phone number typed for a callback request not yet complete) keeps finding them.
+engine reads and saves the row. The JSON keeps the keys rows have always had (what reads them outside the engine,
+the at-rest encryption of a phone number typed for a callback request not yet complete, keeps finding them), plus
+`format`; format 2 stores the interruptions as a list (`interruptions`). Rows written before `format` existed,
+with their `resume` and `forget_return` keys, and rows of format 1 read the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bot.core.messages import PersonaResult
 from bot.core.slots import SlotValue
 from bot.places.offers import ResolvedLocation
 
-FORMAT = 1  # rows without `format` were written before the conversation was typed, with the same keys
+FORMAT = 2  # 1: typed, interruptions in `resume`/`forget_return`; none: written before the conversation was typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +156,7 @@ class Conversation:
         persona = data.get("persona")
         draft = data.get("callback_draft")
         privacy = data.get("privacy")
-        frames: list[Interruption] = []
-        if isinstance(data.get("resume"), str):
-            frames.append(TalkToHuman(data["resume"]))
-        if "forget_return" in data:  # frames are looked up by kind: their order on the stack never decides
-            frames.append(ConfirmForget(str(data["forget_return"])))
+        frames = _frames(data)
         choices = data.get("location_choices")
         position = data.get("position")
         pending = data.get("pending")
@@ -196,12 +193,8 @@ class Conversation:
             data["misses"] = self.misses
         if self.draft is not None:
             data["callback_draft"] = _draft_json(self.draft)
-        human = self.interruption(TalkToHuman)
-        if human is not None:
-            data["resume"] = human.resume
-        forget = self.interruption(ConfirmForget)
-        if forget is not None:
-            data["forget_return"] = forget.back
+        if self.interruptions:
+            data["interruptions"] = [_frame_json(frame) for frame in self.interruptions]
         if self.location_choices:
             data["location_choices"] = {c.label: _location_json(c) for c in self.location_choices}
         if self.position is not None:
@@ -228,6 +221,7 @@ _KEYS = frozenset(
         "pending",
         "misses",
         "callback_draft",
+        "interruptions",
         "resume",
         "forget_return",
         "location_choices",
@@ -239,6 +233,33 @@ _KEYS = frozenset(
         "privacy",
     }
 )
+
+
+def _frames(data: Mapping[str, Any]) -> list[Interruption]:
+    """The interruption stack, innermost last: a list since format 2, two keys before."""
+    stored = data.get("interruptions")
+    if isinstance(stored, list):
+        frames: list[Interruption] = []
+        for frame in stored:
+            if not isinstance(frame, dict):
+                continue
+            if frame.get("kind") == "human" and isinstance(frame.get("resume"), str):
+                frames.append(TalkToHuman(frame["resume"]))
+            elif frame.get("kind") == "forget" and isinstance(frame.get("back"), str):
+                frames.append(ConfirmForget(frame["back"]))
+        return frames
+    frames = []
+    if isinstance(data.get("resume"), str):
+        frames.append(TalkToHuman(data["resume"]))
+    if "forget_return" in data:  # frames are looked up by kind: their order on the stack never decides
+        frames.append(ConfirmForget(str(data["forget_return"])))
+    return frames
+
+
+def _frame_json(frame: Interruption) -> dict[str, str]:
+    if isinstance(frame, TalkToHuman):
+        return {"kind": "human", "resume": frame.resume}
+    return {"kind": "forget", "back": frame.back}
 
 
 def _moment(text: object) -> datetime | None:

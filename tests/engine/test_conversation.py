@@ -86,10 +86,25 @@ def test_every_key_of_the_untyped_format_reads_into_its_field() -> None:
 
 def test_written_back_with_the_same_keys_and_values_plus_the_format() -> None:
     """Read then written, a row in the untyped format comes back key for key, value for value (timestamps to the
-    microsecond), with `format` added; reading that again changes nothing."""
+    microsecond), with `format` added and its two interruption keys as one stack; reading that again changes
+    nothing."""
     written = Conversation.from_json(EVERY_KEY).to_json()
-    assert written == {"format": FORMAT, **EVERY_KEY}
+    legacy = {k: v for k, v in EVERY_KEY.items() if k not in ("resume", "forget_return")}
+    interruptions = [{"kind": "human", "resume": "appareils"}, {"kind": "forget", "back": "rappel.who"}]
+    assert written == {"format": FORMAT, **legacy, "interruptions": interruptions}
     assert Conversation.from_json(written) == Conversation.from_json(EVERY_KEY)
+
+
+def test_a_row_of_the_first_typed_format_reads_its_interruption_keys() -> None:
+    """Format 1 stored the interruptions as `resume` and `forget_return`, as before typing: still read."""
+    row = {"format": 1, "answers": {}, "resume": "envies", "forget_return": "rappel.phone"}
+    conversation = Conversation.from_json(row)
+    assert conversation.interruptions == (TalkToHuman("envies"), ConfirmForget("rappel.phone"))
+    assert conversation.to_json() == {
+        "format": FORMAT,
+        "answers": {},
+        "interruptions": [{"kind": "human", "resume": "envies"}, {"kind": "forget", "back": "rappel.phone"}],
+    }
 
 
 @pytest.mark.parametrize(
@@ -134,7 +149,10 @@ def test_interruptions_stack_and_resume_by_kind() -> None:
     assert after_no.interruption(ConfirmForget) is None
     again = conversation.interrupted(TalkToHuman("appareils"))
     assert again.interruptions == (ConfirmForget("rappel.phone"), TalkToHuman("appareils"))
-    assert again.to_json()["resume"] == "appareils"
+    assert again.to_json()["interruptions"] == [
+        {"kind": "forget", "back": "rappel.phone"},
+        {"kind": "human", "resume": "appareils"},
+    ]
     assert conversation.interruptions == (TalkToHuman("envies"), ConfirmForget("rappel.phone"))  # unchanged
 
 

@@ -1,6 +1,7 @@
 """Conversations stored by the code before the conversation was typed (rows with no `format`, written here in
 that exact shape) continue correctly on a real SQLite file: mid-callback, on the forget question, between
-homonyms, after the privacy notice; what is written back keeps the keys and adds `format`."""
+homonyms, after the privacy notice; what is written back keeps the keys (the interruptions as one list) and
+adds `format`."""
 
 from __future__ import annotations
 
@@ -165,8 +166,7 @@ async def test_forget_asked_during_a_callback_asked_from_a_question(tmp_path: Pa
         chat = Chat(engine, KEY)
         turn = await chat.send("value:no")
         assert turn.state == "rappel.phone"
-        assert database.row()[1]["resume"] == "envies"
-        assert "forget_return" not in database.row()[1]
+        assert database.row()[1]["interruptions"] == [{"kind": "human", "resume": "envies"}]
         turns = await chat.script(["06 12 34 56 78", "value:afternoon", "value:relative"])
         [request] = await engine.storage.callbacks_for(KEY)
     assert [t.state for t in turns] == ["rappel.moment", "rappel.who", "envies"]
@@ -174,7 +174,7 @@ async def test_forget_asked_during_a_callback_asked_from_a_question(tmp_path: Pa
     assert request.answers is not None
     assert request.answers["for_whom"] == "relative"
     assert msg(loaded, "resume") in said(turns[-1])
-    assert "resume" not in database.row()[1]
+    assert "interruptions" not in database.row()[1]
 
 
 async def test_between_homonyms_a_department_picks_the_stored_commune(tmp_path: Path, loaded: LoadedFlow) -> None:
