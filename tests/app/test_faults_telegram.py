@@ -85,7 +85,7 @@ async def test_a_minute_of_api_faults_loses_nothing_and_the_backlog_drains(tmp_p
             deadline = storm_end + DRAIN_BOUND
             for person in people:
                 await person.user.wait_for(lambda u: len(texts(u)) >= len(expected), deadline - time.monotonic())
-            storage = bot.app.root.storage
+            storage = bot.app.storage
             assert isinstance(storage, Storage)
             requests = [r for i in range(PEOPLE) for r in await storage.callbacks_for(f"telegram:{9001 + i}")]
             for request in requests:

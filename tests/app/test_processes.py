@@ -112,7 +112,7 @@ async def bot_behind_switch(
     try:
         async with running_bot(server, settings) as bot:
             await through(server, port)
-            assert isinstance(bot.app.root.storage, Storage)
+            assert isinstance(bot.app.storage, Storage)
             yield bot, switch
     finally:
         await runner.cleanup()
@@ -164,7 +164,7 @@ async def test_an_earlier_update_recorded_by_another_process_is_handled_first(
             await person.user.wait_for(
                 lambda u: "Comment vous sentez-vous" in (u.last.text or "") and is_question(u), 5.0
             )  # well before the dead process's lease on the first answer runs out (30 s)
-        record = await bot.app.root.storage.load_conversation("telegram:7101")
+        record = await bot.app.storage.load_conversation("telegram:7101")
     assert record is not None
     assert (record.data["answers"]["equipment"], record.data["answers"]["usage_frequency"]) == (["smartphone"], "daily")
 
@@ -187,7 +187,7 @@ async def test_an_update_left_by_a_dead_process_is_handled_by_another(
             await person.user.wait_for(lambda u: u.chat.activity > mark and is_question(u), 10.0)
             assert taken
         await asyncio.sleep(0.6)  # a few more sweeps: nothing handled twice
-        record = await bot.app.root.storage.load_conversation("telegram:7102")
+        record = await bot.app.storage.load_conversation("telegram:7102")
     assert record is not None
     assert record.data["answers"]["for_whom"] == "self"
     questions = [m.text for m in person.user.messages if m.reply_markup]

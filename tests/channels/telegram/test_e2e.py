@@ -56,12 +56,12 @@ async def test_whole_conversations_of_several_personas(server: FakeTelegram, tmp
         people = {p: Person(server.user(2000 + i, "Jeanne")) for i, p in enumerate(personas)}
         await asyncio.gather(*(person.play(whole_conversation(p), ends=True) for p, person in people.items()))
         for index, (persona, person) in enumerate(people.items()):
-            state, data = await stored_state(bot.app.root.storage, 2000 + index)
+            state, data = await stored_state(bot.app.storage, 2000 + index)
             assert state == "ended"
             assert data["persona"]["id"] == persona
             await person.user.wait_for(lambda u: "Merci d'avoir pris ce temps" in (u.last.text or ""), 10)
             assert "une personne vous appellera" in outgoing_texts(person)[-2]
-            callbacks = await bot.app.root.storage.callbacks_for(f"telegram:{2000 + index}")
+            callbacks = await bot.app.storage.callbacks_for(f"telegram:{2000 + index}")
             assert [(c.phone, c.moment, c.persona) for c in callbacks] == [("+33612345678", "morning", persona)]
     assert server.unanswered_callback_queries() == []
     assert all(call.status == 200 for call in server.calls if call.method != "getUpdates")
@@ -96,7 +96,7 @@ async def test_wrong_webhook_secret_is_refused_and_not_processed(server: FakeTel
                 assert response.status == 401
         await asyncio.sleep(0.3)
         assert user.messages == []
-        assert await bot.app.root.storage.load_conversation("telegram:4242") is None
+        assert await bot.app.storage.load_conversation("telegram:4242") is None
         async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
             assert response.status == 200
         await user.wait_for(lambda u: bool(u.messages), 10)
@@ -111,7 +111,7 @@ async def test_every_update_delivered_twice_is_answered_once(server: FakeTelegra
         person = Person(server.user(3001, "Paul"))
         await person.play(["/start", "value:self", "value:family_contact", "value:basic_phone"])
         await asyncio.sleep(0.5)  # time for the repeats to arrive and be ignored
-        state, data = await stored_state(bot.app.root.storage, 3001)
+        state, data = await stored_state(bot.app.storage, 3001)
     assert state == "attitude"
     assert data["answers"]["equipment"] == ["basic_phone"]
     questions = [m.text for m in person.user.messages]
@@ -130,8 +130,8 @@ async def test_a_burst_of_messages_is_answered_in_order(server: FakeTelegram, tm
         await user.send("bonjour")
         await user.send("pour moi")
         await user.send("garder le contact avec mes proches")
-        await wait_for_state(bot.app.root.storage, 3101, "appareils")
-        _, data = await stored_state(bot.app.root.storage, 3101)
+        await wait_for_state(bot.app.storage, 3101, "appareils")
+        _, data = await stored_state(bot.app.storage, 3101)
         await user.wait_for(lambda u: "Quels appareils" in (u.last.text or ""), 10)
     assert data["answers"]["for_whom"] == "self"
     assert data["answers"]["goals"] == ["family_contact"]
@@ -165,7 +165,7 @@ async def test_two_hundred_people_at_once_all_complete(server: FakeTelegram, tmp
         people = [Person(server.user(10_000 + i, f"P{i}"), timeout=60) for i in range(200)]
         await asyncio.gather(*(p.play(script) for p in people))
         for i in range(0, 200, 20):
-            _, data = await stored_state(bot.app.root.storage, 10_000 + i)
+            _, data = await stored_state(bot.app.storage, 10_000 + i)
             assert data["answers"]["usage_frequency"] == "weekly"
             assert data["answers"]["for_whom"] == "relative"
     assert server.unanswered_callback_queries() == []
@@ -183,7 +183,7 @@ async def test_restart_mid_conversation_continues_at_the_same_question(server: F
     async with running_bot(server, settings) as bot:
         await person.user.wait_for(lambda u: "internet" in (u.last.text or "") and is_question(u), 15)
         await person.play(["value:daily"])
-        state, data = await stored_state(bot.app.root.storage, 3201)
+        state, data = await stored_state(bot.app.storage, 3201)
     assert data["answers"]["goals"] == ["admin_procedures"]
     assert data["answers"]["equipment"] == ["smartphone"]
     assert data["answers"]["usage_frequency"] == "daily"
@@ -224,7 +224,7 @@ async def test_unreadable_messages_stale_buttons_and_groups(server: FakeTelegram
         await person.user.press(old, message_id=first_question.message_id)
         await person.user.wait_for(lambda u: u.chat.activity > before and u.last.reply_markup, 10)
         assert any("question précédente" in m.text for m in person.user.messages[-3:])
-        _, data = await stored_state(bot.app.root.storage, 3301)
+        _, data = await stored_state(bot.app.storage, 3301)
         assert data["answers"]["for_whom"] == "self"
         group = server.group(-100_500, "Voisins")
         await group.send(3301, "bonjour")
@@ -264,7 +264,7 @@ async def test_a_429_storm_loses_nothing_and_limits_hold(tmp_path: Path) -> None
             server.storm("429", 2.0, method="sendMessage", retry_after=1)
             await asyncio.gather(*(p.play(["value:self", "value:family_contact"]) for p in people))
             for i in range(12):
-                state, _ = await stored_state(bot.app.root.storage, 5000 + i)
+                state, _ = await stored_state(bot.app.storage, 5000 + i)
                 assert state == "appareils"
         assert server.limit_violations == []
         assert any(call.status == 429 for call in server.calls_of("sendMessage"))
@@ -349,6 +349,6 @@ async def test_an_update_the_database_cannot_record_is_refused_then_redelivered(
         assert person.user.chat.activity == before  # not handled while it could not be recorded
         monkeypatch.setattr(storage, "record_updates", original)
         await person.user.wait_for(lambda u: u.chat.activity > before and is_question(u), 15)
-        _, data = await stored_state(bot.app.root.storage, 3701)
+        _, data = await stored_state(bot.app.storage, 3701)
     assert data["answers"]["for_whom"] == "self"
     assert [d.status for d in server.deliveries if d.update_id == refused[0].update_id][-1] == 200

@@ -74,8 +74,8 @@ async def wait_post(group: FakeGroup, short_id: str, text: str = "", within: flo
 
 
 async def the_request(bot: RunningBot) -> str:
-    assert bot.app.root.desk is not None
-    [row] = await bot.app.root.desk.listing(None)
+    assert bot.app.desk is not None
+    [row] = await bot.app.desk.listing(None)
     return row.id
 
 
@@ -113,12 +113,12 @@ async def test_a_request_is_posted_claimed_told_and_resolved_from_the_group(
         await group.press(MEDIATOR, DONE)
         await wait_post(group, callback_id[:4], "Appel fait")
         assert group.buttons(post_id(group, callback_id[:4])) == []
-        assert bot.app.root.desk is not None
-        row = await bot.app.root.desk.get(callback_id)
+        assert bot.app.desk is not None
+        row = await bot.app.desk.get(callback_id)
         assert row is not None
         assert (row.status, row.claimed_by, row.outcome) == ("done", f"telegram:{MEDIATOR}", "helped")
-        assert [e.action for e in await bot.app.root.desk.history(callback_id)] == ["created", "claimed", "done"]
-        assert {e.via for e in await bot.app.root.desk.history(callback_id)} == {"telegram"}
+        assert [e.action for e in await bot.app.desk.history(callback_id)] == ["created", "claimed", "done"]
+        assert {e.via for e in await bot.app.desk.history(callback_id)} == {"telegram"}
     assert not server.limit_violations
 
 
@@ -139,14 +139,14 @@ async def test_only_listed_mediators_and_the_queue_group_may_act(server: FakeTel
         await wait_post(group, callback_id[:4])
         await group.press(999, CLAIM)
         await server_answered(server, "ne relève pas de vos files")
-        assert bot.app.root.desk is not None
-        row = await bot.app.root.desk.get(callback_id)
+        assert bot.app.desk is not None
+        row = await bot.app.desk.get(callback_id)
         assert row is not None
         assert row.status == "new"
         # The same press, as if made in another group where a copy of the message was forwarded.
         await bot.channel.receive([press_update(-100999, MEDIATOR, f"2|c|{callback_id}", update_id=1)])
         await server_answered(server, "ne relève pas de vos files", times=2)
-        row = await bot.app.root.desk.get(callback_id)
+        row = await bot.app.desk.get(callback_id)
         assert row is not None
         assert row.status == "new"
         await group.press(MEDIATOR, CLAIM)
@@ -167,8 +167,8 @@ async def test_the_person_cancels_and_the_group_sees_it(server: FakeTelegram, tm
         await person.wait_for(lambda u: any("C'est annulé" in (m.text or "") for m in u.messages))
         await wait_post(group, callback_id[:4], "Annulée")
         assert group.buttons(post_id(group, callback_id[:4])) == []
-        assert bot.app.root.desk is not None
-        row = await bot.app.root.desk.get(callback_id)
+        assert bot.app.desk is not None
+        row = await bot.app.desk.get(callback_id)
         assert row is not None
         assert row.status == "cancelled"
 
@@ -184,8 +184,8 @@ async def test_a_busy_group_stays_within_its_limit_and_loses_nothing(tmp_path: P
         async with running_bot(server, mediator_settings(server, tmp_path), limits=limits) as bot:
             server.inject(Fault("sendMessage", "500", count=3))
             await asyncio.gather(*(ask_callback(server, chat_id=100 + n, first_name=f"P{n}") for n in range(12)))
-            assert bot.app.root.desk is not None
-            ids = [row.id for row in await bot.app.root.desk.listing(None)]
+            assert bot.app.desk is not None
+            ids = [row.id for row in await bot.app.desk.listing(None)]
             assert len(ids) == 12
             for callback_id in ids:  # each posted (a summary or reminder may come in between)
                 await wait_post(group, callback_id[:4], within=30)
@@ -202,8 +202,8 @@ async def test_presses_faster_than_the_group_limit_cost_one_edit(tmp_path: Path)
             await ask_callback(server)
             callback_id = await the_request(bot)
             await wait_post(group, callback_id[:4])
-            assert bot.app.root.desk is not None
-            desk = bot.app.root.desk
+            assert bot.app.desk is not None
+            desk = bot.app.desk
             from bot.callbacks.desk import Actor
 
             actor = Actor("web:marie", "Marie", "dashboard")
@@ -215,7 +215,7 @@ async def test_presses_faster_than_the_group_limit_cost_one_edit(tmp_path: Path)
             await asyncio.sleep(2.5)
             edits = [c for c in server.calls_of("editMessageText") if c.chat_id == GROUP]
             assert 1 <= len(edits) <= 3
-            assert not await bot.app.root.storage.pending_outgoing(bot.channel.channel)
+            assert not await bot.app.storage.pending_outgoing(bot.channel.channel)
         assert not server.limit_violations
 
 
@@ -226,14 +226,14 @@ async def test_a_reminder_lists_late_requests_in_the_group(server: FakeTelegram,
         await ask_callback(server)
         callback_id = await the_request(bot)
         await wait_post(group, callback_id[:4])
-        assert bot.app.root.desk is not None
+        assert bot.app.desk is not None
         # A Monday far from the real clock: the running bot's own reminder round (real time) never takes its slot.
         monday_10h = datetime(2030, 11, 25, 9, 0, tzinfo=UTC)
-        async with bot.app.root.desk.storage.callback_transaction() as tx:
+        async with bot.app.desk.storage.callback_transaction() as tx:
             await tx.connection.execute(
                 update(callbacks).where(callbacks.c.id == callback_id).values(created_at=monday_10h - timedelta(days=2))
             )
-        await CallbackJobs(bot.app.root.desk).run_once(monday_10h)
+        await CallbackJobs(bot.app.desk).run_once(monday_10h)
         await group.wait_for(lambda g: any("attendent un appel" in (m.text or "") for m in g.messages if m.from_bot))
         assert POST_METHOD not in [c.method for c in server.calls]
 
@@ -276,12 +276,12 @@ async def test_done_when_telegram_request_reaches_group_and_dashboard_claimed_fr
 
     group = server.group(GROUP)
     async with running_bot(server, mediator_settings(server, tmp_path, database_url)) as bot:
-        web = RunningServer(bot.app.root, bot.settings)
+        web = RunningServer(bot.app, bot.settings)
         await add_mediator(web, "marie", ["lyon"], name="Marie D.")
         await ask_callback(server, chat_id=42, first_name="Jeanne")
         await ask_callback(server, chat_id=43, first_name="Louis")
-        assert bot.app.root.desk is not None
-        rows = {row.first_name: row for row in await bot.app.root.desk.listing(None)}
+        assert bot.app.desk is not None
+        rows = {row.first_name: row for row in await bot.app.desk.listing(None)}
         jeanne, louis = rows["Jeanne"], rows["Louis"]
         await wait_post(group, jeanne.id[:4])
         await wait_post(group, louis.id[:4])
@@ -303,11 +303,11 @@ async def test_done_when_telegram_request_reaches_group_and_dashboard_claimed_fr
             assert f"User {MEDIATOR}" in page
             await group.press(MEDIATOR, DONE, message_id=post_id(group, louis.id[:4]))
             await group.wait_for(lambda g: "Appel fait" in post_of(g, louis.id[:4]))
-        done = {row.first_name: row for row in await bot.app.root.desk.listing(None, ["done"])}
+        done = {row.first_name: row for row in await bot.app.desk.listing(None, ["done"])}
         assert done["Jeanne"].outcome == "appointment"
         assert done["Jeanne"].claimed_by == "web:marie"
         assert done["Louis"].claimed_by == f"telegram:{MEDIATOR}"
-        history = await bot.app.root.desk.history(jeanne.id)
+        history = await bot.app.desk.history(jeanne.id)
         assert [(e.action, e.via) for e in history] == [
             ("created", "telegram"),
             ("claimed", "dashboard"),
@@ -342,14 +342,14 @@ async def test_a_press_replayed_after_a_crash_is_not_applied_twice(server: FakeT
         await wait_post(group, callback_id[:4], "à rappeler")
         await channel.updates.join(5)
         del channel._finish  # the next start: what the inbox still holds is handled again
-        for received in await bot.app.root.storage.pending_updates(channel.channel):
+        for received in await bot.app.storage.pending_updates(channel.channel):
             channel.updates.put(received.chat_id, (received, None))
         await channel.updates.join(5)
-        assert bot.app.root.desk is not None
-        row = await bot.app.root.desk.get(callback_id)
+        assert bot.app.desk is not None
+        row = await bot.app.desk.get(callback_id)
         assert row is not None
         assert (row.status, row.attempts) == ("new", 1)
-        assert [e.action for e in await bot.app.root.desk.history(callback_id)] == ["created", "claimed", "unreachable"]
+        assert [e.action for e in await bot.app.desk.history(callback_id)] == ["created", "claimed", "unreachable"]
 
 
 async def test_a_group_post_waits_for_the_database_instead_of_being_dropped(
@@ -359,7 +359,7 @@ async def test_a_group_post_waits_for_the_database_instead_of_being_dropped(
     appears (not left unsent until the next restart)."""
     group = server.group(GROUP)
     async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
-        desk = bot.app.root.desk
+        desk = bot.app.desk
         assert desk is not None
         failures = [StorageError("database error: OperationalError")]
         read = desk.get
@@ -385,7 +385,7 @@ async def test_a_post_whose_message_id_cannot_be_saved_at_once_is_still_edited_l
     the next change edits that message instead of posting the request a second time."""
     group = server.group(GROUP)
     async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
-        desk = bot.app.root.desk
+        desk = bot.app.desk
         assert desk is not None
         failures = [StorageError("database error: OperationalError")]
         record = desk.set_post
@@ -422,11 +422,11 @@ async def test_a_dashboard_action_while_telegram_stops_is_kept_for_the_next_star
         callback_id = await the_request(bot)
         await wait_post(group, callback_id[:4])
         await bot.channel.outbox.close()
-        before = await bot.app.root.storage.pending_outgoing(bot.channel.channel)
-        assert bot.app.root.desk is not None
-        claimed = await bot.app.root.desk.claim(callback_id, Actor("web:marie", "Marie", "dashboard"))
+        before = await bot.app.storage.pending_outgoing(bot.channel.channel)
+        assert bot.app.desk is not None
+        claimed = await bot.app.desk.claim(callback_id, Actor("web:marie", "Marie", "dashboard"))
         assert claimed.status == "claimed"
-        after = await bot.app.root.storage.pending_outgoing(bot.channel.channel)
+        after = await bot.app.storage.pending_outgoing(bot.channel.channel)
         assert sorted(row.method for row in after[len(before) :]) == sorted(["sendMessage", POST_METHOD])
 
 
@@ -446,6 +446,6 @@ async def test_a_group_that_became_a_supergroup_is_named_in_the_log_and_blocks_n
         assert f"Telegram group {GROUP} became the supergroup -1009999" in caplog.text
         assert "catalogue/queues.yaml" in caplog.text
         await bot.channel.outbox.drain(5)
-        assert not await bot.app.root.storage.pending_outgoing(bot.channel.channel)
+        assert not await bot.app.storage.pending_outgoing(bot.channel.channel)
         person = Person(server.user(42))
         await person.say("/aide", expect_question=False)
