@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from bot.app.root import App
 from bot.callbacks.desk import OUTCOMES, STATUS_LABELS, Actor, CallbackDesk, Refused
 from bot.callbacks.view import Describer, local_time
 from bot.channels.web.templates import environment
@@ -57,7 +56,6 @@ from bot.dashboard.http import (
     set_cookie,
 )
 from bot.dashboard.present import DEFAULT_STATE, STATE_FILTERS, ListItem, full_time, history_lines, waiting
-from bot.storage import Storage
 from bot.storage.records import CallbackRow
 
 log = logging.getLogger(__name__)
@@ -444,14 +442,6 @@ class Dashboard:
             "Ce formulaire n'est plus valable : il a peut-être été ouvert il y a longtemps, ou ailleurs que sur "
             "Passerelle. Rien n'a été modifié. Revenez à la page, rechargez-la et recommencez.",
         )
-
-
-def install_dashboard(web_app: web.Application, bot_app: App) -> bool:
-    """Mount the dashboard on the server when the app has a callback desk (a SQL database); False otherwise."""
-    if bot_app.desk is None or not isinstance(bot_app.storage, Storage):
-        return False
-    Dashboard(bot_app.desk, bot_app.describer, Accounts(bot_app.storage)).install(web_app)
-    return True
 
 
 async def _to_dashboard(_request: web.Request) -> web.StreamResponse:
