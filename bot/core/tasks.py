@@ -13,25 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 from collections.abc import Coroutine
 from typing import Any, Self
 
-
-def failure_frames(error: BaseException) -> str:
-    """Where an error happened, without what it said: messages may quote personal data (what a person wrote, the
-    parameters of a SQL statement), the frames do not."""
-    return "".join(traceback.format_tb(error.__traceback__)).rstrip()
-
-
-def failure_causes(error: BaseException, at_most: int = 5) -> list[str]:
-    """The classes of the errors that led to this one, nearest first (their messages left out, as above)."""
-    causes: list[str] = []
-    cause = error.__cause__ or error.__context__
-    while cause is not None and len(causes) < at_most:
-        causes.append(cause.__class__.__name__)
-        cause = cause.__cause__ or cause.__context__
-    return causes
+from bot.core.errors import failure_frames, failure_summary
 
 
 class Tasks:
@@ -56,10 +41,8 @@ class Tasks:
         self._tasks.discard(task)
         if task.cancelled() or (error := task.exception()) is None:
             return
-        causes = failure_causes(error)
-        after = f" (from {' < '.join(causes)})" if causes else ""
-        name, kind = task.get_name(), error.__class__.__name__
-        self.log.error("background task %s failed: %s%s\n%s", name, kind, after, failure_frames(error))
+        name = task.get_name()
+        self.log.error("background task %s failed: %s\n%s", name, failure_summary(error), failure_frames(error))
 
     @staticmethod
     async def cancel(task: asyncio.Task[None]) -> None:
