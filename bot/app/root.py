@@ -1,6 +1,6 @@
 """The composition root, first half: loads flows and personas, the queues, the geography and the catalogue, opens
 storage, builds the engine and the callback desk, each handed what it needs through its constructor. The second
-half (bot/app/server.py) starts the channels, the web server and the background jobs around them."""
+half, `serve`, starts the channels, the web server and the background jobs around them."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def load_flow_with_personas(path: Path) -> LoadedFlow:
 @dataclass(frozen=True, slots=True)
 class DataFiles:
     """What the coordinators' files give the running bot: the flow with its personas, the mediators' queues. Held
-    in one `Live` holder, replaced whole by a reload (bot/app/reload.py)."""
+    in one `Live` holder, replaced whole by a reload."""
 
     flow: Flow
     personas: Personas
