@@ -4,8 +4,9 @@ and the mediators' queues (CATALOGUE_DIR/queues.yaml), on SIGHUP and when their 
 The files are read with the loaders of start-up and `flows check` (bot/app/root.py: `load_data_files`) and taken whole
 or not at all: when any of them has a problem nothing changes, each problem is logged (ERROR) as
 `file:line: message`, and the bot goes on with the version it runs. A set that loads is swapped in between two
-turns: new conversations start on the new flow, those under way keep the version they started with
-(bot/engine/engine.py), callback requests are routed by the new queues and the mediators see the new labels.
+turns, in the one holder everything reads them from (`App.files`): new conversations start on the new flow, those
+under way keep the version they started with (bot/engine/engine.py), callback requests are routed by the new queues
+and the mediators see the new labels.
 
 The watcher looks at the files' modification times, sizes and inodes every few seconds, and reloads once a change
 has stayed the same for one more look, so that a file still being copied is not read half-written.
@@ -16,18 +17,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
-from bot.app.root import DEFAULT_FLOW, QUEUES_FILE, App, DataFiles, load_data_files
+from bot.app.root import DEFAULT_FLOW, QUEUES_FILE, App, load_data_files
 from bot.core.errors import FlowError, StorageError
+from bot.core.tasks import Job
 
 log = logging.getLogger(__name__)
 RELOAD_INTERVAL = 2.0  # seconds between two looks at the files
 FileMark = tuple[str, int, int, int]  # path, modification time (ns), size, inode; -1s when the file is missing
 
 
-class Reloader:
+class Reloader(Job):
+    """Watches while `async with reloader:` lasts; `reload` swaps a set in on demand."""
+
+    job_name = "reload"
+
     def __init__(self, app: App, flow_path: Path | None = None, *, interval: float | None = RELOAD_INTERVAL) -> None:
         """`flow_path`: the flow the process runs (default FLOWS_DIR/orientation.yaml). `interval`: seconds between
         two looks at the files; None: reload only when asked (`request`, SIGHUP)."""
@@ -36,14 +41,9 @@ class Reloader:
         self.interval = interval
         self.reloads = 0  # sets swapped in
         self.refusals = 0  # sets refused for their problems
-        self._followers: list[Callable[[DataFiles], None]] = []
         self._requested = asyncio.Event()
         self._retry = False  # loaded, but the database could not remember the flow: try again at the next look
         self._marks = self.marks()  # the files as the running version was read from them (or refused)
-
-    def follow(self, swap: Callable[[DataFiles], None]) -> None:
-        """Also call `swap` with each set swapped in (what a channel keeps of its own: button labels, queues)."""
-        self._followers.append(swap)
 
     def request(self) -> None:
         """Reload at the first occasion, whether the files changed or not (SIGHUP)."""
@@ -67,10 +67,11 @@ class Reloader:
                 marks.append((str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino))
         return tuple(marks)
 
-    async def run(self) -> None:
-        """Until cancelled: reload when asked, and when the files changed then stayed the same for one look."""
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Until `stop` is set (or cancelled): reload when asked, and when the files changed then stayed the same
+        for one look."""
         seen = self._marks
-        while True:
+        while stop is None or not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._requested.wait(), self.interval)
             try:
@@ -108,23 +109,16 @@ class Reloader:
             self.refusals += 1
             log.exception("reload (%s) failed while reading the files; the bot keeps the version it runs", reason)
             return False
-        flow, personas = files.flow.flow, files.flow.personas
+        flow, personas = files.flow, files.personas
         try:
+            # The engine remembers the new version first (conversations under way keep theirs): that may fail.
             await app.engine.replace_flow(flow, personas)
         except StorageError as exc:
             self._retry = True
             log.warning("reload (%s) postponed: the database cannot remember the new flow (%s)", reason, exc)
             return False
-        # From here on nothing waits: no turn sees half of the new set.
-        app.engine.queues = files.queues
-        if app.desk is not None:
-            app.desk.queues = files.queues
-        app.describer.use(flow, personas, files.queues)
-        for swap in self._followers:
-            try:
-                swap(files)
-            except Exception:
-                log.exception("a part of the bot could not take the reloaded files")
+        # Nothing waits from the engine's swap to this one: no turn sees half of the new set.
+        app.files.swap(files)
         self._marks, self._retry = marks, False
         self.reloads += 1
         log.info(

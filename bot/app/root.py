@@ -1,5 +1,6 @@
-"""The composition root: loads flows and personas, the geography and the catalogue, opens storage, builds the
-engine."""
+"""The composition root, first half: loads flows and personas, the queues, the geography and the catalogue, opens
+storage, builds the engine and the callback desk, each handed what it needs through its constructor. The second
+half, `serve`, starts the channels, the web server and the background jobs around them."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.callbacks.desk import CallbackDesk
+from bot.callbacks.desk import CallbackDesk, Notifier
 from bot.callbacks.queuefile import load_queues
 from bot.callbacks.queues import QueueSet
 from bot.callbacks.view import Describer
 from bot.channels.web.notifier import WebNotifier
 from bot.config import Settings
 from bot.core.errors import FlowError, Problem
+from bot.core.live import Live
 from bot.engine.engine import Engine
 from bot.engine.privacy_dialogue import PrivacyTerms
 from bot.language.flows import Flow, load_flow
@@ -61,9 +63,11 @@ def load_flow_with_personas(path: Path) -> LoadedFlow:
 
 @dataclass(frozen=True, slots=True)
 class DataFiles:
-    """What the coordinators' files give the running bot: the flow with its personas, the mediators' queues."""
+    """What the coordinators' files give the running bot: the flow with its personas, the mediators' queues. Held
+    in one `Live` holder, replaced whole by a reload."""
 
-    flow: LoadedFlow
+    flow: Flow
+    personas: Personas
     queues: QueueSet
 
 
@@ -84,7 +88,16 @@ def load_data_files(settings: Settings, flow_path: Path | None, geo: Geo) -> Dat
         problems += exc.problems
     if loaded is None or queues is None:
         raise FlowError(problems)
-    return DataFiles(loaded, queues)
+    return DataFiles(loaded.flow, loaded.personas, queues)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """What only a SQL database brings (not in memory: flow tests, benchmarks): callback requests after they are
+    recorded (the desk), and with them the mediators' dashboard, the scheduled jobs and the purge."""
+
+    storage: Storage
+    desk: CallbackDesk
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +107,19 @@ class App:
     engine: Engine
     geo: GeoLocations
     places: PlaceIndex
-    queues: QueueSet  # as loaded at start; after a reload (bot/app/reload.py) the current ones are engine.queues
+    files: Live[DataFiles]  # the coordinators' files in force: everything reads them through this holder
     describer: Describer
-    desk: CallbackDesk | None = None  # callback requests after they are recorded; None without a database
+    database: Database | None = None  # decided once, here: whatever needs a database looks at this
+    # The desk's notifiers: the web chat's; the Telegram channel's are added by the root before anything runs.
+    notifiers: list[Notifier] = field(default_factory=list)
+
+    @property
+    def queues(self) -> QueueSet:
+        return self.files.current.queues
+
+    @property
+    def desk(self) -> CallbackDesk | None:
+        return self.database.desk if self.database is not None else None
 
 
 def bundled_files(catalogue_dir: Path) -> list[Path]:
@@ -113,10 +136,11 @@ def read_bundled(catalogue_dir: Path, locations: GeoLocations) -> dict[str, list
     }
 
 
-async def load_places(settings: Settings, storage: ChannelStore, locations: GeoLocations) -> list[Place]:
+async def load_places(settings: Settings, storage: Storage | None, locations: GeoLocations) -> list[Place]:
     """The places to recommend. A database without any place gets the bundled catalogue first, so a newcomer
-    has real answers out of the box; after that the database is the reference (`catalogue import`)."""
-    if not isinstance(storage, Storage):
+    has real answers out of the box; after that the database is the reference (`catalogue import`). Without a
+    database: the bundled catalogue."""
+    if storage is None:
         return [p for places in read_bundled(settings.catalogue_dir, locations).values() for p in places]
     if (await storage.place_stats()).places == 0:
         for source, places in read_bundled(settings.catalogue_dir, locations).items():
@@ -133,36 +157,41 @@ async def open_app(
     (flow tests, benchmarks): the bundled catalogue is read straight from its files."""
     locations = GeoLocations(Geo.load())
     # A broken flow or queues file refuses the start, with its file:line problems (FlowError).
-    files = load_data_files(settings, flow_path, locations.geo)
-    loaded, queues = files.flow, files.queues
+    files = Live(load_data_files(settings, flow_path, locations.geo))
+    queues = files.part(_queues)
     async with AsyncExitStack() as stack:
-        # This process among those sharing the database: its host and port (a restart on the same ones takes up
-        # the messages its previous run left unsent at once; another process's, once their lease runs out).
-        owner = f"{socket.gethostname()}:{settings.port}"
-        storage: ChannelStore = (
-            MemoryStorage()
-            if in_memory
-            else await Storage.open(settings.database_url, owner=owner, keyring=load_keyring(settings))
-        )
+        sql: Storage | None = None
+        if not in_memory:
+            # This process among those sharing the database: its host and port (a restart on the same ones takes
+            # up the messages its previous run left unsent at once; another process's, once their lease runs out).
+            owner = f"{socket.gethostname()}:{settings.port}"
+            sql = await Storage.open(settings.database_url, owner=owner, keyring=load_keyring(settings))
+        storage: ChannelStore = sql if sql is not None else MemoryStorage()
         stack.push_async_callback(storage.close)
-        index = PlaceIndex(await load_places(settings, storage, locations))
+        index = PlaceIndex(await load_places(settings, sql, locations))
+
+        def texts(key: str) -> str:  # a text of the flow's messages in force
+            return files.current.flow.messages[key].pick(None)
+
+        notifiers: list[Notifier] = [WebNotifier()]
+        database = None if sql is None else Database(sql, CallbackDesk(sql, queues, texts, notifiers=notifiers))
         engine = Engine(
-            loaded.flow,
-            loaded.personas,
+            files.current.flow,
+            files.current.personas,
             storage,
             offers or CatalogueSearch(index),
             locations,
             queues=queues,
             privacy=PrivacyTerms(settings.retention_conversations_days, settings.retention_callbacks_days),
+            callback_hook=database.desk if database is not None else None,
         )
         await engine.start()
-        describer = Describer(loaded.flow, loaded.personas, queues, engine.text, place_names(index))
-        desk = None
-        if isinstance(storage, Storage):
-            desk = CallbackDesk(storage, queues, engine.text)
-            desk.add_notifier(WebNotifier())
-            engine.callback_hook = desk
-        yield App(settings, storage, engine, locations, index, queues, describer, desk)
+        describer = Describer(files, texts, place_names(index))
+        yield App(settings, storage, engine, locations, index, files, describer, database, notifiers)
+
+
+def _queues(files: DataFiles) -> QueueSet:
+    return files.queues
 
 
 def place_names(index: PlaceIndex) -> Callable[[str], str | None]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,9 +28,9 @@ from bot.channels.telegram.limits import RateLimits
 from bot.channels.web.chat import WebChat
 from bot.channels.web.http import install_shared
 from bot.config import Settings
-from bot.dashboard.routes import install_dashboard
+from bot.dashboard.accounts import Accounts
+from bot.dashboard.routes import Dashboard
 from bot.privacy.purge import PurgeJob, Retention
-from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024  # a Telegram update is a few kilobytes; anything larger is refused with 413
@@ -40,16 +41,29 @@ async def health(_request: web.Request) -> web.Response:
 
 
 def build_web_app(app: App, channel: TelegramChannel | None) -> web.Application:
-    """The web chat (with the shared static files and security headers), the health check and, with a Telegram
-    channel, its webhook."""
+    """The web chat (with the shared static files and security headers), the health check, the mediators' pages
+    at /mediateurs/ when there is a database and, with a Telegram channel, its webhook."""
     web_app = web.Application(client_max_size=MAX_BODY)
     install_shared(web_app)
     web_app.router.add_get("/healthz", health)
     WebChat(app.engine, app.storage).install(web_app)
-    install_dashboard(web_app, app)  # the mediators' pages at /mediateurs/, when the app has a database
+    if app.database is not None:
+        Dashboard(app.database.desk, app.describer, Accounts(app.database.storage)).install(web_app)
     if channel is not None:
         channel.install(web_app)
     return web_app
+
+
+@asynccontextmanager
+async def web_server(web_app: web.Application, settings: Settings) -> AsyncIterator[None]:
+    """The web server on HOST:PORT while the block lasts."""
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        yield
+    finally:
+        await runner.cleanup()
 
 
 async def serve(
@@ -63,63 +77,40 @@ async def serve(
 ) -> None:
     """Run until `stop` is set (or SIGTERM/SIGINT when no event is given, and then SIGHUP reloads the flow and
     queue files). `limits`: Telegram's sending limits (None only where several bots share the load, or to measure
-    capacity). `reload_interval`: seconds between two looks at the flow and queue files (None: no watching)."""
+    capacity). `reload_interval`: seconds between two looks at the flow and queue files (None: no watching).
+
+    Everything is started in order under one exit stack and stopped in reverse: the app (storage, engine, desk),
+    the web server, the Telegram channel, the scheduled jobs, the reload watcher."""
     hangup = stop is None and hasattr(signal, "SIGHUP")  # the process's own signals (not on Windows)
     stop = stop or _stop_on_signals()
-    async with open_app(settings, flow_path) as app:
-        channel = (
-            TelegramChannel(
-                settings,
-                app.engine,
-                app.storage,
-                limits=limits,
-                desk=app.desk,
-                describer=app.describer,
-                queues=app.queues,
+    async with AsyncExitStack() as stack:
+        app = await stack.enter_async_context(open_app(settings, flow_path))
+        channel = None
+        if settings.telegram_token:
+            channel = TelegramChannel(
+                settings, app.engine, app.storage, limits=limits, desk=app.desk, describer=app.describer
             )
-            if settings.telegram_token
-            else None
-        )
-        runner = web.AppRunner(build_web_app(app, channel), access_log=None)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, settings.host, settings.port)
-            await site.start()
-            log.info("web chat on %s/ (open it in a browser)", _url(settings))
-            if app.desk is not None:
-                log.info("mediators' dashboard on %s/mediateurs/", _url(settings))
-            if channel is not None:
-                await channel.start()
-            jobs = None
-            if app.desk is not None:  # reminders and daily summaries of the mediators' queues
-                jobs = asyncio.create_task(CallbackJobs(app.desk).run(stop), name="callback jobs")
-            purging = None
-            if isinstance(app.storage, Storage):  # the retention periods, at start then every hour
-                purging = asyncio.create_task(
-                    PurgeJob(app.storage, Retention.from_settings(settings)).run(stop), name="purge"
-                )
-            reloader = Reloader(app, flow_path, interval=reload_interval)  # the flow and queue files
-            if channel is not None:
-                reloader.follow(lambda files: channel.use(files.queues))
-            reloading = asyncio.create_task(reloader.run(), name="reload")
-            if hangup:
-                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reloader.request)
-            try:
-                if on_ready is not None:
-                    on_ready(app, channel)
-                await stop.wait()
-                log.info("stopping")
-            finally:
-                if hangup:
-                    asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-                for task in (jobs, purging, reloading):
-                    if task is not None:
-                        task.cancel()
-                        await asyncio.gather(task, return_exceptions=True)
-                if channel is not None:
-                    await channel.stop()
-        finally:
-            await runner.cleanup()
+            if channel.mediators is not None:  # the desk tells people and mediators in Telegram too
+                app.notifiers.append(channel.mediators)
+        await stack.enter_async_context(web_server(build_web_app(app, channel), settings))
+        log.info("web chat on %s/ (open it in a browser)", _url(settings))
+        if app.database is not None:
+            log.info("mediators' dashboard on %s/mediateurs/", _url(settings))
+        if channel is not None:
+            await stack.enter_async_context(channel)
+        if app.database is not None:
+            # Reminders and daily summaries of the mediators' queues; the retention periods, at start then hourly.
+            await stack.enter_async_context(CallbackJobs(app.database.desk))
+            await stack.enter_async_context(PurgeJob(app.database.storage, Retention.from_settings(settings)))
+        reloader = await stack.enter_async_context(Reloader(app, flow_path, interval=reload_interval))
+        if hangup:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, reloader.request)
+            stack.callback(loop.remove_signal_handler, signal.SIGHUP)
+        if on_ready is not None:
+            on_ready(app, channel)
+        await stop.wait()
+        log.info("stopping")
 
 
 def run(settings: Settings, flow_path: Path | None = None, *, limits: RateLimits | None = TELEGRAM_LIMITS) -> None:

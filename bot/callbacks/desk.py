@@ -21,6 +21,7 @@ from bot.callbacks.queues import Queue, QueueSet
 from bot.core.clock import now
 from bot.core.commands import CANCEL
 from bot.core.errors import BotError
+from bot.core.live import Current, Fixed
 from bot.core.messages import Button
 from bot.storage import Storage, Transaction
 from bot.storage import callback_queries as sql
@@ -195,16 +196,25 @@ class CallbackDesk:
     """Every change to a recorded request, for every channel and the dashboard."""
 
     def __init__(
-        self, storage: Storage, queues: QueueSet, texts: Texts, *, clock: Callable[[], datetime] = now
+        self,
+        storage: Storage,
+        queues: QueueSet | Current[QueueSet],
+        texts: Texts,
+        *,
+        notifiers: list[Notifier] | None = None,
+        clock: Callable[[], datetime] = now,
     ) -> None:
+        """`queues`: a `Current` when a reload may replace them. `notifiers`: the channels that tell people and
+        mediators; the list is kept, not copied (the composition root completes it before anything runs)."""
         self.storage = storage
-        self.queues = queues
+        self._queues = Fixed(queues) if isinstance(queues, QueueSet) else queues
         self.texts = texts
         self.clock = clock
-        self.notifiers: list[Notifier] = []
+        self.notifiers = notifiers if notifiers is not None else []
 
-    def add_notifier(self, notifier: Notifier) -> None:
-        self.notifiers.append(notifier)
+    @property
+    def queues(self) -> QueueSet:
+        return self._queues.current
 
     def queue_of(self, row: CallbackRow) -> Queue:
         return self.queues.get(row.queue) or self.queues.default

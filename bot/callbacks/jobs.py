@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from bot.callbacks.desk import CallbackDesk, Notifier, QueueSummary
 from bot.callbacks.queues import Queue
 from bot.core.clock import PARIS, now
+from bot.core.tasks import Job
 from bot.storage import callback_queries as sql
 from bot.storage.records import OutgoingRow
 
@@ -22,7 +23,11 @@ MIN_REMINDER_GAP = timedelta(hours=1)  # a request is reminded at most this ofte
 EPOCH = datetime(2000, 1, 1, tzinfo=PARIS)
 
 
-class CallbackJobs:
+class CallbackJobs(Job):
+    """Runs its rounds while `async with jobs:` lasts (or call `run` / `run_once`)."""
+
+    job_name = "callback jobs"
+
     def __init__(self, desk: CallbackDesk) -> None:
         self.desk = desk
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from bot.callbacks.desk import OUTCOMES, STATUS_LABELS
 from bot.callbacks.queues import QueueSet
 from bot.core.clock import PARIS
+from bot.core.live import Current
 from bot.core.slots import SLOT_TITLES, UNKNOWN
 from bot.core.text import national
 from bot.language.model import Flow
@@ -43,29 +45,55 @@ class RequestView:
     note: str
 
 
+class Described(Protocol):
+    """What describing a request takes from the coordinators' files."""
+
+    @property
+    def flow(self) -> Flow: ...
+
+    @property
+    def personas(self) -> Personas: ...
+
+    @property
+    def queues(self) -> QueueSet: ...
+
+
 class Describer:
     def __init__(
-        self,
-        flow: Flow,
-        personas: Personas,
-        queues: QueueSet,
-        texts: Callable[[str], str],
-        place_name: Callable[[str], str | None],
+        self, files: Current[Described], texts: Callable[[str], str], place_name: Callable[[str], str | None]
     ) -> None:
+        """`files`: the files in force, read at each description (a reload may replace them)."""
+        self.files = files
         self.texts = texts
         self.place_name = place_name
-        self.use(flow, personas, queues)
+        self._labelled: Flow | None = None  # the flow the answers' labels below were read from
+        self._labels: dict[str, dict[str, str]] = {}
+        self._order: list[str] = []
 
-    def use(self, flow: Flow, personas: Personas, queues: QueueSet) -> None:
-        """Describe with these from now on (the files were reloaded: bot/app/reload.py)."""
+    @property
+    def flow(self) -> Flow:
+        return self.files.current.flow
+
+    @property
+    def personas(self) -> Personas:
+        return self.files.current.personas
+
+    @property
+    def queues(self) -> QueueSet:
+        return self.files.current.queues
+
+    def _read_labels(self) -> None:
+        """The buttons' words for each slot's values, and the slots in the flow's order, read again after a reload."""
+        flow = self.flow
+        if flow is self._labelled:
+            return
         labels: dict[str, dict[str, str]] = {}
         order: list[str] = []
         for step in flow.steps.values():
             if step.slot and step.slot not in labels:
                 order.append(step.slot)
                 labels[step.slot] = {c.value: c.label.pick(None) for c in step.choices}
-        self.flow, self.personas, self.queues = flow, personas, queues
-        self._labels, self._order = labels, order
+        self._labels, self._order, self._labelled = labels, order, flow
 
     def view(self, row: CallbackRow) -> RequestView:
         queue = self.queues.get(row.queue) or self.queues.default
@@ -97,6 +125,7 @@ class Describer:
         )
 
     def _answers(self, answers: dict[str, object]) -> list[tuple[str, str]]:
+        self._read_labels()
         slots = [s for s in self._order if s in answers] + sorted(set(answers) - set(self._order))
         found = []
         for slot in slots:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
 
 
@@ -46,3 +47,20 @@ class StorageError(BotError):
 
 class ConflictError(StorageError):
     """Another writer changed the conversation in between; the turn must be retried."""
+
+
+# ----- an unexpected error at an edge, logged without personal data ----------------------------------------------
+def failure_summary(error: BaseException, at_most: int = 5) -> str:
+    """The error's class and those of the errors that led to it, nearest first: "RuntimeError (from ValueError)".
+    Never their messages: they may quote personal data (what a person wrote, the parameters of a SQL statement)."""
+    causes: list[str] = []
+    cause = error.__cause__ or error.__context__
+    while cause is not None and len(causes) < at_most:
+        causes.append(cause.__class__.__name__)
+        cause = cause.__cause__ or cause.__context__
+    return error.__class__.__name__ + (f" (from {' < '.join(causes)})" if causes else "")
+
+
+def failure_frames(error: BaseException) -> str:
+    """Where the error happened (its traceback's frames), without what it said, for the same reason."""
+    return "".join(traceback.format_tb(error.__traceback__)).rstrip()

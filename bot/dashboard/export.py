@@ -35,6 +35,32 @@ MAX_DAYS = 400  # a year and a bit: reports are monthly or yearly
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)  # the dates a period may take
 
 
+class PeriodError(ValueError):
+    """The period asked cannot be exported; `title` and `text` say why, in French, for the error page."""
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__(text)
+        self.title = title
+        self.text = text
+
+
+def asked_period(first: str | None, last: str | None, today: date) -> tuple[date, date]:
+    """The days of the export's form (YYYY-MM-DD; missing: from the first of this month to today). Raises
+    PeriodError."""
+    try:
+        since = date.fromisoformat(first or today.replace(day=1).isoformat())
+        until = date.fromisoformat(last or today.isoformat())
+    except ValueError:
+        raise PeriodError("Dates invalides", "Donnez les dates sous la forme AAAA-MM-JJ.") from None
+    if since < EARLIEST or until > LATEST:  # beyond, the period's bounds overflow a datetime
+        raise PeriodError("Dates invalides", f"Donnez des dates entre {EARLIEST.year} et {LATEST.year}.")
+    if until < since or (until - since).days > MAX_DAYS:
+        raise PeriodError(
+            "Période invalide", f"La date de fin doit suivre la date de début, sur {MAX_DAYS} jours au plus."
+        )
+    return since, until
+
+
 def period(since: date, until: date) -> tuple[datetime, datetime]:
     """[first day 00:00, the day after the last 00:00) in Paris time, as aware datetimes."""
     start = datetime.combine(since, time(), PARIS)

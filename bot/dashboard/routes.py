@@ -18,35 +18,28 @@ Actions end in a redirect (Post/Redirect/Get); their outcome is shown once on th
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
-import traceback
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any, Literal
+from datetime import datetime
+from typing import Literal
 
 from aiohttp import web
 
-from bot.app.root import App
 from bot.callbacks.desk import OUTCOMES, STATUS_LABELS, Actor, CallbackDesk, Refused
 from bot.callbacks.view import Describer, local_time
-from bot.channels.web.templates import environment
 from bot.core.clock import PARIS, now
+from bot.core.errors import failure_frames, failure_summary
 from bot.core.text import parse_phone
 from bot.dashboard.accounts import WINDOW, Accounts, Denied, Mediator
-from bot.dashboard.export import EARLIEST, LATEST, MAX_DAYS, activity_csv, period
+from bot.dashboard.export import PeriodError, activity_csv, asked_period, period
 from bot.dashboard.http import (
     CSRF_FIELD,
     ID_PATTERN,
     LOGIN_COOKIE,
-    LOGIN_COOKIE_AGE,
     LOGIN_PATH,
     NEXT_PATTERN,
     PREFIX,
     SESSION_COOKIE,
-    STATIC_PATH,
     TOKEN_PATTERN,
     Posted,
     cross_site_form,
@@ -56,14 +49,12 @@ from bot.dashboard.http import (
     security_headers,
     set_cookie,
 )
+from bot.dashboard.pages import STATIC, Pages
 from bot.dashboard.present import DEFAULT_STATE, STATE_FILTERS, ListItem, full_time, history_lines, waiting
-from bot.storage import Storage
 from bot.storage.records import CallbackRow
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).with_name("templates")
-STATIC = Path(__file__).with_name("static")
 PAGE_SIZE = 100
 MAX_PAGE_DIGITS = 6
 ACTIONS = ("prendre", "liberer", "appel-fait", "injoignable", "note")
@@ -88,8 +79,7 @@ class Dashboard:
         self.describer = describer
         self.accounts = accounts
         self.clock = clock
-        self.templates = environment(TEMPLATES)
-        self.css = f"{STATIC_PATH}dashboard.css?v={_digest(STATIC / 'dashboard.css')}"
+        self.pages = Pages()
         self._checked: dict[int, Posted] = {}  # the POSTs being handled, by id(request), once _guard passed them
 
     def install(self, web_app: web.Application) -> None:
@@ -117,12 +107,12 @@ class Dashboard:
             return await handler(request)
         except web.HTTPException as exc:
             if exc.status in (404, 405):
-                return self._error(request, exc.status, "Page introuvable", "Cette page n'existe pas, ou plus.")
+                return self.pages.error(exc.status, "Page introuvable", "Cette page n'existe pas, ou plus.")
             raise
         except Exception as exc:
             _log_failure(request, exc)
-            return self._error(
-                request, 500, "Erreur", "Quelque chose n'a pas marché de notre côté. Réessayez dans un instant."
+            return self.pages.error(
+                500, "Erreur", "Quelque chose n'a pas marché de notre côté. Réessayez dans un instant."
             )
 
     @web.middleware
@@ -132,15 +122,15 @@ class Dashboard:
         if request.method != "POST":
             return await handler(request)
         if cross_site_form(request):
-            return self._forbidden(request)
+            return self.pages.forbidden()
         try:
             form = await request.post()
         except web.HTTPException:
             raise  # 413: a body over the server's limit
         except Exception:  # undecodable text, an unknown charset, a broken multipart body: the sender's error
-            return self._unreadable(request)
+            return self.pages.unreadable()
         if any(isinstance(value, str) and "\x00" in value for value in form.values()):
-            return self._unreadable(request)  # no browser form holds a NUL, and PostgreSQL refuses to store one
+            return self.pages.unreadable()  # no browser form holds a NUL, and PostgreSQL refuses to store one
         mediator = None
         if request.path == LOGIN_PATH:
             expected = request.cookies.get(LOGIN_COOKIE, "")
@@ -148,7 +138,7 @@ class Dashboard:
             mediator = await self._signed_in(request)
             expected = mediator.csrf_token
         if not csrf_matches(form.get(CSRF_FIELD), expected):
-            return self._forbidden(request)
+            return self.pages.forbidden()
         self._checked[id(request)] = Posted(mediator, form)
         try:
             return await handler(request)
@@ -164,7 +154,7 @@ class Dashboard:
         if token and isinstance(await self.accounts.session(token), Mediator):
             raise web.HTTPSeeOther(f"{PREFIX}/")
         notice = REASONS.get(request.query.get("raison", ""), "")
-        return self._login_form(request, notice=notice, after=next_path(request.query.get("suite", "")))
+        return self.pages.login_form(request, notice=notice, after=next_path(request.query.get("suite", "")))
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         posted = self._posted(request)
@@ -174,7 +164,7 @@ class Dashboard:
         if isinstance(result, Denied):
             if result.reason == "limited":
                 minutes = int(WINDOW.total_seconds() // 60)
-                response = self._login_form(
+                response = self.pages.login_form(
                     request,
                     error=f"Trop d'essais de connexion. Par sécurité, attendez {minutes} minutes avant de réessayer.",
                     login=login,
@@ -183,7 +173,9 @@ class Dashboard:
                 )
                 response.headers["Retry-After"] = str(int(WINDOW.total_seconds()))
                 return response
-            return self._login_form(request, error="Identifiant ou mot de passe incorrect.", login=login, after=after)
+            return self.pages.login_form(
+                request, error="Identifiant ou mot de passe incorrect.", login=login, after=after
+            )
         old = request.cookies.get(SESSION_COOKIE)
         if old:
             await self.accounts.sign_out(old)
@@ -223,8 +215,7 @@ class Dashboard:
             for row in rows[:PAGE_SIZE]
         ]
         today = at.astimezone(PARIS).date()
-        return self._page(
-            request,
+        return self.pages.page(
             "list.html",
             mediator,
             queues=self._queue_choices(mediator),
@@ -244,8 +235,7 @@ class Dashboard:
         row = await self._row(request.match_info["id"], mediator)
         mine = row.claimed_by == mediator.actor_id
         open_ = row.status in ("new", "claimed")
-        return self._page(
-            request,
+        return self.pages.page(
             "request.html",
             mediator,
             view=self.describer.view(row),
@@ -320,7 +310,7 @@ class Dashboard:
 
     async def search_page(self, request: web.Request) -> web.StreamResponse:
         mediator = await self._signed_in(request, take_flash=True)
-        return self._page(request, "search.html", mediator, typed="", error="", items=None)
+        return self.pages.page("search.html", mediator, typed="", error="", items=None)
 
     async def search(self, request: web.Request) -> web.StreamResponse:
         """The requests of the mediator's queues made with the number typed, found by its keyed digest (numbers are
@@ -331,13 +321,13 @@ class Dashboard:
         phone = parse_phone(typed) if typed else None
         if phone is None:
             error = "Ce numéro n'est pas reconnu. Écrivez-le par exemple 06 12 34 56 78 ou +33 6 12 34 56 78."
-            return self._page(request, "search.html", mediator, typed=typed, error=error, items=None)
+            return self.pages.page("search.html", mediator, typed=typed, error=error, items=None)
         at = self.clock()
         items = [
             ListItem(self.describer.view(row), local_time(row.created_at), waiting(row, self.desk.queue_of(row), at))
             for row in await self.desk.find_by_phone(mediator.queues, phone)
         ]
-        return self._page(request, "search.html", mediator, typed=typed, error="", items=items)
+        return self.pages.page("search.html", mediator, typed=typed, error="", items=items)
 
     async def export(self, request: web.Request) -> web.StreamResponse:
         mediator = await self._signed_in(request)
@@ -346,21 +336,9 @@ class Dashboard:
             raise web.HTTPNotFound()
         today = self.clock().astimezone(PARIS).date()
         try:
-            since = date.fromisoformat(request.query.get("du") or today.replace(day=1).isoformat())
-            until = date.fromisoformat(request.query.get("au") or today.isoformat())
-        except ValueError:
-            return self._error(request, 400, "Dates invalides", "Donnez les dates sous la forme AAAA-MM-JJ.")
-        if since < EARLIEST or until > LATEST:  # beyond, the period's bounds overflow a datetime
-            return self._error(
-                request, 400, "Dates invalides", f"Donnez des dates entre {EARLIEST.year} et {LATEST.year}."
-            )
-        if until < since or (until - since).days > MAX_DAYS:
-            return self._error(
-                request,
-                400,
-                "Période invalide",
-                f"La date de fin doit suivre la date de début, sur {MAX_DAYS} jours au plus.",
-            )
+            since, until = asked_period(request.query.get("du"), request.query.get("au"), today)
+        except PeriodError as exc:
+            return self.pages.error(400, exc.title, exc.text)
         start, end = period(since, until)
         rows = await self.desk.changed_between([chosen] if chosen else list(mediator.queues), start, end)
         name = f"passerelle-activite-{chosen + '-' if chosen else ''}{since.isoformat()}-{until.isoformat()}.csv"
@@ -393,66 +371,6 @@ class Dashboard:
         queues = self.desk.queues
         return [(name, q.label if (q := queues.get(name)) else name) for name in mediator.queues]
 
-    def _login_form(
-        self,
-        request: web.Request,
-        *,
-        notice: str = "",
-        error: str = "",
-        login: str = "",
-        after: str = "",
-        status: int = 200,
-    ) -> web.Response:
-        csrf = request.cookies.get(LOGIN_COOKIE, "")
-        if not TOKEN_PATTERN.fullmatch(csrf):
-            csrf = secrets.token_urlsafe(32)
-        response = self._page(
-            request, "login.html", None, csrf=csrf, notice=notice, error=error, login=login, after=after, status=status
-        )
-        set_cookie(response, request, LOGIN_COOKIE, csrf, LOGIN_COOKIE_AGE)
-        return response
-
-    def _page(
-        self, request: web.Request, template: str, mediator: Mediator | None, *, status: int = 200, **context: Any
-    ) -> web.Response:
-        html = self.templates.get_template(template).render(
-            css=self.css,
-            prefix=PREFIX,
-            mediator=mediator,
-            csrf=mediator.csrf_token if mediator else context.pop("csrf", ""),
-            flash=mediator.flash if mediator else None,
-            **context,
-        )
-        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-
-    def _error(self, request: web.Request, status: int, title: str, text: str) -> web.Response:
-        return self._page(request, "error.html", None, status=status, title=title, text=text)
-
-    def _unreadable(self, request: web.Request) -> web.Response:
-        return self._error(
-            request,
-            400,
-            "Formulaire illisible",
-            "Ce formulaire n'a pas pu être lu. Rien n'a été modifié. Revenez à la page, rechargez-la et recommencez.",
-        )
-
-    def _forbidden(self, request: web.Request) -> web.Response:
-        return self._error(
-            request,
-            403,
-            "Action refusée",
-            "Ce formulaire n'est plus valable : il a peut-être été ouvert il y a longtemps, ou ailleurs que sur "
-            "Passerelle. Rien n'a été modifié. Revenez à la page, rechargez-la et recommencez.",
-        )
-
-
-def install_dashboard(web_app: web.Application, bot_app: App) -> bool:
-    """Mount the dashboard on the server when the app has a callback desk (a SQL database); False otherwise."""
-    if bot_app.desk is None or not isinstance(bot_app.storage, Storage):
-        return False
-    Dashboard(bot_app.desk, bot_app.describer, Accounts(bot_app.storage)).install(web_app)
-    return True
-
 
 async def _to_dashboard(_request: web.Request) -> web.StreamResponse:
     raise web.HTTPPermanentRedirect(f"{PREFIX}/")
@@ -461,15 +379,6 @@ async def _to_dashboard(_request: web.Request) -> web.StreamResponse:
 def _log_failure(request: web.Request, exc: BaseException) -> None:
     """Where it failed, without the exceptions' messages: a database error quotes its SQL parameters (a phone
     number, a note)."""
-    causes: list[str] = []
-    cause = exc.__cause__ or exc.__context__
-    while cause is not None and len(causes) < 5:
-        causes.append(cause.__class__.__name__)
-        cause = cause.__cause__ or cause.__context__
-    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
-    after = f" (from {' < '.join(causes)})" if causes else ""
-    log.error("dashboard: %s %s failed: %s%s\n%s", request.method, request.path, exc.__class__.__name__, after, frames)
-
-
-def _digest(path: Path) -> str:
-    return hashlib.blake2s(path.read_bytes(), digest_size=4).hexdigest()
+    log.error(
+        "dashboard: %s %s failed: %s\n%s", request.method, request.path, failure_summary(exc), failure_frames(exc)
+    )

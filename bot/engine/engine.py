@@ -13,6 +13,7 @@ from typing import Protocol
 from bot.callbacks.queues import QueueSet
 from bot.core.commands import START
 from bot.core.errors import ConflictError, FlowError
+from bot.core.live import Current, Fixed
 from bot.core.messages import Inbound, Reply, Turn
 from bot.engine.bundle import FlowBundle
 from bot.engine.conversation import Conversation
@@ -53,18 +54,27 @@ class Engine:
         offers: OfferSearch,
         locations: LocationResolver | None = None,
         *,
-        queues: QueueSet | None = None,
+        queues: QueueSet | Current[QueueSet] | None = None,
         privacy: PrivacyTerms | None = None,
+        callback_hook: CallbackHook | None = None,
     ) -> None:
+        """`queues`: where callback requests go, by the person's place (a `Current` when a reload may replace
+        them). `callback_hook`: told of the requests each turn creates or cancels (the callback desk)."""
         self.current = FlowBundle(flow, FlowMachine(flow), personas)
         self.storage = storage
         self.offers = offers
         self.locations: LocationResolver = locations or NoGeography()
-        self.queues = queues or QueueSet.only_default()  # where callback requests go, by the person's place
+        if queues is None or isinstance(queues, QueueSet):
+            queues = Fixed(queues or QueueSet.only_default())
+        self._queues = queues
         self.privacy = privacy or PrivacyTerms()  # the retention periods people are told
         self.locks = KeyedLocks()
-        self.callback_hook: CallbackHook | None = None  # set by the composition root once the desk exists
+        self.callback_hook = callback_hook
         self._versions: dict[str, FlowBundle] = {flow.version: self.current}
+
+    @property
+    def queues(self) -> QueueSet:
+        return self._queues.current
 
     def text(self, key: str) -> str:
         """A text of the current flow's messages, for a channel's own needs (button labels, error notice)."""

@@ -29,6 +29,7 @@ from bot.channels.web.notices import KEY_PREFIX as WEB_KEY_PREFIX
 from bot.channels.web.notices import WEB_CHANNEL
 from bot.config import Settings
 from bot.core.clock import now
+from bot.core.tasks import Job
 from bot.dashboard.accounts import ABSOLUTE, IDLE, WINDOW
 from bot.storage import Storage
 from bot.storage import callback_queries as callback_sql
@@ -109,9 +110,11 @@ async def purge(
     return counts
 
 
-class PurgeJob:
-    """The purge of the running process: at start, then every `every` seconds; a failed run is logged and the next
-    one comes as planned (the process carries on)."""
+class PurgeJob(Job):
+    """The purge of the running process, while `async with job:` lasts: at start, then every `every` seconds; a
+    failed run is logged and the next one comes as planned (the process carries on)."""
+
+    job_name = "purge"
 
     def __init__(self, storage: Storage, retention: Retention, *, every: float = EVERY) -> None:
         self.storage = storage

@@ -112,10 +112,9 @@ async def test_a_broken_set_is_refused_and_a_good_one_swapped_in(
     async with open_app(settings) as app:
         engine, desk = app.engine, app.desk
         assert desk is not None
-        channel = TelegramChannel(settings, engine, app.storage, desk=desk, describer=app.describer, queues=app.queues)
+        channel = TelegramChannel(settings, engine, app.storage, desk=desk, describer=app.describer)
         assert channel.mediators is not None
         reloader = Reloader(app, interval=0.05)
-        reloader.follow(lambda files: channel.use(files.queues))  # as `serve` wires it
         watching = asyncio.create_task(reloader.run())
         try:
             assert WELCOME in first_text(await engine.handle(Inbound.typed("test:under-way", "/start")))

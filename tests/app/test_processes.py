@@ -174,7 +174,7 @@ async def test_an_update_left_by_a_dead_process_is_handled_by_another(
 ) -> None:
     """An answer recorded (acknowledged) by a process that died, and nothing more from that person: once that
     process's lease on it has run out, a living process takes it over and answers it, once."""
-    monkeypatch.setattr("bot.channels.telegram.channel.SWEEP_EVERY", 0.2)
+    monkeypatch.setattr("bot.channels.telegram.receiving.SWEEP_EVERY", 0.2)
     async with FakeTelegram() as server, bot_behind_switch(server, database_url, tmp_path) as (bot, switch):
         person = Person(server.user(7102, "Paul"), timeout=20)
         await person.play(["/start"])

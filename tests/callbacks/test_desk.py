@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import traceback
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -82,13 +82,15 @@ class Desk:
     recorder: Recorder
 
 
+def texts_of(loaded: LoadedFlow) -> Callable[[str], str]:
+    return lambda key: loaded.flow.messages[key].pick(None)
+
+
 @pytest.fixture
 async def desk(database_url: str, loaded: LoadedFlow) -> AsyncIterator[Desk]:
     storage = await Storage.open(database_url)
-    desk = CallbackDesk(storage, queue_set(), lambda key: loaded.flow.messages[key].pick(None))
     recorder = Recorder()
-    desk.add_notifier(recorder)
-    desk.add_notifier(WebNotifier())
+    desk = CallbackDesk(storage, queue_set(), texts_of(loaded), notifiers=[recorder, WebNotifier()])
     yield Desk(storage, desk, recorder)
     await storage.close()
 
@@ -109,11 +111,8 @@ async def asked_callback(
 ) -> AsyncIterator[Asked]:
     storage = await Storage.open(database_url)
     try:
-        engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
-        desk = CallbackDesk(storage, queue_set(), engine.text)
-        if notifier is not None:
-            desk.add_notifier(notifier)
-        engine.callback_hook = desk
+        desk = CallbackDesk(storage, queue_set(), texts_of(loaded), notifiers=[notifier] if notifier else [])
+        engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue(), callback_hook=desk)
         await engine.start()
         chat = Chat(engine, "telegram:42")
         await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])

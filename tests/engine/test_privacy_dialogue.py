@@ -47,8 +47,17 @@ def text(turn: Any) -> str:
     return "\n".join(reply.text for reply in turn.replies)
 
 
-def engine_on(loaded: LoadedFlow, storage: Storage | MemoryStorage, terms: PrivacyTerms | None = None) -> Engine:
-    return Engine(loaded.flow, loaded.personas, storage, NoCatalogue(), privacy=terms)
+def engine_on(
+    loaded: LoadedFlow,
+    storage: Storage | MemoryStorage,
+    terms: PrivacyTerms | None = None,
+    desk: CallbackDesk | None = None,
+) -> Engine:
+    return Engine(loaded.flow, loaded.personas, storage, NoCatalogue(), privacy=terms, callback_hook=desk)
+
+
+def desk_on(loaded: LoadedFlow, storage: Storage) -> CallbackDesk:
+    return CallbackDesk(storage, QueueSet.only_default(), lambda key: loaded.flow.messages[key].pick(None))
 
 
 # ----- the notice -------------------------------------------------------------------------------------------
@@ -122,9 +131,8 @@ async def test_my_data_shows_answers_callback_consent_and_erasure_then_the_same_
     request, its state says so."""
     storage = await Storage.open(sqlite_url)
     try:
-        engine = engine_on(loaded, storage, PrivacyTerms(conversation_days=180, callback_days=90))
-        desk = CallbackDesk(storage, QueueSet.only_default(), engine.text)
-        engine.callback_hook = desk
+        desk = desk_on(loaded, storage)
+        engine = engine_on(loaded, storage, PrivacyTerms(conversation_days=180, callback_days=90), desk)
         await engine.start()
         chat = Chat(engine, KEY)
         await chat.script(["bonjour", "value:self", "value:family_contact,leisure", "/humain", "value:yes",
@@ -192,9 +200,8 @@ async def test_forget_leaves_only_anonymous_statistics(loaded: LoadedFlow, tmp_p
     database = tmp_path / "forget.db"
     storage = await Storage.open(f"sqlite+aiosqlite:///{database}", fast_sqlite=fast_sqlite)
     try:
-        engine = engine_on(loaded, storage)
-        desk = CallbackDesk(storage, QueueSet.only_default(), engine.text)
-        engine.callback_hook = desk
+        desk = desk_on(loaded, storage)
+        engine = engine_on(loaded, storage, desk=desk)
         await engine.start()
         chat = Chat(engine, KEY)
         await chat.script(["bonjour", "value:relative", "value:admin_procedures", "value:basic_phone", "value:refuses",

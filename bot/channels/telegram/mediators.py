@@ -20,6 +20,7 @@ from bot.callbacks.view import Describer
 from bot.channels.telegram.group import POST_METHOD, Press, render_post, render_reminder, render_summary
 from bot.channels.telegram.mapping import KEY_PREFIX, encode_button, render_text
 from bot.channels.telegram.outbox import Outbox, RetryLater
+from bot.core.backoff import Backoff
 from bot.core.clock import now
 from bot.core.errors import StorageError
 from bot.core.messages import Button
@@ -34,7 +35,7 @@ ACTION_DONE = {
     "unreachable": "Noté : personne n'a répondu.",
     "release": "Demande libérée.",
 }
-STORAGE_RETRY = (0.5, 10.0)  # first and longest wait for the database
+STORAGE_BACKOFF = Backoff(0.5, 10.0)  # waits for the database
 ApiCall = Callable[[str, dict[str, Any]], Awaitable[Any]]
 PRESS_ACTIONS: dict[str, Action] = {
     "claim": "claim",
@@ -52,17 +53,20 @@ class TelegramMediators:
         channel: str,
         desk: CallbackDesk,
         describer: Describer,
-        queues: QueueSet,
         outbox: Outbox,
         api: ApiCall,
     ) -> None:
         self.channel = channel
         self.desk = desk
         self.describer = describer
-        self.queues = queues
         self.outbox = outbox
         self.api = api
         self._waiting_posts: dict[str, int] = {}  # request id -> its queued POST_METHOD row, not started yet
+
+    @property
+    def queues(self) -> QueueSet:
+        """The queues in force (the desk's: a reload may replace them)."""
+        return self.desk.queues
 
     # ----- Notifier ------------------------------------------------------------------------------------------
     def reaches(self, conversation_key: str) -> bool:
@@ -138,15 +142,13 @@ class TelegramMediators:
     async def _remember_post(self, callback_id: str, chat_id: int, message_id: int) -> None:
         """Record the message just posted, waiting for the database if need be: sending the row again instead
         would post the request a second time."""
-        delay = STORAGE_RETRY[0]
-        while True:
+        for delay in STORAGE_BACKOFF:
             try:
                 await self.desk.set_post(callback_id, chat_id, message_id)
                 return
             except StorageError as exc:
                 log.warning("post of request %s not recorded yet (%s); again in %.1f s", callback_id, exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, STORAGE_RETRY[1])
 
     # ----- presses on the group's buttons -----------------------------------------------------------------------
     async def handle_press(self, press: Press, effects: Effects) -> tuple[str, bool]:

@@ -16,20 +16,17 @@ from collections.abc import Awaitable, Callable
 
 from bot.channels.ordered import KeyedQueues
 from bot.channels.telegram.limits import Limiter
+from bot.core.backoff import Backoff
 from bot.core.errors import StorageError
+from bot.core.tasks import Tasks
 from bot.storage.protocol import ChannelStore
 from bot.storage.records import OutgoingRow
 
 log = logging.getLogger(__name__)
-FIRST_BACKOFF = 0.5
-MAX_BACKOFF = 30.0
+SEND_BACKOFF = Backoff(0.5, 30.0)  # waits before a call that failed is made again (at least: Telegram may ask more)
+FLUSH_BACKOFF = Backoff(0.5, 10.0)  # waits before sent rows that could not be struck off are tried again
 CLOSE_GRACE = 2.0  # seconds close() waits for a deletion in progress
 MAINTENANCE_EVERY = 10.0  # seconds between lease renewals (well within the storage's lease) and looks for orphaned rows
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and (error := task.exception()) is not None:
-        log.error("background task %s failed", task.get_name(), exc_info=error)
 
 
 class RetryLater(Exception):
@@ -73,6 +70,7 @@ class Outbox:
         self._has_sent = asyncio.Event()
         self._closing = False
         self._stopped = False  # closed: nothing more is sent by this run
+        self._tasks = Tasks(log)
         self._flusher: asyncio.Task[None] | None = None
         self._maintainer: asyncio.Task[None] | None = None
         self.sent = 0
@@ -86,9 +84,8 @@ class Outbox:
         """Resume what an earlier run left unsent, then keep deleting sent rows in the background, renewing the
         leases of the rows held, and adopting those of processes that died."""
         self.push(await self.store.adopt_outgoing(self.channel, own_too=True))
-        self._flusher = asyncio.create_task(self._flush_regularly(), name=f"outbox flush {self.channel}")
-        self._maintainer = asyncio.create_task(self._maintain_regularly(), name=f"outbox leases {self.channel}")
-        self._maintainer.add_done_callback(_log_failure)
+        self._flusher = self._tasks.create_task(self._flush_regularly(), name=f"outbox flush {self.channel}")
+        self._maintainer = self._tasks.create_task(self._maintain_regularly(), name=f"outbox leases {self.channel}")
 
     async def _maintain_regularly(self) -> None:
         while not self._stopped:
@@ -147,7 +144,7 @@ class Outbox:
             self._held.discard(row.id)
 
     async def _deliver_held(self, row: OutgoingRow) -> None:
-        backoff = FIRST_BACKOFF
+        delays = iter(SEND_BACKOFF)
         while True:
             if row.id in self._lost:  # another process holds it now
                 self._lost.discard(row.id)
@@ -161,8 +158,7 @@ class Outbox:
                         return
                 except StorageError as exc:
                     log.warning("%s waits for the database to renew its lease (%s)", row.method, exc)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    await asyncio.sleep(next(delays))
                     continue
             await self.limiter.acquire(row.chat_id)
             try:
@@ -172,8 +168,8 @@ class Outbox:
                 self.retries += 1
                 if exc.everything:
                     self.limiter.pause(exc.delay)
-                wait = exc.delay if exc.everything else max(exc.delay, backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+                delay = next(delays)
+                wait = exc.delay if exc.everything else max(exc.delay, delay)
                 log.warning("%s failed (%s); retrying in %.1f s", row.method, exc, wait)
                 await asyncio.sleep(wait)
                 continue
@@ -189,7 +185,7 @@ class Outbox:
     async def _flush_regularly(self) -> None:
         """Strike sent rows off at once, so that a crash repeats as little as possible; under load the rows
         sent while one deletion runs go together in the next (one transaction for many rows)."""
-        backoff = FIRST_BACKOFF
+        delays = iter(FLUSH_BACKOFF)
         while not self._closing:
             await self._has_sent.wait()
             self._has_sent.clear()
@@ -200,11 +196,10 @@ class Outbox:
             if self._sent_ids and not self._closing:
                 # Not deleted (the database is away): try again soon, even if this chat stays quiet, so that a
                 # crash later does not send them a second time.
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF / 3)
+                await asyncio.sleep(next(delays))
                 self._has_sent.set()
             else:
-                backoff = FIRST_BACKOFF
+                delays = iter(FLUSH_BACKOFF)
 
     async def flush(self) -> None:
         """Delete the rows sent so far. On a database error they stay listed, for the next flush."""
@@ -232,8 +227,7 @@ class Outbox:
         """Stop sending; what is still unsent stays in the outbox for the next start."""
         self._stopped = True
         if self._maintainer is not None:
-            self._maintainer.cancel()
-            await asyncio.gather(self._maintainer, return_exceptions=True)
+            await self._tasks.cancel(self._maintainer)
         await self._queues.close()
         if self._flusher is not None:
             # Let a deletion in progress finish rather than cancel it in the middle of its COMMIT; a database
@@ -242,6 +236,5 @@ class Outbox:
             self._has_sent.set()
             done, _ = await asyncio.wait({self._flusher}, timeout=CLOSE_GRACE)
             if not done:
-                self._flusher.cancel()
-                await asyncio.gather(self._flusher, return_exceptions=True)
+                await self._tasks.cancel(self._flusher)
         await self.flush()

@@ -8,13 +8,24 @@ aiohttp's client does the same requests for a fraction of that.
 from __future__ import annotations
 
 import json
+import warnings
+from datetime import timedelta
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
+from telegram.warnings import PTBDeprecationWarning
 
 Timeout = float | None
 JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """How long Telegram asks to wait after a 429 (PTB gives seconds or a timedelta, depending on its version)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class AiohttpRequest(BaseRequest):

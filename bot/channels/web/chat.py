@@ -20,7 +20,6 @@ import json
 import logging
 import math
 import secrets
-import traceback
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
@@ -32,7 +31,7 @@ from bot.channels.web.http import cross_site, is_https, static_url
 from bot.channels.web.notices import KEY_PREFIX, MAX_CHAT_ID, NOTICE, WEB_CHANNEL, web_chat_id
 from bot.channels.web.templates import environment
 from bot.core.commands import COMMANDS, CONFIRM, FORGET, HUMAN, MY_DATA, START, STOP
-from bot.core.errors import StorageError
+from bot.core.errors import StorageError, failure_frames
 from bot.core.messages import Inbound, InboundKind, Offer, Reply, Turn, question_token
 from bot.engine.engine import Engine
 from bot.storage.protocol import ChannelStore
@@ -209,8 +208,7 @@ def _error(code: str) -> web.Response:
 
 def _log_failure(exc: BaseException) -> None:
     """Where it failed, without the exception's message: it may quote what the person wrote."""
-    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
-    log.error("web chat: unexpected %s\n%s", exc.__class__.__name__, frames)
+    log.error("web chat: unexpected %s\n%s", exc.__class__.__name__, failure_frames(exc))
 
 
 # ----- the channel -------------------------------------------------------------------------------------------

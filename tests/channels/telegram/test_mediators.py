@@ -144,7 +144,7 @@ async def test_only_listed_mediators_and_the_queue_group_may_act(server: FakeTel
         assert row is not None
         assert row.status == "new"
         # The same press, as if made in another group where a copy of the message was forwarded.
-        await bot.channel.receive([press_update(-100999, MEDIATOR, f"2|c|{callback_id}", update_id=1)])
+        await bot.channel.receiving.receive([press_update(-100999, MEDIATOR, f"2|c|{callback_id}", update_id=1)])
         await server_answered(server, "ne relève pas de vos files", times=2)
         row = await bot.app.desk.get(callback_id)
         assert row is not None
@@ -337,11 +337,11 @@ async def test_a_press_replayed_after_a_crash_is_not_applied_twice(server: FakeT
         async def crash(*_args: object) -> None:
             raise RuntimeError("the process died here")
 
-        channel._finish = crash  # type: ignore[method-assign]
+        channel.handling._finish = crash  # type: ignore[method-assign]
         await group.press(MEDIATOR, UNREACHABLE)
         await wait_post(group, callback_id[:4], "à rappeler")
         await channel.updates.join(5)
-        del channel._finish  # the next start: what the inbox still holds is handled again
+        del channel.handling._finish  # the next start: what the inbox still holds is handled again
         for received in await bot.app.storage.pending_updates(channel.channel):
             channel.updates.put(received.chat_id, (received, None))
         await channel.updates.join(5)

@@ -17,6 +17,7 @@ import bot.channels.telegram.outbox as outbox_module
 from bot.channels.ordered import KeyedQueues
 from bot.channels.telegram.limits import Limiter, RateLimits
 from bot.channels.telegram.outbox import Outbox, RetryLater, Undeliverable
+from bot.core.backoff import Backoff
 from bot.storage import Storage
 from bot.storage.records import Outgoing, OutgoingRow
 
@@ -332,7 +333,8 @@ def message(chat_id: int, text: str) -> Outgoing:
 
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> float:
-    monkeypatch.setattr(outbox_module, "FIRST_BACKOFF", 0.02)
+    monkeypatch.setattr(outbox_module, "SEND_BACKOFF", Backoff(0.02, outbox_module.SEND_BACKOFF.cap))
+    monkeypatch.setattr(outbox_module, "FLUSH_BACKOFF", Backoff(0.02, outbox_module.FLUSH_BACKOFF.cap))
     return 0.02
 
 
