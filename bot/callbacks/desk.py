@@ -15,12 +15,12 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
 from bot.callbacks.queues import Queue, QueueSet
+from bot.callbacks.rules import MAX_NOTE, Action, Actor, Plan, Refused, person, plan
 from bot.core.clock import now
 from bot.core.commands import CANCEL
-from bot.core.errors import BotError
 from bot.core.live import Current, Fixed
 from bot.core.messages import Button
 from bot.storage import Storage, Transaction
@@ -29,63 +29,6 @@ from bot.storage.protocol import TurnTransaction
 from bot.storage.records import CallbackEvent, CallbackRow, OutgoingRow
 
 log = logging.getLogger(__name__)
-
-STATUSES = ("new", "claimed", "done", "unreachable", "cancelled")
-OPEN = frozenset({"new", "claimed"})
-STATUS_LABELS = {
-    "new": "En attente",
-    "claimed": "Prise en charge",
-    "done": "Appel fait",
-    "unreachable": "Injoignable",
-    "cancelled": "Annulée",
-}
-# How a call that reached the person ended (recorded with "Appel fait"), for the activity reports.
-OUTCOMES = {
-    "helped": "Aidé au téléphone",
-    "oriented": "Orienté vers un lieu",
-    "appointment": "Rendez-vous pris",
-    "no_need": "Plus besoin d'aide",
-    "other": "Autre",
-}
-DEFAULT_OUTCOME = "helped"
-MAX_NOTE = 2000  # characters kept from a mediator's note
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts: a mediator (`telegram:<user id>`, `web:<login>`), the person, or the system."""
-
-    id: str
-    name: str
-    via: str  # telegram, dashboard, web, system
-
-
-PERSON_VIA = {"telegram": "telegram", "web": "web"}  # a conversation key's channel -> the event's `via`
-
-
-def person(conversation_key: str) -> Actor:
-    return Actor("person", "la personne", PERSON_VIA.get(conversation_key.partition(":")[0], "system"))
-
-
-class Refused(BotError):
-    """A mediator's action that does not apply (taken by someone else, closed…); `message` is French, for them."""
-
-    MESSAGES = {  # noqa: RUF012 - a constant table
-        "not_found": "Cette demande n'existe pas (ou plus).",
-        "not_allowed": "Cette demande ne relève pas de vos files.",
-        "taken": "Déjà prise en charge par {name}.",
-        "not_holder": "Cette demande est suivie par {name} : c'est à cette personne d'agir.",
-        "not_claimed": "Cette demande n'est pas prise en charge.",
-        "closed": "Cette demande est close ({status}).",
-        "bad_outcome": "Résultat d'appel inconnu.",
-        "empty_note": "La note est vide.",
-        "erased": "La personne a effacé ses données : rien ne peut plus être noté sur cette demande.",
-    }
-
-    def __init__(self, code: str, **values: str) -> None:
-        self.code = code
-        self.message = self.MESSAGES[code].format(**values)
-        super().__init__(self.message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,79 +60,8 @@ class Notifier(Protocol):
     def committed(self, rows: list[OutgoingRow]) -> None: ...
 
 
-Action = Literal["claim", "release", "done", "unreachable", "note"]
 Texts = Callable[[str], str]  # a text of the flow's messages (flows/messages.yaml), by key
 Effects = Callable[[Transaction], Awaitable[None]]  # a caller's own writes, committed with the change
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What an action does to a request: the new column values, the audit event, what to tell the person."""
-
-    values: dict[str, Any]
-    event: CallbackEvent
-    tell: str | None = None  # message key for the person
-
-
-def plan(
-    row: CallbackRow, action: Action, actor: Actor, queue: Queue, at: datetime, *, outcome: str | None, note: str | None
-) -> Plan | None:
-    """The lifecycle rules (pure). None: nothing to do (the holder claiming again). Raises Refused."""
-    holder = row.claimed_name or "une autre personne"
-    if action == "note":
-        if not note:
-            raise Refused("empty_note")
-        if row.conversation_key is None:  # erased by /oublier: a note would bring personal data back, for good
-            raise Refused("erased")
-        return Plan({"note": note, "updated_at": at}, _event(row, "note", row.status, actor, at, note))
-    if row.status not in OPEN:
-        raise Refused("closed", status=STATUS_LABELS[row.status].lower())
-    mine = row.claimed_by == actor.id
-    if action == "claim":
-        if row.status == "claimed":
-            if mine:
-                return None
-            raise Refused("taken", name=holder)
-        values = {"status": "claimed", "claimed_by": actor.id, "claimed_name": actor.name, "claimed_at": at}
-        return Plan(
-            {**values, "updated_at": at}, _event(row, "claimed", "claimed", actor, at, note), "callback_claimed"
-        )
-    if row.status == "claimed" and not mine:
-        raise Refused("not_holder", name=holder)
-    if action == "release":
-        if row.status != "claimed":
-            raise Refused("not_claimed")
-        values = {"status": "new", "claimed_by": None, "claimed_name": None, "claimed_at": None, "updated_at": at}
-        return Plan(values, _event(row, "released", "new", actor, at, note))
-    if action == "done":
-        outcome = outcome or DEFAULT_OUTCOME
-        if outcome not in OUTCOMES:
-            raise Refused("bad_outcome")
-        values = {"status": "done", "outcome": outcome, "resolved_at": at, "updated_at": at}
-        if row.status == "new":  # called straight away, without claiming first
-            values |= {"claimed_by": actor.id, "claimed_name": actor.name, "claimed_at": at}
-        if note:
-            values["note"] = note
-        return Plan(values, _event(row, "done", "done", actor, at, note, outcome))
-    # unreachable: try again later (anyone), until the queue's limit
-    attempts = row.attempts + 1
-    final = attempts >= queue.max_attempts
-    values = {"attempts": attempts, "updated_at": at}
-    if note:
-        values["note"] = note
-    if final:
-        values |= {"status": "unreachable", "outcome": "unreachable", "resolved_at": at}
-    else:
-        values |= {"status": "new", "claimed_by": None, "claimed_name": None, "claimed_at": None}
-    event = _event(row, "unreachable", "unreachable" if final else "new", actor, at, note)
-    return Plan(values, event, "callback_gave_up" if final else "callback_retry")
-
-
-def _event(
-    row: CallbackRow, action: str, to: str, actor: Actor, at: datetime, note: str | None, outcome: str | None = None
-) -> CallbackEvent:
-    text = f"{OUTCOMES[outcome]}. {note}" if outcome and note else (OUTCOMES[outcome] if outcome else note)
-    return CallbackEvent(row.id, at, action, row.status, to, actor.id, actor.name, actor.via, text)
 
 
 class CallbackDesk:

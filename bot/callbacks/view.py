@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.callbacks.desk import OUTCOMES, STATUS_LABELS
 from bot.callbacks.queues import QueueSet
+from bot.callbacks.rules import OUTCOMES, STATUS_LABELS
 from bot.core.clock import PARIS
 from bot.core.live import Current
 from bot.core.slots import SLOT_TITLES, UNKNOWN

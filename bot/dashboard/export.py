@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from bot.callbacks.desk import OUTCOMES, STATUS_LABELS
+from bot.callbacks.rules import OUTCOMES, STATUS_LABELS
 from bot.core.clock import PARIS
 from bot.storage.records import CallbackRow
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.callbacks.desk import OPEN, STATUS_LABELS
 from bot.callbacks.queues import Colour, Queue
+from bot.callbacks.rules import OPEN, STATUS_LABELS
 from bot.callbacks.view import RequestView
 from bot.core.clock import PARIS
 from bot.storage.records import CallbackEvent, CallbackRow

@@ -25,7 +25,8 @@ from typing import Literal
 
 from aiohttp import web
 
-from bot.callbacks.desk import OUTCOMES, STATUS_LABELS, Actor, CallbackDesk, Refused
+from bot.callbacks.desk import CallbackDesk
+from bot.callbacks.rules import OUTCOMES, STATUS_LABELS, Actor, Refused
 from bot.callbacks.view import Describer, local_time
 from bot.core.clock import PARIS, now
 from bot.core.errors import failure_frames, failure_summary

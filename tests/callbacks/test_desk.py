@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app.root import LoadedFlow
-from bot.callbacks.desk import Actor, CallbackDesk, Notifier, QueueSummary, Refused
+from bot.callbacks.desk import CallbackDesk, Notifier, QueueSummary
 from bot.callbacks.jobs import CallbackJobs
 from bot.callbacks.queues import Queue, QueueSet
+from bot.callbacks.rules import Actor, Refused
 from bot.channels.web.notices import WEB_CHANNEL
 from bot.channels.web.notifier import WebNotifier
 from bot.core.clock import now

@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from bot.callbacks.desk import MAX_NOTE
+from bot.callbacks.rules import MAX_NOTE
 from bot.storage import Storage
 from bot.storage.tables import callback_events, callbacks, login_attempts, mediators
 from tests.support.browser import RunningServer, running_server, web_settings

@@ -18,8 +18,9 @@ import pytest_asyncio
 from playwright.async_api import BrowserContext, Page, expect
 
 from bot.app.root import LoadedFlow
-from bot.callbacks.desk import Actor, CallbackDesk
+from bot.callbacks.desk import CallbackDesk
 from bot.callbacks.queues import QueueSet
+from bot.callbacks.rules import Actor
 from bot.channels.telegram.channel import COMMANDS as TELEGRAM_MENU
 from bot.channels.terminal import COMMANDS_HINT, TerminalChat
 from bot.channels.web.chat import COOKIE

@@ -275,8 +275,9 @@ async def test_purge_removes_exactly_what_is_past_its_period_and_keeps_the_stati
 async def test_an_erased_request_is_found_no_more_and_takes_no_note(storage: Storage) -> None:
     """After the purge the request has no phone digest (the search misses it) and refuses notes, which would bring
     personal data back."""
-    from bot.callbacks.desk import Actor, CallbackDesk, Refused
+    from bot.callbacks.desk import CallbackDesk
     from bot.callbacks.queues import Queue, QueueSet
+    from bot.callbacks.rules import Actor, Refused
 
     old = await request(storage, "telegram:a", AT - 100 * DAY, "done")
     await purge(storage, RETENTION, AT)

@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.callbacks.desk import Actor, CallbackDesk
+from bot.callbacks.desk import CallbackDesk
 from bot.callbacks.queues import Queue, QueueSet
+from bot.callbacks.rules import Actor
 from bot.config import Settings
 from bot.core.errors import ConfigError, StorageError
 from bot.privacy.keys import rotate

@@ -14,8 +14,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from bot.callbacks.desk import Action, Actor, CallbackDesk, Effects, QueueSummary, Refused
+from bot.callbacks.desk import CallbackDesk, Effects, QueueSummary
 from bot.callbacks.queues import Queue, QueueSet
+from bot.callbacks.rules import Action, Actor, Refused
 from bot.callbacks.view import Describer
 from bot.channels.telegram.group import POST_METHOD, Press, render_post, render_reminder, render_summary
 from bot.channels.telegram.mapping import KEY_PREFIX, encode_button, render_text

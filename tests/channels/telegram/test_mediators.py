@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot.callbacks.desk import Actor
 from bot.callbacks.jobs import CallbackJobs
+from bot.callbacks.rules import Actor
 from bot.channels.telegram.group import POST_METHOD
 from bot.channels.telegram.limits import RateLimits
 from bot.config import Settings
@@ -204,7 +204,7 @@ async def test_presses_faster_than_the_group_limit_cost_one_edit(tmp_path: Path)
             await wait_post(group, callback_id[:4])
             assert bot.app.desk is not None
             desk = bot.app.desk
-            from bot.callbacks.desk import Actor
+            from bot.callbacks.rules import Actor
 
             actor = Actor("web:marie", "Marie", "dashboard")
             for _ in range(3):  # six changes in a moment
