@@ -1,1 +1,1 @@
-"""The channel-neutral dialogue engine: flows, state machine, matching, and the engine itself."""
+"""The channel-neutral dialogue engine: one turn of one conversation, its typed state, the flow machine."""
