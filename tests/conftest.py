@@ -17,6 +17,7 @@ from bot.places.offers import NoCatalogue, OfferSearch
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from tests.support.postgres import PostgresCluster, PostgresUnavailable, start_cluster
+from tests.support.workers import share_out, worker_count
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
@@ -26,6 +27,17 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
 SHARED = ROOT.parent / "shared"
+
+
+# ----- parallel workers (tests/support/workers.py) -----------------------------------------------------------------
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    return worker_count()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a worker of pytest-xdist: its collection is what the scheduler shares out
+        share_out(items)
 
 
 @pytest.fixture(scope="session")
