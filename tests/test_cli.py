@@ -506,6 +506,7 @@ HELP_COMMANDS = [[], ["run"], ["chat"], ["flows"], ["flows", "check"], ["flows",
                  ["geo", "locate"], ["purge"], ["keys"], ["keys", "generate"], ["keys", "rotate"]]
 
 
+@pytest.mark.slow
 def test_every_command_has_help(tmp_path: Path) -> None:
     """`--help` works and exits 0 on every command of the table that exists (started all at once)."""
     processes = {

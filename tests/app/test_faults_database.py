@@ -172,6 +172,7 @@ async def test_webhook_updates_are_refused_while_the_database_is_down_then_handl
     assert (state, answers) == ("envies", {"for_whom": "self"})
 
 
+@pytest.mark.slow
 async def test_polling_pauses_while_the_database_is_down_then_resumes_without_loss(
     own_cluster: PostgresCluster, database: str, tmp_path: Path
 ) -> None:
@@ -214,6 +215,7 @@ async def test_polling_pauses_while_the_database_is_down_then_resumes_without_lo
     assert len(texts) == len(set(texts)), texts
 
 
+@pytest.mark.slow
 async def test_replies_sent_while_the_database_was_down_are_struck_off_once_it_is_back(
     own_cluster: PostgresCluster, database: str, tmp_path: Path
 ) -> None:

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.postgres import raw_sql
 from tests.support.telegram_harness import ROOT, SECRET, WEBHOOK_BASE, WEBHOOK_PATH, Person, free_port
@@ -62,6 +64,7 @@ async def bot_process(
             await process.wait()
 
 
+@pytest.mark.slow
 async def test_kill_9_in_webhook_mode_while_callbacks_are_requested(tmp_path: Path) -> None:
     """Eight people press « Le matin », the last step of a callback request, at the same moment; the bot is killed
     (-9) as soon as the first request reaches the mediators' group. Started again on the same database and port,

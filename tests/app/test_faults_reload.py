@@ -266,6 +266,7 @@ async def callback_queue(base: str) -> str:
     raise AssertionError(f"no callback request recorded; last turn: {person.last}")
 
 
+@pytest.mark.slow
 async def test_the_running_process_refuses_a_broken_deploy_and_serves_the_fixed_one(
     deployment: Deployment, tmp_path: Path
 ) -> None:

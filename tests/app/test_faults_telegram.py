@@ -12,6 +12,8 @@ import random
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.channels.telegram.channel import TELEGRAM_LIMITS
 from bot.storage import Storage
 from tests.support.fake_telegram import FakeTelegram, FakeUser, Limits
@@ -52,6 +54,7 @@ async def type_during_the_storm(user: FakeUser, start: float, spacing: float, rn
         await asyncio.sleep(spacing * rng.uniform(0.7, 1.3))
 
 
+@pytest.mark.slow
 async def test_a_minute_of_api_faults_loses_nothing_and_the_backlog_drains(tmp_path: Path) -> None:
     """Webhook mode, the bot's real limits against the server's. After /start, the API fails every call for 60 s
     (429 with retry_after 1–5 s, 500, 502 with an HTML page, no answer at all for longer than the read timeout,

@@ -289,6 +289,7 @@ async def bad_requests(base: str) -> None:
 
 
 # ----- the test --------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 async def test_no_log_line_holds_a_phone_number_an_answer_or_a_first_name(tmp_path: Path) -> None:
     """At LOG_LEVEL=DEBUG, with Telegram (webhook) and the web chat, three people on Telegram and one on the web go
     through conversations with callbacks (numbers typed with spaces, dots, none, or shared as +33…; communes typed;

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from bot.channels.telegram.mapping import decode_button
 from tests.support.cluster import bot_cluster
@@ -110,6 +111,7 @@ def shape(texts: list[str]) -> list[str]:
     return [re.sub(r"\d", "#", text)[:60] for text in texts]
 
 
+@pytest.mark.slow
 async def test_three_processes_share_500_people_in_order_and_survive_one_killed(
     postgres_url: str, tmp_path: Path
 ) -> None:

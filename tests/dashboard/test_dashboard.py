@@ -99,6 +99,7 @@ async def test_cli_creates_an_account_that_signs_in(web_server: RunningServer) -
     assert "Demandes de rappel" in text
 
 
+@pytest.mark.slow
 @on_server
 async def test_cli_refuses_unknown_queues_and_short_passwords_and_says_when_it_updates(
     web_server: RunningServer,

@@ -233,6 +233,7 @@ def people_and_timing(world: World, max_people: int, max_actions: int) -> st.Sea
     return st.tuples(people, st.lists(st.booleans(), min_size=1))
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=30)
 @given(data=st.data())
 def test_random_input_sequences_never_break_the_conversation(data: st.DataObject) -> None:

@@ -94,6 +94,7 @@ def test_catalogue_search_command_near_lyon(tmp_path: Path, persona: str) -> Non
     assert expected in human.stdout
 
 
+@pytest.mark.slow
 def test_catalogue_search_refuses_unclear_places(tmp_path: Path) -> None:
     """Homonyms ask for the department; an unknown place or persona is a clear error (exit 2)."""
     homonyms = run_bot(["catalogue", "search", "--near", "Saint-Denis"], tmp_path)

@@ -438,6 +438,7 @@ async def test_two_processes_starting_one_conversation_at_once_both_answer(
     assert stored.version == 2
 
 
+@pytest.mark.slow
 @every_storage_path
 async def test_forgotten_answers_never_come_back_from_another_process(
     database_url: str, loaded: LoadedFlow, fast_sqlite: bool

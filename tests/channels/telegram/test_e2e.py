@@ -155,6 +155,7 @@ async def wait_for_state(storage: object, chat_id: int, state: str, within: floa
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 async def test_two_hundred_people_at_once_all_complete(server: FakeTelegram, tmp_path: Path, mode: str) -> None:
     """200 people start at the same moment and answer five questions each: every one of them gets every answer,
@@ -252,6 +253,7 @@ async def test_shared_location_answers_the_place_question(server: FakeTelegram, 
         await person.user.wait_for(lambda u: len(server.calls_of("sendLocation")) > before, 10)
 
 
+@pytest.mark.slow
 async def test_a_429_storm_loses_nothing_and_limits_hold(tmp_path: Path) -> None:
     """With Telegram's limits enforced by the server (bursts of 3 then 1 message/s per chat, 30/s overall) and
     every message refused with 429 for two seconds: every person gets every reply, none twice, and the bot's

@@ -173,6 +173,7 @@ async def test_the_person_cancels_and_the_group_sees_it(server: FakeTelegram, tm
         assert row.status == "cancelled"
 
 
+@pytest.mark.slow
 async def test_a_busy_group_stays_within_its_limit_and_loses_nothing(tmp_path: Path) -> None:
     """Twelve requests at once, a group allowed 5 messages per 3 s and failing sends: every request is posted
     once, none lost, no flood-limit violation."""

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from bot.storage import Storage
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.telegram_harness import ROOT, Person, free_port, is_question
@@ -62,6 +64,7 @@ async def conversation(database: Path, chat_id: int) -> tuple[str, dict[str, obj
     return record.state, record.data
 
 
+@pytest.mark.slow
 async def test_kill_9_during_a_burst_then_every_update_is_handled_once(tmp_path: Path) -> None:
     """Three answers typed in a burst; the bot is killed (-9) while handling them; started again, it handles
     each exactly once, in order: the conversation stands where those three answers lead, and no question
