@@ -447,16 +447,18 @@ def test_index_of_20000_places_is_quick(personas: Personas) -> None:
         )
         for i in range(20_000)
     ]
-    started = time.perf_counter()
+    # The processor time of this process, not the wall clock: other tests run beside this one (parallel workers)
+    # and must not turn their load into this test's slowness.
+    started = time.process_time()
     index = PlaceIndex(places)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert len(index) == 20_000
     all_personas = list(personas.personas.values())
-    started = time.perf_counter()
+    started = time.process_time()
     for i in range(200):
         lat, lon = CENTRE[0] + rng.uniform(-2, 2), CENTRE[1] + rng.uniform(-2, 2)
         assert index.search(lat, lon, all_personas[i % 7], {"mobility": "easy"}, 4, NOW)
-    assert (time.perf_counter() - started) / 200 < 0.010
+    assert (time.process_time() - started) / 200 < 0.010
 
 
 async def test_catalogue_search_fits_the_dialogue_seam(personas: Personas) -> None:
