@@ -35,6 +35,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return worker_count()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the `xdist_group` marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if hasattr(config, "workerinput"):  # a worker of pytest-xdist: its collection is what the scheduler shares out
         share_out(items)
@@ -84,8 +85,8 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     """A throw-away PostgreSQL server on 127.0.0.1 (tests/support/postgres.py), started the first time a test of the
-    session needs it (about a second) and removed at the end. No PostgreSQL and no way to install it: the tests
-    needing it fail, saying what to install (never skipped: CI must run them)."""
+    session needs it (about a second; each parallel worker has its own) and removed at the end. No PostgreSQL and
+    no way to install it: the tests needing it fail, saying what to install (never skipped: CI must run them)."""
     try:
         cluster = start_cluster()
     except PostgresUnavailable as exc:
@@ -156,8 +157,8 @@ def versions_from_one(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # ----- the web server and the browser (tests/support/browser.py) ------------------------------------------------------
-# Their objects live on the session's event loop (one Chromium per session): a test module using them sets
-# `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
+# Their objects live on the session's event loop (one Chromium per session; its tests share a worker): a test
+# module using them sets `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
 @pytest_asyncio.fixture(loop_scope="session")
 async def web_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     """The whole server (`bot.app.server.serve`, no Telegram) on a free loopback port, on a SQLite file of the test's

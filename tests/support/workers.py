@@ -42,7 +42,7 @@ def group_of(item: pytest.Item) -> str | None:
         if name.startswith("_") or not definitions:
             continue  # pytest-asyncio's event loop runners: nothing costly to share
         if definitions[-1].scope in ("module", "class"):
-            return item.nodeid.split("::")[0]
+            return item.path.stem  # short: pytest-xdist appends it to the test's id in reports
         if definitions[-1].scope == "package":
             return definitions[-1].baseid or "package"
     return None
