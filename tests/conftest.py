@@ -17,7 +17,9 @@ from bot.places.offers import NoCatalogue, OfferSearch
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from tests.support.postgres import PostgresCluster, PostgresUnavailable, start_cluster
-from tests.support.workers import share_out, worker_count
+
+# How the tests are shared out among parallel workers: hooks, registered by being names of this module.
+from tests.support.workers import pytest_collection_modifyitems, pytest_xdist_auto_num_workers  # noqa: F401
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
@@ -27,18 +29,6 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
 SHARED = ROOT.parent / "shared"
-
-
-# ----- parallel workers (tests/support/workers.py) -----------------------------------------------------------------
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    return worker_count()
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the `xdist_group` marks
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if hasattr(config, "workerinput"):  # a worker of pytest-xdist: its collection is what the scheduler shares out
-        share_out(items)
 
 
 @pytest.fixture(scope="session")

@@ -68,3 +68,15 @@ def share_out(items: list[pytest.Item]) -> None:
         return 1 if group is not None else 2
 
     items.sort(key=rank)
+
+
+# ----- the hooks (imported by tests/conftest.py) ------------------------------------------------------------------
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    return worker_count()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the `xdist_group` marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a worker of pytest-xdist: its collection is what the scheduler shares out
+        share_out(items)
