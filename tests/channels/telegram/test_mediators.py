@@ -194,6 +194,7 @@ async def test_a_busy_group_stays_within_its_limit_and_loses_nothing(tmp_path: P
         assert not server.limit_violations
 
 
+@pytest.mark.slow
 async def test_presses_faster_than_the_group_limit_cost_one_edit(tmp_path: Path) -> None:
     """Changes that pile up while the group's window is full are shown by one edit (the latest state)."""
     limits = RateLimits(per_chat=(20, 1.0), overall=(1000, 1.0), group=(2, 2.0))
