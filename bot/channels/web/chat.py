@@ -33,6 +33,7 @@ from bot.channels.web.templates import environment
 from bot.core.commands import COMMANDS, CONFIRM, FORGET, HUMAN, MY_DATA, START, STOP
 from bot.core.errors import StorageError, failure_frames
 from bot.core.messages import Inbound, InboundKind, Offer, Reply, Turn, question_token
+from bot.core.slots import UNKNOWN
 from bot.engine.engine import Engine
 from bot.storage.protocol import ChannelStore
 
@@ -230,7 +231,15 @@ class WebChat:
             css=static_url("chat.css"),
             js=static_url("chat.js"),
             icon=static_url("icon.svg"),
-            commands={"human": HUMAN, "my_data": MY_DATA, "forget": FORGET, "start": START, "stop": STOP},
+            commands={
+                "human": HUMAN,
+                "my_data": MY_DATA,
+                "forget": FORGET,
+                "start": START,
+                "stop": STOP,
+                "confirm": CONFIRM,
+            },
+            unknown=UNKNOWN,
         )
         response = web.Response(text=html, content_type="text/html", charset="utf-8")
         response.headers["Cache-Control"] = "no-cache"

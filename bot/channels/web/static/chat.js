@@ -6,8 +6,9 @@
   const API = "/api/chat";
   const NOTICES = "/api/chat/notices";
   const NOTICE_EVERY_MS = 15000;
-  const UNKNOWN = "unknown"; // "Je ne sais pas": on a several-choice question, it goes alone
-  const CONFIRM = "/valider";
+  // The server names these values (the page's data attributes), as it names the commands of the buttons below.
+  const UNKNOWN = document.body.dataset.unknown; // "Je ne sais pas": on a several-choice question, it goes alone
+  const CONFIRM = document.body.dataset.confirm; // the "Valider" button of a several-choice question
   const TEXTS = {
     bot: "Passerelle",
     person: "Vous",
