@@ -21,7 +21,7 @@ from bot.callbacks.queues import Queue, QueueSet
 from bot.callbacks.rules import MAX_NOTE, Action, Actor, Plan, Refused, person, plan
 from bot.core.clock import now
 from bot.core.commands import CANCEL
-from bot.core.live import Current, Fixed
+from bot.core.live import Current, Live
 from bot.core.messages import Button
 from bot.storage import Storage, Transaction
 from bot.storage import callback_queries as sql
@@ -79,7 +79,7 @@ class CallbackDesk:
         """`queues`: a `Current` when a reload may replace them. `notifiers`: the channels that tell people and
         mediators; the list is kept, not copied (the composition root completes it before anything runs)."""
         self.storage = storage
-        self._queues = Fixed(queues) if isinstance(queues, QueueSet) else queues
+        self._queues = Live(queues) if isinstance(queues, QueueSet) else queues
         self.texts = texts
         self.clock = clock
         self.notifiers = notifiers if notifiers is not None else []

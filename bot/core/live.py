@@ -23,7 +23,8 @@ class Current(Protocol[T_co]):
 
 
 class Live(Generic[T]):
-    """The one holder: `swap` replaces the value whole; `part` gives a reader only what it needs."""
+    """The one holder: `swap` replaces the value whole; `part` gives a reader only what it needs. One that nobody
+    swaps is a fixed value (a test, a one-off command)."""
 
     __slots__ = ("_value",)
 
@@ -51,16 +52,3 @@ class _Part(Generic[T, U]):
     @property
     def current(self) -> U:
         return self._pick(self._live.current)
-
-
-class Fixed(Generic[T]):
-    """A value that no reload replaces (a test, a one-off command), where a `Current` is expected."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: T) -> None:
-        self._value = value
-
-    @property
-    def current(self) -> T:
-        return self._value

@@ -13,7 +13,7 @@ from typing import Protocol
 from bot.callbacks.queues import QueueSet
 from bot.core.commands import START
 from bot.core.errors import ConflictError, FlowError
-from bot.core.live import Current, Fixed
+from bot.core.live import Current, Live
 from bot.core.messages import Inbound, Reply, Turn
 from bot.engine.bundle import FlowBundle
 from bot.engine.conversation import Conversation
@@ -65,7 +65,7 @@ class Engine:
         self.offers = offers
         self.locations: LocationResolver = locations or NoGeography()
         if queues is None or isinstance(queues, QueueSet):
-            queues = Fixed(queues or QueueSet.only_default())
+            queues = Live(queues or QueueSet.only_default())
         self._queues = queues
         self.privacy = privacy or PrivacyTerms()  # the retention periods people are told
         self.locks = KeyedLocks()

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from bot.core.backoff import Backoff
-from bot.core.live import Fixed, Live
+from bot.core.live import Live
 from bot.core.tasks import Job, Tasks
 
 
@@ -97,12 +97,11 @@ async def test_a_job_runs_while_its_block_lasts() -> None:
     assert len(rounds) == count
 
 
-def test_live_holder_parts_follow_a_swap_and_fixed_values_stay() -> None:
-    """What reads a part of the holder sees the new value as soon as it is swapped; a Fixed value never changes."""
+def test_live_holder_parts_follow_a_swap() -> None:
+    """What reads a part of the holder sees the new value as soon as it is swapped."""
     files = Live({"queues": "v1", "flow": "f1"})
     queues = files.part(lambda f: f["queues"])
     assert queues.current == "v1"
     files.swap({"queues": "v2", "flow": "f2"})
     assert queues.current == "v2"
     assert files.current["flow"] == "f2"
-    assert Fixed("v1").current == "v1"
