@@ -13,34 +13,28 @@ asks `delay(n)`.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Delays growing by `factor` from `first` up to `cap` seconds. `jitter` spreads each one at random over
-    ±that fraction, so that processes failing together do not all come back at the same instant (0: exact)."""
+    """Delays growing by `factor` from `first` up to `cap` seconds."""
 
     first: float
     cap: float
     factor: float = 2.0
-    jitter: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (0 < self.first <= self.cap and self.factor >= 1 and 0 <= self.jitter < 1):
+        if not (0 < self.first <= self.cap and self.factor >= 1):
             raise ValueError(f"not a backoff: {self!r}")
 
     def delay(self, failures: int) -> float:
         """The wait after `failures` failures in a row, less one (0: after the first failure)."""
-        base = self.cap
         # Past the cap the power is never computed: a long outage would overflow it.
-        if failures < 64 and self.first * self.factor**failures < self.cap:
-            base = self.first * self.factor**failures
-        if self.jitter:
-            base *= random.uniform(1 - self.jitter, 1 + self.jitter)
-        return base
+        if failures < 64 and (grown := self.first * self.factor**failures) < self.cap:
+            return grown
+        return self.cap
 
     def __iter__(self) -> Iterator[float]:
         """The waits after one failure, two, three… without end."""
