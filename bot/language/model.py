@@ -136,6 +136,9 @@ class Choice:
     exclusive: bool = False  # ticking it clears the others (e.g. "none")
     line: int = 0
     numbers: tuple[int, int] | None = None  # a typed number in [min, max] picks this button ("83" -> 80_plus)
+    # Whole sentences people write meaning this button, read by the understanding as well as the synonyms.
+    examples: tuple[str, ...] = ()
+    examples_lines: tuple[int, ...] = ()  # the line of each example, for coordinators' warnings
 
 
 @dataclass(frozen=True, slots=True)

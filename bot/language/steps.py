@@ -23,7 +23,7 @@ STEP_KEYS: dict[StepKind, set[str]] = {
 STEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 # A button's value travels in Telegram's callback_data (64 bytes) with a short prefix (channels/telegram).
 MAX_VALUE_BYTES = 48
-CHOICE_KEYS = {"value", "label", "synonyms", "goto", "exclusive", "numbers"}
+CHOICE_KEYS = {"value", "label", "synonyms", "examples", "goto", "exclusive", "numbers"}
 RULE_KEYS = {"if", "unless", "goto"}
 
 
@@ -201,6 +201,10 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
         if not isinstance(synonyms, list) or not all(isinstance(s, str | int) for s in synonyms):
             out.add(item.line_of("synonyms"), f"{where}: `synonyms` must be a list of texts")
             synonyms = []
+        examples = item.get("examples") or []
+        if not isinstance(examples, list) or not all(isinstance(s, str) and s.strip() for s in examples):
+            out.add(item.line_of("examples"), f"{where}: `examples` must be a list of sentences")
+            examples = []
         goto = item.get("goto")
         numbers = _number_range(item, where, out)
         if label is not None:
@@ -213,6 +217,8 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
                     item.get("exclusive") is True,
                     item.line_of("goto") if goto is not None else item_line,
                     numbers,
+                    tuple(examples),
+                    tuple(_item_line(item.get("examples"), i) for i in range(len(examples))),
                 )
             )
     ranged = sorted((c.numbers, c.value) for c in choices if c.numbers)
@@ -220,6 +226,10 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
         if second[0] <= first[1]:
             out.add(line, f"{where}: the `numbers` of `{first_value}` and `{second_value}` overlap")
     return choices
+
+
+def _item_line(items: Any, index: int) -> int:
+    return items.line_of(index) if isinstance(items, LineList) else 0
 
 
 def _number_range(item: LineDict, where: str, out: Collector) -> tuple[int, int] | None:

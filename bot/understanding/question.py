@@ -1,0 +1,90 @@
+"""What the understanding reads a text against, and what it answers: plain values, no spaCy, no flow loading.
+
+A `Question` is built once per question of a flow (from its buttons' labels, synonyms, examples and number
+ranges) and kept; `understand(text, question)` answers an `Understood`: the value(s) it read, how sure it is,
+and the words that carried it (shown to coordinators, never stored with the conversation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.core.slots import UNKNOWN
+from bot.language.model import Step
+
+Level = Literal["sure", "doubt", "none"]
+SURE = 0.8  # at or above: take the answer
+DOUBT = 0.5  # at or above (and below SURE): ask « Si je comprends bien : … ? »; below: not understood
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One button as the understanding reads it."""
+
+    value: str
+    names: tuple[str, ...]  # the label's variants and the synonyms: short names people type whole
+    examples: tuple[str, ...] = ()  # whole sentences meaning this button
+    numbers: tuple[int, int] | None = None  # an age or count in this range picks it
+    exclusive: bool = False  # cannot go with another value ("none", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    key: str  # the step id (or a sub-dialogue's phase): the cache key of its analysed names
+    slot: str | None
+    options: tuple[Option, ...]
+    multi: bool = False
+
+    @property
+    def values(self) -> list[str]:
+        return [option.value for option in self.options]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What is known of the conversation when the text is read."""
+
+    for_whom: str | None = None  # "relative": « elle », « il », « mon père » name the person helped
+    year: int | None = None  # the current year, for « née en 1941 »
+
+
+@dataclass(frozen=True, slots=True)
+class Understood:
+    values: tuple[str, ...]  # empty: nothing understood
+    confidence: float  # in [0, 1]
+    evidence: tuple[str, ...] = ()  # the words of the text that carried the values
+
+    @property
+    def level(self) -> Level:
+        if not self.values:
+            return "none"
+        if self.confidence >= SURE:
+            return "sure"
+        return "doubt" if self.confidence >= DOUBT else "none"
+
+    @property
+    def sure(self) -> bool:
+        return self.level == "sure"
+
+
+NOTHING = Understood((), 0.0)
+
+
+def question_of(step: Step, unknown_names: Sequence[str] = ()) -> Question:
+    """A flow question as the understanding reads it; `unknown_names`: the « Je ne sais pas » button's label,
+    added as a last option when the question accepts it."""
+    options = [
+        Option(
+            c.value,
+            (*c.label.variants.values(), *c.synonyms),
+            c.examples,
+            c.numbers,
+            c.exclusive,
+        )
+        for c in step.choices
+    ]
+    if step.kind == "ask" and step.allow_unknown:
+        options.append(Option(UNKNOWN, tuple(unknown_names), exclusive=True))
+    return Question(step.id, step.slot, tuple(options), step.multi)
