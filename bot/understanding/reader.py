@@ -10,6 +10,7 @@ button's score, and its lead over the next, make the confidence: sure, doubt (as
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ PERSON_SLOTS = frozenset({"for_whom", "contact"})  # questions where « moi » a
 STRONG = 0.85  # a word match at least this close is the same word (or a typo of it), not just a related one
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 MAX_CACHED = 512
+VECTOR_CLOSE = 0.72  # cosine of two words' vectors from which they count as related (« ipad » ~ « tablette »)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +159,7 @@ def _weighted(phrases: tuple[_Phrase, ...], options: int) -> tuple[_Phrase, ...]
     result = []
     for phrase in phrases:
         terms = tuple(_reweighted(t, len(spread[t.key]), options) for t in phrase.reading.terms)
-        reading = Reading(phrase.reading.text, phrase.reading.plain, terms, phrase.reading.numbers, phrase.reading.years)
+        reading = dataclasses.replace(phrase.reading, terms=terms)
         result.append(_Phrase(phrase.option, reading, sum(t.weight for t in terms), phrase.example))
     return tuple(result)
 
@@ -177,7 +179,9 @@ def _exact(plain: str, compiled: _Compiled) -> Understood | None:
     return Understood((compiled.question.options[option].value,), 1.0, (plain,))
 
 
-def _by_number(reading: Reading, compiled: _Compiled, context: Context | None, *, position_too: bool) -> Understood | None:
+def _by_number(
+    reading: Reading, compiled: _Compiled, context: Context | None, *, position_too: bool
+) -> Understood | None:
     """An age or count in a button's range (« 83 », « quatre-vingt-trois ans », « née en 1941 »); or, for a text
     that is only a small number, the button at that position."""
     options = compiled.question.options
@@ -210,14 +214,15 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
         return 0.0
     ka, kb = a.key, b.key
     prefix = len(_common_prefix(ka, kb))
-    if min(len(ka), len(kb)) >= 5 and prefix >= max(5, min(len(ka), len(kb)) - 2):
+    shorter = min(len(ka), len(kb))
+    if shorter >= 5 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(5, shorter - 2):  # « marche » ~ « marcher »
         return 0.9
     if min(len(ka), len(kb)) >= 4 and max(fuzz.ratio(x, y) for x in a.forms for y in b.forms) >= 85:
         return 0.85
     if a.vector is not None and b.vector is not None:
         cosine = float(a.vector @ b.vector)
-        if cosine >= 0.6:
-            return 0.9 * cosine
+        if cosine >= VECTOR_CLOSE:
+            return 0.8 * cosine  # related, never the same word: alone, it can only make a doubt
     return 0.0
 
 
