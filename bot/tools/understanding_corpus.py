@@ -16,9 +16,10 @@ from bot.core.errors import FlowError, Problem
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
 from bot.engine.callback_dialogue import OPTIONS as CALLBACK_OPTIONS
+from bot.engine.callback_dialogue import phase_question
 from bot.language.flows import Flow, load_flow
 from bot.language.yamlload import LineDict, LineList, read_yaml
-from bot.understanding.question import Option, Question, question_of
+from bot.understanding.question import Question, question_of
 
 TOP_KEYS = ("flow", "year", "answers", "openings")
 ENTRY_KEYS = ("text", "expect", "for_whom")
@@ -78,14 +79,10 @@ def flow_questions(flow: Flow) -> dict[str, Question]:
     }
     human = flow.steps.get(flow.human)
     if human is not None:
-        for phase, options in CALLBACK_OPTIONS.items():
+        for phase in CALLBACK_OPTIONS:
             if phase in UNMEASURED_PHASES:
                 continue
-            key = f"{human.id}.{phase}"
-            built = tuple(
-                Option(value, (*synonyms, *_variants(flow, label))) for value, synonyms, label in options
-            )
-            questions[key] = Question(key, None, built)
+            questions[f"{human.id}.{phase}"] = phase_question(flow, human.id, phase)
     return questions
 
 

@@ -41,13 +41,14 @@ FILLERS = frozenset(
         "monsieur", "coucou", "plait", "ca", "cela", "ce", "ceci", "on", "en", "y", "se", "si", "que", "qui",
         "quoi", "dont", "ou", "comme", "donc", "aussi", "vraiment", "franchement", "enfin", "disons", "genre",
         "chose", "truc", "machin", "etc", "c", "j", "m", "t", "s", "l", "d", "qu", "n", "me", "te", "nous",
+        "plutot", "surtout", "svp", "stp", "plaire", "preference", "ah", "oh", "eh", "bref",
     }
 )  # fmt: skip
 # Common words that say little on their own: they count, but for less.
 GENERIC = frozenset(
     {
         "avoir", "etre", "faire", "aller", "pouvoir", "devoir", "falloir", "dire", "mettre", "trouver", "voir",
-        "prendre", "venir", "internet", "numerique", "chose", "fois", "temps", "beaucoup", "tout", "tres",
+        "prendre", "venir", "internet", "numerique", "chose", "fois", "beaucoup", "tout", "tres",
         "plus", "moins", "encore", "deja", "toujours", "maintenant", "quand", "meme", "juste", "ans", "an",
     }
 )  # fmt: skip
@@ -57,6 +58,18 @@ KIN = frozenset(
         "mere", "pere", "maman", "papa", "parent", "parents", "mari", "epoux", "epouse", "femme", "homme",
         "fils", "fille", "frere", "soeur", "oncle", "tante", "grand-mere", "grand-pere", "grand", "proche",
         "voisin", "voisine", "ami", "amie", "belle-mere", "beau-pere", "mamie", "papi", "cousin", "cousine",
+    }
+)  # fmt: skip
+# Small words that carry an answer here, whatever their part of speech (« avant midi », « contre »).
+KEPT = frozenset({"non", "oui", "seulement", "avant", "apres", "contre", "entre", "depuis"})
+# French pronouns: a word the tagger calls a pronoun but is not one (« pc ») is read as a noun.
+PRONOUNS = frozenset(
+    {
+        "je", "j", "me", "m", "moi", "tu", "te", "t", "toi", "il", "elle", "on", "nous", "vous", "ils", "elles",
+        "se", "s", "soi", "lui", "leur", "leurs", "eux", "le", "la", "les", "l", "en", "y", "ce", "c", "ca", "cela",
+        "ceci", "celui", "celle", "ceux", "celles", "qui", "que", "qu", "quoi", "dont", "ou", "lequel", "laquelle",
+        "rien", "personne", "aucun", "aucune", "chacun", "chacune", "quelqu'un", "quelqu", "un", "une", "tout",
+        "tous", "toutes", "autre", "autres", "certains", "plusieurs", "mien", "sien", "tien", "meme",
     }
 )  # fmt: skip
 ME = "moi"
@@ -149,13 +162,13 @@ def _reading(text: str, doc: Doc) -> Reading:
 
 def _term(token: Token, lower: str, negated: bool) -> Term | None:
     lemma = strip_accents(token.lemma_.lower())
-    if token.pos_ == "PRON":
+    if token.pos_ == "PRON" and lower in PRONOUNS:
         return _pronoun(token, lower, negated)
     if lower in NEGATORS or lemma in NEGATORS or lower in ("ne", "n"):
         if lower in MEANINGFUL_NEGATORS and lower != "sans":
             return Term(frozenset({lower}), False, token.i, token.text, token.pos_, 1.0)
         return None
-    if token.pos_ in SKIPPED_POS and lower not in ("non", "oui", "seulement"):
+    if token.pos_ in SKIPPED_POS and lower not in KEPT:
         return None
     if lower in FILLERS or lemma in FILLERS or not any(c.isalnum() for c in lower):
         return None
@@ -165,8 +178,8 @@ def _term(token: Token, lower: str, negated: bool) -> Term | None:
 
 
 def _pronoun(token: Token, lower: str, negated: bool) -> Term | None:
-    """Personal pronouns that are not the subject name who the answer is about (« pour elle », « plutôt moi »)."""
-    if token.dep_ in SUBJECTS or lower in FILLERS:
+    """Tonic personal pronouns name who the answer is about (« pour elle », « plutôt moi »)."""
+    if lower in FILLERS:
         return None
     if lower in MEANINGFUL_NEGATORS:
         return Term(frozenset({lower}), False, token.i, token.text, "PRON", 1.0)
@@ -189,9 +202,10 @@ def _negators(doc: Doc) -> list[Token]:
     """One negator per negated head: « ne … pas » is one negation; « ne » alone counts where nothing else does."""
     by_head: dict[int, Token] = {}
     restrictive = _restrictive_heads(doc)
+    has_ne = any(strip_accents(t.text.lower()).rstrip("'") in ("ne", "n") for t in doc)
     for token in doc:
         lower = strip_accents(token.text.lower())
-        if lower in NEGATORS or (lower == "plus" and _has_ne(token.head)):
+        if lower in NEGATORS or (lower == "plus" and _has_ne(token.head)) or (lower == "ni" and not has_ne):
             by_head.setdefault(token.head.i, token)
     for token in doc:
         lower = strip_accents(token.text.lower())
@@ -221,8 +235,19 @@ def _restrictive_heads(doc: Doc) -> set[int]:
     return heads
 
 
+def _segments(doc: Doc) -> list[int]:
+    """Per token, the number of its clause (split at punctuation and « mais », « et », …)."""
+    segment, result = 0, []
+    for token in doc:
+        if strip_accents(token.text.lower()) in CLAUSE_BREAKS:
+            segment += 1
+        result.append(segment)
+    return result
+
+
 def _negation_counts(doc: Doc) -> list[int]:
     counts = [0] * len(doc)
+    segments = _segments(doc)
     for negator in _negators(doc):
         scope: set[int] = set()
         head = negator.head
@@ -231,8 +256,9 @@ def _negation_counts(doc: Doc) -> list[int]:
             scope.update(t.i for t in head.subtree if t.i not in subjects)
         else:  # the negator stands alone (« pas du tout »): what hangs from it
             scope.update(t.i for t in negator.subtree)
+        scope = {i for i in scope if segments[i] == segments[negator.i]}  # « pas les impôts, plutôt la famille »
         for token in doc[negator.i + 1 :]:
-            if strip_accents(token.text.lower()) in CLAUSE_BREAKS:
+            if segments[token.i] != segments[negator.i]:
                 break
             scope.add(token.i)
         scope.discard(negator.i)

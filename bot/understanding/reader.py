@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,11 +38,32 @@ UNKNOWN_PHRASES = (
     "je n'en sais rien",
     "sais pas",
     "nsp",
+    "ça ne vous regarde pas",
+    "je préfère ne pas le dire",
+    "je préfère pas le dire",
+    "c'est personnel",
+    "pas de réponse",
 )
-PERSON_SLOTS = frozenset({"for_whom", "contact"})  # questions where « moi » and « elle » are different answers
 STRONG = 0.85  # a word match at least this close is the same word (or a typo of it), not just a related one
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 MAX_CACHED = 512
+EXPLAINED = 0.65  # a phrase fully found in a text explaining nothing else scores this: the rest is doubt
+QUESTION_WORD = re.compile(r"^(qui|quoi|quand|ou|comment|combien|pourquoi|quel|quelle|quels|quelles|est ce)\b")
+# « je ne sais pas », then nothing, or what is not known (« si elle a le wifi », « trop », « ce qu'elle a »)
+DONT_KNOW = re.compile(
+    r"^(?:(?:elle|il|moi|euh|bah|ben|alors|franchement|honnetement) )*"
+    r"(?:je ne sais pas|je sais pas|jsp|j sais pas|sais pas|je ne sais plus|je sais plus|aucune idee|je n en sais rien|"
+    r"elle ne sait pas|il ne sait pas|elle sait pas|il sait pas|on ne sait pas|on sait pas|chais pas|chai pas)"
+    r"(?: (?:trop|vraiment|exactement|bien|du tout|non plus))?"
+    r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour)\b.*)?$"
+)
+ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
+BETWEEN = re.compile(r"\bentre (\d{2,3}) et (\d{2,3})\b")
+# « née en 47 », « née le 12/03/1944 », « bientôt 80 », « j'aurai 70 ans »
+BIRTH = re.compile(r"\bne(?:e)?s? (?:en|le) (?:\d{1,2} \d{1,2} )?(\d{2}|\d{4})\b")
+ALMOST = re.compile(
+    r"\b(?:bientot|presque|aurai|aura|vais avoir|va avoir|va sur ses|vais sur mes|pas loin de) (\d{2,3})\b"
+)
 VECTOR_CLOSE = 0.72  # cosine of two words' vectors from which they count as related (« ipad » ~ « tablette »)
 
 
@@ -51,6 +73,7 @@ class _Phrase:
     reading: Reading
     weight: float  # sum of its terms' weights
     example: bool
+    generic: bool  # only common words (« à quoi bon », « ça va »)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +105,13 @@ def understand(text: str, question: Question, context: Context | None = None) ->
     exact = _exact(plain, compiled)
     if exact is not None:
         return exact
+    if ASKING.search(plain) or (text.rstrip().endswith("?") and QUESTION_WORD.match(plain)):
+        return NOTHING  # « c'est quoi une box ? » asks something: not an answer, whatever words it shares
+    words = set(plain.split())
+    if {"oui", "non"} <= words and not question.persons:
+        return NOTHING  # « oui et non »
+    if any(o.value == UNKNOWN for o in question.options) and DONT_KNOW.match(plain):
+        return Understood((UNKNOWN,), 0.9, (plain,))  # « je sais pas si elle a le wifi »
     reading = read(text)
     numbered = _by_number(reading, compiled, context, position_too=True)
     if numbered is not None:
@@ -139,15 +169,19 @@ def _compile(question: Question) -> _Compiled:
     for index, text, _ in texts:
         exact.setdefault(normalise(text), index)
     phrases = tuple(
-        _Phrase(index, reading, sum(t.weight for t in reading.terms), example)
+        _Phrase(index, reading, sum(t.weight for t in reading.terms), example, _generic(reading))
         for (index, _, example), reading in zip(texts, readings, strict=True)
         if reading.terms
     )
-    compiled = _Compiled(question, _weighted(phrases, len(question.options)), exact, question.slot in PERSON_SLOTS)
+    compiled = _Compiled(question, _weighted(phrases, len(question.options)), exact, question.persons)
     _cache[question] = compiled
     if len(_cache) > MAX_CACHED:
         _cache.popitem(last=False)
     return compiled
+
+
+def _generic(reading: Reading) -> bool:
+    return all(t.weight < 0.5 for t in reading.terms)
 
 
 def _weighted(phrases: tuple[_Phrase, ...], options: int) -> tuple[_Phrase, ...]:
@@ -160,7 +194,7 @@ def _weighted(phrases: tuple[_Phrase, ...], options: int) -> tuple[_Phrase, ...]
     for phrase in phrases:
         terms = tuple(_reweighted(t, len(spread[t.key]), options) for t in phrase.reading.terms)
         reading = dataclasses.replace(phrase.reading, terms=terms)
-        result.append(_Phrase(phrase.option, reading, sum(t.weight for t in terms), phrase.example))
+        result.append(dataclasses.replace(phrase, reading=reading, weight=sum(t.weight for t in terms)))
     return tuple(result)
 
 
@@ -188,20 +222,36 @@ def _by_number(
     ranged = [(i, o.numbers) for i, o in enumerate(options) if o.numbers]
     year = (context.year if context and context.year else None) or now().year
     if ranged:
-        candidates = [year - y for y in reading.years if 0 <= year - y <= 120]
-        said_ans = any(t.key in ("an", "ans", "age") for t in reading.terms)
-        if position_too or said_ans:
-            candidates += list(reading.numbers)
-        if len(set(candidates)) == 1:
-            number = candidates[0]
-            for index, (low, high) in ranged:
-                if low <= number <= high:
-                    return Understood((options[index].value,), 1.0, (str(number),))
+        ages = _ages(reading, year, position_too)
+        picked = {index for number in ages for index, (low, high) in ranged if low <= number <= high}
+        if len(picked) == 1 and all(any(low <= n <= high for _, (low, high) in ranged) for n in ages):
+            index = picked.pop()  # « 75 ou 76 »: both in one range
+            return Understood((options[index].value,), 1.0, tuple(str(n) for n in ages))
     if position_too and len(reading.numbers) == 1 and reading.plain.isdigit():
         position = reading.numbers[0] - 1
         if 0 <= position < len(options) and not any(o.numbers and o.numbers[0] <= position + 1 for o in options):
             return Understood((options[position].value,), 1.0, (reading.plain,))
     return None
+
+
+def _ages(reading: Reading, year: int, any_number: bool) -> list[int]:
+    """The ages a text gives: numbers (with « ans », or any when the age is asked), years of birth."""
+    plain = normalise(reading.text)
+    birth = BIRTH.search(plain)
+    if birth is not None:
+        born = int(birth.group(1))
+        born += 1900 if born < 100 else 0  # « née en 47 »
+        return [year - born] if 0 <= year - born <= 120 else []
+    between = BETWEEN.search(plain)
+    if between is not None:
+        return [int(between.group(1)), int(between.group(2)) - 1]  # « entre 70 et 80 »: in the seventies
+    almost = ALMOST.search(plain)
+    if almost is not None:
+        return [int(almost.group(1)) - 1]  # « bientôt 80 »: 79 today
+    ages = [year - y for y in reading.years if 0 <= year - y <= 120]
+    if any_number or any(t.key in ("an", "ans", "age") for t in reading.terms):
+        ages += list(reading.numbers)
+    return ages
 
 
 def _similarity(a: Term, b: Term, persons: bool) -> float:
@@ -215,7 +265,7 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
     ka, kb = a.key, b.key
     prefix = len(_common_prefix(ka, kb))
     shorter = min(len(ka), len(kb))
-    if shorter >= 5 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(5, shorter - 2):  # « marche » ~ « marcher »
+    if shorter >= 5 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(5, shorter - 1):  # « marche » ~ « marcher »
         return 0.9
     if min(len(ka), len(kb)) >= 4 and max(fuzz.ratio(x, y) for x in a.forms for y in b.forms) >= 85:
         return 0.85
@@ -261,23 +311,34 @@ def _match(reading: Reading, phrase: _Phrase, persons: bool, strict: bool) -> _M
         count += 1
     if not positions:
         return None
+    if phrase.generic and count < len(reading.terms):
+        return None  # « à quoi bon » is only « avoir » to the model: it must be the whole answer
     coverage = matched / phrase.weight if phrase.weight else 0.0
-    typed_weight = sum(t.weight for t in reading.terms) or 1.0
-    score = coverage * (0.55 + 0.45 * min(1.0, explained / typed_weight))
-    return _Match(phrase.option, score, coverage, frozenset(positions), count)
+    return _Match(phrase.option, coverage, coverage, frozenset(positions), count)
 
 
 def _best_per_option(reading: Reading, compiled: _Compiled, *, strict: bool) -> dict[int, _Match]:
+    """Per button, its phrase the text holds best; its score also counts how much of the text the button's
+    phrases explain together (« whatsapp avec la famille »: two names of one button)."""
     best: dict[int, _Match] = {}
+    explained: dict[int, set[int]] = {}
     for phrase in compiled.phrases:
         if strict and not (phrase.example or _spottable(phrase)):
             continue
         match = _match(reading, phrase, compiled.persons, strict)
         if match is None:
             continue
+        if match.coverage >= STRONG:
+            explained.setdefault(phrase.option, set()).update(match.positions)
         known = best.get(phrase.option)
-        if known is None or (match.score, match.terms) > (known.score, known.terms):
+        if known is None or (match.coverage, match.terms) > (known.coverage, known.terms):
             best[phrase.option] = match
+    typed_weight = sum(t.weight for t in reading.terms) or 1.0
+    for option, match in best.items():
+        positions = explained.get(option, set()) | match.positions
+        share = sum(t.weight for t in reading.terms if t.position in positions) / typed_weight
+        score = match.coverage * (EXPLAINED + (1 - EXPLAINED) * min(1.0, share))
+        best[option] = dataclasses.replace(match, score=score)
     return best
 
 
@@ -320,7 +381,7 @@ def _multi(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) ->
         return _single(reading, matches, compiled)
     typed_weight = sum(t.weight for t in reading.terms) or 1.0
     explained = sum(t.weight for t in reading.terms if t.position in used) / typed_weight
-    confidence = min(m.coverage for m in chosen) * (0.55 + 0.45 * min(1.0, explained))
+    confidence = min(m.coverage for m in chosen) * (EXPLAINED + (1 - EXPLAINED) * min(1.0, explained))
     values = tuple(options[m.option].value for m in sorted(chosen, key=lambda m: m.option))
     if len(values) > 1:
         values = tuple(v for v in values if not options[[o.value for o in options].index(v)].exclusive) or values

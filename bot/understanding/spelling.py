@@ -112,6 +112,15 @@ PHONE_SPELLINGS: dict[str, str] = {
     "papy": "grand-père",
     "pépé": "grand-père",
     "ptet": "peut-être",
+    "aprem": "après-midi",
+    "aprèm": "après-midi",
+    "apres-midi": "après-midi",
+    "h24": "tout le temps",
+    "rdv": "rendez-vous",
+    "visio": "visioconférence",
+    "whatsap": "whatsapp",
+    "fb": "facebook",
+    "asso": "association",
     "ca": "ça",
     "deja": "déjà",
     "tres": "très",
@@ -172,7 +181,7 @@ PHONE_SPELLINGS: dict[str, str] = {
     "ete": "été",
 }
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
-_WORD = re.compile(r"[\w'-]+|[^\w\s]", re.UNICODE)
+_WORD = re.compile(r"\w+'|[\w-]+|[^\w\s]", re.UNICODE)
 _REPEATS = re.compile(r"(\w)\1{2,}")  # « nooon », « ouiiii »
 GLUED_WORDS = frozenset({"dinternet", "linternet", "jai", "cest", "jen", "quon", "jaime", "jadore", "lordi"})
 
@@ -181,10 +190,21 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+# « appelez-la », « rappelez-moi »: the pronoun after the verb is who is meant
+_AFTER_VERB = re.compile(r"(\w)-(la|le|lui|les)\b", re.IGNORECASE)
+_ME_AFTER_VERB = re.compile(r"(\w)-(moi)\b", re.IGNORECASE)
+_AFTERNOON = re.compile(r"\bapr[eè]s[ -]?midi\b", re.IGNORECASE)
+_AINE = re.compile(r"\b(\d0)aine\b")  # « la 70aine »
+
+
 def respell(text: str) -> str:
     """The text with phone spellings written out and apostrophes made plain, for the model to read."""
     text = text.translate(_APOSTROPHES).replace("œ", "oe").replace("Œ", "Oe")
     text = _REPEATS.sub(r"\1", text)
+    text = _AFTER_VERB.sub(r"\1 lui", text)
+    text = _ME_AFTER_VERB.sub(r"\1 moi", text)
+    text = _AINE.sub(r"\1 ans", text)
+    text = _AFTERNOON.sub("après-midi", text)
     words = []
     for word in _WORD.findall(text):
         plain = strip_accents(word.lower())
