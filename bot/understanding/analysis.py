@@ -10,6 +10,7 @@ after it in the same clause; two negations over one word cancel (« c'est pas qu
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ NEGATORS = frozenset({"pas", "jamais", "rien", "aucun", "aucune", "personne", "g
 # Words that negate and also mean something themselves (« jamais » is an answer to « how often »).
 MEANINGFUL_NEGATORS = frozenset({"jamais", "rien", "aucun", "aucune", "personne", "sans"})
 SUBJECTS = frozenset({"nsubj", "nsubj:pass", "expl:subj", "csubj"})
-SKIPPED_POS = frozenset({"PUNCT", "SPACE", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "SYM", "X"})
+SKIPPED_POS = frozenset({"PUNCT", "SPACE", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "SYM"})
 CLAUSE_BREAKS = frozenset({",", ";", ".", "!", "?", ":", "mais", "et", "car", "parce", "puis", "sinon", "(", ")"})
 # Words said around an answer that carry no answer.
 FILLERS = frozenset(
@@ -41,7 +42,7 @@ FILLERS = frozenset(
         "monsieur", "coucou", "plait", "ca", "cela", "ce", "ceci", "on", "en", "y", "se", "si", "que", "qui",
         "quoi", "dont", "ou", "comme", "donc", "aussi", "vraiment", "franchement", "enfin", "disons", "genre",
         "chose", "truc", "machin", "etc", "c", "j", "m", "t", "s", "l", "d", "qu", "n", "me", "te", "nous",
-        "plutot", "surtout", "svp", "stp", "plaire", "preference", "ah", "oh", "eh", "bref",
+        "plutot", "surtout", "svp", "quelqu", "quelque", "stp", "plaire", "preference", "ah", "oh", "eh", "bref",
     }
 )  # fmt: skip
 # Common words that say little on their own: they count, but for less.
@@ -61,7 +62,7 @@ KIN = frozenset(
     }
 )  # fmt: skip
 # Small words that carry an answer here, whatever their part of speech (« avant midi », « contre »).
-KEPT = frozenset({"non", "oui", "seulement", "avant", "apres", "contre", "entre", "depuis"})
+KEPT = frozenset({"non", "oui", "seulement", "avant", "apres", "contre"})
 # French pronouns: a word the tagger calls a pronoun but is not one (« pc ») is read as a noun.
 PRONOUNS = frozenset(
     {
@@ -130,7 +131,9 @@ def prepare(text: str) -> str:
         return respelled
 
 
+@functools.lru_cache(maxsize=256)
 def read(text: str) -> Reading:
+    """One text read (the last few kept: a message is read against its question, then against later ones)."""
     return read_many([text])[0]
 
 
@@ -185,8 +188,8 @@ def _term(token: Token, lower: str, negated: bool) -> Term | None:
         if lower in MEANINGFUL_NEGATORS and lower != "sans":
             return Term(frozenset({lower}), False, token.i, token.text, token.pos_, 1.0)
         return None
-    if token.pos_ in SKIPPED_POS and lower not in KEPT:
-        return None
+    if token.pos_ in SKIPPED_POS and lower not in KEPT and (token.is_stop or len(lower) < 4 or not lower.isalpha()):
+        return None  # a small word; a word the tagger could not place (« ordinatuer » as a conjunction) is kept
     if lower in FILLERS or lemma in FILLERS or not any(c.isalnum() for c in lower):
         return None
     weight = 0.35 if (lemma in GENERIC or lower in GENERIC) else 0.5 if (lemma in KIN or lower in KIN) else 1.0

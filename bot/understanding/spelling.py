@@ -183,7 +183,9 @@ PHONE_SPELLINGS: dict[str, str] = {
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
 _WORD = re.compile(r"\w+'|[\w-]+|[^\w\s]", re.UNICODE)
 _REPEATS = re.compile(r"(\w)\1{2,}")  # « nooon », « ouiiii »
-GLUED_WORDS = frozenset({"dinternet", "linternet", "jai", "cest", "jen", "quon", "jaime", "jadore", "lordi"})
+GLUED_WORDS = frozenset(
+    {"dinternet", "linternet", "jai", "cest", "jen", "quon", "jaime", "jadore", "lordi", "laise", "jarrive", "jessaie"}
+)
 
 
 def strip_accents(text: str) -> str:
