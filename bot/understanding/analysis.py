@@ -182,7 +182,7 @@ def _speakers(doc: Doc) -> frozenset[str]:
 
 def _term(token: Token, lower: str, negated: bool) -> Term | None:
     lemma = strip_accents(token.lemma_.lower())
-    if token.pos_ == "PRON" and lower in PRONOUNS:
+    if (token.pos_ == "PRON" and lower in PRONOUNS) or (lower in ("la", "le", "l", "m", "me") and _called(token)):
         return _pronoun(token, lower, negated)
     if lower in NEGATORS or lemma in NEGATORS or lower in ("ne", "n"):
         if lower in MEANINGFUL_NEGATORS and lower != "sans":
@@ -192,24 +192,36 @@ def _term(token: Token, lower: str, negated: bool) -> Term | None:
         return None  # a small word; a word the tagger could not place (« ordinatuer » as a conjunction) is kept
     if lower in FILLERS or lemma in FILLERS or not any(c.isalnum() for c in lower):
         return None
+    if lemma == "savoir" and any("VerbForm=Inf" in str(c.morph) for c in token.children):
+        lemma = lower = "savoir-faire"  # « je ne sais pas m'en servir » is about doing, not knowing
     weight = 0.35 if (lemma in GENERIC or lower in GENERIC) else 0.5 if (lemma in KIN or lower in KIN) else 1.0
     vector = _unit(token) if token.has_vector and token.pos_ in ("NOUN", "VERB", "ADJ", "ADV", "PROPN") else None
     return Term(frozenset({lemma, lower}), negated, token.i, token.text, token.pos_, weight, vector)
 
 
 def _pronoun(token: Token, lower: str, negated: bool) -> Term | None:
-    """Tonic personal pronouns name who the answer is about (« pour elle », « plutôt moi »)."""
-    if lower in FILLERS:
+    """Tonic personal pronouns name who the answer is about (« pour elle », « plutôt moi »); so does the object of
+    a verb of calling (« m'appeler », « l'appeler »). A subject (« elle entend mal ») does not."""
+    if lower in FILLERS and not _called(token):
+        return None
+    if token.dep_ in SUBJECTS and lower not in ("moi", "lui", "eux"):
         return None
     if lower in MEANINGFUL_NEGATORS:
         return Term(frozenset({lower}), False, token.i, token.text, "PRON", 1.0)
-    if lower == "moi":
+    if lower == "moi" or (lower in ("m", "me") and _called(token)):
         who = ME
-    elif lower in ("elle", "lui", "eux", "elles"):  # tonic forms: the object clitics (« m' », « la ») say little
+    elif lower in ("elle", "lui", "eux", "elles") or (lower in ("la", "le", "l") and _called(token)):
         who = THEM
     else:
         return None
     return Term(frozenset({who, PERSON}), negated, token.i, token.text, "PRON", 0.6)
+
+
+CALLING = frozenset({"appeler", "rappeler", "joindre", "contacter", "telephoner", "appele"})
+
+
+def _called(token: Token) -> bool:
+    return token.head.i != token.i and strip_accents(token.head.lemma_.lower()) in CALLING
 
 
 def _unit(token: Token) -> Vector | None:
@@ -225,7 +237,7 @@ def _negators(doc: Doc) -> list[Token]:
     has_ne = any(strip_accents(t.text.lower()).rstrip("'") in ("ne", "n") for t in doc)
     for token in doc:
         lower = strip_accents(token.text.lower())
-        if lower in NEGATORS or (lower == "plus" and _has_ne(token.head)) or (lower == "ni" and not has_ne):
+        if lower in NEGATORS or (lower == "plus" and _plus_negates(token)) or (lower == "ni" and not has_ne):
             by_head.setdefault(token.head.i, token)
     for token in doc:
         lower = strip_accents(token.text.lower())
@@ -236,6 +248,17 @@ def _negators(doc: Doc) -> list[Token]:
         if not any(word in NEGATORS or word == "plus" for word in after):
             by_head[token.head.i] = token
     return list(by_head.values())
+
+
+def _plus_negates(token: Token) -> bool:
+    """« ne … plus », or spoken without « ne » right after the verb (« je conduis plus », « j'ai plus de
+    voiture »); not « plus que », nor « plus » before what it compares (« plus facile »)."""
+    if _has_ne(token.head):
+        return True
+    head = token.head
+    after = token.nbor(1) if token.i + 1 < len(token.doc) else None
+    next_word = strip_accents(after.text.lower()) if after is not None else ""
+    return head.pos_ in ("VERB", "AUX") and head.i < token.i and next_word not in ("que", "qu'", "qu")
 
 
 def _has_ne(head: Token) -> bool:
