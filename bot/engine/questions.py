@@ -38,7 +38,7 @@ class QuestionDialogue:
         settled: list[Outcome] = []
         if guess is not None:
             settled = [Guessed(None)]
-            if guess.step == step.id:
+            if guess.step == step.id and not self.clear_answer(view, step, inbound):
                 reply = self.guess_reply(view, inbound)
                 if reply == "yes":
                     value: SlotValue = list(guess.values) if step.multi else guess.values[0]
@@ -161,6 +161,15 @@ class QuestionDialogue:
             (Button(view.label("guess_yes_label"), GUESS_YES), Button(view.label("guess_no_label"), GUESS_NO)),
         )
         return [Guessed(Guess(step.id, understood.values, kept(text))), Send(reply)]
+
+    def clear_answer(self, view: View, step: Step, inbound: Inbound) -> bool:
+        """« non, elle a du mal à marcher » to a guess answers the question itself, clearly."""
+        return (
+            inbound.kind is InboundKind.TEXT
+            and bool(step.choices)
+            and len(normalise(inbound.text).split()) > 2
+            and self.read(view, step, inbound.text).sure
+        )
 
     def guess_reply(self, view: View, inbound: Inbound) -> str | None:
         """« oui » / « non » to a guess; None for anything else (then read as a new answer to the question)."""

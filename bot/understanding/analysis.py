@@ -194,7 +194,12 @@ def _term(token: Token, lower: str, negated: bool) -> Term | None:
         return None
     if lemma == "savoir" and any("VerbForm=Inf" in str(c.morph) for c in token.children):
         lemma = lower = "savoir-faire"  # « je ne sais pas m'en servir » is about doing, not knowing
-    weight = 0.35 if (lemma in GENERIC or lower in GENERIC) else 0.5 if (lemma in KIN or lower in KIN) else 1.0
+    if lemma in ("etre", "avoir"):
+        weight = 0.15  # « c'est », « elle a »: almost never what the answer is about
+    elif lemma in GENERIC or lower in GENERIC:
+        weight = 0.35
+    else:
+        weight = 0.5 if (lemma in KIN or lower in KIN) else 1.0
     vector = _unit(token) if token.has_vector and token.pos_ in ("NOUN", "VERB", "ADJ", "ADV", "PROPN") else None
     return Term(frozenset({lemma, lower}), negated, token.i, token.text, token.pos_, weight, vector)
 

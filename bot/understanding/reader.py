@@ -161,7 +161,8 @@ def _spotted(
         compiled = _compile(question)
         numbered = _by_number(reading, compiled, context, position_too=False)
         if numbered is not None and numbered.sure:
-            found.append((1.0, 3, question.slot, numbered.values[0], frozenset()))
+            unit = frozenset(t.position for t in reading.terms if t.key in ("an", "ans", "age"))  # « 85 ans »
+            found.append((1.0, 3, question.slot, numbered.values[0], unit))
         for match in _best_per_option(reading, compiled, strict=True).values():
             value = question.options[match.option].value
             if match.coverage >= 0.95 and value != UNKNOWN:
