@@ -6,9 +6,13 @@ Rows, measured in alternating rounds so that machine noise hits them alike (the 
   - bare transitions trigger: one `Machine.trigger` on a two-state machine (the floor: what any turn costs at least);
   - engine, memory storage: Engine.handle with no database;
   - engine, SQLite file: one committed transaction per turn (WAL), conversations one after another;
-  - engine, SQLite file, N concurrent conversations: the same, with conversations interleaved.
-Then the memory per stored conversation (in the engine's memory and on disk).
+  - engine, SQLite file, N concurrent conversations: the same, with conversations interleaved;
+  - answers pressed / answers typed: the same conversation's answers to the flow's questions, as button presses
+    and as typed French read by the understanding (spaCy's French model), memory storage, answer turns only.
+Then the memory per stored conversation (in the engine's memory and on disk), and what loading the French model
+costs once per process (time and resident memory, measured in a fresh process).
 Goals (issue #2): >= 5,000 turns/s without storage, >= 1,000 turns/s with SQLite, p99 < 5 ms.
+Goal (issue #13): a typed answer costs at most 10 ms p99; button presses do not pay for the understanding.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import asyncio
 import gc
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +46,30 @@ from bot.storage.memory import MemoryStorage  # noqa: E402
 SCRIPT = ["bonjour", "value:self", "value:family_contact,leisure", "value:smartphone", "value:weekly",
           "value:intermediate", "value:unsure", "value:confidence", "value:easy", "69003", "value:yes",
           "oui", "06 12 34 56 78", "value:morning"]
+
+# The same conversation typed as people write; ANSWERS: the turns that answer a question of the flow.
+TYPED = ["bonjour", "pour moi", "garder le contact avec la famille et les jeux", "j'ai un smartphone",
+         "toutes les semaines", "je me débrouille", "j'aimerais être plus sûre de moi", "peur de mal faire",
+         "oui pas de souci", "69003", "oui qu'on me rappelle", "oui", "06 12 34 56 78", "plutôt le matin"]
+ANSWERS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 10})
+LOAD_MODEL = """
+import resource, time
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+from bot.understanding.analysis import model
+model()
+loaded = time.perf_counter() - start
+from bot.app.root import load_flow_with_personas
+from bot.engine.bundle import FlowBundle
+from bot.engine.machine import FlowMachine
+from pathlib import Path
+flow = load_flow_with_personas(Path("flows/orientation.yaml"))
+start = time.perf_counter()
+FlowBundle(flow.flow, FlowMachine(flow.flow), flow.personas).read_ahead()
+ahead = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(loaded, ahead, (after - before) / 1024)
+"""
 
 
 @dataclass
@@ -77,12 +106,15 @@ async def bare_transitions(turns: int) -> Measure:
     return Measure("bare transitions trigger", turns, time.perf_counter() - start, latencies)
 
 
-async def conversation(engine: Engine, key: str, latencies: list[float]) -> None:
+async def conversation(
+    engine: Engine, key: str, latencies: list[float], script: list[str] = SCRIPT, only: frozenset[int] | None = None
+) -> None:
     multi = False
-    for line in SCRIPT:
+    for index, line in enumerate(script):
         t0 = time.perf_counter()
         turn = await engine.handle(parse_line(key, line, multi))
-        latencies.append(time.perf_counter() - t0)
+        if only is None or index in only:
+            latencies.append(time.perf_counter() - t0)
         multi = turn.multi
     if not turn.done or turn.callback is None:
         raise RuntimeError(f"the scripted conversation must end with a callback; it ended in {turn.state!r}")
@@ -95,6 +127,23 @@ async def run_engine(name: str, engine: Engine, conversations: int, concurrency:
     for first in range(0, conversations, concurrency):
         await asyncio.gather(*(conversation(engine, k, latencies) for k in keys[first:first + concurrency]))
     return Measure(name, len(latencies), time.perf_counter() - start, latencies)
+
+
+async def run_answers(name: str, loaded: LoadedFlow, conversations: int, script: list[str], tag: str) -> Measure:
+    """Only the turns answering the flow's questions are timed (the rest is the same in both scripts)."""
+    engine = Engine(loaded.flow, loaded.personas, MemoryStorage(), NoCatalogue())
+    latencies: list[float] = []
+    start = time.perf_counter()
+    for i in range(conversations):
+        await conversation(engine, f"bench:{tag}:{i}", latencies, script, ANSWERS)
+    return Measure(name, len(latencies), time.perf_counter() - start, latencies)
+
+
+def model_cost() -> tuple[float, float, float]:
+    """Seconds to load the French model, seconds to read the flow's phrases, MiB of resident memory added."""
+    done = subprocess.run([sys.executable, "-c", LOAD_MODEL], cwd=ROOT, capture_output=True, text=True, check=True)
+    loaded, ahead, mib = (float(x) for x in done.stdout.split())
+    return loaded, ahead, mib
 
 
 def size_on_disk(folder: Path) -> int:
@@ -137,7 +186,13 @@ async def main() -> None:
                                             args.conversations, 1, f"s{r}")),
             ("sqlite_conc", lambda r: run_engine(f"engine, SQLite file, {args.concurrency} concurrent",
                                                  sqlite_engine, args.conversations, args.concurrency, f"c{r}")),
+            ("pressed", lambda r: run_answers("answers pressed (answer turns only)", loaded,
+                                              args.conversations, SCRIPT, f"p{r}")),
+            ("typed", lambda r: run_answers("answers typed (answer turns only)", loaded,
+                                            args.conversations, TYPED, f"t{r}")),
         ]
+        # the model and the flow's phrases are read once per process: not part of any row
+        Engine(loaded.flow, loaded.personas, MemoryStorage(), NoCatalogue()).current.read_ahead()
         for round_number in range(args.rounds):
             for key, runner in runners:
                 rows.setdefault(key, []).append(await runner(round_number))
@@ -145,6 +200,7 @@ async def main() -> None:
         await storage.close()
         disk = size_on_disk(Path(folder))
     in_memory = await memory_per_conversation(loaded, args.conversations)
+    load_seconds, ahead_seconds, model_mib = model_cost()
 
     print(f"Engine benchmark: {args.conversations} conversations x {len(SCRIPT)} turns per row, "
           f"median of {args.rounds} alternating rounds (Python {sys.version.split()[0]})")
@@ -156,6 +212,12 @@ async def main() -> None:
               f"{median.rate / bare_rate:>8.4f}")
     print(f"memory per conversation held by the engine (memory storage): {in_memory / 1024:.1f} KiB")
     print(f"SQLite file size per stored conversation (with its callback): {disk / conversations_stored / 1024:.1f} KiB")
+    typed = sorted(rows["typed"], key=lambda m: m.rate)[len(rows["typed"]) // 2]
+    pressed = sorted(rows["pressed"], key=lambda m: m.rate)[len(rows["pressed"]) // 2]
+    print(f"typed / pressed answer, p50: {typed.pct(0.5) / pressed.pct(0.5):.1f}x, p99: "
+          f"{typed.pct(0.99) / pressed.pct(0.99):.1f}x (goal: typed p99 <= 10 ms)")
+    print(f"French model, once per process: loaded in {load_seconds:.1f} s, the flow's phrases read in "
+          f"{ahead_seconds:.1f} s, {model_mib:.0f} MiB of resident memory")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Catalogue benchmark: import time for 20,000 places, and PlaceIndex.search latency at 1,000, 20,000 and
 200,000 places.
 
-    .venv/bin/python benchmarks/catalogue.py [--sizes 1000 20000 200000] [--queries 2000] [--limit 4] [--seed 7]
+    .venv/bin/python benchmarks/catalogue_search.py [--sizes 1000 20000 200000] [--queries 2000] [--limit 4] [--seed 7]
 
 The places are the real rows of the ANCT / La MedNum files in ../shared/data (Licence Ouverte 2.0,
 "Source : ANCT / La MedNum"), read here minimally (v1 names, lists split on `|`; the importer proper lives
