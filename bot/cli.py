@@ -23,6 +23,8 @@ from bot.privacy.purge import run as run_purge
 from bot.storage.crypto import Keyring
 from bot.tools.mediators import add_parser as add_mediators_parser
 from bot.tools.mediators import run as run_mediators
+from bot.tools.misunderstood import add_parser as add_misunderstood_parser
+from bot.tools.misunderstood import run as run_misunderstood
 
 log = logging.getLogger("bot")
 
@@ -103,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument(
         "-o", "--output", type=Path, metavar="FILE", help=".svg, .png, .dot, .mmd (default: Mermaid on stdout)"
     )
+    add_misunderstood_parser(flows_sub)
 
     geo = sub.add_parser("geo", help="French geography, offline: postcodes, communes, positions")
     geo_sub = geo.add_subparsers(dest="geo_command", required=True, metavar="ACTION")
@@ -172,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_understand(
                 args.paths, settings.flows_dir, as_json=args.json, goals=args.goals, show_all=args.all
             )
+        if args.flows_command == "misunderstood":
+            return asyncio.run(run_misunderstood(settings, args))
         if args.flows_command == "test":
             return asyncio.run(_flows_test(args.paths or [settings.flows_dir], settings, args.json))
         return _flows_graph(args.flow, args.output)

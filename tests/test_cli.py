@@ -502,6 +502,7 @@ def test_human_chat_numbers_pick_buttons(tmp_path: Path) -> None:
 
 
 HELP_COMMANDS = [[], ["run"], ["chat"], ["flows"], ["flows", "check"], ["flows", "test"], ["flows", "graph"],
+                 ["flows", "misunderstood"],
                  ["catalogue"], ["catalogue", "import"], ["catalogue", "stats"], ["catalogue", "search"], ["geo"],
                  ["geo", "locate"], ["purge"], ["keys"], ["keys", "generate"], ["keys", "rotate"]]
 

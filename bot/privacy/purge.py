@@ -7,6 +7,8 @@ What goes, and when:
   notes (their history's too), answers, who to call and the link to the conversation erased; queue, profile, state,
   result and times stay, anonymous, for the activity reports. A request still open by then is cancelled first,
   with an "expired" event by the system;
+- answers not understood kept for the coordinators (masked, unlinked from their conversation), after the
+  conversations' period: deleted;
 - handled Telegram updates after 7 days (kept that long to recognise Telegram's repeats), web notices never
   fetched after the conversation period, expired dashboard sessions, failed sign-ins past their counting window.
 
@@ -69,6 +71,7 @@ class PurgeCounts:
     web_notices: int = 0
     dashboard_sessions: int = 0
     login_attempts: int = 0
+    misunderstood: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -83,6 +86,7 @@ LABELS = {
     "web_notices": "web-chat notices never fetched, deleted",
     "dashboard_sessions": "expired dashboard sessions, deleted",
     "login_attempts": "failed sign-ins past their counting window, deleted",
+    "misunderstood": "answers not understood (masked) past the conversations' period, deleted",
 }
 
 
@@ -104,6 +108,7 @@ async def purge(
             web_notices=await sql.delete_unsent(tx, WEB_CHANNEL, at - retention.conversations),
             dashboard_sessions=await mediator_sql.delete_stale_sessions(tx.connection, at - IDLE, at - ABSOLUTE),
             login_attempts=await mediator_sql.delete_old_failures(tx.connection, at - WINDOW),
+            misunderstood=await sql.delete_old_misunderstood(tx, at - retention.conversations),
         )
     if any(counts.as_dict().values()):
         log.info("purge: %s", ", ".join(f"{kind} {n}" for kind, n in counts.as_dict().items() if n))
@@ -137,7 +142,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "purge",
         help="apply the retention periods now (RETENTION_CONVERSATIONS_DAYS, RETENTION_CALLBACKS_DAYS)",
         description="Delete or erase now what is past its retention period: idle conversations, the personal "
-        "fields of old callback requests (open ones are cancelled), handled updates, expired sessions. The "
+        "fields of old callback requests (open ones are cancelled), answers not understood kept for the "
+        "coordinators, handled updates, expired sessions. The "
         "running bot does the same every hour.",
     )
     command.add_argument("--json", action="store_true", help="the counts by kind, as one JSON object")

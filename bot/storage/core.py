@@ -21,6 +21,7 @@ from bot.storage.records import (
     CallbackRow,
     ConversationCache,
     ConversationRecord,
+    Misunderstood,
     NewCallback,
     Outgoing,
     OutgoingRow,
@@ -29,7 +30,7 @@ from bot.storage.records import (
     first_of_each,
     first_version,
 )
-from bot.storage.tables import callback_events, callbacks, conversations, flow_versions, inbox, outbox
+from bot.storage.tables import callback_events, callbacks, conversations, flow_versions, inbox, misunderstood, outbox
 
 OPEN_STATUSES = ("new", "claimed")  # a mediator may still call
 
@@ -212,6 +213,25 @@ class Transaction:
     async def add_callback_events(self, events: Sequence[CallbackEvent]) -> None:
         if events:
             await self.connection.execute(insert(callback_events), [event_values(e, self.keyring) for e in events])
+
+    async def add_misunderstood(self, answers: Sequence[Misunderstood]) -> None:
+        """Keep answers not understood (masked by whoever made them), with nothing that leads to the conversation."""
+        if answers:
+            stamp = now()
+            await self.connection.execute(
+                insert(misunderstood),
+                [
+                    {
+                        "flow": a.flow,
+                        "flow_version": a.flow_version,
+                        "question": a.question,
+                        "text": a.text,
+                        "kind": a.kind,
+                        "created_at": stamp,
+                    }
+                    for a in answers
+                ],
+            )
 
     async def forget(self, key: str) -> int:
         """Erase a person's conversation and the personal fields of their callback requests. Open requests

@@ -9,10 +9,21 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 
+from bot.core.clock import now
 from bot.core.errors import ConflictError
 from bot.storage import CallbackRow, ConversationRecord, NewCallback
-from bot.storage.records import LEASE, CallbackEvent, Outgoing, OutgoingRow, ReceivedUpdate, first_version
+from bot.storage.records import (
+    LEASE,
+    CallbackEvent,
+    Misunderstood,
+    MisunderstoodRow,
+    Outgoing,
+    OutgoingRow,
+    ReceivedUpdate,
+    first_version,
+)
 
 
 class MemoryStorage:
@@ -26,6 +37,7 @@ class MemoryStorage:
         self.inbox: dict[tuple[str, int], ReceivedUpdate | None] = {}  # None: handled
         self.outbox: dict[int, tuple[str, OutgoingRow]] = {}
         self.outbox_ids = 0
+        self.misunderstood_rows: list[MisunderstoodRow] = []
 
     async def close(self) -> None:
         return None
@@ -51,6 +63,14 @@ class MemoryStorage:
 
     async def callbacks_for(self, key: str) -> list[CallbackRow]:
         return [c for c in self.callbacks.values() if c.conversation_key == key]
+
+    async def misunderstood(self, since: datetime | None = None, flow: str | None = None) -> list[MisunderstoodRow]:
+        """As Storage.misunderstood: oldest first."""
+        return [
+            row
+            for row in self.misunderstood_rows
+            if (since is None or row.created_at >= since) and (flow is None or row.flow == flow)
+        ]
 
     async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
         async with self.transaction() as tx:
@@ -100,6 +120,7 @@ class MemoryTransaction:
         self.staged_events: list[CallbackEvent] = []
         self.staged_inbox: dict[tuple[str, int], ReceivedUpdate | None] = {}
         self.staged_outbox: dict[int, tuple[str, OutgoingRow] | None] = {}
+        self.staged_misunderstood: list[Misunderstood] = []
 
     def commit(self) -> None:
         self.storage.inbox.update(self.staged_inbox)
@@ -115,6 +136,9 @@ class MemoryTransaction:
                 self.storage.conversations[key] = record
         self.storage.callbacks.update(self.staged_callbacks)
         self.storage.callback_events.extend(self.staged_events)
+        stamp, rows = now(), self.storage.misunderstood_rows
+        for a in self.staged_misunderstood:
+            rows.append(MisunderstoodRow(len(rows) + 1, a.flow, a.flow_version, a.question, a.text, a.kind, stamp))
 
     async def load_conversation(self, key: str) -> ConversationRecord | None:
         record = self.storage.conversations.get(key)
@@ -146,6 +170,9 @@ class MemoryTransaction:
 
     async def add_callback_events(self, events: Sequence[CallbackEvent]) -> None:
         self.staged_events.extend(events)
+
+    async def add_misunderstood(self, answers: Sequence[Misunderstood]) -> None:
+        self.staged_misunderstood.extend(answers)
 
     async def forget(self, key: str) -> int:
         self.staged_conversations[key] = None

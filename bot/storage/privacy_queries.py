@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, delete, insert, null, or_, select, update
 
 from bot.storage.core import OPEN_STATUSES, Transaction, event_values
 from bot.storage.records import CallbackEvent
-from bot.storage.tables import callback_events, callbacks, conversations, inbox, outbox
+from bot.storage.tables import callback_events, callbacks, conversations, inbox, misunderstood, outbox
 
 EXPIRED = "expired"  # the audit event of an open request cancelled because its retention period is over
 SYSTEM_ACTOR = ("system", "Passerelle", "system")  # actor, actor_name, via
@@ -111,6 +111,12 @@ async def delete_unsent(tx: Transaction, channel: str, created_before: datetime)
     result = await tx.connection.execute(
         delete(outbox).where(outbox.c.channel == channel, outbox.c.created_at < created_before)
     )
+    return int(result.rowcount or 0)
+
+
+async def delete_old_misunderstood(tx: Transaction, created_before: datetime) -> int:
+    """Answers not understood kept for the coordinators, written before `created_before`."""
+    result = await tx.connection.execute(delete(misunderstood).where(misunderstood.c.created_at < created_before))
     return int(result.rowcount or 0)
 
 

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 # An inbox or outbox row belongs to the process that wrote it (or adopted it) until its lease runs out; the owner
 # renews its leases while it runs, so only the rows of a process that died are adopted by another.
@@ -203,6 +203,52 @@ class WriteLog:
         self.written.pop(key, None)
 
 
+MisunderstoodKind = Literal["not_understood", "refused"]
+NOT_UNDERSTOOD: MisunderstoodKind = "not_understood"
+REFUSED: MisunderstoodKind = "refused"  # « Si je comprends bien : … ? » answered « non »
+
+
+@dataclass(frozen=True, slots=True)
+class Misunderstood:
+    """An answer the bot did not understand, or understood and then had refused, kept for the coordinators
+    (`flows misunderstood`) so they can teach the flow its wording. Never linked to the conversation: no key, no
+    chat. `text` must already be masked by the caller (bot.understanding.masking.mask_personal): storage keeps it
+    as given. `question`: the step id, or a dialogue's phase (« rappel.who »)."""
+
+    flow: str
+    flow_version: str
+    question: str
+    text: str
+    kind: MisunderstoodKind
+
+
+@dataclass(frozen=True, slots=True)
+class MisunderstoodRow:
+    """A stored Misunderstood, with its row id and when it was written."""
+
+    id: int
+    flow: str
+    flow_version: str
+    question: str
+    text: str
+    kind: MisunderstoodKind
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MisunderstoodGroup:
+    """The same text (as written) of the same kind at the same question of one flow version, counted (the report's
+    grouped query)."""
+
+    flow: str
+    flow_version: str
+    question: str
+    text: str
+    kind: MisunderstoodKind
+    count: int
+    last: datetime
+
+
 class TurnWrites:
     """What a turn decided to write, staged while the turn is worked out (outside any transaction) and then
     committed in one transaction with the conversation: the person reads a confirmation only once it is."""
@@ -211,6 +257,7 @@ class TurnWrites:
         self.callbacks: list[tuple[str, NewCallback]] = []
         self.forget = False
         self.cancel = False  # cancel the person's open callback requests (/annuler)
+        self.misunderstood: list[Misunderstood] = []
 
     def create_callback(self, new: NewCallback) -> CallbackRow:
         callback_id = secrets.token_hex(6)
@@ -222,3 +269,7 @@ class TurnWrites:
 
     def cancel_callbacks(self) -> None:
         self.cancel = True
+
+    def note_misunderstood(self, answer: Misunderstood) -> None:
+        """Keep, with the turn, an answer not understood (its text masked by the caller)."""
+        self.misunderstood.append(answer)

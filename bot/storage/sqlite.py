@@ -29,6 +29,7 @@ from bot.storage.records import (
     CallbackRow,
     ConversationCache,
     ConversationRecord,
+    Misunderstood,
     NewCallback,
     Outgoing,
     OutgoingRow,
@@ -192,6 +193,14 @@ class SqliteTransaction:
                 )
                 for e in events
             ],
+            "",
+        )
+
+    async def add_misunderstood(self, answers: Sequence[Misunderstood]) -> None:
+        stamp = _stamp(now())
+        await self._insert_many(
+            "misunderstood (flow, flow_version, question, text, kind, created_at)",
+            [(a.flow, a.flow_version, a.question, a.text, a.kind, stamp) for a in answers],
             "",
         )
 

@@ -206,3 +206,20 @@ login_attempts = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_login_attempts_key_at", "key", "at"),
 )
+
+# Answers the bot did not understand, or understood and had refused (« Si je comprends bien … ? » « non »), for the
+# coordinators (`flows misunderstood`). Their personal data is masked before they are written, and nothing links a
+# row to its conversation (no key, no chat id); deleted after RETENTION_CONVERSATIONS_DAYS, like conversations.
+misunderstood = Table(
+    "misunderstood",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("flow", String(64), nullable=False),
+    Column("flow_version", String(32), nullable=False),
+    Column("question", String(128), nullable=False),  # the step id, or a dialogue's phase ("rappel.who")
+    Column("text", Text, nullable=False),  # masked (bot/understanding/masking.py), at most 300 characters
+    Column("kind", String(16), nullable=False),  # not_understood, refused
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_misunderstood_created", "created_at"),  # the report's --since, the retention purge
+    Index("ix_misunderstood_flow_question", "flow", "question"),
+)

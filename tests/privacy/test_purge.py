@@ -1,4 +1,5 @@
-"""Retention: what is past its period is deleted or erased, exactly that, with explicit timestamps;
+"""Retention: what is past its period is deleted or erased (answers not understood too), exactly that, with explicit
+timestamps;
 anonymous statistics stay; `python -m bot purge --json`; the purge of the running process, once per period across
 processes, surviving its failures."""
 
@@ -28,6 +29,7 @@ from bot.storage.tables import (
     dashboard_sessions,
     inbox,
     login_attempts,
+    misunderstood,
     outbox,
 )
 from tests.support.browser import ROOT, running_server, web_settings
@@ -102,13 +104,25 @@ async def request(storage: Storage, key: str, created: datetime, status: str = "
     return row.id
 
 
+async def not_understood(storage: Storage, text: str, created: datetime) -> None:
+    """An answer not understood, kept for the coordinators since `created`."""
+    async with storage.callback_transaction() as tx:
+        await tx.connection.execute(
+            insert(misunderstood).values(
+                flow="orientation", flow_version="v1", question="attitude", text=text, kind="refused"
+            ),
+            {"created_at": created},
+        )
+
+
 async def rows(storage: Storage, statement: object) -> list[tuple[object, ...]]:
     async with storage.callback_transaction() as tx:
         return [tuple(r) for r in await tx.connection.execute(statement)]  # type: ignore[call-overload]
 
 
 async def test_purge_removes_exactly_what_is_past_its_period_and_keeps_the_statistics(storage: Storage) -> None:
-    """Idle conversations past 180 days, web chats never answered after a day, callback personal fields past 90
+    """Idle conversations past 180 days, answers not understood past 180 days, web chats never answered after a
+    day, callback personal fields past 90
     days (an open request cancelled with an "expired" event), handled updates past 7 days, stale web notices,
     expired sessions and old failed sign-ins go; everything younger stays, and so do the requests' anonymous
     fields (queue, profile, state, result, times)."""
@@ -118,6 +132,8 @@ async def test_purge_removes_exactly_what_is_past_its_period_and_keeps_the_stati
     await conversation(storage, "web:answered", AT - 2 * DAY, AT - 2 * DAY + timedelta(minutes=1))
     await conversation(storage, "web:today", AT - timedelta(hours=2), AT - timedelta(hours=2))
     await conversation(storage, "telegram:started", AT - 2 * DAY, AT - 2 * DAY)  # only the web chat's first visits
+    await not_understood(storage, "trop vieux", AT - 181 * DAY)
+    await not_understood(storage, "encore là", AT - 179 * DAY)
     done = await request(storage, "telegram:a", AT - 91 * DAY, "done", note="Rappeler chez sa fille")
     still_open = await request(storage, "telegram:b", AT - 91 * DAY, "claimed")
     young = await request(storage, "telegram:c", AT - 89 * DAY, "new", note="Le matin")
@@ -213,7 +229,9 @@ async def test_purge_removes_exactly_what_is_past_its_period_and_keeps_the_stati
         web_notices=1,
         dashboard_sessions=2,
         login_attempts=1,
+        misunderstood=1,
     )
+    assert [r[0] for r in await rows(storage, select(misunderstood.c.text))] == ["encore là"]
     assert sorted(r[0] for r in await rows(storage, select(conversations.c.key))) == [  # type: ignore[type-var]
         "telegram:recent",
         "telegram:started",
@@ -368,6 +386,8 @@ def test_purge_command_prints_the_counts_as_json(tmp_path: Path) -> None:
             await conversation(storage, "telegram:old", long_ago, long_ago)
             await conversation(storage, "telegram:new", long_ago, datetime.now(UTC))
             await request(storage, "telegram:a", datetime.now(UTC) - 91 * DAY, "new")
+            await not_understood(storage, "bof", long_ago)
+            await not_understood(storage, "bof", datetime.now(UTC))
         finally:
             await storage.close()
 
@@ -384,6 +404,7 @@ def test_purge_command_prints_the_counts_as_json(tmp_path: Path) -> None:
         "web_notices": 0,
         "dashboard_sessions": 0,
         "login_attempts": 0,
+        "misunderstood": 1,
     }
     assert "kept in" in result.stderr  # the key file made above, reused (with the warning)
     helped = subprocess.run(
