@@ -29,12 +29,14 @@ from bot.engine.outcomes import (
     RecordCallback,
     Resume,
     Say,
+    Unclear,
 )
 from bot.engine.view import View
 from bot.language.flows import Flow
 from bot.language.model import Step
 from bot.places.offers import ResolvedLocation
 from bot.storage import NewCallback
+from bot.understanding.masking import mask_personal
 from bot.understanding.question import Option, Question
 from bot.understanding.reader import understand
 
@@ -52,7 +54,8 @@ OPTIONS: dict[str, list[tuple[str, list[str], str]]] = {
         (
             "no",
             ["non", "pas maintenant", "je ne sais pas", "je préfère pas", "non merci", "pas d'accord",
-             "finalement non", "non, pas de numéro", "hors de question", "surtout pas", "je ne veux pas donner mon numéro", "plus tard",
+             "finalement non", "non, pas de numéro", "hors de question",
+             "surtout pas", "je ne veux pas donner mon numéro", "plus tard",
              "je ne préfère pas"],
             "consent_no_label",
         ),
@@ -132,7 +135,7 @@ class CallbackDialogue:
             return [Draft(None), Say("callback_declined"), *self.leave(view, step)]
         if phase == "consent":
             if value != "yes":
-                return [Missed()]
+                return [*self.unclear(step, phase, inbound), Missed()]
             return [Accept(), Draft(dataclasses.replace(draft, consent_at=now())), *self.ask(view, step, "phone")]
         if phase == "phone":
             phone = parse_phone(inbound.text) if inbound.kind in (InboundKind.TEXT, InboundKind.CONTACT) else None
@@ -140,13 +143,19 @@ class CallbackDialogue:
                 return [Missed("callback_phone_invalid")]
             return [Draft(dataclasses.replace(draft, phone=phone)), *self.ask(view, step, "moment")]
         if value is None:
-            return [Missed()]
+            return [*self.unclear(step, phase, inbound), Missed()]
         if phase == "moment":
             draft = dataclasses.replace(draft, moment=value)
             if view.conversation.answers.get("for_whom") == "relative":
                 return [Draft(draft), *self.ask(view, step, "who")]
             return self.record(view, step, dataclasses.replace(draft, contact="person"), inbound)
         return self.record(view, step, dataclasses.replace(draft, contact=value), inbound)
+
+    def unclear(self, step: Step, phase: str, inbound: Inbound) -> list[Outcome]:
+        """A typed answer not understood, kept masked for the coordinators (never a number: not this phase)."""
+        if inbound.kind is not InboundKind.TEXT or not inbound.text.strip():
+            return []
+        return [Unclear(f"{step.id}.{phase}", mask_personal(inbound.text), "not_understood")]
 
     def ask(self, view: View, step: Step, phase: str) -> list[Outcome]:
         return [Move(f"{step.id}.{phase}"), self.prompt(view, phase)]

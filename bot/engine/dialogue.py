@@ -35,7 +35,8 @@ from bot.engine.view import View
 from bot.language.flows import Choice, Step, Wording
 from bot.places.offers import LocationResolver, OfferSearch
 from bot.storage import ConversationRecord
-from bot.storage.records import TurnWrites
+from bot.storage.records import Misunderstood, TurnWrites
+from bot.understanding.masking import mask_personal
 
 log = logging.getLogger(__name__)
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
@@ -69,7 +70,6 @@ class Dialogue:
         self.shown_offers: tuple[Offer, ...] = ()
         self.callback: CallbackRef | None = None
         self.forgotten = False
-        self.unclear: list[o.Unclear] = []
         self.places = PlacesDialogue(bundle, locations, offers)
         self.callbacks = CallbackDialogue(record.key, queues or QueueSet.only_default(), self.places.position)
         self.privacy = PrivacyDialogue(record.key, terms, callbacks_of, self.machine.states)
@@ -219,8 +219,10 @@ class Dialogue:
                     self.conversation = c.resumed(kind)
                 case o.Guessed(guess):
                     self.conversation = dataclasses.replace(c, guess=guess)
-                case o.Unclear():
-                    self.unclear.append(outcome)
+                case o.Unclear(question, text, kind):
+                    # masked, never linked to the conversation: what coordinators read to add examples
+                    answer = Misunderstood(self.flow.name, self.flow.version, question, mask_personal(text), kind)
+                    self.writes.note_misunderstood(answer)
                 case o.Toggled(pending):
                     self.conversation = dataclasses.replace(c, pending=pending)
                 case o.Draft(draft):

@@ -20,12 +20,12 @@ from bot.engine.inbound import CONFIRM_WORDS, button_value, exclusive_clean, is_
 from bot.engine.outcomes import Guessed, Missed, Next, Outcome, Prompt, Say, Send, Store, Toggled, Unclear
 from bot.engine.view import View
 from bot.language.model import Step
+from bot.understanding.masking import mask_personal
 from bot.understanding.question import Context, Option, Question, Understood
 from bot.understanding.reader import spot, understand
 
 GUESS_YES = "guess_yes"  # the buttons under « Si je comprends bien : … ? »
 GUESS_NO = "guess_no"
-MAX_KEPT = 300  # characters of a misunderstood answer kept for the coordinators
 
 
 class QuestionDialogue:
@@ -204,5 +204,6 @@ NO_WORDS = ("non", "pas du tout", "ce n'est pas ça", "non pas ça", "faux", "vo
 
 
 def kept(text: str) -> str:
-    """What is kept of a typed answer for the coordinators."""
-    return " ".join(text.split())[:MAX_KEPT]
+    """What is kept of a typed answer for the coordinators: masked (phone numbers, e-mail addresses, names), then
+    cut by the masking itself, so that no number is half shown."""
+    return mask_personal(text)

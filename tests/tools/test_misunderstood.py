@@ -144,3 +144,36 @@ def test_a_bad_date_is_refused_in_french(tmp_path: Path) -> None:
         assert result.returncode == 2
         assert result.stdout == ""
         assert f"erreur : --since attend une date comme 2026-11-01 ou 01/11/2026, pas « {bad} »" in result.stderr
+
+
+def test_a_scripted_conversation_feeds_the_report_masked(tmp_path: Path) -> None:
+    """What a `chat --jsonl` run did not understand (or had refused after « Si je comprends bien ») reaches
+    `flows misunderstood`, with the phone number and the name masked and nothing of the conversation."""
+    env = bot_env(tmp_path)
+    script = [
+        "bonjour",
+        "value:self",
+        "zorglub mon numéro 06 12 34 56 78",  # not understood, with a number in it
+        "value:family_contact",
+        "value:smartphone",
+        "value:weekly",
+        "value:intermediate",
+        "value:unsure",
+        "value:confidence",
+        "il conduit",  # a doubt…
+        "value:guess_no",  # …refused
+        "je m'appelle Germaine et je fais du vélo",
+    ]
+    chat = run_bot(["chat", "--jsonl"], tmp_path, stdin="\n".join(script) + "\n", env=env)
+    assert chat.returncode == 0, chat.stderr
+    done = run_bot(["flows", "misunderstood", "--json"], tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    report = {entry["question"]: entry for entry in json.loads(done.stdout)}
+    assert set(report) == {"envies", "mobilite"}
+    goals = report["envies"]["texts"]
+    assert [t["not_understood"] for t in goals] == [1]
+    assert "zorglub" in goals[0]["text"] and "06 12" not in goals[0]["text"] and "78" not in goals[0]["text"]
+    mobility = {t["text"]: t for t in report["mobilite"]["texts"]}
+    assert mobility["il conduit"]["refused"] == 1
+    assert not any("Germaine" in text for text in mobility)
+    assert "conversation" not in done.stdout and "test:" not in done.stdout
