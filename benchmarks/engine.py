@@ -53,8 +53,11 @@ TYPED = ["bonjour", "pour moi", "garder le contact avec la famille et les jeux",
          "oui pas de souci", "69003", "oui qu'on me rappelle", "oui", "06 12 34 56 78", "plutôt le matin"]
 ANSWERS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 10})
 LOAD_MODEL = """
-import resource, time
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+import time
+def rss():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+before = rss()
 start = time.perf_counter()
 from bot.understanding.analysis import model
 model()
@@ -67,7 +70,7 @@ flow = load_flow_with_personas(Path("flows/orientation.yaml"))
 start = time.perf_counter()
 FlowBundle(flow.flow, FlowMachine(flow.flow), flow.personas).read_ahead()
 ahead = time.perf_counter() - start
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = rss()
 print(loaded, ahead, (after - before) / 1024)
 """
 
@@ -139,6 +142,28 @@ async def run_answers(name: str, loaded: LoadedFlow, conversations: int, script:
     return Measure(name, len(latencies), time.perf_counter() - start, latencies)
 
 
+def corpus_answers(loaded: LoadedFlow) -> Measure:
+    """Every typed answer of the corpora in flows/understanding/, each read once as the conversation reads it
+    (against its question, and the questions still to come when it is not sure)."""
+    from bot.tools.understanding_corpus import load_corpus
+    from bot.understanding.question import Context
+    from bot.understanding.reader import understand
+
+    latencies: list[float] = []
+    start = time.perf_counter()
+    for path in sorted((ROOT / "flows" / "understanding").glob("*.yaml")):
+        corpus = load_corpus(path)
+        later = corpus.slot_questions
+        for name, entries in corpus.answers.items():
+            question = corpus.questions[name]
+            besides = [q for q in later if q.slot != question.slot]
+            for entry in entries:
+                t0 = time.perf_counter()
+                understand(entry.text, question, Context(entry.for_whom, corpus.year), besides=besides)
+                latencies.append(time.perf_counter() - t0)
+    return Measure("corpus answers typed, each once", len(latencies), time.perf_counter() - start, latencies)
+
+
 def model_cost() -> tuple[float, float, float]:
     """Seconds to load the French model, seconds to read the flow's phrases, MiB of resident memory added."""
     done = subprocess.run([sys.executable, "-c", LOAD_MODEL], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -200,6 +225,7 @@ async def main() -> None:
         await storage.close()
         disk = size_on_disk(Path(folder))
     in_memory = await memory_per_conversation(loaded, args.conversations)
+    corpus = corpus_answers(loaded)
     load_seconds, ahead_seconds, model_mib = model_cost()
 
     print(f"Engine benchmark: {args.conversations} conversations x {len(SCRIPT)} turns per row, "
@@ -214,6 +240,7 @@ async def main() -> None:
     print(f"SQLite file size per stored conversation (with its callback): {disk / conversations_stored / 1024:.1f} KiB")
     typed = sorted(rows["typed"], key=lambda m: m.rate)[len(rows["typed"]) // 2]
     pressed = sorted(rows["pressed"], key=lambda m: m.rate)[len(rows["pressed"]) // 2]
+    print(f"{corpus.name:44} {corpus.rate:>10,.0f} {corpus.pct(0.5):>8.3f} {corpus.pct(0.99):>8.3f}")
     print(f"typed / pressed answer, p50: {typed.pct(0.5) / pressed.pct(0.5):.1f}x, p99: "
           f"{typed.pct(0.99) / pressed.pct(0.99):.1f}x (goal: typed p99 <= 10 ms)")
     print(f"French model, once per process: loaded in {load_seconds:.1f} s, the flow's phrases read in "

@@ -17,13 +17,12 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz.distance import OSA
-
-from bot.core.clock import now
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
-from bot.understanding.analysis import ME, PERSON, THEM, Reading, Term, read, read_many
+from bot.understanding.analysis import ME, THEM, Reading, Term, read, read_many
+from bot.understanding.numbers import by_number
 from bot.understanding.question import NOTHING, SURE, Context, Question, Understood
+from bot.understanding.similarity import STRONG, similarity
 
 # Ways people say "I don't know" / "I'd rather not say", beside the button's own label.
 UNKNOWN_PHRASES = (
@@ -44,7 +43,6 @@ UNKNOWN_PHRASES = (
     "c'est personnel",
     "pas de réponse",
 )
-STRONG = 0.85  # a word match at least this close is the same word (or a typo of it), not just a related one
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 MAX_CACHED = 512
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
@@ -61,13 +59,6 @@ DONT_KNOW = re.compile(
     r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour)\b.*)?$"
 )
 ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
-BETWEEN = re.compile(r"\bentre (\d{2,3}) et (\d{2,3})\b")
-# « née en 47 », « née le 12/03/1944 », « bientôt 80 », « j'aurai 70 ans »
-BIRTH = re.compile(r"\bne(?:e)?s? (?:en|le) (?:\d{1,2}(?: \w+)? )?(\d{2}|\d{4})\b")
-ALMOST = re.compile(
-    r"\b(?:bientot|presque|aurai|aura|vais avoir|va avoir|va sur ses|vais sur mes|pas loin de) (\d{2,3})\b"
-)
-VECTOR_CLOSE = 0.72  # cosine of two words' vectors from which they count as related (« ipad » ~ « tablette »)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +115,7 @@ def understand(
             values = tuple(dict.fromkeys(question.options[n].value for n in picked))
             return Understood(values, 1.0, (plain,))
     reading = read(text)
-    numbered = _by_number(reading, compiled, context, position_too=True)
+    numbered = by_number(reading, compiled.question.options, context, position_too=True)
     if numbered is not None:
         return numbered
     found = _read_against(reading, compiled)
@@ -159,7 +150,7 @@ def _spotted(
         if question.slot is None:
             continue
         compiled = _compile(question)
-        numbered = _by_number(reading, compiled, context, position_too=False)
+        numbered = by_number(reading, compiled.question.options, context, position_too=False)
         if numbered is not None and numbered.sure:
             unit = frozenset(t.position for t in reading.terms if t.key in ("an", "ans", "age"))  # « 85 ans »
             found.append((1.0, 3, question.slot, numbered.values[0], unit))
@@ -253,76 +244,6 @@ def _exact(plain: str, compiled: _Compiled) -> Understood | None:
     return Understood((compiled.question.options[option].value,), 1.0, (plain,))
 
 
-def _by_number(
-    reading: Reading, compiled: _Compiled, context: Context | None, *, position_too: bool
-) -> Understood | None:
-    """An age or count in a button's range (« 83 », « quatre-vingt-trois ans », « née en 1941 »); or, for a text
-    that is only a small number, the button at that position."""
-    options = compiled.question.options
-    ranged = [(i, o.numbers) for i, o in enumerate(options) if o.numbers]
-    year = (context.year if context and context.year else None) or now().year
-    if ranged:
-        ages = _ages(reading, year, position_too)
-        picked = {index for number in ages for index, (low, high) in ranged if low <= number <= high}
-        if len(picked) == 1 and all(any(low <= n <= high for _, (low, high) in ranged) for n in ages):
-            index = picked.pop()  # « 75 ou 76 »: both in one range
-            return Understood((options[index].value,), 1.0, tuple(str(n) for n in ages))
-    if position_too and len(reading.numbers) == 1 and reading.plain.isdigit():
-        position = reading.numbers[0] - 1
-        if 0 <= position < len(options) and not any(o.numbers and o.numbers[0] <= position + 1 for o in options):
-            return Understood((options[position].value,), 1.0, (reading.plain,))
-    return None
-
-
-def _ages(reading: Reading, year: int, any_number: bool) -> list[int]:
-    """The ages a text gives: numbers (with « ans », or any when the age is asked), years of birth."""
-    plain = normalise(reading.text)
-    birth = BIRTH.search(plain)
-    if birth is not None:
-        born = int(birth.group(1))
-        born += 1900 if born < 100 else 0  # « née en 47 »
-        return [year - born] if 0 <= year - born <= 120 else []
-    between = BETWEEN.search(plain)
-    if between is not None:
-        return [int(between.group(1)), int(between.group(2)) - 1]  # « entre 70 et 80 »: in the seventies
-    almost = ALMOST.search(plain)
-    if almost is not None:
-        return [int(almost.group(1)) - 1]  # « bientôt 80 »: 79 today
-    ages = [year - y for y in reading.years if 0 <= year - y <= 120]
-    if any_number or any(t.key in ("an", "ans", "age") for t in reading.terms):
-        ages += list(reading.numbers)
-    return ages
-
-
-def _similarity(a: Term, b: Term, persons: bool) -> float:
-    shared = a.forms & b.forms
-    if shared - {PERSON}:
-        return 1.0
-    if shared:  # two personal pronouns: the same person unless the question asks which
-        return 0.6 if persons else 1.0
-    if a.pos == "PRON" or b.pos == "PRON":
-        return 0.0
-    ka, kb = a.key, b.key
-    prefix = len(_common_prefix(ka, kb))
-    shorter = min(len(ka), len(kb))
-    if shorter >= 4 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(4, shorter - 1):  # « marche » ~ « marcher »
-        return 0.9
-    if shorter >= 5 and min(OSA.distance(x, y) for x in a.forms for y in b.forms) <= (1 if shorter < 8 else 2):
-        return 0.85  # a typo: a letter missed, added, changed or two swapped (« ordinatuer », « tablete »)
-    if a.vector is not None and b.vector is not None:
-        cosine = float(a.vector @ b.vector)
-        if cosine >= VECTOR_CLOSE:
-            return 0.8 * cosine  # related, never the same word: alone, it can only make a doubt
-    return 0.0
-
-
-def _common_prefix(a: str, b: str) -> str:
-    for i, (x, y) in enumerate(zip(a, b, strict=False)):
-        if x != y:
-            return a[:i]
-    return a[: min(len(a), len(b))]
-
-
 def _match(reading: Reading, phrase: _Phrase, persons: bool, strict: bool) -> _Match | None:
     """How much of the phrase the text holds (0 when a word is negated on one side only)."""
     available = list(reading.terms)
@@ -333,7 +254,7 @@ def _match(reading: Reading, phrase: _Phrase, persons: bool, strict: bool) -> _M
     for term in sorted(phrase.reading.terms, key=lambda t: -t.weight):
         best, best_sim = None, 0.0
         for typed in available:
-            sim = _similarity(term, typed, persons)
+            sim = similarity(term, typed, persons)
             if strict and sim < STRONG:
                 continue
             if sim > best_sim:

@@ -1,0 +1,56 @@
+"""How close two words are, for the understanding: the same lemma or word, the same stem, a typo, or a word of
+related meaning (word vectors, which count for less: « souvent » and « rarement » are close there too).
+
+Results are kept (a word is compared with the same names again at every answer)."""
+
+from __future__ import annotations
+
+from rapidfuzz.distance import OSA
+
+from bot.understanding.analysis import PERSON, Term
+
+STRONG = 0.85  # a word match at least this close is the same word (or a typo of it), not just a related one
+VECTOR_CLOSE = 0.72  # cosine of two words' vectors from which they count as related (« ipad » ~ « tablette »)
+MAX_KEPT = 200_000
+
+_kept: dict[tuple[object, ...], float] = {}
+
+
+def similarity(a: Term, b: Term, persons: bool) -> float:
+    """In [0, 1]; `persons`: « moi » and « elle » are different answers to this question."""
+    key = (a.forms, a.pos, a.word.lower(), b.forms, b.pos, b.word.lower(), persons)
+    found = _kept.get(key)
+    if found is None:
+        if len(_kept) >= MAX_KEPT:
+            _kept.clear()
+        found = _kept[key] = _similarity(a, b, persons)
+    return found
+
+
+def _similarity(a: Term, b: Term, persons: bool) -> float:
+    shared = a.forms & b.forms
+    if shared - {PERSON}:
+        return 1.0
+    if shared:  # two personal pronouns: the same person unless the question asks which
+        return 0.6 if persons else 1.0
+    if a.pos == "PRON" or b.pos == "PRON":
+        return 0.0
+    ka, kb = a.key, b.key
+    prefix = len(_common_prefix(ka, kb))
+    shorter = min(len(ka), len(kb))
+    if shorter >= 4 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(4, shorter - 1):  # « marche » ~ « marcher »
+        return 0.9
+    if shorter >= 5 and min(OSA.distance(x, y) for x in a.forms for y in b.forms) <= (1 if shorter < 8 else 2):
+        return 0.85  # a typo: a letter missed, added, changed or two swapped (« ordinatuer », « tablete »)
+    if a.vector is not None and b.vector is not None:
+        cosine = float(a.vector @ b.vector)
+        if cosine >= VECTOR_CLOSE:
+            return 0.8 * cosine  # related, never the same word: alone, it can only make a doubt
+    return 0.0
+
+
+def _common_prefix(a: str, b: str) -> str:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return a[:i]
+    return a[: min(len(a), len(b))]
