@@ -81,8 +81,8 @@ def draw(flow: Flow, output: Path | None) -> tuple[str, Path | None, str | None]
                 "",
                 fallback,
                 (
-                    f"Graphviz `dot` is not installed: wrote Mermaid text to {fallback} instead "
-                    "(install the `graphviz` package for SVG/PNG)"
+                    f"Graphviz (`dot`) n'est pas installé : texte Mermaid écrit dans {fallback} à la place "
+                    "(installez le paquet `graphviz` pour avoir SVG ou PNG)"
                 ),
             )
         subprocess.run(
