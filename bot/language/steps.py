@@ -304,10 +304,10 @@ def _examples(item: LineDict, where: str, out: Collector) -> tuple[tuple[str, ..
 def _check_examples(choices: list[Choice], where: str, out: Collector) -> None:
     """An example written twice in one question, or that is word for word another button's text or synonym: the
     understanding could not tell which button it means."""
-    names: dict[str, str] = {}
+    names: dict[str, list[str]] = {}
     for choice in choices:
         for name in (*choice.label.variants.values(), *choice.synonyms):
-            names.setdefault(normalise(name), choice.value)
+            names.setdefault(normalise(name), []).append(choice.value)
     seen: dict[str, tuple[str, int]] = {}
     for choice in choices:
         for sentence, line in zip(choice.examples, choice.examples_lines, strict=True):
@@ -322,8 +322,8 @@ def _check_examples(choices: list[Choice], where: str, out: Collector) -> None:
                 )
                 continue
             seen[key] = (choice.value, line)
-            other = names.get(key)
-            if other is not None and other != choice.value:
+            other = next((value for value in names.get(key, ()) if value != choice.value), None)
+            if other is not None:
                 out.add(
                     line,
                     f"{where}, bouton `{choice.value}` : l'exemple « {sentence} » est le texte ou un synonyme du "
