@@ -10,8 +10,8 @@ import re
 from typing import Any
 
 from bot.core.slots import INPUT_KINDS, SLOTS, UNKNOWN
-from bot.core.text import normalise
 from bot.language.checks import Collector, did_you_mean, listing, unknown_key
+from bot.language.examples import check_examples, line_of_item, read_examples
 from bot.language.model import ACTIONS, VARIANTS, Choice, Rule, Step, StepKind, Wording
 from bot.language.yamlload import LineDict, LineList
 
@@ -237,7 +237,7 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
                 f"{where}, bouton `{value}` : `synonyms` doit être une liste de mots : [mot, autre mot]",
             )
             synonyms = []
-        examples, examples_lines = _examples(item, f"{where}, bouton `{value}`", out)
+        examples, examples_lines = read_examples(item, f"{where}, bouton `{value}`", out)
         goto = item.get("goto")
         numbers = _number_range(item, where, out)
         if label is not None:
@@ -252,7 +252,7 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
                     numbers,
                     examples,
                     examples_lines,
-                    tuple(_item_line(item, "synonyms", index) for index in range(len(synonyms))),
+                    tuple(line_of_item(item, "synonyms", index) for index in range(len(synonyms))),
                 )
             )
     ranged = sorted((c.numbers, c.value) for c in choices if c.numbers)
@@ -263,72 +263,8 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
                 f"{where} : les intervalles `numbers` de `{first_value}` et de `{second_value}` se chevauchent ; "
                 "un nombre ne doit mener qu'à un bouton",
             )
-    _check_examples(choices, where, out)
+    check_examples(choices, where, out)
     return choices
-
-
-def _item_line(item: LineDict, key: str, index: int) -> int:
-    items = item.get(key)
-    return items.line_of(index) if isinstance(items, LineList) else item.line_of(key)
-
-
-def _examples(item: LineDict, where: str, out: Collector) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """The choice's example sentences and their lines; each one that is not a sentence is reported at its line."""
-    raw = item.get("examples")
-    if raw is None:
-        return (), ()
-    if not isinstance(raw, list):
-        out.add(
-            item.line_of("examples"),
-            f"{where} : `examples` doit être une liste de phrases, une par ligne (`- elle ne veut pas en entendre "
-            "parler`)",
-        )
-        return (), ()
-    examples: list[str] = []
-    lines: list[int] = []
-    for index, sentence in enumerate(raw):
-        line = _item_line(item, "examples", index)
-        if not isinstance(sentence, str) or not normalise(sentence):
-            out.add(
-                line,
-                f"{where} : un exemple est une phrase écrite comme le ferait une personne, pas "
-                f"{'un texte vide' if isinstance(sentence, str) or sentence is None else repr(sentence)} ; "
-                "écrivez la phrase (entre guillemets si elle contient « : ») ou retirez la ligne",
-            )
-            continue
-        examples.append(sentence.strip())
-        lines.append(line)
-    return tuple(examples), tuple(lines)
-
-
-def _check_examples(choices: list[Choice], where: str, out: Collector) -> None:
-    """An example written twice in one question, or that is word for word another button's text or synonym: the
-    understanding could not tell which button it means."""
-    names: dict[str, list[str]] = {}
-    for choice in choices:
-        for name in (*choice.label.variants.values(), *choice.synonyms):
-            names.setdefault(normalise(name), []).append(choice.value)
-    seen: dict[str, tuple[str, int]] = {}
-    for choice in choices:
-        for sentence, line in zip(choice.examples, choice.examples_lines, strict=True):
-            key = normalise(sentence)
-            if key in seen:
-                first_value, first_line = seen[key]
-                owner = "du même bouton" if first_value == choice.value else f"du bouton `{first_value}`"
-                out.add(
-                    line,
-                    f"{where}, bouton `{choice.value}` : l'exemple « {sentence} » est déjà écrit ligne {first_line} "
-                    f"(exemple {owner}) ; gardez-en un seul, sous le bouton qu'il veut dire",
-                )
-                continue
-            seen[key] = (choice.value, line)
-            other = next((value for value in names.get(key, ()) if value != choice.value), None)
-            if other is not None:
-                out.add(
-                    line,
-                    f"{where}, bouton `{choice.value}` : l'exemple « {sentence} » est le texte ou un synonyme du "
-                    f"bouton `{other}` ; retirez-le, ou mettez-le sous le bouton qu'il veut dire",
-                )
 
 
 def _number_range(item: LineDict, where: str, out: Collector) -> tuple[int, int] | None:
