@@ -74,6 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
     test = flows_sub.add_parser("test", help="run the conversation tests written in YAML beside the flows")
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="test files or folders (default: FLOWS_DIR)")
     test.add_argument("--json", action="store_true", help="machine-readable report")
+    understand = flows_sub.add_parser(
+        "understand",
+        help="measure how typed answers are understood, question by question, on the corpora of typed answers",
+        description="Read every typed answer of the corpora as the conversation would, and count per question: "
+        "right at the first try, right after one confirmation, not understood, wrong. A fifth of each corpus "
+        "is held out (by a hash of the text) and counted apart.",
+    )
+    understand.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="CORPUS",
+        help="corpus files or folders (default: every *.yaml under FLOWS_DIR/understanding/)",
+    )
+    understand.add_argument("--json", action="store_true", help="machine-readable report")
+    understand.add_argument(
+        "--goals",
+        action="store_true",
+        help="exit 1 when the held-out part is under 95%% right (at the first try or after one confirmation) or "
+        "over 1%% wrong, or when confirmations pass 10%% of the whole corpus",
+    )
+    understand.add_argument(
+        "--all", action="store_true", help="also list the answers not understood, not only the wrong ones"
+    )
     graph = flows_sub.add_parser("graph", help="draw a flow: SVG/PNG with Graphviz, Mermaid otherwise")
     graph.add_argument("flow", type=Path, metavar="FLOW")
     graph.add_argument(
@@ -142,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_keys(settings, args))
         if args.flows_command == "check":
             return _flows_check(args.paths or _default_check_paths(settings), args.json)
+        if args.flows_command == "understand":
+            from bot.tools.understanding_report import run as run_understand
+
+            return run_understand(
+                args.paths, settings.flows_dir, as_json=args.json, goals=args.goals, show_all=args.all
+            )
         if args.flows_command == "test":
             return asyncio.run(_flows_test(args.paths or [settings.flows_dir], settings, args.json))
         return _flows_graph(args.flow, args.output)

@@ -9,6 +9,7 @@ from bot.engine.machine import FlowMachine
 from bot.language.flows import Flow, Step
 from bot.language.personas import Personas
 from bot.understanding.matching import Candidate, build_candidates
+from bot.understanding.question import Question, question_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,15 @@ class FlowBundle:
     personas: Personas
     # Normalised button names per question, built on first use: labels and synonyms never change at run time.
     candidates: dict[str, tuple[list[Candidate], list[str]]] = field(default_factory=dict)
+    questions: dict[str, Question] = field(default_factory=dict)
+
+    def question_for(self, step: Step) -> Question:
+        """The question as the understanding reads it (its buttons' names and examples)."""
+        cached = self.questions.get(step.id)
+        if cached is None:
+            unknown = list(self.flow.messages["unknown_label"].variants.values())
+            cached = self.questions[step.id] = question_of(step, unknown)
+        return cached
 
     def candidates_for(self, step: Step) -> tuple[list[Candidate], list[str]]:
         """The question's buttons as the matcher reads typed text, and their values in order."""

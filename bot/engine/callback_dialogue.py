@@ -31,23 +31,70 @@ from bot.engine.outcomes import (
     Say,
 )
 from bot.engine.view import View
+from bot.language.flows import Flow
 from bot.language.model import Step
 from bot.places.offers import ResolvedLocation
 from bot.storage import NewCallback
-from bot.understanding.matching import build_candidates, match_one
+from bot.understanding.question import Option, Question
+from bot.understanding.reader import understand
 
 CONSENT_TEXT_VERSION = "callback-v1"  # recorded with the consent: which wording the person agreed to
 MOMENTS = ("morning", "afternoon", "any")
-# Per phase: (value, typed synonyms, message holding the button label).
+# Per phase: (value, what people write for it, message holding the button label).
 OPTIONS: dict[str, list[tuple[str, list[str], str]]] = {
     "consent": [
-        ("yes", ["oui", "d accord", "ok", "volontiers", "ouais"], "consent_yes_label"),
-        ("no", ["non", "pas maintenant", "je ne sais pas", "je sais pas"], "consent_no_label"),
+        (
+            "yes",
+            ["oui", "d'accord", "volontiers", "bien sûr", "oui oui", "avec plaisir", "je veux bien", "allez-y",
+             "oui rappelez-moi", "pas de souci", "ça marche", "entendu", "parfait", "oui merci"],
+            "consent_yes_label",
+        ),
+        (
+            "no",
+            ["non", "pas maintenant", "je ne sais pas", "je préfère pas", "non merci", "pas d'accord",
+             "finalement non", "non, pas de numéro", "je ne veux pas donner mon numéro", "plus tard",
+             "je ne préfère pas"],
+            "consent_no_label",
+        ),
     ],
-    "phone": [("no", ["non", "annuler", "pas de numero"], "consent_no_label")],
-    "moment": [(m, [], f"moment_{m}") for m in MOMENTS],
-    "who": [("person", [], "who_person_label"), ("relative", ["moi", "a moi"], "who_relative_label")],
-}
+    "phone": [("no", ["non", "annuler", "pas de numéro", "je ne veux pas le donner"], "consent_no_label")],
+    "moment": [
+        (
+            "morning",
+            ["le matin", "plutôt le matin", "dans la matinée", "avant midi", "vers 10 heures", "vers 9 heures",
+             "de bonne heure", "tôt", "matinée"],
+            "moment_morning",
+        ),
+        (
+            "afternoon",
+            ["l'après-midi", "plutôt l'après-midi", "après le déjeuner", "après la sieste", "vers 15 heures",
+             "vers 14 heures", "en fin de journée", "vers 16 heures", "après manger"],
+            "moment_afternoon",
+        ),
+        (
+            "any",
+            ["peu importe", "n'importe quand", "quand vous voulez", "comme vous voulez", "toute la journée",
+             "ça m'est égal", "je suis toujours là", "à tout moment", "quand ça vous arrange", "pas de préférence",
+             "les deux", "je suis là tout le temps"],
+            "moment_any",
+        ),
+    ],
+    "who": [
+        (
+            "person",
+            ["elle", "lui", "elle directement", "lui directement", "appelez-la", "appelez-le", "plutôt elle",
+             "plutôt lui", "ma mère", "mon père", "directement ma mère", "la personne concernée", "mon proche",
+             "c'est mieux de l'appeler elle", "appelez ma maman", "la personne elle-même", "directement"],
+            "who_person_label",
+        ),
+        (
+            "relative",
+            ["moi", "à moi", "rappelez-moi", "appelez-moi", "moi plutôt", "c'est moi qu'il faut appeler",
+             "moi, son fils", "moi, sa fille", "pas elle, moi", "moi, je serai avec elle", "mon numéro à moi"],
+            "who_relative_label",
+        ),
+    ],
+}  # fmt: skip
 QUESTIONS = {
     "consent": "callback_consent",
     "phone": "callback_phone",
@@ -66,21 +113,18 @@ class CallbackDialogue:
         options = tuple((value, view.label(label)) for value, _, label in OPTIONS[phase])
         return Ask(view.flow.messages[QUESTIONS[phase]], options, "contact" if phase == "phone" else None)
 
-    def understood(self, view: View, phase: str, inbound: Inbound) -> str | None:
+    def understood(self, view: View, step: Step, phase: str, inbound: Inbound) -> str | None:
         values = [value for value, _, _ in OPTIONS[phase]]
         value = button_value(inbound)
         if value in values:
             return value
         if not inbound.text:
             return None
-        messages = view.flow.messages
-        candidates = build_candidates(
-            [(v, [*synonyms, *messages[label].variants.values()]) for v, synonyms, label in OPTIONS[phase]]
-        )
-        return match_one(inbound.text, candidates, values, allow_unknown=False)
+        reading = understand(inbound.text, phase_question(view.flow, step.id, phase))
+        return reading.values[0] if reading.sure else None
 
     def answer(self, view: View, step: Step, phase: str, inbound: Inbound) -> list[Outcome]:
-        value = self.understood(view, phase, inbound)
+        value = self.understood(view, step, phase, inbound)
         draft = view.conversation.draft or CallbackDraft()
         if value == "no" and phase in ("consent", "phone"):
             # Nothing kept: not even a number typed before "non".
@@ -140,3 +184,12 @@ class CallbackDialogue:
         if frame is not None and frame.resume in steps and steps[frame.resume].waits:
             return [Resume(TalkToHuman), Say("resume"), Move(frame.resume), Prompt()]
         return [Resume(TalkToHuman), Next(step)]
+
+
+def phase_question(flow: Flow, step_id: str, phase: str) -> Question:
+    """A phase of the callback request as the understanding reads it (`rappel.who`: « moi » and « elle » differ)."""
+    options = tuple(
+        Option(value, tuple(flow.messages[label].variants.values()), tuple(examples))
+        for value, examples, label in OPTIONS[phase]
+    )
+    return Question(f"{step_id}.{phase}", None, options, persons=phase == "who")

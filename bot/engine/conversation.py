@@ -84,6 +84,15 @@ class OffersCursor:
 
 
 @dataclass(frozen=True, slots=True)
+class Guess:
+    """A typed answer read with doubt, waiting for the person's « oui » (« Si je comprends bien : … ? »)."""
+
+    step: str
+    values: tuple[str, ...]
+    text: str  # what was typed, masked: kept until « oui » or « non », for coordinators if « non »
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     """Answers and dialogue context. Frozen: the dialogue replaces it, field by field, as the turn goes."""
 
@@ -91,6 +100,7 @@ class Conversation:
     persona: PersonaResult | None = None
     pending: tuple[str, ...] | None = None  # toggled so far on a several-choice question, before "Valider"
     misses: int = 0  # answers not understood in a row on the current question
+    guess: Guess | None = None
     draft: CallbackDraft | None = None
     interruptions: tuple[Interruption, ...] = ()  # innermost last
     location_choices: tuple[ResolvedLocation, ...] = ()  # homonyms offered, by department
@@ -165,6 +175,7 @@ class Conversation:
             persona=_persona(persona) if isinstance(persona, dict) and persona else None,
             pending=tuple(pending) if isinstance(pending, list) else None,
             misses=int(data.get("misses", 0)),
+            guess=_guess(data.get("guess")),
             draft=_draft(draft) if isinstance(draft, dict) else None,
             interruptions=tuple(frames),
             location_choices=tuple(ResolvedLocation.from_json(c) for c in choices.values())
@@ -191,6 +202,9 @@ class Conversation:
             data["pending"] = list(self.pending)
         if self.misses:
             data["misses"] = self.misses
+        if self.guess is not None:
+            g = self.guess
+            data["guess"] = {"step": g.step, "values": list(g.values), "text": g.text}
         if self.draft is not None:
             data["callback_draft"] = _draft_json(self.draft)
         if self.interruptions:
@@ -220,6 +234,7 @@ _KEYS = frozenset(
         "persona",
         "pending",
         "misses",
+        "guess",
         "callback_draft",
         "interruptions",
         "resume",
@@ -233,6 +248,12 @@ _KEYS = frozenset(
         "privacy",
     }
 )
+
+
+def _guess(data: object) -> Guess | None:
+    if not isinstance(data, dict) or not isinstance(data.get("values"), list):
+        return None
+    return Guess(str(data.get("step", "")), tuple(str(v) for v in data["values"]), str(data.get("text", "")))
 
 
 def _frames(data: Mapping[str, Any]) -> list[Interruption]:

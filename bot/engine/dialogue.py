@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import assert_never
 
 from bot.callbacks.queues import QueueSet
@@ -69,6 +69,7 @@ class Dialogue:
         self.shown_offers: tuple[Offer, ...] = ()
         self.callback: CallbackRef | None = None
         self.forgotten = False
+        self.unclear: list[o.Unclear] = []
         self.places = PlacesDialogue(bundle, locations, offers)
         self.callbacks = CallbackDialogue(record.key, queues or QueueSet.only_default(), self.places.position)
         self.privacy = PrivacyDialogue(record.key, terms, callbacks_of, self.machine.states)
@@ -90,8 +91,8 @@ class Dialogue:
 
     def move(self, dest: str) -> None:
         self.machine.move(self.flow_state, dest)
-        if self.conversation.misses:
-            self.conversation = dataclasses.replace(self.conversation, misses=0)
+        if self.conversation.misses or self.conversation.guess is not None:
+            self.conversation = dataclasses.replace(self.conversation, misses=0, guess=None)
 
     # ----- rendering -----------------------------------------------------------------------------------
     def render(self, wording: Wording, **extra: object) -> str:
@@ -131,6 +132,9 @@ class Dialogue:
                 await self.inform()  # was shown with it
                 self.replies.clear()
                 await self.answer_current(inbound)
+            elif given := self.questions.opening(inbound):  # « Bonjour, ma mère a 85 ans et … »
+                self.replies.clear()
+                await self.restart(announce=False, given=given)
         elif (
             inbound.context is not None
             and inbound.context != question_token(self.state)
@@ -154,7 +158,7 @@ class Dialogue:
             elif step.kind == "ask" and not step.multi and step.input == "location":
                 await self.apply(await self.places.answer(self.view(), step, inbound))
             else:
-                await self.apply(self.questions.answer(self.conversation, step, inbound))
+                await self.apply(self.questions.answer(self.view(), step, inbound))
 
     def typed_command(self, inbound: Inbound) -> str | None:
         """The "Parler à quelqu'un" button's label typed (or sent by a keyboard that types labels) is /humain."""
@@ -203,8 +207,8 @@ class Dialogue:
                     await self.enter(step_id)
                 case o.Next(step, choice):
                     await self.enter(self.next_of(step, choice))
-                case o.Store(step, value):
-                    await self.store_answer(step, value)
+                case o.Store(step, value, volunteered):
+                    await self.store_answer(step, value, volunteered)
                 case o.Reprompt():
                     await self.reprompt()
                 case o.Restart(announce):
@@ -213,6 +217,10 @@ class Dialogue:
                     self.conversation = c.interrupted(frame)
                 case o.Resume(kind):
                     self.conversation = c.resumed(kind)
+                case o.Guessed(guess):
+                    self.conversation = dataclasses.replace(c, guess=guess)
+                case o.Unclear():
+                    self.unclear.append(outcome)
                 case o.Toggled(pending):
                     self.conversation = dataclasses.replace(c, pending=pending)
                 case o.Draft(draft):
@@ -253,11 +261,22 @@ class Dialogue:
         else:
             await self.apply(command_outcomes(view, command, stored=self.stored))
 
-    async def restart(self, *, announce: bool) -> None:
+    async def restart(self, *, announce: bool, given: Mapping[str, SlotValue] | None = None) -> None:
+        """From the first step; `given`: answers the first message already gave (their questions are skipped)."""
         self.conversation = self.conversation.restarted()
         if announce:
             self.say("restart")
+        if not given:
+            await self.enter(self.flow.start)
+            return
+        before = len(self.replies)
+        self.note_volunteered(given)
+        summary = self.replies[before:]
+        del self.replies[before:]
         await self.enter(self.flow.start)
+        # welcome, then what was understood, then the first question still open
+        at = len(self.replies) - 1 if len(self.replies) > before else len(self.replies)
+        self.replies[at:at] = summary
 
     async def reprompt(self) -> None:
         """Ask the current question again; in an ended conversation, there is none. A conversation whose
@@ -288,7 +307,8 @@ class Dialogue:
         for _ in range(MAX_MOVES):
             self.move(step_id)
             step = self.flow.steps[step_id]
-            if step.kind == "ask" and skip_answered and step.slot in self.conversation.answers:
+            if step.kind == "ask" and step.slot in self.conversation.answers:
+                # answered already: given with an earlier answer (« ma mère a 85 ans, … »), or kept by a migration
                 step_id = self.next_of(step, None)
                 continue
             if step.waits:
@@ -344,6 +364,8 @@ class Dialogue:
         step = self.step()
         if step is None or not step.waits or step.text is None:
             return
+        if self.conversation.guess is not None:  # the question asked again: the guess is no longer the question
+            self.conversation = dataclasses.replace(self.conversation, guess=None)
         options = [
             (c.value, self.render(c.label)) for c in step.choices if not self.places.pointless(self.conversation, c)
         ]
@@ -381,11 +403,34 @@ class Dialogue:
         self.prompt(offer_human=too_many)
         self.conversation = dataclasses.replace(self.conversation, misses=misses)
 
-    async def store_answer(self, step: Step, value: SlotValue) -> None:
+    async def store_answer(self, step: Step, value: SlotValue, volunteered: Mapping[str, SlotValue]) -> None:
         assert step.slot is not None
         self.conversation = self.conversation.accepted(now())  # answering after reading the notice
         if step.multi and isinstance(value, str):
             value = [value]
         self.conversation = self.conversation.answered(step.slot, value)
+        self.note_volunteered(volunteered)
         choice = next((c for c in step.choices if c.value == value), None) if isinstance(value, str) else None
         await self.enter(self.next_of(step, choice))
+
+    def note_volunteered(self, volunteered: Mapping[str, SlotValue]) -> None:
+        """Answers a message gave to questions still to come: kept, and said back in one sentence."""
+        if not volunteered:
+            return
+        for slot, value in volunteered.items():
+            self.conversation = self.conversation.answered(slot, value)
+        words = self.answer_words(volunteered)
+        if words:
+            self.say("understood_also", answers=" ; ".join(words))
+
+    def answer_words(self, answers: Mapping[str, SlotValue]) -> list[str]:
+        """ "80 ans ou plus", "aucun appareil": the buttons' own words, in the flow's order."""
+        words: list[str] = []
+        for step in self.flow.steps.values():
+            if step.kind != "ask" or step.slot is None or step.slot not in answers:
+                continue
+            labels = {c.value: self.render(c.label) for c in step.choices}
+            value = answers[step.slot]
+            said = ", ".join(labels.get(str(v), str(v)) for v in (value if isinstance(value, list) else [value]))
+            words.append(said[:1].lower() + said[1:])
+        return words

@@ -13,7 +13,7 @@ from typing import Literal
 
 from bot.core.messages import Offer, PersonaResult, Reply
 from bot.core.slots import SlotValue
-from bot.engine.conversation import CallbackDraft, Consent, Interruption, Notice
+from bot.engine.conversation import CallbackDraft, Consent, Guess, Interruption, Notice
 from bot.language.model import Choice, Step, Wording
 from bot.places.offers import ResolvedLocation
 from bot.storage import NewCallback
@@ -85,10 +85,12 @@ class Next:
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """`value` answers `step`: kept in its slot, then on to the next step."""
+    """`value` answers `step`: kept in its slot, then on to the next step. `volunteered`: answers the same
+    message gave to later questions (kept too, said back in one sentence, and those questions skipped)."""
 
     step: Step
     value: SlotValue
+    volunteered: Mapping[str, SlotValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,23 @@ class Toggled:
     """The buttons ticked so far on a several-choice question."""
 
     pending: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Guessed:
+    """A typed answer read with doubt, waiting for « oui » (None: the doubt is settled)."""
+
+    guess: Guess | None
+
+
+@dataclass(frozen=True, slots=True)
+class Unclear:
+    """A typed answer not understood, or a guess the person refused: kept for the coordinators, masked and
+    without any link to the conversation."""
+
+    question: str  # the step id, or a sub-dialogue's phase (`rappel.who`)
+    text: str
+    kind: Literal["not_understood", "refused"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +224,8 @@ Outcome = (
     | Reprompt
     | Restart
     | Toggled
+    | Guessed
+    | Unclear
     | Interrupt
     | Resume
     | Draft

@@ -15,6 +15,7 @@ from bot.language.yamlload import LineDict, read_yaml
 from bot.places.geo import Geo
 from bot.tools.confusions import confusions
 from bot.tools.flowtest import load_tests
+from bot.tools.understanding_corpus import load_corpus
 
 
 @dataclass(slots=True)
@@ -39,14 +40,21 @@ def yaml_files(paths: list[Path]) -> list[Path]:
 
 
 def kind_of(path: Path) -> str:
-    """flow, personas, messages, tests or queues, told by the top-level keys (unreadable files count as flows)."""
+    """flow, personas, messages, tests, understanding (a corpus of typed answers) or queues, told by the top-level
+    keys (unreadable files count as flows)."""
     try:
         _, data = read_yaml(path)
     except FlowError:
         return "flow"
     if isinstance(data, LineDict):
         # `steps` before `personas`: a flow names its personas file under a top-level `personas:` key too.
-        for key, kind in (("tests", "tests"), ("steps", "flow"), ("personas", "personas")):
+        for key, kind in (
+            ("tests", "tests"),
+            ("steps", "flow"),
+            ("personas", "personas"),
+            ("answers", "understanding"),
+            ("openings", "understanding"),
+        ):
             if key in data:
                 return kind
         if set(data) == {"messages"}:
@@ -71,6 +79,8 @@ def check(paths: list[Path]) -> CheckReport:
                 load_personas(path)
             elif kind == "tests":
                 load_tests(path)
+            elif kind == "understanding":
+                load_corpus(path)
             elif kind == "queues":
                 load_queues(path, default_chat_id=None, geo=Geo.load())
             else:

@@ -36,6 +36,7 @@ class Question:
     slot: str | None
     options: tuple[Option, ...]
     multi: bool = False
+    persons: bool = False  # « moi » and « elle » are different answers here (who it is for, who to call)
 
     @property
     def values(self) -> list[str]:
@@ -87,4 +88,4 @@ def question_of(step: Step, unknown_names: Sequence[str] = ()) -> Question:
     ]
     if step.kind == "ask" and step.allow_unknown:
         options.append(Option(UNKNOWN, tuple(unknown_names), exclusive=True))
-    return Question(step.id, step.slot, tuple(options), step.multi)
+    return Question(step.id, step.slot, tuple(options), step.multi, step.slot == "for_whom")

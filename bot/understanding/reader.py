@@ -1,25 +1,391 @@
 """Reading typed French against a question: `understand` for the question asked, `spot` for every question a
-message answers at once."""
+message answers at once.
+
+Each button is known by phrases: its label, synonyms and examples, read once by the model. A typed text is read
+the same way and compared word by word with each phrase: same lemma or word, same stem, a typo, or a word of
+close meaning (word vectors, which count for less); a word negated on one side and not on the other rules the
+phrase out. A phrase scores how much of it the text holds, and how much of the text it explains. The best
+button's score, and its lead over the next, make the confidence: sure, doubt (ask), or not understood.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import re
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from bot.understanding.matching import build_candidates, match_many, match_one
-from bot.understanding.question import NOTHING, Context, Question, Understood
+from rapidfuzz import fuzz
+
+from bot.core.clock import now
+from bot.core.slots import UNKNOWN
+from bot.core.text import normalise
+from bot.understanding.analysis import ME, PERSON, THEM, Reading, Term, read, read_many
+from bot.understanding.question import NOTHING, SURE, Context, Question, Understood
+
+# Ways people say "I don't know" / "I'd rather not say", beside the button's own label.
+UNKNOWN_PHRASES = (
+    "je ne sais pas",
+    "je sais pas",
+    "aucune idée",
+    "je ne sais plus",
+    "je préfère ne pas répondre",
+    "elle ne sait pas",
+    "il ne sait pas",
+    "on ne sait pas",
+    "je n'en sais rien",
+    "sais pas",
+    "nsp",
+    "ça ne vous regarde pas",
+    "je préfère ne pas le dire",
+    "je préfère pas le dire",
+    "c'est personnel",
+    "pas de réponse",
+)
+STRONG = 0.85  # a word match at least this close is the same word (or a typo of it), not just a related one
+AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
+MAX_CACHED = 512
+EXPLAINED = 0.65  # a phrase fully found in a text explaining nothing else scores this: the rest is doubt
+QUESTION_WORD = re.compile(r"^(qui|quoi|quand|ou|comment|combien|pourquoi|quel|quelle|quels|quelles|est ce)\b")
+# « je ne sais pas », then nothing, or what is not known (« si elle a le wifi », « trop », « ce qu'elle a »)
+DONT_KNOW = re.compile(
+    r"^(?:(?:elle|il|moi|euh|bah|ben|alors|franchement|honnetement) )*"
+    r"(?:je ne sais pas|je sais pas|jsp|j sais pas|sais pas|je ne sais plus|je sais plus|aucune idee|je n en sais rien|"
+    r"elle ne sait pas|il ne sait pas|elle sait pas|il sait pas|on ne sait pas|on sait pas|chais pas|chai pas)"
+    r"(?: (?:trop|vraiment|exactement|bien|du tout|non plus))?"
+    r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour)\b.*)?$"
+)
+ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
+BETWEEN = re.compile(r"\bentre (\d{2,3}) et (\d{2,3})\b")
+# « née en 47 », « née le 12/03/1944 », « bientôt 80 », « j'aurai 70 ans »
+BIRTH = re.compile(r"\bne(?:e)?s? (?:en|le) (?:\d{1,2} \d{1,2} )?(\d{2}|\d{4})\b")
+ALMOST = re.compile(
+    r"\b(?:bientot|presque|aurai|aura|vais avoir|va avoir|va sur ses|vais sur mes|pas loin de) (\d{2,3})\b"
+)
+VECTOR_CLOSE = 0.72  # cosine of two words' vectors from which they count as related (« ipad » ~ « tablette »)
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    option: int
+    reading: Reading
+    weight: float  # sum of its terms' weights
+    example: bool
+    generic: bool  # only common words (« à quoi bon », « ça va »)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    question: Question
+    phrases: tuple[_Phrase, ...]
+    exact: dict[str, int]  # a name or example typed exactly -> its option
+    persons: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    option: int
+    score: float
+    coverage: float
+    positions: frozenset[int]
+    terms: int  # how many words of the phrase matched
+
+
+_cache: OrderedDict[Question, _Compiled] = OrderedDict()
 
 
 def understand(text: str, question: Question, context: Context | None = None) -> Understood:
     """The value(s) the text gives to the question, with how sure the reading is."""
-    candidates = build_candidates([(o.value, (*o.names, *o.examples)) for o in question.options])
-    order = question.values
-    if question.multi:
-        values = match_many(text, candidates, order, allow_unknown=False)
-        return Understood(tuple(values), 1.0) if values else NOTHING
-    value = match_one(text, candidates, order, allow_unknown=False)
-    return Understood((value,), 1.0) if value is not None else NOTHING
+    compiled = _compile(question)
+    plain = normalise(text)
+    if not plain:
+        return NOTHING
+    exact = _exact(plain, compiled)
+    if exact is not None:
+        return exact
+    if ASKING.search(plain) or (text.rstrip().endswith("?") and QUESTION_WORD.match(plain)):
+        return NOTHING  # « c'est quoi une box ? » asks something: not an answer, whatever words it shares
+    words = set(plain.split())
+    if {"oui", "non"} <= words and not question.persons:
+        return NOTHING  # « oui et non »
+    if any(o.value == UNKNOWN for o in question.options) and DONT_KNOW.match(plain):
+        return Understood((UNKNOWN,), 0.9, (plain,))  # « je sais pas si elle a le wifi »
+    reading = read(text)
+    numbered = _by_number(reading, compiled, context, position_too=True)
+    if numbered is not None:
+        return numbered
+    matches = _best_per_option(reading, compiled, strict=False)
+    if not matches:
+        return NOTHING
+    return _multi(reading, matches, compiled) if question.multi else _single(reading, matches, compiled)
 
 
 def spot(text: str, questions: Sequence[Question], context: Context | None = None) -> dict[str, Understood]:
-    """Per slot, the answers a message clearly gives besides the one asked (only sure readings)."""
-    return {}
+    """Per slot, the answers a message clearly gives, for questions other than the one asked: only sure
+    readings of whole phrases holding a word that means something on its own (never « oui », « un peu »)."""
+    reading = read(text)
+    found: list[tuple[float, int, str, str, frozenset[int]]] = []
+    for question in questions:
+        if question.slot is None:
+            continue
+        compiled = _compile(question)
+        numbered = _by_number(reading, compiled, context, position_too=False)
+        if numbered is not None and numbered.sure:
+            found.append((1.0, 3, question.slot, numbered.values[0], frozenset()))
+        for match in _best_per_option(reading, compiled, strict=True).values():
+            value = question.options[match.option].value
+            if match.coverage >= 0.95 and value != UNKNOWN:
+                found.append((match.coverage, match.terms, question.slot, value, match.positions))
+    found.sort(key=lambda item: (-item[1], -item[0]))
+    used: set[int] = set()
+    values: dict[str, list[str]] = {}
+    evidence: dict[str, list[str]] = {}
+    multi = {q.slot for q in questions if q.multi}
+    for _, _, slot, value, positions in found:
+        if positions & used or (slot in values and (slot not in multi or value in values[slot])):
+            continue
+        used |= positions
+        values.setdefault(slot, []).append(value)
+        evidence.setdefault(slot, []).extend(t.word for t in reading.terms if t.position in positions)
+    return {slot: Understood(tuple(v), 1.0, tuple(evidence[slot])) for slot, v in values.items()}
+
+
+# ----- reading the question's phrases, once -------------------------------------------------------------------
+def _compile(question: Question) -> _Compiled:
+    cached = _cache.get(question)
+    if cached is not None:
+        _cache.move_to_end(question)
+        return cached
+    texts: list[tuple[int, str, bool]] = []
+    for index, option in enumerate(question.options):
+        names = [*option.names, option.value.replace("_", " ")]
+        examples = [*option.examples, *(UNKNOWN_PHRASES if option.value == UNKNOWN else ())]
+        texts += [(index, name, False) for name in names if normalise(name)]
+        texts += [(index, example, True) for example in examples if normalise(example)]
+    readings = read_many([text for _, text, _ in texts])
+    exact: dict[str, int] = {}
+    for index, text, _ in texts:
+        exact.setdefault(normalise(text), index)
+    phrases = tuple(
+        _Phrase(index, reading, sum(t.weight for t in reading.terms), example, _generic(reading))
+        for (index, _, example), reading in zip(texts, readings, strict=True)
+        if reading.terms
+    )
+    compiled = _Compiled(question, _weighted(phrases, len(question.options)), exact, question.persons)
+    _cache[question] = compiled
+    if len(_cache) > MAX_CACHED:
+        _cache.popitem(last=False)
+    return compiled
+
+
+def _generic(reading: Reading) -> bool:
+    return all(t.weight < 0.5 for t in reading.terms)
+
+
+def _weighted(phrases: tuple[_Phrase, ...], options: int) -> tuple[_Phrase, ...]:
+    """A word found in the phrases of many buttons tells them apart less: it weighs less in each."""
+    spread: dict[str, set[int]] = {}
+    for phrase in phrases:
+        for term in phrase.reading.terms:
+            spread.setdefault(term.key, set()).add(phrase.option)
+    result = []
+    for phrase in phrases:
+        terms = tuple(_reweighted(t, len(spread[t.key]), options) for t in phrase.reading.terms)
+        reading = dataclasses.replace(phrase.reading, terms=terms)
+        result.append(dataclasses.replace(phrase, reading=reading, weight=sum(t.weight for t in terms)))
+    return tuple(result)
+
+
+def _reweighted(term: Term, buttons: int, options: int) -> Term:
+    if buttons <= 1 or options <= 2:
+        return term
+    factor = max(0.35, 1.0 - math.log(buttons) / math.log(options + 1))
+    return Term(term.forms, term.negated, term.position, term.word, term.pos, term.weight * factor, term.vector)
+
+
+# ----- comparing -----------------------------------------------------------------------------------------------
+def _exact(plain: str, compiled: _Compiled) -> Understood | None:
+    option = compiled.exact.get(plain)
+    if option is None:
+        return None
+    return Understood((compiled.question.options[option].value,), 1.0, (plain,))
+
+
+def _by_number(
+    reading: Reading, compiled: _Compiled, context: Context | None, *, position_too: bool
+) -> Understood | None:
+    """An age or count in a button's range (« 83 », « quatre-vingt-trois ans », « née en 1941 »); or, for a text
+    that is only a small number, the button at that position."""
+    options = compiled.question.options
+    ranged = [(i, o.numbers) for i, o in enumerate(options) if o.numbers]
+    year = (context.year if context and context.year else None) or now().year
+    if ranged:
+        ages = _ages(reading, year, position_too)
+        picked = {index for number in ages for index, (low, high) in ranged if low <= number <= high}
+        if len(picked) == 1 and all(any(low <= n <= high for _, (low, high) in ranged) for n in ages):
+            index = picked.pop()  # « 75 ou 76 »: both in one range
+            return Understood((options[index].value,), 1.0, tuple(str(n) for n in ages))
+    if position_too and len(reading.numbers) == 1 and reading.plain.isdigit():
+        position = reading.numbers[0] - 1
+        if 0 <= position < len(options) and not any(o.numbers and o.numbers[0] <= position + 1 for o in options):
+            return Understood((options[position].value,), 1.0, (reading.plain,))
+    return None
+
+
+def _ages(reading: Reading, year: int, any_number: bool) -> list[int]:
+    """The ages a text gives: numbers (with « ans », or any when the age is asked), years of birth."""
+    plain = normalise(reading.text)
+    birth = BIRTH.search(plain)
+    if birth is not None:
+        born = int(birth.group(1))
+        born += 1900 if born < 100 else 0  # « née en 47 »
+        return [year - born] if 0 <= year - born <= 120 else []
+    between = BETWEEN.search(plain)
+    if between is not None:
+        return [int(between.group(1)), int(between.group(2)) - 1]  # « entre 70 et 80 »: in the seventies
+    almost = ALMOST.search(plain)
+    if almost is not None:
+        return [int(almost.group(1)) - 1]  # « bientôt 80 »: 79 today
+    ages = [year - y for y in reading.years if 0 <= year - y <= 120]
+    if any_number or any(t.key in ("an", "ans", "age") for t in reading.terms):
+        ages += list(reading.numbers)
+    return ages
+
+
+def _similarity(a: Term, b: Term, persons: bool) -> float:
+    shared = a.forms & b.forms
+    if shared - {PERSON}:
+        return 1.0
+    if shared:  # two personal pronouns: the same person unless the question asks which
+        return 0.6 if persons else 1.0
+    if a.pos == "PRON" or b.pos == "PRON":
+        return 0.0
+    ka, kb = a.key, b.key
+    prefix = len(_common_prefix(ka, kb))
+    shorter = min(len(ka), len(kb))
+    if shorter >= 5 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(5, shorter - 1):  # « marche » ~ « marcher »
+        return 0.9
+    if min(len(ka), len(kb)) >= 4 and max(fuzz.ratio(x, y) for x in a.forms for y in b.forms) >= 85:
+        return 0.85
+    if a.vector is not None and b.vector is not None:
+        cosine = float(a.vector @ b.vector)
+        if cosine >= VECTOR_CLOSE:
+            return 0.8 * cosine  # related, never the same word: alone, it can only make a doubt
+    return 0.0
+
+
+def _common_prefix(a: str, b: str) -> str:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return a[:i]
+    return a[: min(len(a), len(b))]
+
+
+def _match(reading: Reading, phrase: _Phrase, persons: bool, strict: bool) -> _Match | None:
+    """How much of the phrase the text holds (0 when a word is negated on one side only)."""
+    available = list(reading.terms)
+    matched = 0.0
+    positions: set[int] = set()
+    explained = 0.0
+    count = 0
+    for term in sorted(phrase.reading.terms, key=lambda t: -t.weight):
+        best, best_sim = None, 0.0
+        for typed in available:
+            sim = _similarity(term, typed, persons)
+            if strict and sim < STRONG:
+                continue
+            if sim > best_sim:
+                best, best_sim = typed, sim
+        if best is None:
+            continue
+        if best.negated != term.negated:
+            if best_sim >= STRONG and term.weight >= 0.3:
+                return None  # « pas de smartphone » is not « smartphone »
+            continue
+        available.remove(best)
+        matched += term.weight * best_sim
+        explained += best.weight * best_sim
+        positions.add(best.position)
+        count += 1
+    if not positions:
+        return None
+    if phrase.generic and count < len(reading.terms):
+        return None  # « à quoi bon » is only « avoir » to the model: it must be the whole answer
+    coverage = matched / phrase.weight if phrase.weight else 0.0
+    return _Match(phrase.option, coverage, coverage, frozenset(positions), count)
+
+
+def _best_per_option(reading: Reading, compiled: _Compiled, *, strict: bool) -> dict[int, _Match]:
+    """Per button, its phrase the text holds best; its score also counts how much of the text the button's
+    phrases explain together (« whatsapp avec la famille »: two names of one button)."""
+    best: dict[int, _Match] = {}
+    explained: dict[int, set[int]] = {}
+    for phrase in compiled.phrases:
+        if strict and not (phrase.example or _spottable(phrase)):
+            continue
+        match = _match(reading, phrase, compiled.persons, strict)
+        if match is None:
+            continue
+        if match.coverage >= STRONG:
+            explained.setdefault(phrase.option, set()).update(match.positions)
+        known = best.get(phrase.option)
+        if known is None or (match.coverage, match.terms) > (known.coverage, known.terms):
+            best[phrase.option] = match
+    typed_weight = sum(t.weight for t in reading.terms) or 1.0
+    for option, match in best.items():
+        positions = explained.get(option, set()) | match.positions
+        share = sum(t.weight for t in reading.terms if t.position in positions) / typed_weight
+        score = match.coverage * (EXPLAINED + (1 - EXPLAINED) * min(1.0, share))
+        best[option] = dataclasses.replace(match, score=score)
+    return best
+
+
+def _spottable(phrase: _Phrase) -> bool:
+    """A name that means something outside its question (« tablette », « ma fille »), not « oui » or « bien »."""
+    return any(
+        t.weight >= 0.45 and t.pos in ("NOUN", "PROPN", "VERB", "ADJ") and t.key not in ("oui", "non")
+        for t in phrase.reading.terms
+    )
+
+
+def _evidence(reading: Reading, positions: frozenset[int]) -> tuple[str, ...]:
+    return tuple(t.word for t in reading.terms if t.position in positions)
+
+
+def _single(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) -> Understood:
+    ranked = sorted(matches.values(), key=lambda m: -m.score)
+    best = ranked[0]
+    value = compiled.question.options[best.option].value
+    confidence = best.score
+    if len(ranked) > 1:
+        second = ranked[1]
+        if second.score >= SURE and best.score >= SURE and not best.positions & second.positions:
+            return NOTHING  # « oui et non »: two answers where one is asked
+        if best.score - second.score < AMBIGUOUS:
+            confidence = best.score - 0.3
+    return Understood((value,), round(max(0.0, confidence), 3), _evidence(reading, best.positions))
+
+
+def _multi(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) -> Understood:
+    options = compiled.question.options
+    chosen: list[_Match] = []
+    used: set[int] = set()
+    for match in sorted(matches.values(), key=lambda m: (-m.coverage, -m.terms)):
+        if match.coverage < STRONG or match.positions <= used:
+            continue
+        chosen.append(match)
+        used |= match.positions
+    if not chosen:
+        return _single(reading, matches, compiled)
+    typed_weight = sum(t.weight for t in reading.terms) or 1.0
+    explained = sum(t.weight for t in reading.terms if t.position in used) / typed_weight
+    confidence = min(m.coverage for m in chosen) * (EXPLAINED + (1 - EXPLAINED) * min(1.0, explained))
+    values = tuple(options[m.option].value for m in sorted(chosen, key=lambda m: m.option))
+    if len(values) > 1:
+        values = tuple(v for v in values if not options[[o.value for o in options].index(v)].exclusive) or values
+    return Understood(values, round(confidence, 3), _evidence(reading, frozenset(used)))
+
+
+__all__ = ["ME", "THEM", "Context", "Question", "Understood", "spot", "understand"]

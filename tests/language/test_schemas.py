@@ -38,7 +38,7 @@ from bot.language.yamlload import load_yaml
 from bot.tools.flowtest import EXPECT_KEYS, load_tests
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
-SCHEMA_NAMES = ("flow", "messages", "personas", "tests")
+SCHEMA_NAMES = ("flow", "messages", "personas", "tests", "understanding")
 MODELINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(\S+)\s*$")
 
 EXAMPLE_TESTS = """\

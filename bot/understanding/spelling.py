@@ -1,0 +1,215 @@
+"""How people write on phones, put back into words the French model knows, before it reads them.
+
+The model was trained on edited text: « jsp », « chui » or « tt le temps » mean nothing to it. This is data, not
+logic: a word as typed (lowercase, accents optional) and what it stands for.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Typed word -> what it stands for. Keys are lowercase without accents; values are written properly.
+PHONE_SPELLINGS: dict[str, str] = {
+    "jsp": "je ne sais pas",
+    "jsais": "je sais",
+    "jsai": "je sais",
+    "chais": "je sais",
+    "chai": "je sais",
+    "chui": "je suis",
+    "chuis": "je suis",
+    "jsuis": "je suis",
+    "jsui": "je suis",
+    "jai": "j'ai",
+    "g": "j'ai",
+    "jpeux": "je peux",
+    "jveux": "je veux",
+    "jme": "je me",
+    "jle": "je le",
+    "jla": "je la",
+    "jen": "j'en",
+    "ya": "il y a",
+    "yen": "il y en",
+    "y'a": "il y a",
+    "c": "c'est",
+    "cest": "c'est",
+    "ct": "c'était",
+    "ouais": "oui",
+    "ouai": "oui",
+    "ouii": "oui",
+    "ouiii": "oui",
+    "wi": "oui",
+    "ui": "oui",
+    "oue": "oui",
+    "yes": "oui",
+    "ok": "d'accord",
+    "okay": "d'accord",
+    "oki": "d'accord",
+    "dac": "d'accord",
+    "dacc": "d'accord",
+    "daccord": "d'accord",
+    "nan": "non",
+    "nn": "non",
+    "nop": "non",
+    "bcp": "beaucoup",
+    "bcq": "beaucoup",
+    "bocou": "beaucoup",
+    "tt": "tout",
+    "tte": "toute",
+    "ts": "tous",
+    "ttes": "toutes",
+    "tjs": "toujours",
+    "tjrs": "toujours",
+    "tjr": "toujours",
+    "pk": "pourquoi",
+    "pq": "pourquoi",
+    "pcq": "parce que",
+    "pck": "parce que",
+    "psk": "parce que",
+    "qd": "quand",
+    "qq": "quelques",
+    "qqn": "quelqu'un",
+    "qqun": "quelqu'un",
+    "qqch": "quelque chose",
+    "pr": "pour",
+    "ds": "dans",
+    "vs": "vous",
+    "mm": "même",
+    "ms": "mais",
+    "tps": "temps",
+    "pb": "problème",
+    "pbs": "problèmes",
+    "pbm": "problème",
+    "slt": "salut",
+    "bjr": "bonjour",
+    "bsr": "bonsoir",
+    "stp": "s'il te plaît",
+    "svp": "s'il vous plaît",
+    "mrc": "merci",
+    "mci": "merci",
+    "jamai": "jamais",
+    "jammais": "jamais",
+    "ordi": "ordinateur",
+    "ordis": "ordinateurs",
+    "tel": "téléphone",
+    "tél": "téléphone",
+    "portab": "portable",
+    "smartfone": "smartphone",
+    "smarphone": "smartphone",
+    "smartphonne": "smartphone",
+    "tablete": "tablette",
+    "tabette": "tablette",
+    "ipad": "tablette ipad",
+    "internete": "internet",
+    "interet": "intérêt",
+    "maman": "mère",
+    "mman": "mère",
+    "papa": "père",
+    "mamie": "grand-mère",
+    "mamy": "grand-mère",
+    "meme": "même",
+    "papi": "grand-père",
+    "papy": "grand-père",
+    "pépé": "grand-père",
+    "ptet": "peut-être",
+    "aprem": "après-midi",
+    "aprèm": "après-midi",
+    "apres-midi": "après-midi",
+    "h24": "tout le temps",
+    "rdv": "rendez-vous",
+    "visio": "visioconférence",
+    "whatsap": "whatsapp",
+    "fb": "facebook",
+    "asso": "association",
+    "ca": "ça",
+    "deja": "déjà",
+    "tres": "très",
+    "interesse": "intéresse",
+    "interesses": "intéressé",
+    "interessee": "intéressée",
+    "mefie": "méfie",
+    "agee": "âgée",
+    "age": "âge",
+    "mere": "mère",
+    "pere": "père",
+    "frere": "frère",
+    "soeur": "sœur",
+    "telephone": "téléphone",
+    "telephones": "téléphones",
+    "probleme": "problème",
+    "problemes": "problèmes",
+    "demarches": "démarches",
+    "impots": "impôts",
+    "medecin": "médecin",
+    "sante": "santé",
+    "securite": "sécurité",
+    "ecrire": "écrire",
+    "francais": "français",
+    "debrouille": "débrouille",
+    "debrouiller": "débrouiller",
+    "deplacer": "déplacer",
+    "plutot": "plutôt",
+    "apres": "après",
+    "etre": "être",
+    "tete": "tête",
+    "fenetre": "fenêtre",
+    "reve": "rêve",
+    "prefere": "préfère",
+    "numerique": "numérique",
+    "telecharger": "télécharger",
+    "regulierement": "régulièrement",
+    "mefiant": "méfiant",
+    "mefiante": "méfiante",
+    "degoute": "dégoûté",
+    "deborde": "débordé",
+    "decouvrir": "découvrir",
+    "epoque": "époque",
+    "generation": "génération",
+    "genealogie": "généalogie",
+    "reseaux": "réseaux",
+    "video": "vidéo",
+    "videos": "vidéos",
+    "eleve": "élevé",
+    "cout": "coût",
+    "couteux": "coûteux",
+    "ecran": "écran",
+    "aimerai": "aimerais",
+    "voudrai": "voudrais",
+    "pourrai": "pourrais",
+    "connai": "connais",
+    "connait": "connaît",
+    "ete": "été",
+}
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
+_WORD = re.compile(r"\w+'|[\w-]+|[^\w\s]", re.UNICODE)
+_REPEATS = re.compile(r"(\w)\1{2,}")  # « nooon », « ouiiii »
+GLUED_WORDS = frozenset({"dinternet", "linternet", "jai", "cest", "jen", "quon", "jaime", "jadore", "lordi"})
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+# « appelez-la », « rappelez-moi »: the pronoun after the verb is who is meant
+_AFTER_VERB = re.compile(r"(\w)-(la|le|lui|les)\b", re.IGNORECASE)
+_ME_AFTER_VERB = re.compile(r"(\w)-(moi)\b", re.IGNORECASE)
+_AFTERNOON = re.compile(r"\bapr[eè]s[ -]?midi\b", re.IGNORECASE)
+_AINE = re.compile(r"\b(\d0)aine\b")  # « la 70aine »
+
+
+def respell(text: str) -> str:
+    """The text with phone spellings written out and apostrophes made plain, for the model to read."""
+    text = text.translate(_APOSTROPHES).replace("œ", "oe").replace("Œ", "Oe")
+    text = _REPEATS.sub(r"\1", text)
+    text = _AFTER_VERB.sub(r"\1 lui", text)
+    text = _ME_AFTER_VERB.sub(r"\1 moi", text)
+    text = _AINE.sub(r"\1 ans", text)
+    text = _AFTERNOON.sub("après-midi", text)
+    words = []
+    for word in _WORD.findall(text):
+        plain = strip_accents(word.lower())
+        replacement = PHONE_SPELLINGS.get(plain) or PHONE_SPELLINGS.get(word.lower())
+        if replacement is None and plain in GLUED_WORDS:
+            replacement = plain[0] + "'" + plain[1:]  # « jai », « dinternet »: the apostrophe left out
+        words.append(replacement if replacement is not None else word)
+    return " ".join(words).replace(" ' ", "'").replace("' ", "'")
