@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
@@ -85,6 +86,9 @@ async def serve(
     stop = stop or _stop_on_signals()
     async with AsyncExitStack() as stack:
         app = await stack.enter_async_context(open_app(settings, flow_path))
+        started = time.monotonic()
+        await asyncio.to_thread(app.engine.current.read_ahead)  # the French model, before anyone types
+        log.info("French understanding ready in %.1f s", time.monotonic() - started)
         channel = None
         if settings.telegram_token:
             channel = TelegramChannel(

@@ -10,6 +10,7 @@ from bot.language.flows import Flow, Step
 from bot.language.personas import Personas
 from bot.understanding.matching import Candidate, build_candidates
 from bot.understanding.question import Question, question_of
+from bot.understanding.reader import prepare
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,13 @@ class FlowBundle:
     # Normalised button names per question, built on first use: labels and synonyms never change at run time.
     candidates: dict[str, tuple[list[Candidate], list[str]]] = field(default_factory=dict)
     questions: dict[str, Question] = field(default_factory=dict)
+
+    def read_ahead(self) -> None:
+        """Load the French model and read every question's names and examples now (about 5 s the first time in
+        a process), so that the first person to type an answer does not wait for it."""
+        for step in self.flow.steps.values():
+            if step.waits and step.choices:
+                prepare(self.question_for(step))
 
     def question_for(self, step: Step) -> Question:
         """The question as the understanding reads it (its buttons' names and examples)."""

@@ -118,6 +118,7 @@ class Reading:
     terms: tuple[Term, ...]
     numbers: tuple[int, ...]
     years: tuple[int, ...]  # four-digit numbers that look like a year of birth
+    speakers: frozenset[str] = frozenset()  # who the sentences are about: "me" (« je », « j' ») and/or "them"
 
 
 def prepare(text: str) -> str:
@@ -157,7 +158,23 @@ def _reading(text: str, doc: Doc) -> Reading:
         if token.i in restrictive:
             terms.append(Term(frozenset({"seulement"}), False, token.i, token.text, "ADV", 1.0))
     plain = " ".join(strip_accents(t.text.lower()) for t in doc if not t.is_punct)
-    return Reading(text, plain, tuple(terms), tuple(numbers), tuple(years))
+    return Reading(text, plain, tuple(terms), tuple(numbers), tuple(years), _speakers(doc))
+
+
+def _speakers(doc: Doc) -> frozenset[str]:
+    """« j'ai 80 ans » is about the writer; « elle a 80 ans », « ma mère a … » about someone else."""
+    found: set[str] = set()
+    for token in doc:
+        if token.dep_ not in SUBJECTS:
+            continue
+        lower = strip_accents(token.text.lower()).rstrip("'")
+        if lower in ("je", "j", "moi"):
+            found.add("me")
+        elif lower in ("elle", "il") or lower in KIN or strip_accents(token.lemma_.lower()) in KIN:
+            found.add("them")
+    if any(strip_accents(t.text.lower()) in KIN for t in doc):
+        found.add("them")
+    return frozenset(found)
 
 
 def _term(token: Token, lower: str, negated: bool) -> Term | None:

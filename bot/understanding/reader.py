@@ -48,6 +48,7 @@ STRONG = 0.85  # a word match at least this close is the same word (or a typo of
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 MAX_CACHED = 512
 MAX_PHRASES = 20_000  # phrases of the flows kept read (the default flow has about 1,000)
+SPOT_DENSITY = 0.4  # of a phrase's words, the share that must be meaningful for it to be spotted elsewhere
 EXPLAINED = 0.65  # a phrase fully found in a text explaining nothing else scores this: the rest is doubt
 QUESTION_WORD = re.compile(r"^(qui|quoi|quand|ou|comment|combien|pourquoi|quel|quelle|quels|quelles|est ce)\b")
 # « je ne sais pas », then nothing, or what is not known (« si elle a le wifi », « trop », « ce qu'elle a »)
@@ -140,6 +141,12 @@ def spot(text: str, questions: Sequence[Question], context: Context | None = Non
             value = question.options[match.option].value
             if match.coverage >= 0.95 and value != UNKNOWN:
                 found.append((match.coverage, match.terms, question.slot, value, match.positions))
+    for question in questions:
+        if question.persons and question.slot is not None and reading.speakers == {"me"}:
+            # « j'ai 83 ans et je voudrais apprendre »: written by the person, for themselves
+            self_value = next((o.value for o in question.options if o.value == "self"), None)
+            if self_value is not None and any(f[2] != question.slot for f in found):
+                found.append((1.0, 0, question.slot, self_value, frozenset()))
     found.sort(key=lambda item: (-item[1], -item[0]))
     used: set[int] = set()
     values: dict[str, list[str]] = {}
@@ -155,6 +162,11 @@ def spot(text: str, questions: Sequence[Question], context: Context | None = Non
 
 
 # ----- reading the question's phrases, once -------------------------------------------------------------------
+def prepare(question: Question) -> None:
+    """Read the question's names and examples now rather than at its first answer."""
+    _compile(question)
+
+
 def _compile(question: Question) -> _Compiled:
     cached = _cache.get(question)
     if cached is not None:
@@ -337,7 +349,7 @@ def _best_per_option(reading: Reading, compiled: _Compiled, *, strict: bool) -> 
     best: dict[int, _Match] = {}
     explained: dict[int, set[int]] = {}
     for phrase in compiled.phrases:
-        if strict and not (phrase.example or _spottable(phrase)):
+        if strict and not _spottable(phrase):
             continue
         match = _match(reading, phrase, compiled.persons, strict)
         if match is None:
@@ -357,7 +369,14 @@ def _best_per_option(reading: Reading, compiled: _Compiled, *, strict: bool) -> 
 
 
 def _spottable(phrase: _Phrase) -> bool:
-    """A name that means something outside its question (« tablette », « ma fille »), not « oui » or « bien »."""
+    """A phrase that means something outside its question (« tablette », « ma fille », « ne veut pas entendre
+    parler d'internet »), not « oui » or « bien », nor a long phrase that only one word of carries
+    (« pour quelqu'un que j'aide »)."""
+    terms = phrase.reading.terms
+    if len(terms) < SPOT_DENSITY * len(phrase.reading.plain.split()):
+        return False
+    if len(terms) == 1 and terms[0].pos not in ("NOUN", "PROPN"):
+        return False  # « seule », « perdu »: an adjective alone may describe anyone in the message
     return any(
         t.weight >= 0.45 and t.pos in ("NOUN", "PROPN", "VERB", "ADJ") and t.key not in ("oui", "non")
         for t in phrase.reading.terms
