@@ -52,7 +52,7 @@ OPTIONS: dict[str, list[tuple[str, list[str], str]]] = {
         (
             "no",
             ["non", "pas maintenant", "je ne sais pas", "je préfère pas", "non merci", "pas d'accord",
-             "finalement non", "non, pas de numéro", "je ne veux pas donner mon numéro", "plus tard",
+             "finalement non", "non, pas de numéro", "hors de question", "surtout pas", "je ne veux pas donner mon numéro", "plus tard",
              "je ne préfère pas"],
             "consent_no_label",
         ),
@@ -95,6 +95,7 @@ OPTIONS: dict[str, list[tuple[str, list[str], str]]] = {
         ),
     ],
 }  # fmt: skip
+HOURS = {"morning": (6, 11), "afternoon": (12, 20)}  # « vers 10h »: the moment by the hour said
 QUESTIONS = {
     "consent": "callback_consent",
     "phone": "callback_phone",
@@ -189,7 +190,7 @@ class CallbackDialogue:
 def phase_question(flow: Flow, step_id: str, phase: str) -> Question:
     """A phase of the callback request as the understanding reads it (`rappel.who`: « moi » and « elle » differ)."""
     options = tuple(
-        Option(value, tuple(flow.messages[label].variants.values()), tuple(examples))
+        Option(value, tuple(flow.messages[label].variants.values()), tuple(examples), HOURS.get(value))
         for value, examples, label in OPTIONS[phase]
     )
     return Question(f"{step_id}.{phase}", None, options, persons=phase == "who")

@@ -56,7 +56,18 @@ class QuestionDialogue:
         return Context(for_whom if isinstance(for_whom, str) else None, now().year)
 
     def read(self, view: View, step: Step, text: str) -> Understood:
-        return understand(text, self.bundle.question_for(step), self.context(view.conversation))
+        return understand(
+            text, self.bundle.question_for(step), self.context(view.conversation), besides=self.later(view, step)
+        )
+
+    def later(self, view: View, step: Step) -> list[Question]:
+        """The questions still to come: a message may answer them too."""
+        answers = view.conversation.answers
+        return [
+            self.bundle.question_for(s)
+            for s in self.bundle.flow.steps.values()
+            if s.kind == "ask" and s.choices and s.slot not in answers and s.slot != step.slot
+        ]
 
     def answer_menu(self, view: View, step: Step, inbound: Inbound) -> list[Outcome]:
         value = button_value(inbound)
@@ -122,12 +133,7 @@ class QuestionDialogue:
         return [Store(step, value, self.volunteered(view, step, text) if text else {})]
 
     def volunteered(self, view: View, step: Step, text: str) -> dict[str, SlotValue]:
-        answers = view.conversation.answers
-        later = [
-            self.bundle.question_for(s)
-            for s in self.bundle.flow.steps.values()
-            if s.kind == "ask" and s.choices and s.slot not in answers and s.slot != step.slot
-        ]
+        later = self.later(view, step)
         if not later:
             return {}
         found = spot(text, later, self.context(view.conversation))

@@ -10,6 +10,7 @@ after it in the same clause; two negations over one word cancel (« c'est pas qu
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ NEGATORS = frozenset({"pas", "jamais", "rien", "aucun", "aucune", "personne", "g
 # Words that negate and also mean something themselves (« jamais » is an answer to « how often »).
 MEANINGFUL_NEGATORS = frozenset({"jamais", "rien", "aucun", "aucune", "personne", "sans"})
 SUBJECTS = frozenset({"nsubj", "nsubj:pass", "expl:subj", "csubj"})
-SKIPPED_POS = frozenset({"PUNCT", "SPACE", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "SYM", "X"})
+SKIPPED_POS = frozenset({"PUNCT", "SPACE", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "SYM"})
 CLAUSE_BREAKS = frozenset({",", ";", ".", "!", "?", ":", "mais", "et", "car", "parce", "puis", "sinon", "(", ")"})
 # Words said around an answer that carry no answer.
 FILLERS = frozenset(
@@ -41,7 +42,7 @@ FILLERS = frozenset(
         "monsieur", "coucou", "plait", "ca", "cela", "ce", "ceci", "on", "en", "y", "se", "si", "que", "qui",
         "quoi", "dont", "ou", "comme", "donc", "aussi", "vraiment", "franchement", "enfin", "disons", "genre",
         "chose", "truc", "machin", "etc", "c", "j", "m", "t", "s", "l", "d", "qu", "n", "me", "te", "nous",
-        "plutot", "surtout", "svp", "stp", "plaire", "preference", "ah", "oh", "eh", "bref",
+        "plutot", "surtout", "svp", "quelqu", "quelque", "stp", "plaire", "preference", "ah", "oh", "eh", "bref",
     }
 )  # fmt: skip
 # Common words that say little on their own: they count, but for less.
@@ -61,7 +62,7 @@ KIN = frozenset(
     }
 )  # fmt: skip
 # Small words that carry an answer here, whatever their part of speech (« avant midi », « contre »).
-KEPT = frozenset({"non", "oui", "seulement", "avant", "apres", "contre", "entre", "depuis"})
+KEPT = frozenset({"non", "oui", "seulement", "avant", "apres", "contre"})
 # French pronouns: a word the tagger calls a pronoun but is not one (« pc ») is read as a noun.
 PRONOUNS = frozenset(
     {
@@ -130,7 +131,9 @@ def prepare(text: str) -> str:
         return respelled
 
 
+@functools.lru_cache(maxsize=256)
 def read(text: str) -> Reading:
+    """One text read (the last few kept: a message is read against its question, then against later ones)."""
     return read_many([text])[0]
 
 
@@ -179,34 +182,46 @@ def _speakers(doc: Doc) -> frozenset[str]:
 
 def _term(token: Token, lower: str, negated: bool) -> Term | None:
     lemma = strip_accents(token.lemma_.lower())
-    if token.pos_ == "PRON" and lower in PRONOUNS:
+    if (token.pos_ == "PRON" and lower in PRONOUNS) or (lower in ("la", "le", "l", "m", "me") and _called(token)):
         return _pronoun(token, lower, negated)
     if lower in NEGATORS or lemma in NEGATORS or lower in ("ne", "n"):
         if lower in MEANINGFUL_NEGATORS and lower != "sans":
             return Term(frozenset({lower}), False, token.i, token.text, token.pos_, 1.0)
         return None
-    if token.pos_ in SKIPPED_POS and lower not in KEPT:
-        return None
+    if token.pos_ in SKIPPED_POS and lower not in KEPT and (token.is_stop or len(lower) < 4 or not lower.isalpha()):
+        return None  # a small word; a word the tagger could not place (« ordinatuer » as a conjunction) is kept
     if lower in FILLERS or lemma in FILLERS or not any(c.isalnum() for c in lower):
         return None
+    if lemma == "savoir" and any("VerbForm=Inf" in str(c.morph) for c in token.children):
+        lemma = lower = "savoir-faire"  # « je ne sais pas m'en servir » is about doing, not knowing
     weight = 0.35 if (lemma in GENERIC or lower in GENERIC) else 0.5 if (lemma in KIN or lower in KIN) else 1.0
     vector = _unit(token) if token.has_vector and token.pos_ in ("NOUN", "VERB", "ADJ", "ADV", "PROPN") else None
     return Term(frozenset({lemma, lower}), negated, token.i, token.text, token.pos_, weight, vector)
 
 
 def _pronoun(token: Token, lower: str, negated: bool) -> Term | None:
-    """Tonic personal pronouns name who the answer is about (« pour elle », « plutôt moi »)."""
-    if lower in FILLERS:
+    """Tonic personal pronouns name who the answer is about (« pour elle », « plutôt moi »); so does the object of
+    a verb of calling (« m'appeler », « l'appeler »). A subject (« elle entend mal ») does not."""
+    if lower in FILLERS and not _called(token):
+        return None
+    if token.dep_ in SUBJECTS and lower not in ("moi", "lui", "eux"):
         return None
     if lower in MEANINGFUL_NEGATORS:
         return Term(frozenset({lower}), False, token.i, token.text, "PRON", 1.0)
-    if lower == "moi":
+    if lower == "moi" or (lower in ("m", "me") and _called(token)):
         who = ME
-    elif lower in ("elle", "lui", "eux", "elles"):  # tonic forms: the object clitics (« m' », « la ») say little
+    elif lower in ("elle", "lui", "eux", "elles") or (lower in ("la", "le", "l") and _called(token)):
         who = THEM
     else:
         return None
     return Term(frozenset({who, PERSON}), negated, token.i, token.text, "PRON", 0.6)
+
+
+CALLING = frozenset({"appeler", "rappeler", "joindre", "contacter", "telephoner", "appele"})
+
+
+def _called(token: Token) -> bool:
+    return token.head.i != token.i and strip_accents(token.head.lemma_.lower()) in CALLING
 
 
 def _unit(token: Token) -> Vector | None:
@@ -222,7 +237,7 @@ def _negators(doc: Doc) -> list[Token]:
     has_ne = any(strip_accents(t.text.lower()).rstrip("'") in ("ne", "n") for t in doc)
     for token in doc:
         lower = strip_accents(token.text.lower())
-        if lower in NEGATORS or (lower == "plus" and _has_ne(token.head)) or (lower == "ni" and not has_ne):
+        if lower in NEGATORS or (lower == "plus" and _plus_negates(token)) or (lower == "ni" and not has_ne):
             by_head.setdefault(token.head.i, token)
     for token in doc:
         lower = strip_accents(token.text.lower())
@@ -233,6 +248,17 @@ def _negators(doc: Doc) -> list[Token]:
         if not any(word in NEGATORS or word == "plus" for word in after):
             by_head[token.head.i] = token
     return list(by_head.values())
+
+
+def _plus_negates(token: Token) -> bool:
+    """« ne … plus », or spoken without « ne » right after the verb (« je conduis plus », « j'ai plus de
+    voiture »); not « plus que », nor « plus » before what it compares (« plus facile »)."""
+    if _has_ne(token.head):
+        return True
+    head = token.head
+    after = token.nbor(1) if token.i + 1 < len(token.doc) else None
+    next_word = strip_accents(after.text.lower()) if after is not None else ""
+    return head.pos_ in ("VERB", "AUX") and head.i < token.i and next_word not in ("que", "qu'", "qu")
 
 
 def _has_ne(head: Token) -> bool:

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from bot.core.clock import now
 from bot.core.slots import UNKNOWN
@@ -48,6 +48,8 @@ STRONG = 0.85  # a word match at least this close is the same word (or a typo of
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 MAX_CACHED = 512
 MAX_PHRASES = 20_000  # phrases of the flows kept read (the default flow has about 1,000)
+POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
+NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
 SPOT_DENSITY = 0.4  # of a phrase's words, the share that must be meaningful for it to be spotted elsewhere
 EXPLAINED = 0.65  # a phrase fully found in a text explaining nothing else scores this: the rest is doubt
 QUESTION_WORD = re.compile(r"^(qui|quoi|quand|ou|comment|combien|pourquoi|quel|quelle|quels|quelles|est ce)\b")
@@ -62,7 +64,7 @@ DONT_KNOW = re.compile(
 ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
 BETWEEN = re.compile(r"\bentre (\d{2,3}) et (\d{2,3})\b")
 # « née en 47 », « née le 12/03/1944 », « bientôt 80 », « j'aurai 70 ans »
-BIRTH = re.compile(r"\bne(?:e)?s? (?:en|le) (?:\d{1,2} \d{1,2} )?(\d{2}|\d{4})\b")
+BIRTH = re.compile(r"\bne(?:e)?s? (?:en|le) (?:\d{1,2}(?: \w+)? )?(\d{2}|\d{4})\b")
 ALMOST = re.compile(
     r"\b(?:bientot|presque|aurai|aura|vais avoir|va avoir|va sur ses|vais sur mes|pas loin de) (\d{2,3})\b"
 )
@@ -99,8 +101,11 @@ _cache: OrderedDict[Question, _Compiled] = OrderedDict()
 _phrase_readings: dict[str, Reading] = {}
 
 
-def understand(text: str, question: Question, context: Context | None = None) -> Understood:
-    """The value(s) the text gives to the question, with how sure the reading is."""
+def understand(
+    text: str, question: Question, context: Context | None = None, *, besides: Sequence[Question] = ()
+) -> Understood:
+    """The value(s) the text gives to the question, with how sure the reading is. `besides`: questions still to
+    come; words that clearly answer them (« …, elle a 85 ans ») do not count against the reading."""
     compiled = _compile(question)
     plain = normalise(text)
     if not plain:
@@ -115,20 +120,42 @@ def understand(text: str, question: Question, context: Context | None = None) ->
         return NOTHING  # « oui et non »
     if any(o.value == UNKNOWN for o in question.options) and DONT_KNOW.match(plain):
         return Understood((UNKNOWN,), 0.9, (plain,))  # « je sais pas si elle a le wifi »
+    if question.multi and POSITIONS.match(plain):
+        picked = [int(n) - 1 for n in re.findall(r"\d", plain)]
+        if all(0 <= n < len(question.options) for n in picked):  # « 1, 3 »: the buttons at those places
+            values = tuple(dict.fromkeys(question.options[n].value for n in picked))
+            return Understood(values, 1.0, (plain,))
     reading = read(text)
     numbered = _by_number(reading, compiled, context, position_too=True)
     if numbered is not None:
         return numbered
+    found = _read_against(reading, compiled)
+    if found.sure or not besides:
+        return found
+    _, used = _spotted(reading, besides, context)
+    if not used:
+        return found
+    rest = dataclasses.replace(reading, terms=tuple(t for t in reading.terms if t.position not in used))
+    return _read_against(rest, compiled) if rest.terms else found
+
+
+def _read_against(reading: Reading, compiled: _Compiled) -> Understood:
     matches = _best_per_option(reading, compiled, strict=False)
     if not matches:
         return NOTHING
-    return _multi(reading, matches, compiled) if question.multi else _single(reading, matches, compiled)
+    return _multi(reading, matches, compiled) if compiled.question.multi else _single(reading, matches, compiled)
 
 
 def spot(text: str, questions: Sequence[Question], context: Context | None = None) -> dict[str, Understood]:
     """Per slot, the answers a message clearly gives, for questions other than the one asked: only sure
     readings of whole phrases holding a word that means something on its own (never « oui », « un peu »)."""
-    reading = read(text)
+    return _spotted(read(text), questions, context)[0]
+
+
+def _spotted(
+    reading: Reading, questions: Sequence[Question], context: Context | None
+) -> tuple[dict[str, Understood], set[int]]:
+    """What `spot` finds, and the positions of the words that carried it."""
     found: list[tuple[float, int, str, str, frozenset[int]]] = []
     for question in questions:
         if question.slot is None:
@@ -158,7 +185,7 @@ def spot(text: str, questions: Sequence[Question], context: Context | None = Non
         used |= positions
         values.setdefault(slot, []).append(value)
         evidence.setdefault(slot, []).extend(t.word for t in reading.terms if t.position in positions)
-    return {slot: Understood(tuple(v), 1.0, tuple(evidence[slot])) for slot, v in values.items()}
+    return {slot: Understood(tuple(v), 1.0, tuple(evidence[slot])) for slot, v in values.items()}, used
 
 
 # ----- reading the question's phrases, once -------------------------------------------------------------------
@@ -291,10 +318,10 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
     ka, kb = a.key, b.key
     prefix = len(_common_prefix(ka, kb))
     shorter = min(len(ka), len(kb))
-    if shorter >= 5 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(5, shorter - 1):  # « marche » ~ « marcher »
+    if shorter >= 4 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(4, shorter - 1):  # « marche » ~ « marcher »
         return 0.9
-    if min(len(ka), len(kb)) >= 4 and max(fuzz.ratio(x, y) for x in a.forms for y in b.forms) >= 85:
-        return 0.85
+    if shorter >= 5 and min(OSA.distance(x, y) for x in a.forms for y in b.forms) <= (1 if shorter < 8 else 2):
+        return 0.85  # a typo: a letter missed, added, changed or two swapped (« ordinatuer », « tablete »)
     if a.vector is not None and b.vector is not None:
         cosine = float(a.vector @ b.vector)
         if cosine >= VECTOR_CLOSE:
@@ -359,13 +386,26 @@ def _best_per_option(reading: Reading, compiled: _Compiled, *, strict: bool) -> 
         known = best.get(phrase.option)
         if known is None or (match.coverage, match.terms) > (known.coverage, known.terms):
             best[phrase.option] = match
-    typed_weight = sum(t.weight for t in reading.terms) or 1.0
+    related = {p for match in best.values() for p in match.positions}
     for option, match in best.items():
         positions = explained.get(option, set()) | match.positions
-        share = sum(t.weight for t in reading.terms if t.position in positions) / typed_weight
+        share = _share(reading, positions, related)
         score = match.coverage * (EXPLAINED + (1 - EXPLAINED) * min(1.0, share))
         best[option] = dataclasses.replace(match, score=score)
     return best
+
+
+def _share(reading: Reading, explained: set[int] | frozenset[int], related: set[int]) -> float:
+    """How much of the text `explained` accounts for. A word no button knows (« depuis noël ») weighs less
+    than one another button knows: it is more likely said around the answer than a second answer."""
+    total = 0.0
+    held = 0.0
+    for term in reading.terms:
+        weight = term.weight if term.position in related else term.weight * NEUTRAL
+        total += weight
+        if term.position in explained:
+            held += weight
+    return min(1.0, held / total) if total else 0.0
 
 
 def _spottable(phrase: _Phrase) -> bool:
@@ -412,10 +452,10 @@ def _multi(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) ->
         used |= match.positions
     if not chosen:
         return _single(reading, matches, compiled)
-    typed_weight = sum(t.weight for t in reading.terms) or 1.0
-    explained = sum(t.weight for t in reading.terms if t.position in used) / typed_weight
-    confidence = min(m.coverage for m in chosen) * (EXPLAINED + (1 - EXPLAINED) * min(1.0, explained))
-    values = tuple(options[m.option].value for m in sorted(chosen, key=lambda m: m.option))
+    related = {p for match in matches.values() for p in match.positions}
+    explained = _share(reading, used, related)
+    confidence = min(m.coverage for m in chosen) * (EXPLAINED + (1 - EXPLAINED) * explained)
+    values = tuple(options[m.option].value for m in sorted(chosen, key=lambda m: min(m.positions)))  # as typed
     if len(values) > 1:
         values = tuple(v for v in values if not options[[o.value for o in options].index(v)].exclusive) or values
     return Understood(values, round(confidence, 3), _evidence(reading, frozenset(used)))

@@ -116,6 +116,8 @@ PHONE_SPELLINGS: dict[str, str] = {
     "aprèm": "après-midi",
     "apres-midi": "après-midi",
     "h24": "tout le temps",
+    "tlj": "tous les jours",
+    "tlm": "tout le monde",
     "rdv": "rendez-vous",
     "visio": "visioconférence",
     "whatsap": "whatsapp",
@@ -183,7 +185,9 @@ PHONE_SPELLINGS: dict[str, str] = {
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
 _WORD = re.compile(r"\w+'|[\w-]+|[^\w\s]", re.UNICODE)
 _REPEATS = re.compile(r"(\w)\1{2,}")  # « nooon », « ouiiii »
-GLUED_WORDS = frozenset({"dinternet", "linternet", "jai", "cest", "jen", "quon", "jaime", "jadore", "lordi"})
+GLUED_WORDS = frozenset(
+    {"dinternet", "linternet", "jai", "cest", "jen", "quon", "jaime", "jadore", "lordi", "laise", "jarrive", "jessaie"}
+)
 
 
 def strip_accents(text: str) -> str:
@@ -194,6 +198,7 @@ def strip_accents(text: str) -> str:
 _AFTER_VERB = re.compile(r"(\w)-(la|le|lui|les)\b", re.IGNORECASE)
 _ME_AFTER_VERB = re.compile(r"(\w)-(moi)\b", re.IGNORECASE)
 _AFTERNOON = re.compile(r"\bapr[eè]s[ -]?midi\b", re.IGNORECASE)
+_HOUR = re.compile(r"\b(\d{1,2}) ?h(?:eures?)?(?: ?(\d{2}))?\b", re.IGNORECASE)  # « vers 10h »
 _AINE = re.compile(r"\b(\d0)aine\b")  # « la 70aine »
 
 
@@ -205,6 +210,7 @@ def respell(text: str) -> str:
     text = _ME_AFTER_VERB.sub(r"\1 moi", text)
     text = _AINE.sub(r"\1 ans", text)
     text = _AFTERNOON.sub("après-midi", text)
+    text = _HOUR.sub(r"\1 heures", text)
     words = []
     for word in _WORD.findall(text):
         plain = strip_accents(word.lower())

@@ -17,7 +17,9 @@ from bot.core.text import (
     parse_phone,
     parse_postcode,
 )
-from bot.understanding.matching import Candidate, build_candidates, match_many, match_one
+from bot.understanding.matching import Candidate, build_candidates, match_one
+from bot.understanding.question import Context, question_of
+from bot.understanding.reader import understand
 
 
 def candidates(loaded: LoadedFlow, step_id: str) -> tuple[list[Candidate], list[str], bool]:
@@ -32,13 +34,16 @@ def candidates(loaded: LoadedFlow, step_id: str) -> tuple[list[Candidate], list[
 
 
 def one(loaded: LoadedFlow, step_id: str, text: str) -> str | None:
-    found, order, allow_unknown = candidates(loaded, step_id)
-    return match_one(text, found, order, allow_unknown)
+    """The value the conversation takes for this typed answer (a sure reading), or None."""
+    unknown = list(loaded.flow.messages["unknown_label"].variants.values())
+    found = understand(text, question_of(loaded.flow.steps[step_id], unknown), Context(year=2026))
+    return found.values[0] if found.sure and len(found.values) == 1 else None
 
 
 def many(loaded: LoadedFlow, step_id: str, text: str) -> list[str] | None:
-    found, order, allow_unknown = candidates(loaded, step_id)
-    return match_many(text, found, order, allow_unknown)
+    unknown = list(loaded.flow.messages["unknown_label"].variants.values())
+    found = understand(text, question_of(loaded.flow.steps[step_id], unknown), Context(year=2026))
+    return list(found.values) if found.sure else None
 
 
 # ----- normalise -----------------------------------------------------------------------------------------
@@ -73,8 +78,8 @@ def test_normalise_cuts_very_long_input() -> None:
     ("step_id", "text", "expected"),
     [
         # accents, case and punctuation
-        ("frequence", "ouais", "daily"),
-        ("frequence", "OUAIS", "daily"),
+        ("connexion", "ouais", "yes"),
+        ("connexion", "OUAIS", "yes"),
         ("frequence", "Jamais!!", "never"),
         ("frequence", "Chaque SEMAINE", "weekly"),
         ("aisance", "Je me débrouille", "intermediate"),
@@ -159,9 +164,11 @@ def test_ambiguity_returns_none() -> None:
 
 
 def test_contradictory_answer_is_not_guessed(loaded: LoadedFlow) -> None:
-    """ "oui et non" to a frequency question names two different buttons: nothing is picked."""
+    """ "oui et non" to a frequency question says nothing: nothing is picked; « oui mais pas souvent » says how
+    often (« oui » alone does not)."""
     assert one(loaded, "frequence", "oui et non") is None
-    assert one(loaded, "frequence", "oui mais pas souvent") is None
+    assert one(loaded, "frequence", "oui") is None
+    assert one(loaded, "frequence", "oui mais pas souvent") == "rarely"
 
 
 def test_contradictory_yes_no_on_a_yes_no_question(loaded: LoadedFlow) -> None:

@@ -1,0 +1,92 @@
+"""Typed answers in the conversation: a doubt is asked back with Oui / Non, « non » shows the buttons, answers a
+message gives to later questions are kept and their questions skipped (the first message too, through
+`python -m bot chat --jsonl`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.app.root import LoadedFlow
+from bot.engine.engine import Engine
+from bot.engine.questions import GUESS_NO, GUESS_YES
+from tests.conftest import Chat
+from tests.engine.test_engine import TO_GOALS, msg, text, values
+from tests.test_cli import bot_env, run_bot
+
+TO_MOBILITY = [*TO_GOALS, "value:family_contact", "value:smartphone", "value:weekly", "value:intermediate",
+               "value:unsure", "value:confidence"]  # fmt: skip
+
+
+async def test_a_doubt_is_asked_back_and_yes_takes_it(memory_engine: Engine, loaded: LoadedFlow) -> None:
+    """Half an answer gets « Si je comprends bien : … ? » with Oui / Non, nothing stored; « oui » stores it."""
+    chat = Chat(memory_engine)
+    await chat.script(TO_MOBILITY)
+    turn = await chat.send("il conduit")
+    assert turn.state == "mobilite"
+    assert text(turn).startswith("Si je comprends bien : oui, facile ?")
+    assert values(turn) == [GUESS_YES, GUESS_NO]
+    record = await memory_engine.storage.load_conversation(chat.key)
+    assert record is not None and "mobility" not in record.data["answers"]
+    turn = await chat.send("oui")
+    assert turn.state == "lieu"
+    record = await memory_engine.storage.load_conversation(chat.key)
+    assert record is not None and record.data["answers"]["mobility"] == "easy"
+    assert "guess" not in record.data
+
+
+async def test_no_to_a_doubt_shows_the_buttons(memory_engine: Engine, loaded: LoadedFlow) -> None:
+    """« non » to the guess: an apology, the question again with its buttons, nothing stored, no miss counted."""
+    chat = Chat(memory_engine)
+    await chat.script(TO_MOBILITY)
+    await chat.send("il conduit")
+    turn = await chat.send(f"value:{GUESS_NO}")
+    assert turn.state == "mobilite"
+    assert turn.replies[0].text == msg(loaded, "guess_refused")
+    assert "easy" in values(turn) and "difficult" in values(turn)
+    record = await memory_engine.storage.load_conversation(chat.key)
+    assert record is not None and "mobility" not in record.data["answers"]
+    assert "misses" not in record.data
+
+
+async def test_another_answer_instead_of_yes_or_no_is_read(memory_engine: Engine) -> None:
+    """Typing a clear answer while a guess waits answers the question itself."""
+    chat = Chat(memory_engine)
+    await chat.script(TO_MOBILITY)
+    await chat.send("il conduit")
+    turn = await chat.send("non, elle a du mal à marcher")
+    assert turn.state == "lieu"
+    record = await memory_engine.storage.load_conversation(chat.key)
+    assert record is not None and record.data["answers"]["mobility"] == "difficult"
+
+
+async def test_an_answer_that_says_more_skips_later_questions(memory_engine: Engine) -> None:
+    """« pour ma mère, elle a 85 ans et une tablette » answers who, and the age and devices are not asked."""
+    chat = Chat(memory_engine)
+    await chat.send("bonjour")
+    turn = await chat.send("c'est pour ma mère, elle a 85 ans et une tablette")
+    assert turn.slot == "goals"
+    assert "J'ai bien noté" in text(turn)
+    asked = [turn.slot]
+    for line in ("value:family_contact", "value:never", "value:no", "value:curious", "value:confidence",
+                 "value:yes"):  # fmt: skip
+        turn = await chat.send(line)
+        asked.append(turn.slot)
+    assert "equipment" not in asked and "age_band" not in asked
+    record = await memory_engine.storage.load_conversation(chat.key)
+    assert record is not None
+    answers = record.data["answers"]
+    assert (answers["for_whom"], answers["age_band"], answers["equipment"]) == ("relative", "80_plus", ["tablet"])
+
+
+def test_a_first_message_with_several_answers_through_chat_jsonl(tmp_path: Path) -> None:
+    """The issue's opening message, as the first line of `chat --jsonl`: who, age, devices and attitude are
+    kept, said back in one sentence, and the next question asked is one none of them answered."""
+    opening = "Bonjour, ma mère a 85 ans, elle n'a qu'un téléphone fixe et ne veut pas entendre parler d'internet"
+    done = run_bot(["chat", "--jsonl"], tmp_path, stdin=f"{opening}\nvalue:family_contact\n", env=bot_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert "J'ai bien noté : pour un proche" in first["text"]
+    assert "80 ans ou plus" in first["text"] and "aucun" in first["text"].lower()
+    assert first["slot"] == "goals"
+    assert second["slot"] == "brakes"  # the devices and the attitude were given: not asked

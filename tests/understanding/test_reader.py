@@ -1,0 +1,171 @@
+"""Reading typed French against the shipped flow's questions: relatives' phrasings, negation, phone spellings,
+ages, several answers, doubt, and answers a first message gives to several questions at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app.root import LoadedFlow
+from bot.core.slots import UNKNOWN
+from bot.engine.callback_dialogue import phase_question
+from bot.understanding.question import Context, Question, question_of
+from bot.understanding.reader import spot, understand
+
+RELATIVE = Context(for_whom="relative", year=2026)
+SELF = Context(for_whom="self", year=2026)
+
+
+def question(loaded: LoadedFlow, step_id: str) -> Question:
+    unknown = list(loaded.flow.messages["unknown_label"].variants.values())
+    return question_of(loaded.flow.steps[step_id], unknown)
+
+
+def read(loaded: LoadedFlow, step_id: str, text: str, context: Context = SELF) -> tuple[str, set[str]]:
+    found = understand(text, question(loaded, step_id), context)
+    return found.level, set(found.values)
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "value"),
+    [
+        ("attitude", "elle veut pas en entendre parler", "refuses"),
+        ("attitude", "il ne veut pas en entendre parler", "refuses"),
+        ("freins", "elle marche mal", "health"),
+        ("freins", "mon père voit mal", "health"),
+        ("mobilite", "elle a du mal à marcher", "difficult"),
+        ("mobilite", "il marche mal", "difficult"),
+        ("aisance", "elle est perdue", "none"),
+        ("aisance", "il se débrouille", "intermediate"),
+        ("pour_qui", "c'est pour ma mère", "relative"),
+        ("pour_qui", "pour mon papa", "relative"),
+    ],
+)
+def test_relatives_phrasings_are_understood(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
+    """What a relative writes about the person (third person, feminine or masculine) is read at the first try."""
+    assert read(loaded, step, text, RELATIVE) == ("sure", {value})
+
+
+def test_who_to_call_tells_the_person_from_the_relative(loaded: LoadedFlow) -> None:
+    """« elle directement » means the person helped; « moi » the relative writing: pronouns decide here."""
+    who = phase_question(loaded.flow, "rappel", "who")
+    for text in ("elle directement", "lui directement", "appelez-la", "ma mère"):
+        assert understand(text, who, RELATIVE).values == ("person",), text
+    for text in ("moi", "rappelez-moi", "plutôt moi"):
+        assert understand(text, who, RELATIVE).values == ("relative",), text
+
+
+@pytest.mark.parametrize(
+    ("step", "said", "negated", "value"),
+    [
+        ("attitude", "ça m'intéresse", "ça ne m'intéresse pas", "curious"),
+        ("attitude", "ça m'interesse", "ca m'interesse pas", "curious"),
+        ("connexion", "j'ai internet", "je n'ai pas internet", "yes"),
+        ("aisance", "je suis à l'aise", "je ne suis pas à l'aise", "advanced"),
+        ("mobilite", "je conduis", "je ne conduis plus", "easy"),
+        ("appareils", "elle a un smartphone", "elle n'a pas de smartphone", "smartphone"),
+        ("appareils", "j'ai une tablette", "je n'ai pas de tablette", "tablet"),
+        ("frequence", "souvent", "pas souvent", "weekly"),
+        ("entourage", "quelqu'un peut m'aider", "personne ne peut m'aider", "yes"),
+    ],
+)
+def test_a_negation_is_never_read_as_its_opposite(
+    loaded: LoadedFlow, step: str, said: str, negated: str, value: str
+) -> None:
+    """The same words with a negation never give the value the words give without it."""
+    level, values = read(loaded, step, said)
+    assert value in values and level != "none", said
+    assert value not in read(loaded, step, negated)[1], negated
+
+
+def test_two_negations_cancel(loaded: LoadedFlow) -> None:
+    """« c'est pas que ça m'intéresse pas » says it is of interest."""
+    assert read(loaded, "attitude", "c'est pas que ça m'intéresse pas") == ("sure", {"curious"})
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "value"),
+    [
+        ("frequence", "jsp", UNKNOWN),
+        ("frequence", "bcp", "daily"),
+        ("frequence", "tt le temps", "daily"),
+        ("connexion", "ouais", "yes"),
+        ("connexion", "OUAIS !!", "yes"),
+        ("aisance", "chui perdue", "none"),
+        ("aisance", "un peu", "basic"),
+        ("aisance", "pas trop", "basic"),
+        ("attitude", "bof", "indifferent"),
+        ("attitude", "CA M INTERESSE", "curious"),
+        ("appareils", "un ordi", "computer"),
+        ("appareils", "une tablete", "tablet"),
+        ("connexion", "jsp si elle a le wifi", UNKNOWN),
+    ],
+)
+def test_phone_spellings_typos_and_missing_accents(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
+    """Written as on a phone (abbreviations, no accents, capitals, a typo), the answer is still read."""
+    assert read(loaded, step, text) == ("sure", {value})
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("83", "80_plus"),
+        ("j'ai 83 ans", "80_plus"),
+        ("quatre-vingt-trois ans", "80_plus"),
+        ("soixante-douze ans", "70_79"),
+        ("née en 1941", "80_plus"),
+        ("né en 1958", "60_69"),
+        ("née en 47", "70_79"),
+        ("née le 3 mars 1950", "70_79"),
+        ("bientôt 80", "70_79"),
+        ("j'aurai 70 ans en juin", "60_69"),
+        ("75 ou 76", "70_79"),
+        ("entre 70 et 80", "70_79"),
+    ],
+)
+def test_ages_in_digits_words_or_birth_year(loaded: LoadedFlow, text: str, value: str) -> None:
+    """An age in digits or in words, or a year of birth (the current year given), picks the right range."""
+    assert read(loaded, "age", text) == ("sure", {value})
+
+
+def test_several_answers_to_a_several_choice_question(loaded: LoadedFlow) -> None:
+    """« une tablette et un vieux portable » ticks both; « pas les impôts, plutôt la famille » only the family."""
+    assert read(loaded, "appareils", "une tablette et un vieux portable") == ("sure", {"tablet", "basic_phone"})
+    assert read(loaded, "appareils", "smartphone, tablette et pc") == ("sure", {"smartphone", "tablet", "computer"})
+    assert read(loaded, "envies", "pas les impôts, plutôt la famille")[1] == {"family_contact"}
+
+
+@pytest.mark.parametrize(
+    ("step", "text"),
+    [
+        ("connexion", "c'est quoi une box ?"),
+        ("frequence", "oui et non"),
+        ("pour_qui", "bonjour"),
+        ("appareils", "'; DROP TABLE conversations; --"),
+        ("attitude", "blablabla"),
+        ("freins", "azertyuiop"),
+    ],
+)
+def test_what_is_not_an_answer_is_not_taken(loaded: LoadedFlow, step: str, text: str) -> None:
+    """A question back, a contradiction, a greeting or nonsense is never taken as an answer."""
+    assert read(loaded, step, text)[0] != "sure"
+
+
+def test_a_related_word_alone_makes_a_doubt_not_an_answer(loaded: LoadedFlow) -> None:
+    """Half an answer (« il conduit »: easy?) is asked back rather than taken."""
+    assert read(loaded, "mobilite", "il conduit") == ("doubt", {"easy"})
+
+
+def test_a_first_message_gives_every_answer_it_clearly_names(loaded: LoadedFlow) -> None:
+    """The issue's opening message fills who it is for, the age, the equipment and the attitude, and no more."""
+    asks = [question(loaded, s.id) for s in loaded.flow.steps.values() if s.kind == "ask" and s.choices]
+    text = "Bonjour, ma mère a 85 ans, elle n'a qu'un téléphone fixe et ne veut pas entendre parler d'internet"
+    found = {slot: set(u.values) for slot, u in spot(text, asks, Context(year=2026)).items()}
+    assert found == {"for_whom": {"relative"}, "age_band": {"80_plus"}, "equipment": {"none"}, "attitude": {"refuses"}}
+    mine = spot("j'ai 83 ans, j'ai une tablette et je voudrais apprendre", asks, Context(year=2026))
+    assert {slot: set(u.values) for slot, u in mine.items()} == {
+        "for_whom": {"self"},
+        "age_band": {"80_plus"},
+        "equipment": {"tablet"},
+        "attitude": {"curious"},
+    }
+    assert spot("bonjour, je voudrais de l'aide", asks, Context(year=2026)) == {}
