@@ -218,7 +218,7 @@ def _default_check_paths(settings: Settings) -> list[Path]:
 
 
 def _flows_check(paths: list[Path], as_json: bool) -> int:
-    from bot.tools.check import check
+    from bot.tools.check import check, warning_text
 
     report = check(paths)
     if as_json:
@@ -227,16 +227,28 @@ def _flows_check(paths: list[Path], as_json: bool) -> int:
                 {
                     "ok": report.ok,
                     "files": report.files,
-                    "errors": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
+                    "errors": [
+                        {"file": p.file, "line": p.line, "message": p.message, "severity": "error"}
+                        for p in report.problems
+                    ],
+                    "warnings": [
+                        {"file": p.file, "line": p.line, "message": p.message, "severity": "warning"}
+                        for p in report.warnings
+                    ],
                 },
                 ensure_ascii=False,
                 indent=2,
             )
         )
     else:
-        for problem in report.problems:
-            print(problem)
-        print(f"{len(report.files)} file(s) checked, {len(report.problems)} problem(s)", file=sys.stderr)
+        shown = [(p, str(p)) for p in report.problems] + [(w, warning_text(w)) for w in report.warnings]
+        for _, text in sorted(shown, key=lambda item: (item[0].file, item[0].line)):
+            print(text)
+        print(
+            f"{len(report.files)} fichier(s) vérifié(s), {len(report.problems)} problème(s), "
+            f"{len(report.warnings)} avertissement(s)",
+            file=sys.stderr,
+        )
     return 0 if report.ok else 1
 
 
@@ -246,7 +258,11 @@ async def _flows_test(paths: list[Path], settings: Settings, as_json: bool) -> i
 
     files = [p for p in yaml_files(paths) if kind_of(p) == "tests"]
     if not files:
-        print("no conversation test file found (YAML files with a `tests:` list)", file=sys.stderr)
+        print(
+            "aucun fichier de test de conversation (fichiers YAML avec une liste `tests:`) ; nommez un fichier ou un "
+            "dossier qui en contient",
+            file=sys.stderr,
+        )
         return 1
     report = await run_tests(files, settings)
     if as_json:
@@ -266,8 +282,8 @@ async def _flows_test(paths: list[Path], settings: Settings, as_json: bool) -> i
         )
     else:
         for r in report.results:
-            print(f"PASS {r.name}" if r.ok else f"FAIL {r.file}:{r.line}: {r.name}: {r.message}")
-        print(f"{report.passed} passed, {report.failed} failed")
+            print(f"RÉUSSI {r.name}" if r.ok else f"ÉCHEC {r.file}:{r.line}: {r.name} : {r.message}")
+        print(f"{report.passed} réussi(s), {report.failed} échoué(s)")
     return 0 if report.failed == 0 else 1
 
 
@@ -279,9 +295,9 @@ def _flows_graph(flow_path: Path, output: Path | None) -> int:
     if text:
         sys.stdout.write(text)
     if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"attention : {warning}", file=sys.stderr)
     if written:
-        print(f"wrote {written}", file=sys.stderr)
+        print(f"écrit : {written}", file=sys.stderr)
     return 0
 
 

@@ -480,7 +480,7 @@ def test_chat_with_a_missing_flow_file_fails_cleanly(tmp_path: Path) -> None:
     """`chat --flow` with a file that does not exist exits 1 with a `file:line: message`, no traceback."""
     result = run_bot(["chat", "--jsonl", "--flow", str(tmp_path / "absent.yaml")], tmp_path)
     assert result.returncode == 1
-    assert re.search(r"absent\.yaml:1: cannot read the file", result.stderr), result.stderr
+    assert re.search(r"absent\.yaml:1: impossible de lire le fichier", result.stderr), result.stderr
     assert "Traceback" not in result.stderr
 
 

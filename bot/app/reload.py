@@ -25,6 +25,7 @@ from bot.core.tasks import Job
 
 log = logging.getLogger(__name__)
 RELOAD_INTERVAL = 2.0  # seconds between two looks at the files
+CHANGED = "fichiers modifiés"  # the reason logged when the watcher saw the files change
 FileMark = tuple[str, int, int, int]  # path, modification time (ns), size, inode; -1s when the file is missing
 
 
@@ -82,10 +83,13 @@ class Reloader(Job):
                     continue
                 now = self.marks()
                 if (now != self._marks or self._retry) and now == seen:
-                    await self.reload("files changed")
+                    await self.reload(CHANGED)
                 seen = now
             except Exception:  # a bug: say so, and keep watching with the version in place
-                log.exception("reloading the flow and queue files failed; the running version is kept")
+                log.exception(
+                    "le rechargement du parcours et des files a échoué (erreur du programme) ; la version en service "
+                    "est gardée"
+                )
 
     async def reload(self, reason: str) -> bool:
         """Read the files and swap them in; False when they are refused (the running version stays)."""
@@ -97,9 +101,10 @@ class Reloader(Job):
             self._marks, self._retry = marks, False  # refused: not read again until the files change
             self.refusals += 1
             for problem in exc.problems:
-                log.error("reload refused: %s", problem)
+                log.error("rechargement refusé : %s", problem)
             log.error(
-                "reload (%s) refused: %d problem(s) in the files; the bot keeps the version it runs",
+                "rechargement (%s) refusé : %d problème(s) dans les fichiers ; le robot garde la version en service. "
+                "Corrigez-les (`python -m bot flows check` les liste) et enregistrez : le rechargement se refera",
                 reason,
                 len(exc.problems),
             )
@@ -107,7 +112,11 @@ class Reloader(Job):
         except Exception:  # a bug of a loader: the files are refused all the same, said once with the traceback
             self._marks, self._retry = marks, False
             self.refusals += 1
-            log.exception("reload (%s) failed while reading the files; the bot keeps the version it runs", reason)
+            log.exception(
+                "rechargement (%s) : la lecture des fichiers a échoué (erreur du programme) ; le robot garde la "
+                "version en service",
+                reason,
+            )
             return False
         flow, personas = files.flow, files.personas
         try:
@@ -115,14 +124,20 @@ class Reloader(Job):
             await app.engine.replace_flow(flow, personas)
         except StorageError as exc:
             self._retry = True
-            log.warning("reload (%s) postponed: the database cannot remember the new flow (%s)", reason, exc)
+            log.warning(
+                "rechargement (%s) reporté : la base de données ne peut pas enregistrer le nouveau parcours (%s) ; "
+                "nouvel essai au prochain passage",
+                reason,
+                exc,
+            )
             return False
         # Nothing waits from the engine's swap to this one: no turn sees half of the new set.
         app.files.swap(files)
         self._marks, self._retry = marks, False
         self.reloads += 1
         log.info(
-            "reloaded (%s): flow `%s` version %s from %s, %d persona(s), %d mediator queue(s)",
+            "rechargé (%s) : parcours `%s` version %s depuis %s, %d profil(s), %d file(s) de médiateurs ; les "
+            "nouvelles conversations le suivent",
             reason,
             flow.name,
             flow.version,

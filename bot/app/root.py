@@ -52,7 +52,14 @@ def load_flow_with_personas(path: Path) -> LoadedFlow:
     personas_path = path.parent / flow.personas_file
     if not personas_path.exists():
         raise FlowError(
-            [Problem(str(path), flow.personas_line, f"personas file `{flow.personas_file}` not found beside the flow")]
+            [
+                Problem(
+                    str(path),
+                    flow.personas_line,
+                    f"fichier des profils `{flow.personas_file}` introuvable à côté du parcours ; corrigez "
+                    "`personas:` ou copiez le fichier dans ce dossier",
+                )
+            ]
         )
     personas = load_personas(personas_path)
     problems = check_against_flow(personas, flow)

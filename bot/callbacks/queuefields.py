@@ -50,7 +50,7 @@ TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 INSEE = re.compile(r"^(?:\d{2}|2[AB])\d{3}$")
 
 
-LEVELS = {"postcodes": "postcode", "insee": "INSEE code", "departments": "department"}
+LEVELS = {"postcodes": "code postal", "insee": "code INSEE", "departments": "département"}
 
 
 def empty_block(line: int) -> LineDict:
@@ -67,8 +67,8 @@ def unknown_keys(raw: LineDict, allowed: tuple[str, ...], where: str, out: Colle
         if close not in allowed:
             found = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             close = found[0] if found else None
-        hint = f"did you mean `{close}`?" if close else f"allowed: {', '.join(allowed)}"
-        out.add(raw.line_of(key), f"{where}unknown key `{key}`; {hint}")
+        hint = f"vouliez-vous dire `{close}` ?" if close else f"clés permises : {', '.join(allowed)}"
+        out.add(raw.line_of(key), f"{where}clé `{key}` inconnue ; {hint}")
 
 
 def code_text(item: Any) -> str:
@@ -78,29 +78,32 @@ def code_text(item: Any) -> str:
 
 def _postcode_problem(code: str, geo: Geo | None) -> str | None:
     if not re.fullmatch(r"\d{5}", code):
-        return f'postcode `{code}` must be 5 digits, e.g. "69001"'
+        return f'code postal `{code}` : 5 chiffres attendus, par exemple "69001"'
     if geo is not None and code not in geo.postcodes:
-        return f"postcode `{code}` does not exist in the geography table; check it"
+        return f"le code postal `{code}` n'existe pas dans la table géographique ; vérifiez-le"
     return None
 
 
 def _insee_problem(code: str, geo: Geo | None) -> str | None:
     if code.startswith("20") and re.fullmatch(r"\d{5}", code):
-        return f"INSEE code `{code}`: Corsican communes' codes start with 2A or 2B (Ajaccio is 2A004)"
+        return f"code INSEE `{code}` : les codes des communes corses commencent par 2A ou 2B (Ajaccio : 2A004)"
     if not INSEE.match(code):
-        return f"INSEE code `{code}` must be 5 characters: 2 for the department, 3 for the commune (Lyon is 69123)"
+        return f"code INSEE `{code}` : 5 caractères attendus, 2 pour le département et 3 pour la commune (Lyon : 69123)"
     if geo is not None and code not in geo.by_code:
         if code in geo.postcodes:
-            return f"`{code}` is a postcode, not an INSEE code: put it under `postcodes`"
-        return f"INSEE code `{code}` is not a commune of the geography table; check it (Lyon is 69123, not 69000)"
+            return f"`{code}` est un code postal, pas un code INSEE : mettez-le sous `postcodes`"
+        return (
+            f"le code INSEE `{code}` n'est pas une commune de la table géographique ; vérifiez-le "
+            "(Lyon : 69123, pas 69000)"
+        )
     return None
 
 
 def _department_problem(code: str, geo: Geo | None) -> str | None:
     if code == "20":
-        return "department `20`: Corsica is `2A` (Corse-du-Sud) and `2B` (Haute-Corse)"
+        return "département `20` : la Corse, c'est `2A` (Corse-du-Sud) et `2B` (Haute-Corse)"
     if code not in DEPARTMENTS:
-        return f'department `{code}` does not exist; use 01 to 95, 2A, 2B or 971 to 976 (between quotes: "01")'
+        return f'le département `{code}` n\'existe pas ; écrivez 01 à 95, 2A, 2B ou 971 à 976 (entre guillemets : "01")'
     return None
 
 

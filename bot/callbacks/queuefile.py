@@ -38,6 +38,8 @@ QUEUE_KEYS = ("name", "label", "territory", "telegram_chat_id", "mediators", "ho
 TERRITORY_KEYS = ("postcodes", "insee", "departments", "around")
 AROUND_KEYS = ("lat", "lon", "km")
 HOURS_KEYS = ("days", "from", "to")
+
+
 def load_queues(path: Path | None, *, default_chat_id: int | None, geo: Geo | None = None) -> QueueSet:
     """The queues of `path`; no file (or None): only the default queue. `default_chat_id` (MEDIATOR_CHAT_ID)
     sets the default queue's group, over the file's. Raises FlowError listing every problem."""
@@ -53,7 +55,15 @@ def load_queues(path: Path | None, *, default_chat_id: int | None, geo: Geo | No
 def parse_queues(data: Any, file: str, geo: Geo | None = None) -> QueueSet:
     """The QueueSet of a parsed file; raises FlowError with every problem found."""
     if not isinstance(data, LineDict) or not set(data) & set(TOP_KEYS):
-        raise FlowError([Problem(file, 1, "expected a top-level `default:` mapping and/or a `queues:` list")])
+        raise FlowError(
+            [
+                Problem(
+                    file,
+                    1,
+                    "le fichier commence par un bloc `default:` et/ou une liste `queues:` (voir catalogue/README.md)",
+                )
+            ]
+        )
     return _Parser(file, geo).parse(data)
 
 
@@ -76,17 +86,19 @@ class _Parser:
         if raw_default is None:
             raw_default = empty_block(data.line)
         elif not isinstance(raw_default, LineDict):
-            self.add(data.line_of("default"), "`default` must be a mapping (label, hours, target_minutes, …)")
+            self.add(data.line_of("default"), "`default` doit contenir ses clés (label, hours, target_minutes, …)")
             raw_default = empty_block(data.line_of("default"))
         default = self.queue(raw_default, DEFAULT_NAME, None)
         raw_queues = data.get("queues")
         if "queues" in data and not isinstance(raw_queues, LineList):
-            self.add(data.line_of("queues"), "`queues` must be a list of queues, each starting with `- name: …`")
+            self.add(
+                data.line_of("queues"), "`queues` doit être une liste de files, chacune commençant par `- name: …`"
+            )
         items: LineList = raw_queues if isinstance(raw_queues, LineList) else LineList()
         territorial: list[Queue] = []
         for index, raw in enumerate(items):
             if not isinstance(raw, LineDict):
-                self.add(items.line_of(index), "each queue must be a mapping starting with `- name: …`")
+                self.add(items.line_of(index), "chaque file commence par `- name: …`, suivi de ses clés")
                 continue
             self.index = index
             territorial.append(self.queue(raw, self.name(raw), default))
@@ -96,27 +108,35 @@ class _Parser:
 
     def name(self, raw: LineDict) -> str:
         if "name" not in raw:
-            self.add(raw.line, "a queue without `name`; give it a short name such as `lyon` (a-z, 0-9, _ and -)")
+            self.add(raw.line, "une file sans `name` ; donnez-lui un nom court comme `lyon` (a-z, 0-9, _ et -)")
             return f"line-{raw.line}"
         line, name = raw.line_of("name"), str(raw["name"])
         if name == DEFAULT_NAME:
-            self.add(line, "the name `default` is reserved for the `default:` block; choose another name")
+            self.add(line, "le nom `default` est réservé au bloc `default:` ; choisissez un autre nom")
         elif not NAME.match(name):
-            self.add(line, f"queue name `{name}`: use 1 to 64 of a-z, 0-9, _ and - (no capitals, spaces or accents)")
+            self.add(
+                line,
+                f"nom de file `{name}` : 1 à 64 caractères parmi a-z, 0-9, _ et - (ni majuscule, ni espace, ni accent)",
+            )
         elif name in self.names:
-            self.add(line, f"queue name `{name}` is already used at line {self.names[name]}; names must be unique")
+            self.add(
+                line, f"le nom de file `{name}` est déjà pris ligne {self.names[name]} ; chaque file a son propre nom"
+            )
         self.names.setdefault(name, line)
         return name
 
     def queue(self, raw: LineDict, name: str, default: Queue | None) -> Queue:
         """The `default:` block (default is None) or a territorial queue, inheriting the default's settings."""
-        where = "default queue: " if default is None else f"queue `{name}`: "
+        where = "file par défaut : " if default is None else f"file `{name}` : "
         if default is None:
             unknown_keys(raw, (*DEFAULT_KEYS, "territory", "name"), where, self.out)
             if "territory" in raw:
-                self.add(raw.line_of("territory"), f"{where}no `territory`: it takes what no other queue covers")
+                self.add(
+                    raw.line_of("territory"),
+                    f"{where}pas de `territory` : elle reçoit ce qu'aucune autre file ne couvre ; retirez-le",
+                )
             if "name" in raw:
-                self.add(raw.line_of("name"), f"{where}no `name`: it is always `default`")
+                self.add(raw.line_of("name"), f"{where}pas de `name` : elle s'appelle toujours `default` ; retirez-le")
         else:
             unknown_keys(raw, QUEUE_KEYS, where, self.out)
         base = default or QueueSet.only_default().default
@@ -124,11 +144,13 @@ class _Parser:
         if "label" in raw:
             text = raw["label"]
             if not isinstance(text, str) or not text.strip() or len(text) > MAX_LABEL:
-                self.add(raw.line_of("label"), f"{where}`label` must be a text of 1 to {MAX_LABEL} characters")
+                self.add(raw.line_of("label"), f"{where}`label` doit être un texte de 1 à {MAX_LABEL} caractères")
             else:
                 label = " ".join(text.split())
         elif default is not None:
-            self.add(raw.line, f"{where}missing `label`: the team's name as the person reads it (« la Maison … »)")
+            self.add(
+                raw.line, f"{where}il manque `label` : le nom de l'équipe tel que la personne le lira (« la Maison … »)"
+            )
         territory: dict[str, frozenset[str]] = {}
         around = None
         if default is not None:
@@ -151,16 +173,17 @@ class _Parser:
     # ----- territory ----------------------------------------------------------------------------------------
     def territory(self, raw: LineDict, name: str, where: str) -> tuple[dict[str, frozenset[str]], Around | None]:
         value = raw.get("territory")
-        hint = "list `postcodes`, `insee`, `departments` or `around`"
+        hint = "indiquez `postcodes`, `insee`, `departments` ou `around`"
         if not isinstance(value, LineDict):
-            message = "missing `territory`" if value is None else "`territory` must be a mapping"
+            message = "il manque `territory`" if value is None else "`territory` doit contenir ses clés"
             self.add(raw.line_of("territory"), f"{where}{message}: {hint}")
             return {}, None
-        unknown_keys(value, TERRITORY_KEYS, where + "territory: ", self.out)
+        unknown_keys(value, TERRITORY_KEYS, where + "territory : ", self.out)
         if not any(value.get(key) not in (None, "", [], {}) for key in TERRITORY_KEYS):
             self.add(
                 raw.line_of("territory"),
-                f"{where}empty territory: {hint}, or remove the queue (the default queue takes what no queue covers)",
+                f"{where}territoire vide : {hint}, ou retirez la file (la file par défaut reçoit ce qu'aucune "
+                "file ne couvre)",
             )
             return {}, None
         codes = {key: frozenset(self.codes(value, key, name, where)) for key in ("postcodes", "insee", "departments")}
@@ -183,15 +206,15 @@ class _Parser:
                 self.add(line, f"{where}{problem}")
                 continue
             if code in seen:
-                self.add(line, f"{where}{level} `{code}` is listed twice (also at line {seen[code]}); keep one")
+                self.add(line, f"{where}{level} `{code}` écrit deux fois (aussi ligne {seen[code]}) ; gardez-en un")
                 continue
             seen[code] = line
             first = self.claims.setdefault((key, code), (name, line, self.index))
             if first[2] != self.index:
                 self.add(
                     line,
-                    f"{where}{level} `{code}` is already in queue `{first[0]}` (line {first[1]}); a {level} "
-                    "belongs to one queue only: remove it from one of them",
+                    f"{where}{level} `{code}` déjà dans la file `{first[0]}` (ligne {first[1]}) ; un {level} "
+                    "n'appartient qu'à une file : retirez-le de l'une des deux",
                 )
                 continue
             found.append(code)
@@ -202,22 +225,26 @@ class _Parser:
             return None
         raw, line = territory["around"], territory.line_of("around")
         if not isinstance(raw, LineDict):
-            self.add(line, f"{where}`around` must be a mapping: {{lat: 45.76, lon: 4.83, km: 10}}")
+            self.add(line, f"{where}`around` s'écrit {{lat: 45.76, lon: 4.83, km: 10}}")
             return None
-        unknown_keys(raw, AROUND_KEYS, where + "around: ", self.out)
-        lat = self.number(raw, "lat", -90, 90, "a latitude in degrees between -90 and 90 (45.76 for Lyon)", where)
-        lon = self.number(raw, "lon", -180, 180, "a longitude in degrees between -180 and 180 (4.83 for Lyon)", where)
-        km = self.number(raw, "km", 0, MAX_KM, f"a radius in kilometres, more than 0 and at most {MAX_KM:g}", where)
+        unknown_keys(raw, AROUND_KEYS, where + "around : ", self.out)
+        lat = self.number(raw, "lat", -90, 90, "une latitude en degrés entre -90 et 90 (45.76 pour Lyon)", where)
+        lon = self.number(raw, "lon", -180, 180, "une longitude en degrés entre -180 et 180 (4.83 pour Lyon)", where)
+        km = self.number(raw, "km", 0, MAX_KM, f"un rayon en kilomètres, plus de 0 et au plus {MAX_KM:g}", where)
         if lat is None or lon is None or km is None:
             return None
         if self.geo is not None:
             near = self.geo.nearest_commune(lat, lon)
             if near.lat is not None and near.lon is not None and distance_km(lat, lon, near.lat, near.lon) > FAR_KM:
-                self.add(line, f"{where}the centre {lat}, {lon} is not in France; are `lat` and `lon` swapped?")
+                self.add(
+                    line, f"{where}le centre {lat}, {lon} n'est pas en France ; `lat` et `lon` seraient-ils inversés ?"
+                )
                 return None
         first = self.circles.setdefault((lat, lon, km), (name, line, self.index))
         if first[2] != self.index:
-            self.add(line, f"{where}the same circle is already queue `{first[0]}`'s (line {first[1]}); keep one")
+            self.add(
+                line, f"{where}le même cercle est déjà celui de la file `{first[0]}` (ligne {first[1]}) ; gardez-en un"
+            )
             return None
         return Around(lat, lon, km)
 
@@ -226,7 +253,9 @@ class _Parser:
         number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
         if number is None or not (low < number if key == "km" else low <= number) or number > high:
             missing = key not in raw
-            self.add(raw.line_of(key), f"{where}around: {'missing' if missing else 'wrong'} `{key}`: write {what}")
+            self.add(
+                raw.line_of(key), f"{where}around : `{key}` {'manquant' if missing else 'incorrect'} ; écrivez {what}"
+            )
             return None
         return number
 
@@ -238,8 +267,8 @@ class _Parser:
         if not isinstance(value, int) or isinstance(value, bool) or value >= 0:
             self.add(
                 raw.line_of("telegram_chat_id"),
-                f"{where}`telegram_chat_id` must be the negative id of a Telegram group, without quotes "
-                "(e.g. -1001234567890); a positive id is a person, not a group",
+                f"{where}`telegram_chat_id` doit être l'identifiant négatif d'un groupe Telegram, sans guillemets "
+                "(par exemple -1001234567890) ; un identifiant positif est une personne, pas un groupe",
             )
             return None
         return value
@@ -249,14 +278,17 @@ class _Parser:
         if value is None:
             return frozenset()
         if not isinstance(value, LineList):
-            self.add(raw.line_of("mediators"), f"{where}`mediators` must be a list of Telegram user ids: [123, 456]")
+            self.add(
+                raw.line_of("mediators"), f"{where}`mediators` doit être une liste d'identifiants Telegram : [123, 456]"
+            )
             return frozenset()
         ids = []
         for index, item in enumerate(value):
             if not isinstance(item, int) or isinstance(item, bool) or item <= 0:
                 self.add(
                     value.line_of(index),
-                    f"{where}mediator `{item}` must be a Telegram user id: a positive whole number, without quotes",
+                    f"{where}le médiateur `{item}` doit être un identifiant Telegram : un nombre entier positif, "
+                    "sans guillemets",
                 )
             else:
                 ids.append(item)
@@ -267,8 +299,8 @@ class _Parser:
             return fallback
         value = raw[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
-            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
-            self.add(raw.line_of(key), f"{where}`{key}` must be a whole number {bounds}, not {value!r}")
+            bounds = f"de {low} à {high}" if high is not None else f"d'au moins {low}"
+            self.add(raw.line_of(key), f"{where}`{key}` doit être un nombre entier {bounds}, pas {value!r}")
             return fallback
         return value
 
@@ -280,7 +312,8 @@ class _Parser:
             if not isinstance(block, LineDict):
                 self.add(
                     block_line,
-                    f'{where}`hours` must be {{days: [lundi, …], from: "09:00", to: "17:00"}} or a list of them',
+                    f'{where}`hours` s\'écrit {{days: [lundi, …], from: "09:00", to: "17:00"}}, ou une liste '
+                    "de ces blocs",
                 )
                 continue
             found = self.time_range(block, where)
@@ -288,12 +321,12 @@ class _Parser:
                 ranges.append(found)
         if not ranges:
             if not blocks:
-                self.add(line, f'{where}`hours` is empty: write {{days: [lundi, …], from: "09:00", to: "17:00"}}')
+                self.add(line, f'{where}`hours` est vide : écrivez {{days: [lundi, …], from: "09:00", to: "17:00"}}')
             return OFFICE_HOURS
         return WorkingHours(tuple(ranges))
 
     def time_range(self, block: LineDict, where: str) -> TimeRange | None:
-        unknown_keys(block, HOURS_KEYS, where + "hours: ", self.out)
+        unknown_keys(block, HOURS_KEYS, where + "hours : ", self.out)
         days = self.days(block, where)
         start, end = (self.time(block, key, where) for key in ("from", "to"))
         if days is None or start is None or end is None:
@@ -301,8 +334,8 @@ class _Parser:
         if start >= end:
             self.add(
                 block.line_of("from"),
-                f"{where}hours: `from` ({block['from']}) must be before `to` ({block['to']}); "
-                "for hours past midnight write two ranges",
+                f"{where}hours : `from` ({block['from']}) doit précéder `to` ({block['to']}) ; "
+                "pour des horaires après minuit, écrivez deux plages",
             )
             return None
         return TimeRange(days, start, end)
@@ -311,7 +344,7 @@ class _Parser:
         value = block.get("days")
         line = block.line_of("days")
         if value is None:
-            self.add(line, f"{where}hours: missing `days`, e.g. [lundi, mardi, mercredi, jeudi, vendredi]")
+            self.add(line, f"{where}hours : il manque `days`, par exemple [lundi, mardi, mercredi, jeudi, vendredi]")
             return None
         items = value if isinstance(value, LineList) else [value]
         days: set[int] = set()
@@ -321,13 +354,13 @@ class _Parser:
             found = day_range(str(item))
             if found is None:
                 close = difflib.get_close_matches(str(item).casefold(), list(DAYS)[:7], n=1, cutoff=0.6)
-                hint = f"did you mean `{close[0]}`?" if close else "use lundi … dimanche (or mon … sun)"
-                self.add(item_line, f"{where}hours: unknown day `{item}`; {hint}")
+                hint = f"vouliez-vous dire `{close[0]}` ?" if close else "écrivez lundi … dimanche (ou mon … sun)"
+                self.add(item_line, f"{where}hours : jour `{item}` inconnu ; {hint}")
                 ok = False
             else:
                 days |= found
         if not items:
-            self.add(line, f"{where}hours: `days` is empty; list the working days: [lundi, mardi, …]")
+            self.add(line, f"{where}hours : `days` est vide ; indiquez les jours travaillés : [lundi, mardi, …]")
         return frozenset(days) if ok else None
 
     def time(self, block: LineDict, key: str, where: str) -> int | None:
@@ -335,9 +368,7 @@ class _Parser:
         found = TIME.match(value) if isinstance(value, str) else None
         minutes = int(found[1]) * 60 + int(found[2]) if found and int(found[2]) < 60 else None
         if minutes is None or minutes > 24 * 60:
-            what = "missing" if key not in block else f"`{value}` is not a time"
-            self.add(block.line_of(key), f'{where}hours: `{key}`: {what}; write it as "HH:MM", e.g. "09:00"')
+            what = "manquant" if key not in block else f"`{value}` n'est pas une heure"
+            self.add(block.line_of(key), f'{where}hours : `{key}` {what} ; écrivez-la "HH:MM", par exemple "09:00"')
             return None
         return minutes
-
-

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import FlowError, Problem
-from bot.language.checks import Collector, check_graph, check_texts
+from bot.language.checks import Collector, check_graph, check_texts, unknown_key
 from bot.language.model import (
     ACTIONS,
     REQUIRED_MESSAGES,
@@ -88,7 +88,9 @@ def flow_from_source(source: str, file: str) -> Flow:
         messages_file = parts["messages_file"]
         messages_data = load_yaml(parts["messages"], messages_file)
         if not isinstance(messages_data, LineDict) or not isinstance(messages_data.get("messages"), LineDict):
-            raise FlowError([Problem(messages_file, 1, "expected a `messages:` mapping of text names to texts")])
+            raise FlowError(
+                [Problem(messages_file, 1, "`messages:` est attendu en tête du fichier, avec un texte par nom")]
+            )
         base_messages = messages_data["messages"]
     return parse_flow(data, file, source, base_messages, parts.get("messages_file", ""))
 
@@ -98,10 +100,18 @@ def parse_flow(
 ) -> Flow:
     out = Collector(file)
     if not isinstance(data, LineDict):
-        raise FlowError([Problem(file, 1, "a flow file must be a mapping with `flow`, `start` and `steps`")])
+        raise FlowError(
+            [
+                Problem(
+                    file,
+                    1,
+                    "un parcours s'écrit avec `flow:`, `start:`, `human:` et `steps:` (voir flows/orientation.yaml)",
+                )
+            ]
+        )
     for key in data:
         if key not in FLOW_KEYS:
-            out.add(data.line_of(key), f"unknown key `{key}`; expected one of {sorted(FLOW_KEYS)}")
+            out.add(data.line_of(key), unknown_key(key, FLOW_KEYS))
     name = _text_field(data, "flow", out, required=True)
     start = _text_field(data, "start", out, required=True)
     human = _text_field(data, "human", out, required=True)
@@ -109,10 +119,10 @@ def parse_flow(
     if isinstance(settings, LineDict):
         for key in settings:
             if key not in SETTINGS_KEYS:
-                out.add(settings.line_of(key), f"unknown setting `{key}`; known: {', '.join(sorted(SETTINGS_KEYS))}")
+                out.add(settings.line_of(key), unknown_key(key, SETTINGS_KEYS, "`settings` : "))
     max_misses = settings.get("max_misses", 2) if isinstance(settings, dict) else 2
     if not isinstance(max_misses, int) or isinstance(max_misses, bool) or max_misses < 1:
-        out.add(data.line_of("settings"), "settings.max_misses must be a whole number, 1 or more")
+        out.add(data.line_of("settings"), "`settings.max_misses` doit être un nombre entier, 1 ou plus")
         max_misses = 2
 
     variables = parse_wordings(data.get("variables"), "variables", data.line_of("variables"), out)
@@ -125,26 +135,28 @@ def parse_flow(
     if not messages:  # one clear problem rather than one per missing text
         out.add(
             data.line_of("messages"),
-            "no texts: copy messages.yaml (the shared texts, as in flows/messages.yaml) beside the flow",
+            "aucun texte commun : copiez messages.yaml (les textes communs, comme flows/messages.yaml) à côté du "
+            "parcours",
         )
     for key in REQUIRED_MESSAGES:
         if messages and key not in messages:
             out.add(
                 data.line_of("messages"),
-                f"missing text `messages.{key}`; add it to the flow or to messages.yaml beside it",
+                f"il manque le texte `messages.{key}` ; ajoutez-le à messages.yaml à côté du parcours, ou à la "
+                "section `messages` du parcours",
             )
 
     steps: dict[str, Step] = {}
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, LineDict) or not raw_steps:
-        out.add(data.line_of("steps"), "`steps` must be a mapping of step names to steps, and not empty")
+        out.add(data.line_of("steps"), "`steps` doit contenir les étapes, chacune sous son nom (`accueil:` …)")
     else:
         for step_id, raw in raw_steps.items():
             if step_id in RESERVED_STATES or not STEP_NAME.match(step_id):
                 out.add(
                     raw_steps.line_of(step_id),
-                    f"step name `{step_id}`: use letters, digits, `_` or `-`, "
-                    f"starting with a letter, and not {', '.join(sorted(RESERVED_STATES))} (used by the bot)",
+                    f"nom d'étape `{step_id}` : utilisez des lettres, des chiffres, `_` ou `-`, en commençant par "
+                    f"une lettre, et pas {', '.join(sorted(RESERVED_STATES))} (réservé au robot)",
                 )
             step = parse_step(step_id, raw, raw_steps.line_of(step_id), out)
             if step is not None:
@@ -176,11 +188,9 @@ def _text_field(data: LineDict, key: str, out: Collector, *, required: bool) -> 
     value = data.get(key)
     if value is None:
         if required:
-            out.add(data.line, f"missing `{key}`")
+            out.add(data.line, f"il manque `{key}:`")
         return None
     if not isinstance(value, str) or not value.strip():
-        out.add(data.line_of(key), f"`{key}` must be a non-empty text")
+        out.add(data.line_of(key), f"`{key}` doit être un texte non vide")
         return None
     return value
-
-

@@ -145,6 +145,7 @@ class Choice:
     # Whole sentences people write meaning this button, read by the understanding as well as the synonyms.
     examples: tuple[str, ...] = ()
     examples_lines: tuple[int, ...] = ()  # the line of each example, for coordinators' warnings
+    synonyms_lines: tuple[int, ...] = ()  # the line of each synonym, likewise
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import Any
 from bot.core.errors import FlowError, Problem
 from bot.core.messages import PersonaResult
 from bot.core.slots import SLOTS, UNKNOWN, SlotValue, condition_holds
+from bot.language.checks import did_you_mean, unknown_key
 from bot.language.flows import Collector, Flow, Wording, parse_conditions, parse_wording
 from bot.language.standard import V1_ENUMS
 from bot.language.yamlload import LineDict, LineList, read_yaml
@@ -107,69 +108,88 @@ def load_personas(path: Path) -> Personas:
 def parse_personas(data: Any, file: str) -> Personas:
     out = Collector(file)
     if not isinstance(data, LineDict) or not isinstance(data.get("personas"), LineDict):
-        raise FlowError([Problem(file, 1, "expected a top-level `personas:` mapping of persona ids")])
+        raise FlowError(
+            [Problem(file, 1, "`personas:` est attendu en tête du fichier, avec chaque profil sous son identifiant")]
+        )
     raw_personas: LineDict = data["personas"]
     for key in data:
         if key != "personas":
-            out.add(data.line_of(key), f"unknown key `{key}`; only `personas` is expected")
+            out.add(data.line_of(key), f"clé `{key}` inconnue ; seule `personas:` est attendue en tête du fichier")
     personas: dict[str, Persona] = {}
     for persona_id, raw in raw_personas.items():
         line = raw_personas.line_of(persona_id)
         if persona_id not in PERSONA_IDS:
-            out.add(line, f"unknown persona id `{persona_id}`; the ids are fixed: {', '.join(PERSONA_IDS)}")
+            out.add(
+                line,
+                f"identifiant de profil `{persona_id}` inconnu{did_you_mean(persona_id, PERSONA_IDS)} ; les "
+                f"identifiants sont fixes : {', '.join(PERSONA_IDS)}",
+            )
             continue
         persona = _parse_persona(persona_id, raw, line, out)
         if persona is not None:
             personas[persona_id] = persona
     for persona_id in PERSONA_IDS:
         if persona_id not in raw_personas:
-            out.add(data.line_of("personas"), f"persona `{persona_id}` is missing; all seven are needed")
+            out.add(data.line_of("personas"), f"il manque le profil `{persona_id}` ; les sept profils sont nécessaires")
     if out.problems:
         raise FlowError(out.problems)
     return Personas(file, personas)
 
 
 def _parse_persona(persona_id: str, raw: Any, line: int, out: Collector) -> Persona | None:
-    where = f"persona `{persona_id}`"
+    where = f"profil `{persona_id}`"
     if not isinstance(raw, LineDict):
-        out.add(line, f"{where}: expected a mapping")
+        out.add(line, f"{where} : les clés du profil sont attendues (`title`, `urgency`, `message`, `rules`…)")
         return None
     for key in raw:
         if key not in PERSONA_KEYS:
-            out.add(raw.line_of(key), f"{where}: unknown key `{key}`; allowed: {sorted(PERSONA_KEYS)}")
+            out.add(raw.line_of(key), unknown_key(key, PERSONA_KEYS, f"{where} : "))
     for key in ("title", "urgency", "message", "rules"):
         if key not in raw:
-            out.add(raw.line, f"{where}: missing `{key}`")
+            out.add(raw.line, f"{where} : il manque `{key}`")
     urgency = str(raw.get("urgency", "none"))
     if urgency not in URGENCY_RANK:
-        out.add(raw.line_of("urgency"), f"{where}: urgency must be one of {', '.join(URGENCY_RANK)}")
+        out.add(
+            raw.line_of("urgency"), f"{where} : `urgency` doit valoir une de ces valeurs : {', '.join(URGENCY_RANK)}"
+        )
         urgency = "none"
     solutions = _list(raw, "solutions", where, out)
     for value in solutions:
         if value not in SOLUTION_TYPES:
             out.add(
-                raw.line_of("solutions"), f"{where}: unknown solution `{value}`; known: {', '.join(SOLUTION_TYPES)}"
+                raw.line_of("solutions"),
+                f"{where} : solution `{value}` inconnue{did_you_mean(str(value), SOLUTION_TYPES)} (solutions "
+                f"connues : {', '.join(SOLUTION_TYPES)})",
             )
     # A missing message is reported once, above, not again as "expected a text".
     message = (
-        parse_wording(raw["message"], f"{where} message", raw.line_of("message"), out) if "message" in raw else None
+        parse_wording(raw["message"], f"{where}, `message`", raw.line_of("message"), out) if "message" in raw else None
     )
     rules: list[PersonaRule] = []
     raw_rules = raw.get("rules")
     if "rules" in raw and (not isinstance(raw_rules, LineList) or not raw_rules):
-        out.add(raw.line_of("rules"), f"{where}: `rules` must be a non-empty list of `- if: … weight: … reason: …`")
+        out.add(
+            raw.line_of("rules"), f"{where} : `rules` doit être une liste non vide de `- if: … weight: … reason: …`"
+        )
     rule_items: LineList = raw_rules if isinstance(raw_rules, LineList) else LineList()
     for index, item in enumerate(rule_items):
         item_line = rule_items.line_of(index)
         if not isinstance(item, LineDict) or not {"if", "weight", "reason"} <= set(item):
-            out.add(item_line, f"{where}: each rule needs `if`, `weight` and `reason`")
+            out.add(item_line, f"{where} : chaque règle a besoin de `if`, `weight` et `reason`")
             continue
         for key in item:
             if key not in {"if", "weight", "reason"}:
-                out.add(item.line_of(key), f"{where}: unknown key `{key}` in a rule; allowed: if, weight, reason")
+                out.add(
+                    item.line_of(key),
+                    unknown_key(key, ("if", "weight", "reason"), f"{where}, règle : ")
+                    + " ; pour une exception, écrivez une règle de poids négatif",
+                )
         weight = item["weight"]
         if not isinstance(weight, int | float) or isinstance(weight, bool):
-            out.add(item.line_of("weight"), f"{where}: weight must be a number (negative to count against)")
+            out.add(
+                item.line_of("weight"),
+                f"{where} : `weight` doit être un nombre (négatif pour compter contre le profil)",
+            )
             continue
         when = parse_conditions(item["if"], where, item.line_of("if"), out)
         rules.append(PersonaRule(when, float(weight), str(item["reason"]), item_line))
@@ -195,7 +215,9 @@ def _list(raw: LineDict, key: str, where: str, out: Collector) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        out.add(raw.line_of(key), f"{where}: `{key}` must be a list: one `- value` per line, or [a, b]")
+        out.add(
+            raw.line_of(key), f"{where} : `{key}` doit être une liste : une ligne `- valeur` par élément, ou [a, b]"
+        )
         return []
     return value
 
@@ -205,26 +227,27 @@ def _parse_preferences(raw: Any, where: str, line: int, out: Collector) -> Offer
         raw = LineDict()
         raw.line, raw.key_lines = line, {}
     if not isinstance(raw, LineDict):
-        out.add(line, f"{where}: `preferences` must be a mapping")
+        out.add(line, f"{where} : `preferences` doit contenir ses clés (`services`, `modalites_accompagnement`…)")
         raw = LineDict()
         raw.line, raw.key_lines = line, {}
     for key in raw:
         if key not in PREFERENCE_KEYS:
-            out.add(raw.line_of(key), f"{where}: unknown preference `{key}`; allowed: {sorted(PREFERENCE_KEYS)}")
+            out.add(raw.line_of(key), unknown_key(key, PREFERENCE_KEYS, f"{where}, `preferences` : "))
     services = [str(s) for s in _list(raw, "services", where, out)]
     for value in services:
         if value not in SERVICES:
             out.add(
                 raw.line_of("services"),
-                f"{where}: `{value}` is not a service of the national standard; expected one of: {'; '.join(SERVICES)}",
+                f"{where} : `{value}` n'est pas un service du standard national ; recopiez exactement l'un de : "
+                f"{'; '.join(SERVICES)}",
             )
     modes = [str(s) for s in _list(raw, "modalites_accompagnement", where, out)]
     for value in modes:
         if value not in SUPPORT_MODES:
             out.add(
                 raw.line_of("modalites_accompagnement"),
-                f"{where}: `{value}` is not a support mode of the national standard; expected one of: "
-                f"{'; '.join(SUPPORT_MODES)}",
+                f"{where} : `{value}` n'est pas une modalité d'accompagnement du standard national ; recopiez "
+                f"exactement l'une de : {'; '.join(SUPPORT_MODES)}",
             )
     return OfferPreferences(
         tuple(services),
@@ -254,8 +277,9 @@ def check_against_flow(personas: Personas, flow: Flow) -> list[Problem]:
                             Problem(
                                 personas.file,
                                 rule.line,
-                                f"persona `{persona.id}`: no question of flow `{flow.name}` asks "
-                                f"`{slot}`, so this rule can never apply",
+                                f"profil `{persona.id}` : aucune question du parcours `{flow.name}` ne "
+                                f"demande `{slot}` : cette règle ne peut jamais s'appliquer ; corrigez la "
+                                "condition ou retirez la règle",
                             )
                         )
                     continue
@@ -264,8 +288,9 @@ def check_against_flow(personas: Personas, flow: Flow) -> list[Problem]:
                         Problem(
                             personas.file,
                             rule.line,
-                            f"persona `{persona.id}`: no button of flow `{flow.name}` gives "
-                            f"`{slot}: {value}`; this rule part can never apply",
+                            f"profil `{persona.id}` : aucun bouton du parcours `{flow.name}` ne donne "
+                            f"`{slot}: {value}` : cette partie de la règle ne peut jamais s'appliquer ; corrigez la "
+                            "valeur ou ajoutez le bouton",
                         )
                     )
     return problems

@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 from bot.core.slots import INPUT_KINDS, SLOTS, UNKNOWN
-from bot.language.checks import Collector
+from bot.language.checks import Collector, did_you_mean, listing, unknown_key
+from bot.language.examples import check_examples, line_of_item, read_examples
 from bot.language.model import ACTIONS, VARIANTS, Choice, Rule, Step, StepKind, Wording
 from bot.language.yamlload import LineDict, LineList
 
@@ -30,7 +31,7 @@ RULE_KEYS = {"if", "unless", "goto"}
 def parse_wording(raw: Any, where: str, line: int, out: Collector) -> Wording | None:
     if isinstance(raw, str):
         if not raw.strip():
-            out.add(line, f"{where}: empty text")
+            out.add(line, f"{where} : texte vide ; écrivez le texte, ou retirez la clé")
             return None
         return Wording({"self": raw.strip()}, line)
     if isinstance(raw, LineDict):
@@ -38,15 +39,15 @@ def parse_wording(raw: Any, where: str, line: int, out: Collector) -> Wording | 
         if bad or "self" not in raw:
             out.add(
                 raw.line,
-                f"{where}: a text with variants needs `self:` (and may have `relative:`), "
-                f"not {sorted(bad) or 'only relative'}",
+                f"{where} : un texte à deux versions s'écrit avec `self:` (et peut avoir `relative:`), "
+                f"pas {listing(sorted(bad)) if bad else '`relative:` seul'}",
             )
             return None
         if not all(isinstance(v, str) and v.strip() for v in raw.values()):
-            out.add(raw.line, f"{where}: every variant must be a non-empty text")
+            out.add(raw.line, f"{where} : chaque version (`self`, `relative`) doit être un texte non vide")
             return None
         return Wording({k: str(v).strip() for k, v in raw.items()}, raw.line)
-    out.add(line, f"{where}: expected a text, or `self:`/`relative:` variants")
+    out.add(line, f"{where} : un texte est attendu, ou ses deux versions `self:` et `relative:`")
     return None
 
 
@@ -54,7 +55,7 @@ def parse_wordings(raw: Any, where: str, line: int, out: Collector) -> dict[str,
     if raw is None:
         return {}
     if not isinstance(raw, LineDict):
-        out.add(line, f"`{where}` must be a mapping of names to texts")
+        out.add(line, f"`{where}` doit donner un texte par nom : `nom: texte`, un par ligne")
         return {}
     result = {}
     for key, value in raw.items():
@@ -65,21 +66,22 @@ def parse_wordings(raw: Any, where: str, line: int, out: Collector) -> dict[str,
 
 
 def parse_step(step_id: str, raw: Any, line: int, out: Collector) -> Step | None:
-    where = f"step `{step_id}`"
+    where = f"étape `{step_id}`"
     if not isinstance(raw, LineDict):
-        out.add(line, f"{where}: expected a mapping with one of `say`, `ask`, `menu`, `action`")
+        out.add(line, f"{where} : une étape s'écrit avec un de `say`, `ask`, `menu`, `action`, suivi de ses clés")
         return None
     kinds = [k for k in ("say", "ask", "menu", "action") if k in raw]
     if len(kinds) != 1:
-        out.add(raw.line, f"{where}: needs exactly one of `say`, `ask`, `menu`, `action` (found {kinds or 'none'})")
+        out.add(
+            raw.line,
+            f"{where} : il faut exactement un de `say`, `ask`, `menu`, `action` "
+            f"(trouvé : {listing(kinds) if kinds else 'aucun'})",
+        )
         return None
     kind: StepKind = kinds[0]  # type: ignore[assignment]
     for key in raw:
         if key not in STEP_KEYS[kind]:
-            out.add(
-                raw.line_of(key),
-                f"{where}: unknown key `{key}` for a `{kind}` step; allowed: {sorted(STEP_KEYS[kind])}",
-            )
+            out.add(raw.line_of(key), unknown_key(key, STEP_KEYS[kind], f"{where} (étape `{kind}`) : "))
     end = raw.get("end") is True
     rules = _parse_next(raw.get("next"), where, raw.line_of("next"), out)
     if kind == "say":
@@ -88,49 +90,70 @@ def parse_step(step_id: str, raw: Any, line: int, out: Collector) -> Step | None
     if kind == "action":
         action = raw["action"]
         if action not in ACTIONS:
-            out.add(raw.line_of("action"), f"{where}: unknown action `{action}`; known: {', '.join(ACTIONS)}")
+            out.add(
+                raw.line_of("action"),
+                f"{where} : action `{action}` inconnue{did_you_mean(str(action), ACTIONS)} "
+                f"(actions connues : {', '.join(ACTIONS)})",
+            )
         return Step(step_id, kind, raw.line, action=str(action), next=rules, end=end)
     if kind == "menu":
         text = parse_wording(raw["menu"], where, raw.line_of("menu"), out)
         choices = _parse_choices(raw.get("choices"), where, raw.line_of("choices"), None, out)
         if not choices:
-            out.add(raw.line, f"{where}: a menu needs `choices`, each with a `goto`")
+            out.add(raw.line, f"{where} : un menu a besoin de `choices`, chaque bouton avec son `goto`")
         for choice in choices:
             if choice.goto is None:
-                out.add(raw.line_of("choices"), f"{where}: menu choice `{choice.value}` needs a `goto`")
+                out.add(
+                    raw.line_of("choices"),
+                    f"{where} : le bouton `{choice.value}` du menu a besoin d'un `goto` (l'étape où il mène)",
+                )
         return Step(step_id, kind, raw.line, text=text, choices=tuple(choices))
     return _parse_ask(step_id, raw, rules, out)
 
 
 def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: Collector) -> Step:
-    where = f"step `{step_id}`"
+    where = f"étape `{step_id}`"
     slot = raw["ask"]
     spec = SLOTS.get(slot) if isinstance(slot, str) else None
     if spec is None:
-        out.add(raw.line_of("ask"), f"{where}: unknown slot `{slot}`; known slots: {', '.join(SLOTS)}")
+        out.add(
+            raw.line_of("ask"),
+            f"{where} : réponse `{slot}` inconnue{did_you_mean(str(slot), SLOTS)} (réponses connues : "
+            f"{', '.join(SLOTS)})",
+        )
     text = parse_wording(raw.get("text"), where, raw.line_of("text"), out) if "text" in raw else None
     if text is None and "text" not in raw:
-        out.add(raw.line, f"{where}: missing `text` (the question asked)")
+        out.add(raw.line, f"{where} : il manque `text` (la question posée)")
     multi = raw.get("multi") is True
     if spec is not None and multi != spec.multi:
         out.add(
             raw.line_of("multi") if "multi" in raw else raw.line,
-            f"{where}: slot `{slot}` is "
-            + ("several-choice: add `multi: true`" if spec.multi else "single-choice: remove `multi`"),
+            f"{where} : la réponse `{slot}` "
+            + (
+                "accepte plusieurs choix : ajoutez `multi: true`"
+                if spec.multi
+                else "n'accepte qu'un choix : retirez `multi`"
+            ),
         )
     input_kind = raw.get("input")
     if input_kind is not None and input_kind not in INPUT_KINDS:
-        out.add(raw.line_of("input"), f"{where}: unknown input `{input_kind}`; known: {', '.join(INPUT_KINDS)}")
+        out.add(
+            raw.line_of("input"),
+            f"{where} : `input: {input_kind}` inconnu ; valeurs connues : {', '.join(INPUT_KINDS)}",
+        )
     choices = _parse_choices(raw.get("choices"), where, raw.line_of("choices"), spec, out)
     if spec is not None and spec.values and not choices:
-        out.add(raw.line, f"{where}: slot `{slot}` needs `choices` (one button per value)")
+        out.add(raw.line, f"{where} : la réponse `{slot}` a besoin de `choices` (un bouton par valeur)")
     if spec is not None and not spec.values and input_kind is None:
-        out.add(raw.line, f"{where}: slot `{slot}` is free text: add `input: location` (or postcode, text)")
+        out.add(
+            raw.line,
+            f"{where} : la réponse `{slot}` s'écrit librement : ajoutez `input: location` (ou `postcode`, `text`)",
+        )
     allow_unknown = raw.get("unknown", True) is not False
     if spec is not None and spec.unknown_allowed and not allow_unknown:
         out.add(
             raw.line_of("unknown"),
-            f'{where}: every question but for_whom must accept "je ne sais pas" (CONTRACT); remove `unknown: false`',
+            f"{where} : toute question sauf `for_whom` doit accepter « Je ne sais pas » ; retirez `unknown: false`",
         )
     if spec is not None and not spec.unknown_allowed:
         allow_unknown = False
@@ -138,15 +161,15 @@ def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: Collec
     if multi and any(c.goto for c in choices):
         out.add(
             raw.line_of("choices"),
-            f"{where}: `goto` on a button of a several-choice question is never used "
-            "(the answer is a set): use `next:` with `if:` conditions instead",
+            f"{where} : un `goto` sur un bouton d'une question à plusieurs réponses ne sert jamais (la réponse est "
+            "un ensemble) : utilisez plutôt `next:` avec des conditions `if:`",
         )
     every_button_leads = bool(choices) and all(c.goto for c in choices) and not allow_unknown and not multi
     if not rules and not every_button_leads:
         out.add(
             raw.line,
-            f'{where}: dead end: add `next:` (the step that follows; needed for "Je ne sais pas" '
-            "and for buttons without `goto`)",
+            f"{where} : impasse ; ajoutez `next:` (l'étape suivante, nécessaire pour « Je ne sais pas » "
+            "et pour les boutons sans `goto`)",
         )
     return Step(
         step_id,
@@ -167,44 +190,54 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
     if raw is None:
         return []
     if not isinstance(raw, LineList):
-        out.add(line, f"{where}: `choices` must be a list")
+        out.add(line, f"{where} : `choices` doit être une liste, un bouton par `- value: …`")
         return []
     choices: list[Choice] = []
     seen: set[str] = set()
     for index, item in enumerate(raw):
         item_line = raw.line_of(index)
         if not isinstance(item, LineDict) or "value" not in item or "label" not in item:
-            out.add(item_line, f"{where}: each choice needs `value` and `label`")
+            out.add(
+                item_line,
+                f"{where} : chaque bouton a besoin de `value` (ce qui est enregistré) et de `label` (son texte)",
+            )
             continue
         for key in item:
             if key not in CHOICE_KEYS:
-                out.add(item.line_of(key), f"{where}: unknown key `{key}` in a choice; allowed: {sorted(CHOICE_KEYS)}")
+                out.add(item.line_of(key), unknown_key(key, CHOICE_KEYS, f"{where}, bouton : "))
         value = str(item["value"])
         if value in seen:
-            out.add(item.line_of("value"), f"{where}: duplicate button value `{value}`")
+            out.add(
+                item.line_of("value"),
+                f"{where} : la valeur de bouton `{value}` est en double ; chaque bouton a la sienne",
+            )
         seen.add(value)
         if len(value.encode()) > MAX_VALUE_BYTES:
             out.add(
                 item.line_of("value"),
-                f"{where}: button value `{value}` is too long ({len(value.encode())} bytes); use at most "
-                f"{MAX_VALUE_BYTES} (Telegram buttons carry 64 bytes); the label can stay long",
+                f"{where} : la valeur de bouton `{value}` est trop longue ({len(value.encode())} octets) ; "
+                f"{MAX_VALUE_BYTES} au plus (un bouton Telegram transporte 64 octets) ; le `label` peut rester long",
             )
         if value == UNKNOWN:
-            out.add(item.line_of("value"), f'{where}: `unknown` is added automatically ("Je ne sais pas"); remove it')
+            out.add(
+                item.line_of("value"),
+                f"{where} : le bouton `unknown` (« Je ne sais pas ») est ajouté tout seul ; retirez-le",
+            )
         elif spec is not None and spec.values and value not in spec.values:
             out.add(
                 item.line_of("value"),
-                f"{where}: `{value}` is not a value of slot `{spec.name}`; expected one of {', '.join(spec.values)}",
+                f"{where} : `{value}` n'est pas une valeur de la réponse `{spec.name}`"
+                f"{did_you_mean(value, spec.values)} (valeurs possibles : {', '.join(spec.values)})",
             )
-        label = parse_wording(item["label"], f"{where} choice `{value}`", item.line_of("label"), out)
+        label = parse_wording(item["label"], f"{where}, bouton `{value}`", item.line_of("label"), out)
         synonyms = item.get("synonyms") or []
         if not isinstance(synonyms, list) or not all(isinstance(s, str | int) for s in synonyms):
-            out.add(item.line_of("synonyms"), f"{where}: `synonyms` must be a list of texts")
+            out.add(
+                item.line_of("synonyms"),
+                f"{where}, bouton `{value}` : `synonyms` doit être une liste de mots : [mot, autre mot]",
+            )
             synonyms = []
-        examples = item.get("examples") or []
-        if not isinstance(examples, list) or not all(isinstance(s, str) and s.strip() for s in examples):
-            out.add(item.line_of("examples"), f"{where}: `examples` must be a list of sentences")
-            examples = []
+        examples, examples_lines = read_examples(item, f"{where}, bouton `{value}`", out)
         goto = item.get("goto")
         numbers = _number_range(item, where, out)
         if label is not None:
@@ -217,19 +250,21 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
                     item.get("exclusive") is True,
                     item.line_of("goto") if goto is not None else item_line,
                     numbers,
-                    tuple(examples),
-                    tuple(_item_line(item.get("examples"), i) for i in range(len(examples))),
+                    examples,
+                    examples_lines,
+                    tuple(line_of_item(item, "synonyms", index) for index in range(len(synonyms))),
                 )
             )
     ranged = sorted((c.numbers, c.value) for c in choices if c.numbers)
     for (first, first_value), (second, second_value) in itertools.pairwise(ranged):
         if second[0] <= first[1]:
-            out.add(line, f"{where}: the `numbers` of `{first_value}` and `{second_value}` overlap")
+            out.add(
+                line,
+                f"{where} : les intervalles `numbers` de `{first_value}` et de `{second_value}` se chevauchent ; "
+                "un nombre ne doit mener qu'à un bouton",
+            )
+    check_examples(choices, where, out)
     return choices
-
-
-def _item_line(items: Any, index: int) -> int:
-    return items.line_of(index) if isinstance(items, LineList) else 0
 
 
 def _number_range(item: LineDict, where: str, out: Collector) -> tuple[int, int] | None:
@@ -242,7 +277,10 @@ def _number_range(item: LineDict, where: str, out: Collector) -> tuple[int, int]
         or not all(isinstance(n, int) and not isinstance(n, bool) for n in raw)
         or raw[0] > raw[1]
     ):
-        out.add(item.line_of("numbers"), f"{where}: `numbers` is `[minimum, maximum]`, two whole numbers")
+        out.add(
+            item.line_of("numbers"),
+            f"{where} : `numbers` s'écrit `[minimum, maximum]`, deux nombres entiers, le plus petit d'abord",
+        )
         return None
     return (raw[0], raw[1])
 
@@ -251,21 +289,26 @@ def parse_conditions(raw: Any, where: str, line: int, out: Collector) -> dict[st
     if raw is None:
         return {}
     if not isinstance(raw, LineDict) or not raw:
-        out.add(line, f"{where}: a condition is a mapping `slot: value` or `slot: [values]`")
+        out.add(line, f"{where} : une condition s'écrit `réponse: valeur` ou `réponse: [valeur1, valeur2]`")
         return {}
     result = {}
     for slot, values in raw.items():
         spec = SLOTS.get(slot)
         values_list = [str(v) for v in values] if isinstance(values, list) else [str(values)]
         if spec is None:
-            out.add(raw.line_of(slot), f"{where}: unknown slot `{slot}` in a condition")
+            out.add(
+                raw.line_of(slot),
+                f"{where} : réponse `{slot}` inconnue dans une condition{did_you_mean(slot, SLOTS)} "
+                f"(réponses connues : {', '.join(SLOTS)})",
+            )
             continue
         for value in values_list:
             if spec.values and value not in spec.values and value not in (UNKNOWN, "missing"):
                 out.add(
                     raw.line_of(slot),
-                    f"{where}: `{value}` is not a value of slot `{slot}`; expected one of "
-                    f"{', '.join(spec.values)}, unknown, missing",
+                    f"{where} : `{value}` n'est pas une valeur de la réponse `{slot}`"
+                    f"{did_you_mean(value, spec.values)} (valeurs possibles : {', '.join(spec.values)}, unknown, "
+                    "missing)",
                 )
         result[slot] = frozenset(values_list)
     return result
@@ -277,17 +320,17 @@ def _parse_next(raw: Any, where: str, line: int, out: Collector) -> tuple[Rule, 
     if isinstance(raw, str):
         return (Rule(raw, line=line),)
     if not isinstance(raw, LineList) or not raw:
-        out.add(line, f"{where}: `next` is a step name or a list of `- if: … goto: …`")
+        out.add(line, f"{where} : `next` est un nom d'étape, ou une liste de `- if: … goto: …`")
         return ()
     rules = []
     for index, item in enumerate(raw):
         item_line = raw.line_of(index)
         if not isinstance(item, LineDict) or "goto" not in item:
-            out.add(item_line, f"{where}: each `next` entry needs `goto` (and may have `if` / `unless`)")
+            out.add(item_line, f"{where} : chaque règle de `next` a besoin de `goto` (et peut avoir `if`, `unless`)")
             continue
         for key in item:
             if key not in RULE_KEYS:
-                out.add(item.line_of(key), f"{where}: unknown key `{key}` in `next`; allowed: if, unless, goto")
+                out.add(item.line_of(key), unknown_key(key, RULE_KEYS, f"{where}, `next` : "))
         rules.append(
             Rule(
                 str(item["goto"]),
@@ -297,5 +340,8 @@ def _parse_next(raw: Any, where: str, line: int, out: Collector) -> tuple[Rule, 
             )
         )
     if rules and (rules[-1].when or rules[-1].unless):
-        out.add(rules[-1].line, f"{where}: possible dead end: finish `next` with a `- goto: …` without condition")
+        out.add(
+            rules[-1].line,
+            f"{where} : impasse possible ; terminez `next` par un `- goto: …` sans condition",
+        )
     return tuple(rules)

@@ -31,6 +31,23 @@ class LineList(list[Any]):
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
 
 
+DUPLICATE_KEY = "clé écrite deux fois :"
+# What PyYAML was reading when the file ended: said in the coordinators' words.
+_OPENED = {
+    "while scanning a quoted scalar": "le texte entre guillemets ouvert sur cette ligne",
+    "while parsing a flow sequence": "la liste `[` ouverte sur cette ligne",
+    "while parsing a flow mapping": "le bloc `{` ouvert sur cette ligne",
+}
+# PyYAML's most frequent problems, explained before its own (English) words, which stay for precision.
+_HINTS = (
+    (
+        "mapping values are not allowed here",
+        "un « : » inattendu (un texte qui contient « : » se met entre guillemets) ; ",
+    ),
+    ("expected <block end>", "cette ligne n'est pas alignée avec celles du même niveau ; "),
+    ("cannot start any token", "une tabulation ou un caractère qui ne peut pas commencer une valeur ; "),
+    ("could not find expected ':'", "il manque « : » après un nom de clé ; "),
+)
 # Bounds on what one file may ask of the loader: nesting deeper than this overflows Python's stack (a
 # RecursionError), and anchors repeated inside each other (`*a` nine times in `&b`, `*b` nine times in `&c`, …)
 # expand to billions of values. The shipped flow nests 8 levels and holds about 3,000 values.
@@ -53,7 +70,7 @@ class _Loader(yaml.SafeLoader):
         # Checked while scanning too: PyYAML's scanner slows down with each open bracket (quadratic), so that
         # 100 KB of "[" would take minutes before the composer ever counts them.
         if self.flow_level >= MAX_DEPTH:
-            raise _TooLarge(None, None, f"more than {MAX_DEPTH} levels of nesting", self.get_mark())
+            raise _TooLarge(None, None, f"plus de {MAX_DEPTH} niveaux d'imbrication", self.get_mark())
         super().fetch_flow_collection_start(TokenClass)
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
@@ -61,7 +78,7 @@ class _Loader(yaml.SafeLoader):
         try:
             if self.depth > MAX_DEPTH:
                 event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
-                raise _TooLarge(None, None, f"more than {MAX_DEPTH} levels of nesting", event.start_mark)
+                raise _TooLarge(None, None, f"plus de {MAX_DEPTH} niveaux d'imbrication", event.start_mark)
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -92,7 +109,8 @@ def _check_expansion(node: yaml.Node, sizes: dict[int, int]) -> int:
         raise _TooLarge(
             None,
             None,
-            f"this value expands to more than {MAX_VALUES} values (anchors `*name` repeated inside each other?)",
+            f"cette valeur se déploie en plus de {MAX_VALUES} valeurs (des ancres `*nom` répétées les unes dans "
+            "les autres ?)",
             node.start_mark,
         )
     sizes[id(node)] = size
@@ -109,7 +127,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
         if not isinstance(key, str):
             key = str(key)
         if key in result:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{DUPLICATE_KEY} `{key}` (une seule fois par bloc : gardez-en une)", key_node.start_mark
+            )
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
@@ -150,25 +170,37 @@ def load_yaml(text: str, file: str) -> Any:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        what = exc.problem or str(exc)
+        what = " ".join((exc.problem or str(exc)).split())  # one problem, one line (PyYAML's texts may span two)
         if exc.context_mark is not None and ("end of stream" in what or "<stream end>" in what):
             # An unclosed quote or bracket: the end of the file says nothing; point at where it was opened.
             mark = exc.context_mark
-            what = f"{exc.context}, never closed ({what})"
+            opened = _OPENED.get(exc.context or "", f"ce qui s'ouvre ici ({exc.context})")
+            what = f"{opened} n'est jamais refermé ({what})"
         line = mark.line + 1 if mark is not None else 1
-        what = " ".join(what.split())  # one problem, one line (PyYAML's texts may span two)
         if isinstance(exc, _TooLarge):
-            raise FlowError([Problem(file, line, f"{what}: simplify the file")]) from None
-        raise FlowError([Problem(file, line, f"YAML syntax: {what}; check indentation and quotes")]) from None
+            raise FlowError([Problem(file, line, f"{what} : simplifiez le fichier")]) from None
+        if what.startswith(DUPLICATE_KEY):
+            raise FlowError([Problem(file, line, what)]) from None
+        hint = next((french for english, french in _HINTS if english in what), "")
+        raise FlowError(
+            [Problem(file, line, f"syntaxe YAML : {hint}{what} ; vérifiez l'indentation et les guillemets")]
+        ) from None
     except yaml.reader.ReaderError as exc:
         # A control character or binary junk: PyYAML gives its position, never its line.
         line = len(_BREAKS.findall(text, 0, exc.position)) + 1
         code = ord(exc.character) if isinstance(exc.character, str) else exc.character
         raise FlowError(
-            [Problem(file, line, f"character #x{code:04x} is not allowed in a YAML file (binary junk?); remove it")]
+            [
+                Problem(
+                    file,
+                    line,
+                    f"le caractère #x{code:04x} n'est pas permis dans un fichier YAML (données binaires ?) : "
+                    "supprimez-le",
+                )
+            ]
         ) from None
     except yaml.YAMLError as exc:
-        raise FlowError([Problem(file, 1, f"YAML syntax: {' '.join(str(exc).split())}")]) from None
+        raise FlowError([Problem(file, 1, f"syntaxe YAML : {' '.join(str(exc).split())}")]) from None
 
 
 def read_yaml(path: Path) -> tuple[str, Any]:
@@ -182,12 +214,17 @@ def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise FlowError([Problem(str(path), 1, f"cannot read the file: {exc.strerror}")]) from None
+        raise FlowError(
+            [Problem(str(path), 1, f"impossible de lire le fichier ({exc.strerror}) : vérifiez son nom et ses droits")]
+        ) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        message = f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} on this line); save it as UTF-8"
+        message = (
+            f"le fichier n'est pas un texte UTF-8 (octet 0x{data[exc.start]:02x} sur cette ligne) : "
+            "enregistrez-le en UTF-8"
+        )
         raise FlowError([Problem(str(path), line, message)]) from None
     # As Path.read_text gives it: "\r\n" and "\r" read as "\n" (the text is also the flow's version).
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -1,4 +1,5 @@
-"""`flows check`: find the coordinators' YAML files and validate each with the loader the bot runs."""
+"""`flows check`: find the coordinators' YAML files and validate each with the loader the bot runs; then warn about
+what loads but would be misunderstood (bot/tools/confusions.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.core.errors import FlowError, Problem
 from bot.language.personas import load_personas
 from bot.language.yamlload import LineDict, read_yaml
 from bot.places.geo import Geo
+from bot.tools.confusions import confusions
 from bot.tools.flowtest import load_tests
 from bot.tools.understanding_corpus import load_corpus
 
@@ -20,6 +22,7 @@ from bot.tools.understanding_corpus import load_corpus
 class CheckReport:
     files: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # shown, but the files are valid: `ok` ignores them
 
     @property
     def ok(self) -> bool:
@@ -65,13 +68,13 @@ def check(paths: list[Path]) -> CheckReport:
     report = CheckReport()
     for path in yaml_files(paths):
         if not path.exists():
-            report.problems.append(Problem(str(path), 1, "file not found"))
+            report.problems.append(Problem(str(path), 1, "fichier introuvable ; vérifiez le chemin"))
             continue
         kind = kind_of(path)
         report.files.append(str(path))
         try:
             if kind == "flow":
-                load_flow_with_personas(path)
+                report.warnings += confusions(load_flow_with_personas(path).flow)
             elif kind == "personas":
                 load_personas(path)
             elif kind == "tests":
@@ -86,4 +89,10 @@ def check(paths: list[Path]) -> CheckReport:
             report.problems.extend(exc.problems)
     unique = {(p.file, p.line, p.message): p for p in report.problems}
     report.problems = sorted(unique.values(), key=lambda p: (p.file, p.line, p.message))
+    report.warnings = sorted(set(report.warnings), key=lambda p: (p.file, p.line, p.message))
     return report
+
+
+def warning_text(warning: Problem) -> str:
+    """`file:line: attention : message`: the problem's shape, marked as a warning."""
+    return str(Problem(warning.file, warning.line, f"attention : {warning.message}"))

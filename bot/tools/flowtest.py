@@ -80,15 +80,29 @@ def load_tests(path: Path) -> TestFile:
         or not isinstance(data.get("flow"), str)
         or not isinstance(data.get("tests"), LineList)
     ):
-        raise FlowError([Problem(file, 1, "a test file needs `flow:` (path of the flow) and a `tests:` list")])
+        raise FlowError(
+            [Problem(file, 1, "un fichier de test a besoin de `flow:` (le chemin du parcours) et d'une liste `tests:`")]
+        )
     flow = (path.parent / data["flow"]).resolve()
     if not flow.exists():
-        problems.append(Problem(file, data.line_of("flow"), f"flow file `{data['flow']}` not found"))
+        problems.append(
+            Problem(
+                file,
+                data.line_of("flow"),
+                f"parcours `{data['flow']}` introuvable ; le chemin part du dossier de ce fichier de test",
+            )
+        )
     tests: list[FlowTest] = []
     for index, raw in enumerate(data["tests"]):
         line = data["tests"].line_of(index)
         if not isinstance(raw, LineDict) or "name" not in raw or not isinstance(raw.get("conversation"), LineList):
-            problems.append(Problem(file, line, "each test needs `name` and a `conversation:` list of inputs"))
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "chaque test a besoin de `name` et d'une liste `conversation:` (ce qu'écrit la personne)",
+                )
+            )
             continue
         exchanges: list[Exchange] = []
         conversation: LineList = raw["conversation"]
@@ -101,14 +115,16 @@ def load_tests(path: Path) -> TestFile:
                 problems += _check_expect(expect, file, step_line)
                 exchanges.append(Exchange(str(item["send"]), dict(expect), step_line))
             else:
-                problems.append(Problem(file, step_line, "an input is a text, or `send:` with an optional `expect:`"))
+                problems.append(
+                    Problem(file, step_line, "chaque message est un texte, ou `send:` avec un `expect:` facultatif")
+                )
         final = raw.get("expect") or {}
         problems += _check_expect(final, file, raw.line_of("expect"))
         if exchanges and final:
             last = exchanges[-1]
             exchanges[-1] = Exchange(last.send, {**last.expect, **final}, last.line)
         if not exchanges:
-            problems.append(Problem(file, line, "the conversation is empty"))
+            problems.append(Problem(file, line, "la conversation est vide ; écrivez au moins un message"))
         tests.append(FlowTest(str(raw["name"]), line, tuple(exchanges)))
     if problems:
         raise FlowError(problems)
@@ -117,9 +133,9 @@ def load_tests(path: Path) -> TestFile:
 
 def _check_expect(expect: Any, file: str, line: int) -> list[Problem]:
     if not isinstance(expect, dict):
-        return [Problem(file, line, "`expect` must be a mapping")]
+        return [Problem(file, line, "`expect` contient des vérifications `clé: valeur` (persona, state, text…)")]
     return [
-        Problem(file, line, f"unknown expectation `{k}`; known: {', '.join(sorted(EXPECT_KEYS))}")
+        Problem(file, line, f"vérification `{k}` inconnue ; vérifications connues : {', '.join(sorted(EXPECT_KEYS))}")
         for k in expect
         if k not in EXPECT_KEYS
     ]
@@ -132,25 +148,29 @@ def mismatch(expect: dict[str, Any], turn: Turn) -> str | None:
         if key == "persona":
             got = turn.persona.id if turn.persona else None
             if got != wanted:
-                return f"expected persona {wanted!r}, got {got!r}"
+                return f"profil attendu {wanted!r}, obtenu {got!r}"
         elif key in ("text", "not_text"):
             for piece in wanted if isinstance(wanted, list) else [wanted]:
                 found = str(piece).casefold() in shown["text"].casefold()
                 if found != (key == "text"):
-                    return f"expected the text {'to contain' if key == 'text' else 'not to contain'} {piece!r}"
+                    return f"le texte {'devait' if key == 'text' else 'ne devait pas'} contenir {piece!r}"
         elif key == "callback":
             if bool(turn.callback) != bool(wanted):
-                return f"expected {'a' if wanted else 'no'} callback request on this turn"
+                return (
+                    "une demande de rappel était attendue à ce message"
+                    if wanted
+                    else "aucune demande de rappel n'était attendue à ce message"
+                )
         elif key == "buttons":
             values = [b["value"] for b in shown["buttons"]]
             missing = [v for v in wanted if str(v) not in values]
             if missing:
-                return f"expected buttons {missing}, got {values}"
+                return f"boutons attendus absents : {missing} ; boutons proposés : {values}"
         elif key == "offers":
             if len(turn.offers) != int(wanted):
-                return f"expected {wanted} offers, got {len(turn.offers)}"
+                return f"{wanted} lieu(x) attendu(s), {len(turn.offers)} montré(s)"
         elif shown[key] != wanted:
-            return f"expected {key} {wanted!r}, got {shown[key]!r}"
+            return f"`{key}` attendu {wanted!r}, obtenu {shown[key]!r}"
     return None
 
 
@@ -160,14 +180,14 @@ async def run_tests(paths: list[Path], settings: Settings) -> TestReport:
         try:
             test_file = load_tests(path)
         except FlowError as exc:
-            report.results += [Result(p.file, "(file)", p.line, False, p.message) for p in exc.problems]
+            report.results += [Result(p.file, "(fichier)", p.line, False, p.message) for p in exc.problems]
             continue
         try:
             async with open_app(settings, test_file.flow, in_memory=True) as app:
                 for number, test in enumerate(test_file.tests):
                     report.results.append(await _run_one(app.engine, test_file.file, test, number))
         except FlowError as exc:
-            report.results += [Result(p.file, "(flow)", p.line, False, p.message) for p in exc.problems]
+            report.results += [Result(p.file, "(parcours)", p.line, False, p.message) for p in exc.problems]
     return report
 
 
@@ -183,6 +203,7 @@ async def _run_one(engine: Any, file: str, test: FlowTest, number: int) -> Resul
                 test.name,
                 exchange.line,
                 False,
-                f"input {index} ({exchange.send!r}): {problem}; the bot said: {turn_to_json(turn)['text'][:300]!r}",
+                f"message {index} ({exchange.send!r}) : {problem} ; le robot a dit : "
+                f"{turn_to_json(turn)['text'][:300]!r}",
             )
     return Result(file, test.name, test.line, True)

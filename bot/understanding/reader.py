@@ -45,6 +45,7 @@ UNKNOWN_PHRASES = (
 )
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 MAX_CACHED = 512
+MAX_PHRASES = 20_000  # phrases of the flows kept read (the default flow has about 1,000)
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
 NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
 SPOT_DENSITY = 0.4  # of a phrase's words, the share that must be meaningful for it to be spotted elsewhere
@@ -88,6 +89,7 @@ class _Match:
 
 
 _cache: OrderedDict[Question, _Compiled] = OrderedDict()
+_phrase_readings: dict[str, Reading] = {}
 
 
 def understand(
@@ -195,7 +197,7 @@ def _compile(question: Question) -> _Compiled:
         examples = [*option.examples, *(UNKNOWN_PHRASES if option.value == UNKNOWN else ())]
         texts += [(index, name, False) for name in names if normalise(name)]
         texts += [(index, example, True) for example in examples if normalise(example)]
-    readings = read_many([text for _, text, _ in texts])
+    readings = _read_phrases([text for _, text, _ in texts])
     exact: dict[str, int] = {}
     for index, text, _ in texts:
         exact.setdefault(normalise(text), index)
@@ -209,6 +211,18 @@ def _compile(question: Question) -> _Compiled:
     if len(_cache) > MAX_CACHED:
         _cache.popitem(last=False)
     return compiled
+
+
+def _read_phrases(texts: Sequence[str]) -> list[Reading]:
+    """The readings of a flow's phrases (never what people type), each read by the model once per process: the
+    questions of one flow share most of their phrases, and `flows check` reads each question once per phrase left
+    out."""
+    missing = [text for text in dict.fromkeys(texts) if text not in _phrase_readings]
+    if len(_phrase_readings) + len(missing) > MAX_PHRASES:  # flows edited again and again: start afresh
+        _phrase_readings.clear()
+        missing = list(dict.fromkeys(texts))
+    _phrase_readings.update(zip(missing, read_many(missing), strict=True))
+    return [_phrase_readings[text] for text in texts]
 
 
 def _generic(reading: Reading) -> bool:

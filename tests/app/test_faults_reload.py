@@ -123,7 +123,7 @@ async def test_a_broken_set_is_refused_and_a_good_one_swapped_in(
             flow_line, queue_line = break_flow(deployment), break_queues(deployment)
             await eventually(lambda: reloader.refusals == 1)
             errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-            assert any(f"{deployment.flow}:{flow_line}: step `accueil`" in e for e in errors), errors
+            assert any(f"{deployment.flow}:{flow_line}: étape `accueil`" in e for e in errors), errors
             assert any(f"{deployment.queues}:{queue_line}: " in e for e in errors), errors
             assert engine.current is running
             assert engine.queues is queues
@@ -143,7 +143,7 @@ async def test_a_broken_set_is_refused_and_a_good_one_swapped_in(
                 raise StorageError("database error: OperationalError")
 
             monkeypatch.setattr(app.storage, "remember_flow_version", unavailable)
-            await eventually(lambda: any("postponed" in r.getMessage() for r in caplog.records))
+            await eventually(lambda: any("reporté" in r.getMessage() for r in caplog.records))
             assert engine.current is running
             assert engine.queues is queues
             monkeypatch.setattr(app.storage, "remember_flow_version", remember)
@@ -165,7 +165,7 @@ async def test_a_broken_set_is_refused_and_a_good_one_swapped_in(
         assert channel.labels.share_location == "📍 Ma position"
         assert engine.current.flow.version != running.flow.version
         infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-        assert any(m.startswith("reloaded (files changed): flow `orientation` version") for m in infos), infos
+        assert any(m.startswith("rechargé (fichiers modifiés) : parcours `orientation` version") for m in infos), infos
 
 
 # ----- the real process ----------------------------------------------------------------------------------------
@@ -279,8 +279,10 @@ async def test_the_running_process_refuses_a_broken_deploy_and_serves_the_fixed_
             assert WELCOME in await person.start()
 
         flow_line, queue_line = break_flow(deployment), break_queues(deployment)
-        await bot.wait_logged(f"ERROR bot.app.reload: reload refused: {deployment.flow}:{flow_line}: step `accueil`")
-        await bot.wait_logged(f"ERROR bot.app.reload: reload refused: {deployment.queues}:{queue_line}: ")
+        await bot.wait_logged(
+            f"ERROR bot.app.reload: rechargement refusé : {deployment.flow}:{flow_line}: étape `accueil`"
+        )
+        await bot.wait_logged(f"ERROR bot.app.reload: rechargement refusé : {deployment.queues}:{queue_line}: ")
         async with WebPerson(bot.base) as person:
             assert WELCOME in await person.start()
         assert await callback_queue(bot.base) == "lyon"
@@ -289,16 +291,16 @@ async def test_the_running_process_refuses_a_broken_deploy_and_serves_the_fixed_
         deployment.edit(deployment.flow, WELCOME, NEW_WELCOME)
         deployment.edit(deployment.queues, "    target_minutes: -5\n", "    target_minutes: 240\n")
         deployment.edit(deployment.queues, "  - name: lyon\n", "  - name: metropole\n")
-        await bot.wait_logged("INFO bot.app.reload: reloaded (files changed): flow `orientation`")
+        await bot.wait_logged("INFO bot.app.reload: rechargé (fichiers modifiés) : parcours `orientation`")
         async with WebPerson(bot.base) as person:
             assert NEW_WELCOME in await person.start()
         assert await callback_queue(bot.base) == "metropole"
 
         bot.process.send_signal(signal.SIGHUP)
-        await bot.wait_logged("INFO bot.app.reload: reloaded (SIGHUP)", 5)
+        await bot.wait_logged("INFO bot.app.reload: rechargé (SIGHUP)", 5)
         bot.process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(bot.process.wait(), 30) == 0
-    assert bot.logged().count("reload refused: ") == 2  # each problem once: a refused set is not read again
+    assert bot.logged().count("rechargement refusé : ") == 2  # each problem once: a refused set is not read again
 
 
 def test_a_broken_file_at_start_stops_the_start_with_file_and_line(deployment: Deployment, tmp_path: Path) -> None:
@@ -311,7 +313,10 @@ def test_a_broken_file_at_start_stops_the_start_with_file_and_line(deployment: D
         [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 1, done.stderr
-    assert f"{deployment.flow}:{flow_line}: step `accueil`: goes to unknown step `pour_quii`" in done.stderr
+    assert (
+        f"{deployment.flow}:{flow_line}: étape `accueil` : mène à l'étape `pour_quii`, qui n'existe pas ; "
+        "vouliez-vous dire `pour_qui` ?"
+    ) in done.stderr
     assert f"{deployment.queues}:{queue_line}: " in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "bot.db").exists()  # refused before the database was opened

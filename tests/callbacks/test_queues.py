@@ -422,47 +422,53 @@ def marker_lines(text: str) -> dict[str, int]:
 
 LINES = marker_lines(BROKEN)
 BROKEN_EXPECTED: list[tuple[str, str]] = [
-    ("top", "unknown key `wrong_top`; allowed: default, queues"),
-    ("default_territory", "default queue: no `territory`"),
-    ("default_chat", "default queue: `telegram_chat_id` must be the negative id of a Telegram group"),
-    ("french_key", "default queue: unknown key `horaires`; did you mean `hours`?"),
-    ("attempts_high", "default queue: `max_attempts` must be a whole number from 1 to 10, not 11"),
-    ("postcode_format", "queue `lyon`: postcode `6900A` must be 5 digits"),
-    ("postcode_unknown", "queue `lyon`: postcode `69099` does not exist in the geography table"),
-    ("postcode_twice", f"queue `lyon`: postcode `69001` is listed twice (also at line {LINES['first_69001']})"),
-    ("insee_unknown", "queue `lyon`: INSEE code `69999` is not a commune of the geography table"),
-    ("insee_is_postcode", "queue `lyon`: `38000` is a postcode, not an INSEE code: put it under `postcodes`"),
-    ("insee_corsica", "queue `lyon`: INSEE code `20004`: Corsican communes' codes start with 2A or 2B"),
-    ("department_bad", "queue `lyon`: department `96` does not exist; use 01 to 95, 2A, 2B or 971 to 976"),
-    ("chat_string", "queue `lyon`: `telegram_chat_id` must be the negative id of a Telegram group, without quotes"),
-    ("mediator_negative", "queue `lyon`: mediator `-5` must be a Telegram user id"),
-    ("day_unknown", "queue `lyon`: hours: unknown day `mardo`; did you mean `mardi`?"),
-    ("time_bad", 'queue `lyon`: hours: `from`: `9h` is not a time; write it as "HH:MM"'),
-    ("from_after_to", "queue `lyon`: hours: `from` (14:00) must be before `to` (13:00)"),
-    ("days_missing", "queue `lyon`: hours: missing `days`"),
-    ("target_zero", "queue `lyon`: `target_minutes` must be a whole number of at least 1, not 0"),
-    ("label_typo", "queue `lyon`: unknown key `lable`; did you mean `label`?"),
-    ("name_duplicate", f"queue name `lyon` is already used at line {LINES['first_lyon']}"),
+    ("top", "clé `wrong_top` inconnue ; clés permises : default, queues"),
+    ("default_territory", "file par défaut : pas de `territory`"),
+    ("default_chat", "file par défaut : `telegram_chat_id` doit être l'identifiant négatif d'un groupe Telegram"),
+    ("french_key", "file par défaut : clé `horaires` inconnue ; vouliez-vous dire `hours` ?"),
+    ("attempts_high", "file par défaut : `max_attempts` doit être un nombre entier de 1 à 10, pas 11"),
+    ("postcode_format", "file `lyon` : code postal `6900A` : 5 chiffres attendus"),
+    ("postcode_unknown", "file `lyon` : le code postal `69099` n'existe pas dans la table géographique"),
+    ("postcode_twice", f"file `lyon` : code postal `69001` écrit deux fois (aussi ligne {LINES['first_69001']})"),
+    ("insee_unknown", "file `lyon` : le code INSEE `69999` n'est pas une commune de la table géographique"),
+    ("insee_is_postcode", "file `lyon` : `38000` est un code postal, pas un code INSEE : mettez-le sous `postcodes`"),
+    ("insee_corsica", "file `lyon` : code INSEE `20004` : les codes des communes corses commencent par 2A ou 2B"),
+    ("department_bad", "file `lyon` : le département `96` n'existe pas ; écrivez 01 à 95, 2A, 2B ou 971 à 976"),
+    (
+        "chat_string",
+        "file `lyon` : `telegram_chat_id` doit être l'identifiant négatif d'un groupe Telegram, sans guillemets",
+    ),
+    ("mediator_negative", "file `lyon` : le médiateur `-5` doit être un identifiant Telegram"),
+    ("day_unknown", "file `lyon` : hours : jour `mardo` inconnu ; vouliez-vous dire `mardi` ?"),
+    ("time_bad", 'file `lyon` : hours : `from` `9h` n\'est pas une heure ; écrivez-la "HH:MM"'),
+    ("from_after_to", "file `lyon` : hours : `from` (14:00) doit précéder `to` (13:00)"),
+    ("days_missing", "file `lyon` : hours : il manque `days`"),
+    ("target_zero", "file `lyon` : `target_minutes` doit être un nombre entier d'au moins 1, pas 0"),
+    ("label_typo", "file `lyon` : clé `lable` inconnue ; vouliez-vous dire `label` ?"),
+    ("name_duplicate", f"le nom de file `lyon` est déjà pris ligne {LINES['first_lyon']}"),
     (
         "postcode_claimed",
-        f"queue `lyon`: postcode `69001` is already in queue `lyon` (line {LINES['first_69001']}); "
-        "a postcode belongs to one queue only",
+        f"file `lyon` : code postal `69001` déjà dans la file `lyon` (ligne {LINES['first_69001']}) ; "
+        "un code postal n'appartient qu'à une file",
     ),
-    ("department_corsica", "department `20`: Corsica is `2A` (Corse-du-Sud) and `2B` (Haute-Corse)"),
-    ("name_format", "queue name `Lyon Centre`: use 1 to 64 of a-z, 0-9, _ and -"),
-    ("name_reserved", "the name `default` is reserved for the `default:` block"),
+    ("department_corsica", "département `20` : la Corse, c'est `2A` (Corse-du-Sud) et `2B` (Haute-Corse)"),
+    ("name_format", "nom de file `Lyon Centre` : 1 à 64 caractères parmi a-z, 0-9, _ et -"),
+    ("name_reserved", "le nom `default` est réservé au bloc `default:`"),
     (
         "department_claimed",
-        f"queue `loire`: department `42` is already in queue `default` (line {LINES['first_42']})",
+        f"file `loire` : département `42` déjà dans la file `default` (ligne {LINES['first_42']})",
     ),
-    ("territory_empty", "queue `vide`: empty territory"),
-    ("territory_missing", "queue `sans_territoire`: missing `territory`"),
-    ("label_missing", "queue `sans_label`: missing `label`"),
-    ("km_zero", "queue `sans_label`: around: wrong `km`: write a radius in kilometres, more than 0 and at most 200"),
-    ("swapped", "queue `inverse`: the centre 4.83, 45.76 is not in France; are `lat` and `lon` swapped?"),
-    ("out_of_range", "queue `loin`: around: wrong `lat`: write a latitude in degrees between -90 and 90"),
-    ("out_of_range", "queue `loin`: around: wrong `km`"),
-    ("attempts_zero", "queue `essais`: `max_attempts` must be a whole number from 1 to 10, not 0"),
+    ("territory_empty", "file `vide` : territoire vide"),
+    ("territory_missing", "file `sans_territoire` : il manque `territory`"),
+    ("label_missing", "file `sans_label` : il manque `label`"),
+    (
+        "km_zero",
+        "file `sans_label` : around : `km` incorrect ; écrivez un rayon en kilomètres, plus de 0 et au plus 200",
+    ),
+    ("swapped", "file `inverse` : le centre 4.83, 45.76 n'est pas en France ; `lat` et `lon` seraient-ils inversés ?"),
+    ("out_of_range", "file `loin` : around : `lat` incorrect ; écrivez une latitude en degrés entre -90 et 90"),
+    ("out_of_range", "file `loin` : around : `km` incorrect"),
+    ("attempts_zero", "file `essais` : `max_attempts` doit être un nombre entier de 1 à 10, pas 0"),
 ]
 
 
@@ -487,21 +493,27 @@ def test_every_validation_problem_is_reported_on_its_line(tmp_path: Path, geo: G
 def test_without_geography_codes_are_checked_for_form_only(tmp_path: Path) -> None:
     """Without the geography table, well-formed but unknown postcodes and INSEE codes pass; malformed ones do not."""
     text = 'queues:\n  - name: a\n    label: "x"\n    territory: {postcodes: ["69099", "123"], insee: ["69999"]}\n'
-    assert problems_of(tmp_path, text, None) == [(4, 'queue `a`: postcode `123` must be 5 digits, e.g. "69001"')]
+    assert problems_of(tmp_path, text, None) == [
+        (4, 'file `a` : code postal `123` : 5 chiffres attendus, par exemple "69001"')
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "line", "part"),
     [
-        ("[1, 2]\n", 1, "expected a top-level `default:` mapping and/or a `queues:` list"),
-        ("flow: x\n", 1, "expected a top-level `default:` mapping and/or a `queues:` list"),
-        ("queues:\n  name: lyon\n", 1, "`queues` must be a list of queues"),
-        ("default: [1]\n", 1, "`default` must be a mapping"),
-        ("queues:\n  - lyon\n", 2, "each queue must be a mapping"),
-        ('default:\n  label: "x\n', 2, "YAML syntax"),
-        ("queues:\n  - label: x\n    territory: {departments: ['01']}\n", 2, "a queue without `name`"),
-        ("queues:\n  - {name: a, label: x, territory: {departments: ['01']}, hours: []}\n", 2, "`hours` is empty"),
-        ("queues:\n  - {name: a, label: x, territory: {departments: ['01']}, mediators: 5}\n", 2, "must be a list"),
+        ("[1, 2]\n", 1, "le fichier commence par un bloc `default:` et/ou une liste `queues:`"),
+        ("flow: x\n", 1, "le fichier commence par un bloc `default:` et/ou une liste `queues:`"),
+        ("queues:\n  name: lyon\n", 1, "`queues` doit être une liste de files"),
+        ("default: [1]\n", 1, "`default` doit contenir ses clés"),
+        ("queues:\n  - lyon\n", 2, "chaque file commence par `- name: …`"),
+        ('default:\n  label: "x\n', 2, "syntaxe YAML"),
+        ("queues:\n  - label: x\n    territory: {departments: ['01']}\n", 2, "une file sans `name`"),
+        ("queues:\n  - {name: a, label: x, territory: {departments: ['01']}, hours: []}\n", 2, "`hours` est vide"),
+        (
+            "queues:\n  - {name: a, label: x, territory: {departments: ['01']}, mediators: 5}\n",
+            2,
+            "doit être une liste",
+        ),
     ],
 )
 def test_malformed_structures_get_one_clear_problem(tmp_path: Path, text: str, line: int, part: str) -> None:
@@ -520,7 +532,7 @@ def test_same_circle_twice_is_refused(tmp_path: Path) -> None:
         "  - {name: b, label: x, territory: {around: {lat: 45.7, lon: 4.8, km: 5}}}\n"
     )
     assert problems_of(tmp_path, text, None) == [
-        (3, "queue `b`: the same circle is already queue `a`'s (line 2); keep one")
+        (3, "file `b` : le même cercle est déjà celui de la file `a` (ligne 2) ; gardez-en un")
     ]
 
 
@@ -602,7 +614,7 @@ def test_flows_check_cli_reports_a_broken_queues_file(tmp_path: Path) -> None:
         match = PROBLEM_LINE.match(line)
         assert match, line
         assert match["file"] == str(broken)
-    assert f"{broken}:{LINES['swapped']}: queue `inverse`: the centre 4.83, 45.76 is not in France" in result.stdout
+    assert f"{broken}:{LINES['swapped']}: file `inverse` : le centre 4.83, 45.76 n'est pas en France" in result.stdout
     assert "Traceback" not in result.stderr
 
 
@@ -614,11 +626,12 @@ def test_flows_check_without_path_checks_catalogue_queues_too(tmp_path: Path) ->
     (catalogue / "queues.yaml").write_text("queues:\n  - name: Lyon\n    label: x\n    territory: {}\n")
     result = run_bot(["flows", "check"], tmp_path, env=bot_env(tmp_path, CATALOGUE_DIR=str(catalogue)))
     assert result.returncode == 1
-    assert result.stdout.splitlines() == [
-        f"{catalogue / 'queues.yaml'}:2: queue name `Lyon`: use 1 to 64 of a-z, 0-9, _ and - "
-        "(no capitals, spaces or accents)",
-        f"{catalogue / 'queues.yaml'}:4: queue `Lyon`: empty territory: list `postcodes`, `insee`, `departments` "
-        "or `around`, or remove the queue (the default queue takes what no queue covers)",
+    problems = [line for line in result.stdout.splitlines() if ": attention : " not in line]  # not the warnings
+    assert problems == [
+        f"{catalogue / 'queues.yaml'}:2: nom de file `Lyon` : 1 à 64 caractères parmi a-z, 0-9, _ et - "
+        "(ni majuscule, ni espace, ni accent)",
+        f"{catalogue / 'queues.yaml'}:4: file `Lyon` : territoire vide : indiquez `postcodes`, `insee`, "
+        "`departments` ou `around`, ou retirez la file (la file par défaut reçoit ce qu'aucune file ne couvre)",
     ]
     shipped = run_bot(["flows", "check", "--json"], tmp_path)
     assert shipped.returncode == 0, shipped.stdout + shipped.stderr
@@ -655,7 +668,8 @@ async def test_app_refuses_to_start_on_a_broken_queues_file(tmp_path: Path) -> N
         async with open_app(settings_for(tmp_path), in_memory=True):
             pass
     assert [str(p) for p in caught.value.problems] == [
-        f"{tmp_path / 'queues.yaml'}:2: default queue: `target_minutes` must be a whole number of at least 1, not -5"
+        f"{tmp_path / 'queues.yaml'}:2: file par défaut : `target_minutes` doit être un nombre entier d'au moins 1, "
+        "pas -5"
     ]
 
 

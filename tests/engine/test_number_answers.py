@@ -15,8 +15,15 @@ NO_DEVICE_TO_AGE = ["bonjour", "value:self", "value:family_contact", "value:none
 
 @pytest.mark.parametrize(
     ("typed", "band"),
-    [("83", "80_plus"), ("j'ai 83 ans", "80_plus"), ("67 ans", "60_69"), ("70", "70_79"), ("45", "under_60"),
-     ("2", "60_69"), ("80 ans ou plus", "80_plus")],
+    [
+        ("83", "80_plus"),
+        ("j'ai 83 ans", "80_plus"),
+        ("67 ans", "60_69"),
+        ("70", "70_79"),
+        ("45", "under_60"),
+        ("2", "60_69"),
+        ("80 ans ou plus", "80_plus"),
+    ],
 )
 async def test_a_typed_age_picks_its_band(memory_engine: Engine, typed: str, band: str) -> None:
     """An age typed as a number picks the band whose `numbers` hold it; a small number still picks a button
@@ -66,5 +73,12 @@ def test_overlapping_or_malformed_number_ranges_are_refused() -> None:
     with pytest.raises(FlowError) as error:
         parse_flow(load_yaml(FLOW, "t.yaml"), "t.yaml", FLOW)
     messages = [(p.line, p.message) for p in error.value.problems]
-    assert (8, "step `age`: the `numbers` of `60_69` and `70_79` overlap") in messages
-    assert (11, "step `age`: `numbers` is `[minimum, maximum]`, two whole numbers") in messages
+    assert (
+        8,
+        "étape `age` : les intervalles `numbers` de `60_69` et de `70_79` se chevauchent ; un nombre ne doit mener "
+        "qu'à un bouton",
+    ) in messages
+    assert (
+        11,
+        "étape `age` : `numbers` s'écrit `[minimum, maximum]`, deux nombres entiers, le plus petit d'abord",
+    ) in messages

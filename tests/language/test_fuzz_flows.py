@@ -500,7 +500,7 @@ def test_runaway_nesting_is_refused_quickly(text: str) -> None:
         load_yaml(text, "f.yaml")
     assert time.monotonic() - started < 1
     assert_located(raised.value, {"f.yaml": 1})
-    assert "levels of nesting" in str(raised.value)
+    assert "niveaux d'imbrication" in str(raised.value)
 
 
 def test_dates_and_binary_values_where_texts_are_expected_are_reported() -> None:
@@ -510,5 +510,5 @@ def test_dates_and_binary_values_where_texts_are_expected_are_reported() -> None
     with pytest.raises(FlowError) as raised:
         parse_flow(load_yaml(text, "f.yaml"), "f.yaml", text, MESSAGES_DATA["messages"], str(MESSAGES_FILE))
     assert_located(raised.value, {"f.yaml": line_count(text), str(MESSAGES_FILE): 200})
-    assert any("`flow` must be a non-empty text" in p.message for p in raised.value.problems)
+    assert any("`flow` doit être un texte non vide" in p.message for p in raised.value.problems)
     assert isinstance(load_yaml("a: 2024-01-01", "f.yaml")["a"], datetime.date)

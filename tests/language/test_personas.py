@@ -692,7 +692,10 @@ def test_unknown_persona_id_names_file_and_line() -> None:
         '    rules:\n      - {if: {attitude: refuses}, weight: 1, reason: "R"}\n'
     )
     problems = problems_of(text)
-    assert any(p.startswith(f"x.yaml:{line_of(text, 'christine:')}: unknown persona id `christine`") for p in problems)
+    assert any(
+        p.startswith(f"x.yaml:{line_of(text, 'christine:')}: identifiant de profil `christine` inconnu")
+        for p in problems
+    )
 
 
 def test_bad_urgency_names_file_and_line() -> None:
@@ -700,7 +703,8 @@ def test_bad_urgency_names_file_and_line() -> None:
     text = personas_text({}).replace("urgency: low", "urgency: urgent")
     problems = problems_of(text)
     assert problems == [
-        f"x.yaml:{line_of(text, 'urgency: urgent')}: persona `modere`: urgency must be one of high, medium, low, none"
+        f"x.yaml:{line_of(text, 'urgency: urgent')}: profil `modere` : `urgency` doit valoir une de ces valeurs : "
+        "high, medium, low, none"
     ]
 
 
@@ -712,14 +716,14 @@ def test_service_outside_the_national_standard_names_file_and_line() -> None:
     )
     problems = problems_of(text)
     assert len(problems) == 1
-    assert problems[0].startswith(f"x.yaml:{line_of(text, 'Cours de tricot')}: persona `timide`: ")
-    assert "`Cours de tricot en ligne` is not a service of the national standard" in problems[0]
+    assert problems[0].startswith(f"x.yaml:{line_of(text, 'Cours de tricot')}: profil `timide` : ")
+    assert "`Cours de tricot en ligne` n'est pas un service du standard national" in problems[0]
 
 
 def test_missing_persona_is_reported() -> None:
     """All seven personas are needed; a missing one is named."""
     text = personas_text({}, tuple(p for p in PERSONA_IDS if p != "melancolique"))
-    assert any("persona `melancolique` is missing" in p and p.startswith("x.yaml:") for p in problems_of(text))
+    assert any("il manque le profil `melancolique`" in p and p.startswith("x.yaml:") for p in problems_of(text))
 
 
 def test_rule_on_unknown_slot_or_value_names_the_line() -> None:
@@ -731,9 +735,11 @@ def test_rule_on_unknown_slot_or_value_names_the_line() -> None:
         }
     )
     problems = problems_of(text)
-    assert any(p.startswith(f"x.yaml:{line_of(text, 'mood: sad')}:") and "unknown slot `mood`" in p for p in problems)
     assert any(
-        p.startswith(f"x.yaml:{line_of(text, 'attitude: grumpy')}:") and "`grumpy` is not a value" in p
+        p.startswith(f"x.yaml:{line_of(text, 'mood: sad')}:") and "réponse `mood` inconnue" in p for p in problems
+    )
+    assert any(
+        p.startswith(f"x.yaml:{line_of(text, 'attitude: grumpy')}:") and "`grumpy` n'est pas une valeur" in p
         for p in problems
     )
 
@@ -744,7 +750,7 @@ def test_weight_must_be_a_number() -> None:
     problems = problems_of(text)
     assert len(problems) == 1
     assert problems[0].startswith(f"x.yaml:{line_of(text, 'beaucoup')}:")
-    assert "weight must be a number" in problems[0]
+    assert "`weight` doit être un nombre" in problems[0]
 
 
 def test_every_problem_is_reported_at_once() -> None:
