@@ -19,13 +19,12 @@ from bot.core.commands import CONFIRM, FORGET, HUMAN, MY_DATA
 from bot.core.errors import FlowError, Problem
 from bot.core.messages import Button, CallbackRef, Inbound, InboundKind, Offer, Reply, Turn, question_token
 from bot.core.slots import UNKNOWN, SlotValue, condition_holds
-from bot.core.text import normalise
 from bot.engine import outcomes as o
 from bot.engine.bundle import FlowBundle
 from bot.engine.callback_dialogue import CallbackDialogue
 from bot.engine.command_dialogue import command_outcomes
 from bot.engine.conversation import CallbackDraft, Conversation
-from bot.engine.inbound import command_of
+from bot.engine.inbound import command_of, typed_human
 from bot.engine.machine import ENDED_STATE, FORGET_STATE, FlowState, callback_phase
 from bot.engine.places_dialogue import PlacesDialogue
 from bot.engine.privacy_dialogue import CallbackReader, PrivacyDialogue, PrivacyTerms
@@ -117,7 +116,7 @@ class Dialogue:
         return self.turn()
 
     async def _handle(self, inbound: Inbound) -> None:
-        command = command_of(inbound) or self.typed_command(inbound)
+        command = command_of(inbound) or typed_human(inbound, self.label("human_label"))
         fresh = not self.stored or self.state == ENDED_STATE
         if command is not None:
             await self.command(command)
@@ -159,12 +158,6 @@ class Dialogue:
                 await self.apply(await self.places.answer(self.view(), step, inbound))
             else:
                 await self.apply(self.questions.answer(self.view(), step, inbound))
-
-    def typed_command(self, inbound: Inbound) -> str | None:
-        """The "Parler à quelqu'un" button's label typed (or sent by a keyboard that types labels) is /humain."""
-        if inbound.kind is InboundKind.TEXT and normalise(inbound.text) == normalise(self.label("human_label")):
-            return HUMAN
-        return None
 
     async def inform(self) -> None:
         await self.apply(self.privacy.inform(self.view(), self.replies))
@@ -268,17 +261,11 @@ class Dialogue:
         self.conversation = self.conversation.restarted()
         if announce:
             self.say("restart")
-        if not given:
-            await self.enter(self.flow.start)
-            return
+        summary = self.keep_given(given or {})
         before = len(self.replies)
-        self.note_volunteered(given)
-        summary = self.replies[before:]
-        del self.replies[before:]
         await self.enter(self.flow.start)
-        # welcome, then what was understood, then the first question still open
-        at = len(self.replies) - 1 if len(self.replies) > before else len(self.replies)
-        self.replies[at:at] = summary
+        if summary is not None:  # welcome, then what was understood, then the first question still open
+            self.replies.insert(max(before, len(self.replies) - 1), summary)
 
     async def reprompt(self) -> None:
         """Ask the current question again; in an ended conversation, there is none. A conversation whose
@@ -417,22 +404,12 @@ class Dialogue:
 
     def note_volunteered(self, volunteered: Mapping[str, SlotValue]) -> None:
         """Answers a message gave to questions still to come: kept, and said back in one sentence."""
-        if not volunteered:
-            return
-        for slot, value in volunteered.items():
-            self.conversation = self.conversation.answered(slot, value)
-        words = self.answer_words(volunteered)
-        if words:
-            self.say("understood_also", answers=" ; ".join(words))
+        summary = self.keep_given(volunteered)
+        if summary is not None:
+            self.replies.append(summary)
 
-    def answer_words(self, answers: Mapping[str, SlotValue]) -> list[str]:
-        """ "80 ans ou plus", "aucun appareil": the buttons' own words, in the flow's order."""
-        words: list[str] = []
-        for step in self.flow.steps.values():
-            if step.kind != "ask" or step.slot is None or step.slot not in answers:
-                continue
-            labels = {c.value: self.render(c.label) for c in step.choices}
-            value = answers[step.slot]
-            said = ", ".join(labels.get(str(v), str(v)) for v in (value if isinstance(value, list) else [value]))
-            words.append(said[:1].lower() + said[1:])
-        return words
+    def keep_given(self, given: Mapping[str, SlotValue]) -> Reply | None:
+        for slot, value in given.items():
+            self.conversation = self.conversation.answered(slot, value)
+        words = self.texts.answer_words(given, self.conversation)
+        return Reply(self.render(self.flow.messages["understood_also"], answers=" ; ".join(words))) if words else None

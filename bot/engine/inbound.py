@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.commands import COMMANDS
+from bot.core.commands import COMMANDS, HUMAN
 from bot.core.messages import Inbound, InboundKind
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise, parse_free_text, parse_location, parse_phone, parse_postcode
@@ -20,6 +20,13 @@ def command_of(inbound: Inbound) -> str | None:
         text = inbound.text.strip()
         if text.startswith("/") and len(text) > 1 and text[1:2].isalpha():
             return text.split()[0].split("@")[0].lower()
+    return None
+
+
+def typed_human(inbound: Inbound, human_label: str) -> str | None:
+    """The "Parler à quelqu'un" button's label typed (or sent by a keyboard that types labels) is /humain."""
+    if inbound.kind is InboundKind.TEXT and normalise(inbound.text) == normalise(human_label):
+        return HUMAN
     return None
 
 

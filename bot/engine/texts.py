@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from bot.core.slots import SlotValue
 from bot.engine.conversation import Conversation
 from bot.language.flows import Flow, Wording
 from bot.language.personas import Personas
@@ -34,6 +35,18 @@ class Texts:
 
     def label(self, key: str, conversation: Conversation) -> str:
         return self.render(self.flow.messages[key], conversation)
+
+    def answer_words(self, answers: Mapping[str, SlotValue], conversation: Conversation) -> list[str]:
+        """ "80 ans ou plus", "aucun": the buttons' own words for these answers, in the flow's order."""
+        words: list[str] = []
+        for step in self.flow.steps.values():
+            if step.kind != "ask" or step.slot is None or step.slot not in answers:
+                continue
+            labels = {c.value: self.render(c.label, conversation) for c in step.choices}
+            value = answers[step.slot]
+            said = ", ".join(labels.get(str(v), str(v)) for v in (value if isinstance(value, list) else [value]))
+            words.append(said[:1].lower() + said[1:])
+        return words
 
 
 class _Blank(dict[str, object]):

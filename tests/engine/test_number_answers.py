@@ -37,7 +37,7 @@ async def test_a_typed_age_picks_its_band(memory_engine: Engine, typed: str, ban
     assert record.data["answers"]["age_band"] == band
 
 
-@pytest.mark.parametrize("typed", ["entre 70 et 80", "200", "8,5"])
+@pytest.mark.parametrize("typed", ["entre 50 et 90", "200", "8,5"])
 async def test_an_unclear_number_is_asked_again(memory_engine: Engine, typed: str) -> None:
     """Two numbers, a number no band holds, or a decimal: the question is asked again, nothing is stored."""
     chat = Chat(memory_engine)

@@ -27,11 +27,13 @@ async def test_a_doubt_is_asked_back_and_yes_takes_it(memory_engine: Engine, loa
     assert text(turn).startswith("Si je comprends bien : oui, facile ?")
     assert values(turn) == [GUESS_YES, GUESS_NO]
     record = await memory_engine.storage.load_conversation(chat.key)
-    assert record is not None and "mobility" not in record.data["answers"]
+    assert record is not None
+    assert "mobility" not in record.data["answers"]
     turn = await chat.send("oui")
     assert turn.state == "lieu"
     record = await memory_engine.storage.load_conversation(chat.key)
-    assert record is not None and record.data["answers"]["mobility"] == "easy"
+    assert record is not None
+    assert record.data["answers"]["mobility"] == "easy"
     assert "guess" not in record.data
 
 
@@ -43,9 +45,11 @@ async def test_no_to_a_doubt_shows_the_buttons(memory_engine: Engine, loaded: Lo
     turn = await chat.send(f"value:{GUESS_NO}")
     assert turn.state == "mobilite"
     assert turn.replies[0].text == msg(loaded, "guess_refused")
-    assert "easy" in values(turn) and "difficult" in values(turn)
+    assert "easy" in values(turn)
+    assert "difficult" in values(turn)
     record = await memory_engine.storage.load_conversation(chat.key)
-    assert record is not None and "mobility" not in record.data["answers"]
+    assert record is not None
+    assert "mobility" not in record.data["answers"]
     assert "misses" not in record.data
 
 
@@ -57,7 +61,8 @@ async def test_another_answer_instead_of_yes_or_no_is_read(memory_engine: Engine
     turn = await chat.send("non, elle a du mal à marcher")
     assert turn.state == "lieu"
     record = await memory_engine.storage.load_conversation(chat.key)
-    assert record is not None and record.data["answers"]["mobility"] == "difficult"
+    assert record is not None
+    assert record.data["answers"]["mobility"] == "difficult"
 
 
 async def test_an_answer_that_says_more_skips_later_questions(memory_engine: Engine) -> None:
@@ -72,7 +77,8 @@ async def test_an_answer_that_says_more_skips_later_questions(memory_engine: Eng
                  "value:yes"):  # fmt: skip
         turn = await chat.send(line)
         asked.append(turn.slot)
-    assert "equipment" not in asked and "age_band" not in asked
+    assert "equipment" not in asked
+    assert "age_band" not in asked
     record = await memory_engine.storage.load_conversation(chat.key)
     assert record is not None
     answers = record.data["answers"]
@@ -87,6 +93,7 @@ def test_a_first_message_with_several_answers_through_chat_jsonl(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     first, second = (json.loads(line) for line in done.stdout.splitlines())
     assert "J'ai bien noté : pour un proche" in first["text"]
-    assert "80 ans ou plus" in first["text"] and "aucun" in first["text"].lower()
+    assert "80 ans ou plus" in first["text"]
+    assert "aucun" in first["text"].lower()
     assert first["slot"] == "goals"
     assert second["slot"] == "brakes"  # the devices and the attitude were given: not asked

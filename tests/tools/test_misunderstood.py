@@ -172,8 +172,11 @@ def test_a_scripted_conversation_feeds_the_report_masked(tmp_path: Path) -> None
     assert set(report) == {"envies", "mobilite"}
     goals = report["envies"]["texts"]
     assert [t["not_understood"] for t in goals] == [1]
-    assert "zorglub" in goals[0]["text"] and "06 12" not in goals[0]["text"] and "78" not in goals[0]["text"]
+    assert "zorglub" in goals[0]["text"]
+    assert "06 12" not in goals[0]["text"]
+    assert "78" not in goals[0]["text"]
     mobility = {t["text"]: t for t in report["mobilite"]["texts"]}
     assert mobility["il conduit"]["refused"] == 1
     assert not any("Germaine" in text for text in mobility)
-    assert "conversation" not in done.stdout and "test:" not in done.stdout
+    assert "conversation" not in done.stdout
+    assert "test:" not in done.stdout

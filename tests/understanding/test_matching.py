@@ -99,7 +99,7 @@ def test_normalise_cuts_very_long_input() -> None:
         ("attitude", "pourquoi pas", "curious"),
         ("pour_qui", "ma mère", "relative"),
         ("pour_qui", "Pour moi !", "self"),
-        ("connexion", "ouais", "yes"),
+        ("connexion", "ouaip", "yes"),
         ("mobilite", "compliqué", "difficult"),
         # "I don't know" in its usual forms
         ("frequence", "je sais pas", UNKNOWN),
