@@ -20,6 +20,7 @@ from bot.engine.inbound import CONFIRM_WORDS, button_value, exclusive_clean, is_
 from bot.engine.outcomes import Guessed, Missed, Next, Outcome, Prompt, Say, Send, Store, Toggled, Unclear
 from bot.engine.view import View
 from bot.language.model import Step
+from bot.understanding.analysis import read as read_text
 from bot.understanding.masking import mask_personal
 from bot.understanding.question import Context, Option, Question, Understood
 from bot.understanding.reader import spot, understand
@@ -194,7 +195,7 @@ class QuestionDialogue:
         if is_empty(inbound):
             return [Missed("empty_input")]
         unclear: list[Outcome] = []
-        if inbound.kind is InboundKind.TEXT:
+        if inbound.kind is InboundKind.TEXT and read_text(inbound.text).terms:  # « bonjour » teaches nothing
             unclear = [Unclear(step.id, kept(inbound.text), "not_understood")]
         return [*unclear, Missed("not_understood")]
 

@@ -125,7 +125,7 @@ class Reading:
 
 def prepare(text: str) -> str:
     """Respelled, numbers written in words turned to digits (« quatre-vingt-trois » -> 83)."""
-    respelled = respell(text[:MAX_INPUT])
+    respelled = respell(text[:MAX_INPUT].lower())  # « OUAIS », « TABLE »: capitals change words' vectors
     try:
         return str(alpha2digit(respelled, "fr"))
     except (ValueError, RuntimeError):  # text2num refuses a malformed number sequence: keep the words

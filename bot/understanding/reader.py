@@ -200,7 +200,7 @@ def _compiled(question: Question) -> _Compiled:
         return cached
     texts: list[tuple[int, str, bool]] = []
     for index, option in enumerate(question.options):
-        names = [*option.names, option.value.replace("_", " ")]
+        names = list(option.names)  # never the value: an English id (« tablet » ~ « table »)
         examples = [*option.examples, *(UNKNOWN_PHRASES if option.value == UNKNOWN else ())]
         texts += [(index, name, False) for name in names if normalise(name)]
         texts += [(index, example, True) for example in examples if normalise(example)]
