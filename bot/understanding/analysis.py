@@ -196,7 +196,8 @@ def _term(token: Token, lower: str, negated: bool) -> Term | None:
         return None  # a small word; a word the tagger could not place (« ordinatuer » as a conjunction) is kept
     if lower in FILLERS or lemma in FILLERS or not any(c.isalnum() for c in lower):
         return None
-    if lemma == "savoir" and any("VerbForm=Inf" in str(c.morph) for c in token.children):
+    know_how = lemma == "savoir" and any("VerbForm=Inf" in str(c.morph) for c in token.children)
+    if know_how:
         lemma = lower = "savoir-faire"  # « je ne sais pas m'en servir » is about doing, not knowing
     if lemma in ("etre", "avoir"):
         weight = 0.15  # « c'est », « elle a »: almost never what the answer is about
@@ -204,7 +205,8 @@ def _term(token: Token, lower: str, negated: bool) -> Term | None:
         weight = 0.35
     else:
         weight = 0.5 if (lemma in KIN or lower in KIN) else 1.0
-    vector = _unit(token) if token.has_vector and token.pos_ in ("NOUN", "VERB", "ADJ", "ADV", "PROPN") else None
+    meaningful = token.has_vector and not know_how and token.pos_ in ("NOUN", "VERB", "ADJ", "ADV", "PROPN")
+    vector = _unit(token) if meaningful else None
     return Term(frozenset({lemma, lower}), negated, token.i, token.text, token.pos_, weight, vector)
 
 
@@ -300,7 +302,7 @@ def _segments(doc: Doc) -> list[int]:
 def _negation_counts(doc: Doc) -> list[int]:
     counts = [0] * len(doc)
     segments = _segments(doc)
-    for negator in _negators(doc):
+    for negator in sorted(_negators(doc), key=lambda t: strip_accents(t.text.lower()) == "ni"):
         scope: set[int] = set()
         head = negator.head
         if head.i != negator.i:
@@ -314,8 +316,9 @@ def _negation_counts(doc: Doc) -> list[int]:
                 break
             scope.add(token.i)
         scope.discard(negator.i)
+        continuing = strip_accents(negator.text.lower()) == "ni"  # « pas le temps ni l'envie »: one negation
         for index in scope:
-            counts[index] += 1
+            counts[index] = max(counts[index], 1) if continuing else counts[index] + 1
     return counts
 
 
