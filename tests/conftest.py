@@ -16,6 +16,7 @@ from bot.engine.engine import Engine
 from bot.places.offers import NoCatalogue, OfferSearch
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
+from bot.understanding.analysis import model
 from tests.support.postgres import PostgresCluster, PostgresUnavailable, start_cluster
 
 # How the tests are shared out among parallel workers: hooks, registered by being names of this module.
@@ -29,6 +30,13 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
 SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def french_model() -> None:
+    """spaCy's French model, loaded once per worker before its first test: a test's own time limits never
+    include the few seconds (much more on a loaded machine) of that load, which a running bot pays at start."""
+    model()
 
 
 @pytest.fixture(scope="session")

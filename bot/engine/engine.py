@@ -5,6 +5,7 @@ Channel-neutral: Telegram, the web chat and the terminal all come through here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -14,7 +15,7 @@ from bot.callbacks.queues import QueueSet
 from bot.core.commands import START
 from bot.core.errors import ConflictError, FlowError
 from bot.core.live import Current, Live
-from bot.core.messages import Inbound, Reply, Turn
+from bot.core.messages import Inbound, InboundKind, Reply, Turn
 from bot.engine.bundle import FlowBundle
 from bot.engine.conversation import Conversation
 from bot.engine.dialogue import Dialogue
@@ -27,6 +28,7 @@ from bot.places.offers import LocationResolver, NoGeography, OfferSearch
 from bot.storage import CallbackRow, ConversationRecord
 from bot.storage.protocol import ConversationStore, TurnTransaction
 from bot.storage.records import TurnWrites
+from bot.understanding.analysis import model, model_loaded
 
 log = logging.getLogger(__name__)
 # What a channel writes with the turn, in its transaction (the reply queued, the update marked handled).
@@ -95,6 +97,9 @@ class Engine:
     async def handle(self, inbound: Inbound, effects: TurnEffects | None = None) -> Turn:
         """One turn. `effects` runs inside the turn's write transaction (it may run again if the turn is redone
         after a conflict): whatever it writes is committed with the conversation, or not at all."""
+        if inbound.kind is InboundKind.TEXT and not model_loaded():
+            # the French model loads in a thread (a few seconds, once per process): other chats go on meanwhile
+            await asyncio.to_thread(model)
         async with self.locks.hold(inbound.key):
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:

@@ -82,6 +82,10 @@ _reading_lock = threading.Lock()
 _nlp: Language | None = None
 
 
+def model_loaded() -> bool:
+    return _nlp is not None
+
+
 def model() -> Language:
     """spaCy's French pipeline, loaded on first use (the entity recogniser is not needed)."""
     global _nlp

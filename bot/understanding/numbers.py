@@ -13,6 +13,7 @@ from bot.understanding.question import Context, Option, Understood
 
 BETWEEN = re.compile(r"\bentre (\d{2,3}) et (\d{2,3})\b")
 BIRTH = re.compile(r"\bne(?:e)?s? (?:en|le) (?:\d{1,2}(?: \w+)? )?(\d{2}|\d{4})\b")
+BOUND = re.compile(r"\b(moins|plus) de (\d{2,3})\b")
 ALMOST = re.compile(
     r"\b(?:bientot|presque|aurai|aura|vais avoir|va avoir|va sur ses|vais sur mes|pas loin de) (\d{2,3})\b"
 )
@@ -49,6 +50,9 @@ def ages(reading: Reading, year: int, any_number: bool) -> list[int]:
     between = BETWEEN.search(plain)
     if between is not None:
         return [int(between.group(1)), int(between.group(2)) - 1]  # « entre 70 et 80 »: in the seventies
+    bound = BOUND.search(plain)
+    if bound is not None:  # « moins de 60 » is 59 at most, « plus de 80 » 81 at least
+        return [int(bound.group(2)) + (-1 if bound.group(1) == "moins" else 1)]
     almost = ALMOST.search(plain)
     if almost is not None:
         return [int(almost.group(1)) - 1]  # « bientôt 80 »: 79 today

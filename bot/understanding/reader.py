@@ -41,7 +41,6 @@ UNKNOWN_PHRASES = (
     "ça ne vous regarde pas",
     "je préfère ne pas le dire",
     "je préfère pas le dire",
-    "c'est personnel",
     "pas de réponse",
 )
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
@@ -272,6 +271,7 @@ def _match(reading: Reading, phrase: _Phrase, persons: bool, strict: bool) -> _M
     positions: set[int] = set()
     explained = 0.0
     count = 0
+    same_word = False
     for term in sorted(phrase.reading.terms, key=lambda t: -t.weight):
         best, best_sim = None, 0.0
         for typed in available:
@@ -291,8 +291,9 @@ def _match(reading: Reading, phrase: _Phrase, persons: bool, strict: bool) -> _M
         explained += best.weight * best_sim
         positions.add(best.position)
         count += 1
-    if not positions:
-        return None
+        same_word = same_word or best_sim >= STRONG
+    if not positions or not same_word:
+        return None  # only related words (« blabla » ~ « parler »): nothing the person actually said
     if phrase.generic and count < len(reading.terms):
         return None  # « à quoi bon » is only « avoir » to the model: it must be the whole answer
     coverage = matched / phrase.weight if phrase.weight else 0.0

@@ -11,6 +11,7 @@ from bot.understanding.analysis import PERSON, Term
 
 STRONG = 0.85  # a word match at least this close is the same word (or a typo of it), not just a related one
 VECTOR_CLOSE = 0.72  # cosine of two words' vectors from which they count as related (« ipad » ~ « tablette »)
+RELATED = 0.75  # the most a related word (by vectors) counts: below « sure » on its own
 MAX_KEPT = 200_000
 
 _kept: dict[tuple[object, ...], float] = {}
@@ -45,7 +46,7 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
     if a.vector is not None and b.vector is not None:
         cosine = float(a.vector @ b.vector)
         if cosine >= VECTOR_CLOSE:
-            return 0.8 * cosine  # related, never the same word: alone, it can only make a doubt
+            return min(RELATED, 0.8 * cosine)  # related, never the same word: alone, it can only make a doubt
     return 0.0
 
 

@@ -202,6 +202,7 @@ _AFTER_VERB = re.compile(r"(\w)-(la|le|lui|les)\b", re.IGNORECASE)
 _ME_AFTER_VERB = re.compile(r"(\w)-(moi)\b", re.IGNORECASE)
 _AFTERNOON = re.compile(r"\bapr[eè]s[ -]?midi\b", re.IGNORECASE)
 _HOUR = re.compile(r"\b(\d{1,2}) ?h(?:eures?)?(?: ?(\d{2}))?\b", re.IGNORECASE)  # « vers 10h »
+_ALMOST_NEVER = re.compile(r"\b(?:presque|quasi|quasiment|pratiquement) jamais\b", re.IGNORECASE)
 _AINE = re.compile(r"\b(\d0)aine\b")  # « la 70aine »
 
 
@@ -214,6 +215,7 @@ def respell(text: str) -> str:
     text = _AINE.sub(r"\1 ans", text)
     text = _AFTERNOON.sub("après-midi", text)
     text = _HOUR.sub(r"\1 heures", text)
+    text = _ALMOST_NEVER.sub("rarement", text)
     words = []
     for word in _WORD.findall(text):
         plain = strip_accents(word.lower())
