@@ -159,7 +159,8 @@ def _spotted(
             found.append((1.0, 3, question.slot, numbered.values[0], unit))
         for match in _best_per_option(reading, compiled, strict=True).values():
             value = question.options[match.option].value
-            if match.coverage >= 0.95 and value != UNKNOWN:
+            several_words = match.terms >= 2 or not question.multi or question.slot == "equipment"
+            if match.coverage >= 0.95 and value != UNKNOWN and several_words:  # « photos » alone: a wish or a pastime?
                 found.append((match.coverage, match.terms, question.slot, value, match.positions))
     for question in questions:
         if question.persons and question.slot is not None and reading.speakers == {"me"}:
