@@ -91,7 +91,7 @@ class QuestionDialogue:
             if step.choices:
                 understood = self.read(view, step, inbound.text)
                 if understood.sure:
-                    return self.take(view, step, understood.values[0], inbound.text)
+                    return self.take(view, step, understood.values[0], inbound.text, understood)
                 if understood.level == "doubt":
                     return self.doubt(view, step, understood, inbound.text)
             if step.input is not None:
@@ -123,15 +123,18 @@ class QuestionDialogue:
         if inbound.kind is InboundKind.TEXT:
             understood = self.read(view, step, inbound.text)
             if understood.sure:
-                return self.take(view, step, exclusive_clean(step, list(understood.values)), inbound.text)
+                return self.take(view, step, exclusive_clean(step, list(understood.values)), inbound.text, understood)
             if understood.level == "doubt":
                 return self.doubt(view, step, understood, inbound.text)
         return self.missed(step, inbound)
 
     # ----- what follows a reading ----------------------------------------------------------------------------
-    def take(self, view: View, step: Step, value: SlotValue, text: str | None) -> list[Outcome]:
-        """The answer, and what the same message says of questions still to come."""
-        return [Store(step, value, self.volunteered(view, step, text) if text else {})]
+    def take(
+        self, view: View, step: Step, value: SlotValue, text: str | None, understood: Understood | None = None
+    ) -> list[Outcome]:
+        """The answer, and what the same message says of questions still to come (when it says more)."""
+        says_more = text is not None and (understood is None or _says_more(text, understood))
+        return [Store(step, value, self.volunteered(view, step, text) if text and says_more else {})]
 
     def volunteered(self, view: View, step: Step, text: str) -> dict[str, SlotValue]:
         later = self.later(view, step)
@@ -202,6 +205,12 @@ class QuestionDialogue:
 
 YES_WORDS = ("oui", "c'est ça", "exactement", "tout à fait", "voilà", "d'accord", "oui c'est bien ça", "absolument")
 NO_WORDS = ("non", "pas du tout", "ce n'est pas ça", "non pas ça", "faux", "vous vous trompez", "erreur")
+
+
+def _says_more(text: str, understood: Understood) -> bool:
+    """Words that mean something and did not carry the answer: the message may answer later questions too."""
+    carried = set(normalise(" ".join(understood.evidence)).split())
+    return any(t.weight >= 0.5 and normalise(t.word) not in carried for t in read_text(text).terms)
 
 
 def kept(text: str) -> str:

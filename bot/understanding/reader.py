@@ -77,6 +77,20 @@ class _Compiled:
     phrases: tuple[_Phrase, ...]
     exact: dict[str, int]  # a name or example typed exactly -> its option
     persons: bool
+    near: dict[str, tuple[int, ...]]  # a word's first letters -> the phrases holding a word beginning so
+
+    def candidates(self, reading: Reading) -> list[_Phrase]:
+        """The phrases sharing a word's beginning with the text: only they can hold one of its words (the same
+        word, its stem, or a typo after the third letter), and a phrase holding none is never a match."""
+        found: set[int] = set()
+        for term in reading.terms:
+            for form in term.forms:
+                found.update(self.near.get(_bucket(form), ()))
+        return [self.phrases[i] for i in sorted(found)]
+
+
+def _bucket(form: str) -> str:
+    return form[:3] if len(form) >= 4 else form
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +227,14 @@ def _compiled(question: Question) -> _Compiled:
         for (index, _, example), reading in zip(texts, readings, strict=True)
         if reading.terms
     )
-    compiled = _Compiled(question, _weighted(phrases, len(question.options)), exact, question.persons)
+    weighted = _weighted(phrases, len(question.options))
+    near: dict[str, set[int]] = {}
+    for i, phrase in enumerate(weighted):
+        for term in phrase.reading.terms:
+            for form in term.forms:
+                near.setdefault(_bucket(form), set()).add(i)
+    buckets = {key: tuple(sorted(found)) for key, found in near.items()}
+    compiled = _Compiled(question, weighted, exact, question.persons, buckets)
     _cache[question] = compiled
     if len(_cache) > MAX_CACHED:
         _cache.popitem(last=False)
@@ -306,7 +327,7 @@ def _best_per_option(reading: Reading, compiled: _Compiled, *, strict: bool) -> 
     phrases explain together (« whatsapp avec la famille »: two names of one button)."""
     best: dict[int, _Match] = {}
     explained: dict[int, set[int]] = {}
-    for phrase in compiled.phrases:
+    for phrase in compiled.candidates(reading):
         if strict and not _spottable(phrase):
             continue
         match = _match(reading, phrase, compiled.persons, strict)
