@@ -16,7 +16,7 @@ from bot.language.model import Step
 
 Level = Literal["sure", "doubt", "none"]
 SURE = 0.8  # at or above: take the answer
-DOUBT = 0.5  # at or above (and below SURE): ask « Si je comprends bien : … ? »; below: not understood
+DOUBT = 0.4  # at or above (and below SURE): ask « Si je comprends bien : … ? »; below: not understood
 
 
 @dataclass(frozen=True, slots=True)
