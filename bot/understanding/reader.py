@@ -45,6 +45,7 @@ UNKNOWN_PHRASES = (
 )
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 MAX_CACHED = 512
+LONE_WORD = 0.95  # below this, a reading carried by one word of a message of three or more is asked back
 MAX_PHRASES = 20_000  # phrases of the flows kept read (the default flow has about 1,000)
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
 NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
@@ -390,6 +391,10 @@ def _single(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) -
             return NOTHING  # « oui et non »: two answers where one is asked
         if best.score - second.score < AMBIGUOUS:
             confidence = best.score - 0.3
+    meaningful = sum(1 for t in reading.terms if t.weight >= 0.5)
+    if len(best.positions) == 1 and meaningful >= 3 and confidence < LONE_WORD:
+        # one word of a long message carried it (« pas chez moi, chez ma fille oui »): ask rather than take
+        confidence = min(confidence, SURE - 0.01)
     return Understood((value,), round(max(0.0, confidence), 3), _evidence(reading, best.positions))
 
 
