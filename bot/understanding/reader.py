@@ -24,25 +24,8 @@ from bot.understanding.analysis import ME, THEM, Reading, Term, read, read_many
 from bot.understanding.numbers import by_number
 from bot.understanding.question import NOTHING, SURE, Context, Question, Understood
 from bot.understanding.similarity import STRONG, similarity
+from bot.understanding.spelling import ASKING, DONT_KNOW, QUESTION_WORD, UNKNOWN_PHRASES
 
-# Ways people say "I don't know" / "I'd rather not say", beside the button's own label.
-UNKNOWN_PHRASES = (
-    "je ne sais pas",
-    "je sais pas",
-    "aucune idée",
-    "je ne sais plus",
-    "je préfère ne pas répondre",
-    "elle ne sait pas",
-    "il ne sait pas",
-    "on ne sait pas",
-    "je n'en sais rien",
-    "sais pas",
-    "nsp",
-    "ça ne vous regarde pas",
-    "je préfère ne pas le dire",
-    "je préfère pas le dire",
-    "pas de réponse",
-)
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 MAX_CACHED = 512
 LONE_WORD = 0.95  # below this, a reading carried by one word of a message of three or more is asked back
@@ -51,16 +34,6 @@ POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
 NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
 SPOT_DENSITY = 0.4  # of a phrase's words, the share that must be meaningful for it to be spotted elsewhere
 EXPLAINED = 0.65  # a phrase fully found in a text explaining nothing else scores this: the rest is doubt
-QUESTION_WORD = re.compile(r"^(qui|quoi|quand|ou|comment|combien|pourquoi|quel|quelle|quels|quelles|est ce)\b")
-# « je ne sais pas », then nothing, or what is not known (« si elle a le wifi », « trop », « ce qu'elle a »)
-DONT_KNOW = re.compile(
-    r"^(?:(?:elle|il|moi|euh|bah|ben|alors|franchement|honnetement) )*"
-    r"(?:je ne sais pas|je sais pas|jsp|j sais pas|sais pas|je ne sais plus|je sais plus|aucune idee|je n en sais rien|"
-    r"elle ne sait pas|il ne sait pas|elle sait pas|il sait pas|on ne sait pas|on sait pas|chais pas|chai pas)"
-    r"(?: (?:trop|vraiment|exactement|bien|du tout|non plus))?"
-    r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour)\b.*)?$"
-)
-ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,3 +224,33 @@ def respell(text: str) -> str:
             replacement = plain[0] + "'" + plain[1:]  # « jai », « dinternet »: the apostrophe left out
         words.append(replacement if replacement is not None else word)
     return " ".join(words).replace(" ' ", "'").replace("' ", "'")
+
+
+# Ways people say "I don't know" / "I'd rather not say", beside the button's own label.
+UNKNOWN_PHRASES = (
+    "je ne sais pas",
+    "je sais pas",
+    "aucune idée",
+    "je ne sais plus",
+    "je préfère ne pas répondre",
+    "elle ne sait pas",
+    "il ne sait pas",
+    "on ne sait pas",
+    "je n'en sais rien",
+    "sais pas",
+    "nsp",
+    "ça ne vous regarde pas",
+    "je préfère ne pas le dire",
+    "je préfère pas le dire",
+    "pas de réponse",
+)
+QUESTION_WORD = re.compile(r"^(qui|quoi|quand|ou|comment|combien|pourquoi|quel|quelle|quels|quelles|est ce)\b")
+# « je ne sais pas », then nothing, or what is not known (« si elle a le wifi », « trop », « ce qu'elle a »)
+DONT_KNOW = re.compile(
+    r"^(?:(?:elle|il|moi|euh|bah|ben|alors|franchement|honnetement) )*"
+    r"(?:je ne sais pas|je sais pas|jsp|j sais pas|sais pas|je ne sais plus|je sais plus|aucune idee|je n en sais rien|"
+    r"elle ne sait pas|il ne sait pas|elle sait pas|il sait pas|on ne sait pas|on sait pas|chais pas|chai pas)"
+    r"(?: (?:trop|vraiment|exactement|bien|du tout|non plus))?"
+    r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour)\b.*)?$"
+)
+ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
