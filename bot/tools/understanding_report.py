@@ -10,12 +10,13 @@ not understood, which is the right behaviour there.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from bot.core.errors import FlowError, Problem
+from bot.tools.check import yaml_files
 from bot.tools.understanding_corpus import Corpus, Entry, Opening, load_corpus
 from bot.understanding.question import Context, Question, Understood
 from bot.understanding.reader import spot, understand
@@ -272,20 +273,10 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
-def corpus_files(paths: Iterable[Path]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
-        else:
-            found.append(path)
-    return found
-
-
 def run(paths: list[Path], flows_dir: Path, *, as_json: bool, goals: bool, show_all: bool) -> int:
     """The command: 1 when a corpus is invalid (its problems as `file:line: message`), or with --goals when a
     goal is missed; 0 otherwise, however poor the figures."""
-    files = corpus_files(paths or [flows_dir / "understanding"])
+    files = yaml_files(paths or [flows_dir / "understanding"])
     problems: list[Problem] = []
     if not files:
         where = ", ".join(str(p) for p in paths) or str(flows_dir / "understanding")
