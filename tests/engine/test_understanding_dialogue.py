@@ -97,3 +97,19 @@ def test_a_first_message_with_several_answers_through_chat_jsonl(tmp_path: Path)
     assert "aucun" in first["text"].lower()
     assert first["slot"] == "goals"
     assert second["slot"] == "brakes"  # the devices and the attitude were given: not asked
+
+
+async def test_a_relative_typing_who_to_call_is_understood(memory_engine: Engine) -> None:
+    """A relative who types « elle directement » when asked who to call gets the person helped called, and one
+    who types « rappelez-moi plutôt » is called themselves."""
+    for typed, contact in (("elle directement", "person"), ("rappelez-moi plutôt", "relative")):
+        chat = Chat(memory_engine, f"test:who:{contact}")
+        await chat.script(["bonjour", "value:relative", "value:family_contact", "value:none", "value:refuses",
+                           "value:health", "value:80_plus", "value:no", "value:difficult", "69003", "value:yes",
+                           "oui", "06 12 34 56 78", "value:morning"])  # fmt: skip
+        assert chat.last is not None
+        assert chat.last.state == "rappel.who"
+        turn = await chat.send(typed)
+        assert turn.callback is not None, typed
+        [request] = await memory_engine.storage.callbacks_for(chat.key)
+        assert request.contact == contact
