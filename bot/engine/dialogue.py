@@ -35,7 +35,6 @@ from bot.language.flows import Choice, Step, Wording
 from bot.places.offers import LocationResolver, OfferSearch
 from bot.storage import ConversationRecord
 from bot.storage.records import Misunderstood, TurnWrites
-from bot.understanding.masking import mask_personal
 
 log = logging.getLogger(__name__)
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
@@ -213,8 +212,8 @@ class Dialogue:
                 case o.Guessed(guess):
                     self.conversation = dataclasses.replace(c, guess=guess)
                 case o.Unclear(question, text, kind):
-                    # masked, never linked to the conversation: what coordinators read to add examples
-                    answer = Misunderstood(self.flow.name, self.flow.version, question, mask_personal(text), kind)
+                    # masked by the sub-dialogue, never linked to the conversation: what coordinators read
+                    answer = Misunderstood(self.flow.name, self.flow.version, question, text, kind)
                     self.writes.note_misunderstood(answer)
                 case o.Toggled(pending):
                     self.conversation = dataclasses.replace(c, pending=pending)

@@ -140,7 +140,7 @@ class Unclear:
     without any link to the conversation."""
 
     question: str  # the step id, or a sub-dialogue's phase (`rappel.who`)
-    text: str
+    text: str  # already masked (bot.understanding.masking): it is stored as given
     kind: Literal["not_understood", "refused"]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -324,7 +324,3 @@ def _negation_counts(doc: Doc) -> list[int]:
         for index in scope:
             counts[index] = max(counts[index], 1) if continuing else counts[index] + 1
     return counts
-
-
-def words(terms: Iterable[Term]) -> tuple[str, ...]:
-    return tuple(term.word for term in terms)

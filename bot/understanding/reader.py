@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
-from bot.understanding.analysis import ME, THEM, Reading, Term, read, read_many
+from bot.understanding.analysis import Reading, Term, read, read_many
 from bot.understanding.numbers import by_number
 from bot.understanding.question import NOTHING, SURE, Context, Question, Understood
 from bot.understanding.similarity import STRONG, similarity
@@ -390,5 +390,3 @@ def _multi(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) ->
         values = tuple(v for v in values if not options[[o.value for o in options].index(v)].exclusive) or values
     return Understood(values, round(confidence, 3), _evidence(reading, frozenset(used)))
 
-
-__all__ = ["ME", "THEM", "Context", "Question", "Understood", "spot", "understand"]
