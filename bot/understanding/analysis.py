@@ -10,6 +10,7 @@ after it in the same clause; two negations over one word cancel (« c'est pas qu
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from collections.abc import Sequence
@@ -109,6 +110,7 @@ class Term:
     pos: str
     weight: float
     vector: Vector | None = None  # unit vector, when the model knows the word
+    denied: bool = False  # negated as what something is not (« c'est pas l'argent »), not as a lack (« pas d'argent »)
 
     @property
     def key(self) -> str:
@@ -151,7 +153,7 @@ def read_many(texts: Sequence[str]) -> list[Reading]:
 
 
 def _reading(text: str, doc: Doc) -> Reading:
-    negations = _negation_counts(doc)
+    negations, denied = _negation_counts(doc)
     restrictive = _restrictive_heads(doc)
     terms: list[Term] = []
     numbers: list[int] = []
@@ -165,7 +167,7 @@ def _reading(text: str, doc: Doc) -> Reading:
             continue
         term = _term(token, lower, negations[token.i] % 2 == 1)
         if term is not None:
-            terms.append(term)
+            terms.append(dataclasses.replace(term, denied=term.negated and token.i in denied))
         if token.i in restrictive:
             terms.append(Term(frozenset({"seulement"}), False, token.i, token.text, "ADV", 1.0))
     plain = " ".join(strip_accents(t.text.lower()) for t in doc if not t.is_punct)
@@ -232,6 +234,7 @@ def _pronoun(token: Token, lower: str, negated: bool) -> Term | None:
     return Term(frozenset({who, PERSON}), negated, token.i, token.text, "PRON", 0.6)
 
 
+NO_LONGER_BEFORE = frozenset({"tout", "tres", "trop", "vraiment", "beaucoup", "guere", "jamais"})
 CALLING = frozenset({"appeler", "rappeler", "joindre", "contacter", "telephoner", "appele"})
 
 
@@ -273,6 +276,8 @@ def _plus_negates(token: Token) -> bool:
     head = token.head
     after = token.nbor(1) if token.i + 1 < len(token.doc) else None
     next_word = strip_accents(after.text.lower()) if after is not None else ""
+    if next_word in NO_LONGER_BEFORE and (token.i == 0 or head.pos_ in ("ADJ", "ADV", "VERB")):
+        return True  # « plus tout jeune », « (je m'en sers) plus trop »: no longer
     return head.pos_ in ("VERB", "AUX") and head.i < token.i and next_word not in ("que", "qu'", "qu")
 
 
@@ -303,10 +308,15 @@ def _segments(doc: Doc) -> list[int]:
     return result
 
 
-def _negation_counts(doc: Doc) -> list[int]:
+def _negation_counts(doc: Doc) -> tuple[list[int], set[int]]:
+    """Per token, how many negations bear on it; and the tokens negated by « c'est pas … », which says what
+    something is not (« c'est pas l'argent, c'est la vue ») where « pas d'argent » says what is lacking."""
     counts = [0] * len(doc)
+    denied: set[int] = set()
+    negators = _negators(doc)
+    presented = any(_presenting(t) and all(n.head.i != t.i for n in negators) for t in doc)
     segments = _segments(doc)
-    for negator in sorted(_negators(doc), key=lambda t: strip_accents(t.text.lower()) == "ni"):
+    for negator in sorted(negators, key=lambda t: strip_accents(t.text.lower()) == "ni"):
         scope: set[int] = set()
         head = negator.head
         if head.i != negator.i:
@@ -323,4 +333,18 @@ def _negation_counts(doc: Doc) -> list[int]:
         continuing = strip_accents(negator.text.lower()) == "ni"  # « pas le temps ni l'envie »: one negation
         for index in scope:
             counts[index] = max(counts[index], 1) if continuing else counts[index] + 1
-    return counts
+        if _presenting(head) or (_is_ni(negator) and presented and not _has_ne(head)):
+            denied |= scope  # « ni le prix ni le temps, c'est ma vue »: what it is not, then what it is
+    return counts, denied
+
+
+def _is_ni(token: Token) -> bool:
+    return strip_accents(token.text.lower()) == "ni"
+
+
+def _presenting(head: Token) -> bool:
+    """« c'est (pas) X », « ce n'est pas X qui … »: X a noun with a copula and « ce » or « ça » as subject."""
+    if head.pos_ not in ("NOUN", "PROPN") or not any(child.dep_ == "cop" for child in head.children):
+        return False
+    subjects = [strip_accents(c.text.lower()).rstrip("'") for c in head.children if c.dep_ in SUBJECTS]
+    return all(subject in ("c", "ce", "ca", "cela") for subject in subjects)

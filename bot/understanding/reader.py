@@ -24,7 +24,7 @@ from bot.understanding.analysis import Reading, Term, read, read_many
 from bot.understanding.numbers import by_number
 from bot.understanding.question import NOTHING, SURE, Context, Question, Understood
 from bot.understanding.similarity import STRONG, similarity
-from bot.understanding.spelling import ASKING, DONT_KNOW, QUESTION_WORD, UNKNOWN_PHRASES
+from bot.understanding.spelling import ASKING, BOTH_PEOPLE, DONT_KNOW, QUESTION_WORD, UNKNOWN_PHRASES
 
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 MAX_CACHED = 512
@@ -98,6 +98,8 @@ def understand(
     words = set(plain.split())
     if {"oui", "non"} <= words and not question.persons:
         return NOTHING  # « oui et non »
+    if question.persons and BOTH_PEOPLE.search(plain):
+        return NOTHING  # « pour nous deux avec mon mari »: which one is asked
     if any(o.value == UNKNOWN for o in question.options) and DONT_KNOW.match(plain):
         return Understood((UNKNOWN,), 0.9, (plain,))  # « je sais pas si elle a le wifi »
     if question.multi and POSITIONS.match(plain):
@@ -249,7 +251,7 @@ def _reweighted(term: Term, buttons: int, options: int) -> Term:
     if buttons <= 1 or options <= 2:
         return term
     factor = max(0.35, 1.0 - math.log(buttons) / math.log(options + 1))
-    return Term(term.forms, term.negated, term.position, term.word, term.pos, term.weight * factor, term.vector)
+    return dataclasses.replace(term, weight=term.weight * factor)
 
 
 # ----- comparing -----------------------------------------------------------------------------------------------
@@ -278,7 +280,7 @@ def _match(reading: Reading, phrase: _Phrase, persons: bool, strict: bool) -> _M
                 best, best_sim = typed, sim
         if best is None:
             continue
-        if best.negated != term.negated:
+        if best.negated != term.negated or (best.negated and best.denied != term.denied):
             if best_sim >= STRONG and term.weight >= 0.3:
                 return None  # « pas de smartphone » is not « smartphone »
             continue
@@ -389,4 +391,3 @@ def _multi(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) ->
     if len(values) > 1:
         values = tuple(v for v in values if not options[[o.value for o in options].index(v)].exclusive) or values
     return Understood(values, round(confidence, 3), _evidence(reading, frozenset(used)))
-

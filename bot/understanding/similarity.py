@@ -12,6 +12,7 @@ from bot.understanding.analysis import PERSON, Term
 STRONG = 0.85  # a word match at least this close is the same word (or a typo of it), not just a related one
 VECTOR_CLOSE = 0.72  # cosine of two words' vectors from which they count as related (« ipad » ~ « tablette »)
 RELATED = 0.75  # the most a related word (by vectors) counts: below « sure » on its own
+TYPO_CLOSE = 0.5  # two known words a letter apart whose vectors are further than this are two words
 MAX_KEPT = 200_000
 
 _kept: dict[tuple[object, ...], float] = {}
@@ -41,13 +42,20 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
     shorter = min(len(ka), len(kb))
     if shorter >= 4 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(4, shorter - 1):  # « marche » ~ « marcher »
         return 0.9
-    if shorter >= 5 and min(OSA.distance(x, y) for x in a.forms for y in b.forms) <= (1 if shorter < 8 else 2):
+    typo = shorter >= 5 and min(OSA.distance(x, y) for x in a.forms for y in b.forms) <= (1 if shorter < 8 else 2)
+    if typo and not _two_words(a, b):
         return 0.85  # a typo: a letter missed, added, changed or two swapped (« ordinatuer », « tablete »)
     if a.vector is not None and b.vector is not None:
         cosine = float(a.vector @ b.vector)
         if cosine >= VECTOR_CLOSE:
             return min(RELATED, 0.8 * cosine)  # related, never the same word: alone, it can only make a doubt
     return 0.0
+
+
+def _two_words(a: Term, b: Term) -> bool:
+    """Two real words a letter apart (« internet », « intérêt »), not one word and its typo: both are known to
+    the model and used apart (a typo found in the web text the vectors were learnt from sits near its word)."""
+    return a.vector is not None and b.vector is not None and float(a.vector @ b.vector) < TYPO_CLOSE
 
 
 def _common_prefix(a: str, b: str) -> str:

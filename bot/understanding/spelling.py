@@ -254,3 +254,8 @@ DONT_KNOW = re.compile(
     r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour)\b.*)?$"
 )
 ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
+# Both people at once, where the question asks which one (« pour nous deux », « l'un ou l'autre »): ask again.
+BOTH_PEOPLE = re.compile(
+    r"\b(pour nous|nous deux|les deux|tous deux|tous les deux|toutes les deux|l un ou l autre|l un et l autre|"
+    r"l une ou l autre|n importe lequel|n importe laquelle)\b"
+)

@@ -170,3 +170,52 @@ def test_a_first_message_gives_every_answer_it_clearly_names(loaded: LoadedFlow)
         "attitude": {"curious"},
     }
     assert spot("bonjour, je voudrais de l'aide", asks, Context(year=2026)) == {}
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "value", "not_value"),
+    [
+        ("freins", "c'est pas l'argent, c'est la peur de me tromper", "confidence", "money"),
+        ("freins", "ce n'est pas le temps qui lui manque, c'est sa vue", "health", "time"),
+        ("freins", "ni le prix ni le temps, c'est la peur", "confidence", "time"),
+        ("freins", "ni l'argent ni le temps, c'est plutôt sa santé", "health", "money"),
+    ],
+)
+def test_what_something_is_not_is_not_what_is_lacking(
+    loaded: LoadedFlow, step: str, text: str, value: str, not_value: str
+) -> None:
+    """« c'est pas l'argent » rules money out, where « pas d'argent » (a lack) would name it."""
+    level, values = read(loaded, step, text)
+    assert value in values, text
+    assert level != "none", text
+    assert not_value not in values, text
+
+
+def test_a_lack_is_still_read_as_the_brake(loaded: LoadedFlow) -> None:
+    """The other side of the rule above: « je n'ai pas d'argent », « elle n'a pas le temps » name the brake."""
+    assert read(loaded, "freins", "je n'ai pas d'argent") == ("sure", {"money"})
+    assert read(loaded, "freins", "elle n'a jamais le temps")[1] == {"time"}
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "not_value"),
+    [
+        ("freins", "internet", "interest"),  # « intérêt » is a letter away, but another word
+        ("age", "plus tout jeune", "under_60"),
+        ("age", "plus très jeune", "under_60"),
+        ("pour_qui", "pour nous deux, ma femme et moi", "relative"),
+        ("pour_qui", "tous les deux", "self"),
+    ],
+)
+def test_near_words_and_no_longer_are_not_taken_for_an_answer(
+    loaded: LoadedFlow, step: str, text: str, not_value: str
+) -> None:
+    """Two real words a letter apart are not a typo; « plus tout jeune » is not young; both people is no choice."""
+    level, values = read(loaded, step, text)
+    assert not (level == "sure" and not_value in values), (text, level, values)
+
+
+def test_a_typo_of_a_word_is_still_that_word(loaded: LoadedFlow) -> None:
+    """The typo rule still reads words the model does not know as the word they miss (« ordinatuer »)."""
+    assert read(loaded, "appareils", "un ordinatuer")[1] == {"computer"}
+    assert read(loaded, "appareils", "une tablete") == ("sure", {"tablet"})
