@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
-from bot.understanding.analysis import Reading, Term, read, read_many
+from bot.understanding.analysis import KIN, Reading, Term, read, read_many
 from bot.understanding.numbers import by_number
-from bot.understanding.question import NOTHING, SURE, Context, Question, Understood
+from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
 from bot.understanding.similarity import STRONG, similarity
 from bot.understanding.spelling import ASKING, BOTH_PEOPLE, DONT_KNOW, QUESTION_WORD, UNKNOWN_PHRASES
 
@@ -366,11 +366,28 @@ def _single(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) -
             return NOTHING  # « oui et non »: two answers where one is asked
         if best.score - second.score < AMBIGUOUS:
             confidence = best.score - 0.3
+    if _leading_yes_no(reading, best) and best.coverage >= STRONG and (len(ranked) == 1 or ranked[1].score < DOUBT):
+        return Understood((value,), max(confidence, SURE), _evidence(reading, best.positions))  # then why
     meaningful = sum(1 for t in reading.terms if t.weight >= 0.5)
-    if len(best.positions) == 1 and meaningful >= 3 and confidence < LONE_WORD:
-        # one word of a long message carried it (« pas chez moi, chez ma fille oui »): ask rather than take
+    if len(best.positions) == 1 and meaningful >= 3 and confidence < LONE_WORD and _qualified(reading, best):
+        # one word of a long message carried it, the rest qualifying it (« pas chez moi, chez ma fille oui »)
         confidence = min(confidence, SURE - 0.01)
     return Understood((value,), round(max(0.0, confidence), 3), _evidence(reading, best.positions))
+
+
+def _qualified(reading: Reading, best: _Match) -> bool:
+    """Whether the rest of a message may change what its one answering word says: a negation elsewhere, someone
+    else named, a comparison. « oui » or « non » first, then why (« non, on est en zone blanche »), is the answer."""
+    if _leading_yes_no(reading, best):
+        return False
+    others = [t for t in reading.terms if t.position not in best.positions]
+    return any(t.negated or t.pos == "ADJ" or t.key in KIN or t.key in ("mieux", "moins", "chez") for t in others)
+
+
+def _leading_yes_no(reading: Reading, best: _Match) -> bool:
+    """« oui » or « non » said first and alone carrying the answer: what follows says why."""
+    first = reading.terms[0] if reading.terms else None
+    return first is not None and best.positions == {first.position} and first.key in ("oui", "non", "ouais")
 
 
 def _multi(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) -> Understood:

@@ -219,3 +219,10 @@ def test_a_typo_of_a_word_is_still_that_word(loaded: LoadedFlow) -> None:
     """The typo rule still reads words the model does not know as the word they miss (« ordinatuer »)."""
     assert read(loaded, "appareils", "un ordinatuer")[1] == {"computer"}
     assert read(loaded, "appareils", "une tablete") == ("sure", {"tablet"})
+
+
+def test_yes_or_no_first_then_why_is_the_answer(loaded: LoadedFlow) -> None:
+    """« non, on capte mal ici » answers no; one word of a long message qualified by the rest is asked back."""
+    assert read(loaded, "connexion", "non, on capte mal ici de toute façon") == ("sure", {"no"})
+    assert read(loaded, "connexion", "oui mais ça rame beaucoup le soir") == ("sure", {"yes"})
+    assert read(loaded, "connexion", "pas chez elle, chez son voisin oui")[0] != "sure"
