@@ -199,7 +199,7 @@ class CallbackDialogue:
 def phase_question(flow: Flow, step_id: str, phase: str) -> Question:
     """A phase of the callback request as the understanding reads it (`rappel.who`: « moi » and « elle » differ)."""
     options = tuple(
-        Option(value, tuple(flow.messages[label].variants.values()), tuple(examples), HOURS.get(value))
+        Option(value, tuple(flow.messages[label].variants.values()), tuple(examples), HOURS.get(value), value == "any")
         for value, examples, label in OPTIONS[phase]
     )
     return Question(f"{step_id}.{phase}", None, options, persons=phase == "who")

@@ -321,7 +321,9 @@ def _negation_counts(doc: Doc) -> tuple[list[int], set[int]]:
         head = negator.head
         if head.i != negator.i:
             subjects = {t.i for child in head.children if child.dep_ in SUBJECTS for t in child.subtree}
-            scope.update(t.i for t in head.subtree if t.i not in subjects)
+            openers = {c.i for c in head.children if strip_accents(c.text.lower()).rstrip("'") in ("c", "ce", "ca")}
+            start = min(subjects | openers, default=-1)  # « avec le déambulateur c'est pas évident »: said before
+            scope.update(t.i for t in head.subtree if t.i not in subjects and t.i > start)
         else:  # the negator stands alone (« pas du tout »): what hangs from it
             scope.update(t.i for t in negator.subtree)
         scope = {i for i in scope if segments[i] == segments[negator.i]}  # « pas les impôts, plutôt la famille »

@@ -123,9 +123,36 @@ def understand(
 
 def _read_against(reading: Reading, compiled: _Compiled) -> Understood:
     matches = _best_per_option(reading, compiled, strict=False)
-    if not matches:
-        return NOTHING
-    return _multi(reading, matches, compiled) if compiled.question.multi else _single(reading, matches, compiled)
+    if compiled.question.multi:
+        return _multi(reading, matches, compiled) if matches else NOTHING
+    found = _single(reading, matches, compiled) if matches else NOTHING
+    return _the_other(reading, compiled) or found if found.level == "none" else found
+
+
+def _the_other(reading: Reading, compiled: _Compiled) -> Understood | None:
+    """« pas le matin », « c'est pas facile », « elle ne veut pas »: a text that only says which button it is not,
+    where one button is left (the catch-alls « peu importe » and « je ne sais pas » aside)."""
+    negated = {t.position for t in reading.terms if t.negated}
+    if not negated:
+        return None
+    flipped = dataclasses.replace(
+        reading,
+        terms=tuple(dataclasses.replace(t, negated=False, denied=False) if t.negated else t for t in reading.terms),
+    )
+    denied = {
+        option: match
+        for option, match in _best_per_option(flipped, compiled, strict=False).items()
+        if match.coverage >= STRONG and match.positions <= negated
+    }
+    options = compiled.question.options
+    left = [i for i, o in enumerate(options) if i not in denied and o.value != UNKNOWN and not o.exclusive]
+    if not denied or len(left) != 1:
+        return None
+    carried = frozenset(p for match in denied.values() for p in match.positions)
+    said = [t for t in reading.terms if t.weight >= 0.5 and (t.pos != "PRON" or compiled.persons)]
+    if any(t.position not in carried for t in said):
+        return None  # « pas le matin, je dors »: more is said than which button it is not
+    return Understood((options[left[0]].value,), SURE, _evidence(reading, carried))
 
 
 def spot(text: str, questions: Sequence[Question], context: Context | None = None) -> dict[str, Understood]:

@@ -8,6 +8,7 @@ import pytest
 from bot.app.root import LoadedFlow
 from bot.core.slots import UNKNOWN
 from bot.engine.callback_dialogue import phase_question
+from bot.understanding.analysis import read as analysis_read
 from bot.understanding.question import Context, Question, question_of
 from bot.understanding.reader import spot, understand
 
@@ -226,3 +227,40 @@ def test_yes_or_no_first_then_why_is_the_answer(loaded: LoadedFlow) -> None:
     assert read(loaded, "connexion", "non, on capte mal ici de toute façon") == ("sure", {"no"})
     assert read(loaded, "connexion", "oui mais ça rame beaucoup le soir") == ("sure", {"yes"})
     assert read(loaded, "connexion", "pas chez elle, chez son voisin oui")[0] != "sure"
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "value"),
+    [
+        ("rappel.moment", "pas le matin", "afternoon"),
+        ("rappel.moment", "surtout pas l'après-midi", "morning"),
+        ("mobilite", "c'est pas facile pour elle", "difficult"),
+        ("mobilite", "pas facile du tout", "difficult"),
+    ],
+)
+def test_saying_which_button_it_is_not_picks_the_one_left(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
+    """Where one button is left once the catch-alls are set aside, ruling the other out answers."""
+    q = phase_question(loaded.flow, "rappel", "moment") if step == "rappel.moment" else question(loaded, step)
+    found = understand(text, q, RELATIVE)
+    assert (found.level, found.values) == ("sure", (value,)), text
+
+
+@pytest.mark.parametrize(
+    ("step", "text"),
+    [
+        ("rappel.moment", "pas le matin, je fais mes courses"),  # more is said: the afternoon or any time?
+        ("aisance", "je ne suis pas perdue"),  # three buttons are left
+        ("frequence", "pas tous les jours"),  # never, now and then, or every week?
+    ],
+)
+def test_ruling_one_out_is_not_an_answer_when_more_is_left(loaded: LoadedFlow, step: str, text: str) -> None:
+    """Ruling one button out answers nothing when several are left or the message says more."""
+    q = phase_question(loaded.flow, "rappel", "moment") if step == "rappel.moment" else question(loaded, step)
+    assert understand(text, q, SELF).level != "sure", text
+
+
+def test_words_said_before_a_negation_are_not_negated() -> None:
+    """« avec sa canne, c'est pas simple »: the cane is not negated, « simple » is."""
+    reading = analysis_read("avec sa canne c'est pas simple")
+    negated = {t.word: t.negated for t in reading.terms}
+    assert negated == {"canne": False, "simple": True}
