@@ -9,8 +9,8 @@ from bot.engine.machine import FlowMachine
 from bot.language.flows import Flow, Step
 from bot.language.personas import Personas
 from bot.understanding.matching import Candidate, build_candidates
+from bot.understanding.phrases import prepare
 from bot.understanding.question import Question, question_of
-from bot.understanding.reader import prepare
 
 
 @dataclass(frozen=True, slots=True)

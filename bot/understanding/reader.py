@@ -11,60 +11,25 @@ button's score, and its lead over the next, make the confidence: sure, doubt (as
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
-from bot.understanding.analysis import KIN, Reading, Term, read, read_many
+from bot.understanding.analysis import KIN, Reading, read
 from bot.understanding.numbers import by_number
+from bot.understanding.phrases import Compiled, Phrase, compiled_question
 from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
 from bot.understanding.similarity import STRONG, similarity
-from bot.understanding.spelling import ASKING, BOTH_PEOPLE, DONT_KNOW, QUESTION_WORD, UNKNOWN_PHRASES
+from bot.understanding.spelling import ASKING, BOTH_PEOPLE, DONT_KNOW, QUESTION_WORD
 
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
-MAX_CACHED = 512
 LONE_WORD = 0.95  # below this, a reading carried by one word of a message of three or more is asked back
-MAX_PHRASES = 20_000  # phrases of the flows kept read (the default flow has about 1,000)
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
 NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
 SPOT_DENSITY = 0.4  # of a phrase's words, the share that must be meaningful for it to be spotted elsewhere
 EXPLAINED = 0.65  # a phrase fully found in a text explaining nothing else scores this: the rest is doubt
-
-
-@dataclass(frozen=True, slots=True)
-class _Phrase:
-    option: int
-    reading: Reading
-    weight: float  # sum of its terms' weights
-    example: bool
-    generic: bool  # only common words (« à quoi bon », « ça va »)
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    question: Question
-    phrases: tuple[_Phrase, ...]
-    exact: dict[str, int]  # a name or example typed exactly -> its option
-    persons: bool
-    near: dict[str, tuple[int, ...]]  # a word's first letters -> the phrases holding a word beginning so
-
-    def candidates(self, reading: Reading) -> list[_Phrase]:
-        """The phrases sharing a word's beginning with the text: only they can hold one of its words (the same
-        word, its stem, or a typo after the third letter), and a phrase holding none is never a match."""
-        found: set[int] = set()
-        for term in reading.terms:
-            for form in term.forms:
-                found.update(self.near.get(_bucket(form), ()))
-        return [self.phrases[i] for i in sorted(found)]
-
-
-def _bucket(form: str) -> str:
-    return form[:3] if len(form) >= 4 else form
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,17 +41,12 @@ class _Match:
     terms: int  # how many words of the phrase matched
 
 
-_cache: OrderedDict[Question, _Compiled] = OrderedDict()
-_compiling = threading.RLock()  # the server reads its flow ahead in a thread while answering
-_phrase_readings: dict[str, Reading] = {}
-
-
 def understand(
     text: str, question: Question, context: Context | None = None, *, besides: Sequence[Question] = ()
 ) -> Understood:
     """The value(s) the text gives to the question, with how sure the reading is. `besides`: questions still to
     come; words that clearly answer them (« …, elle a 85 ans ») do not count against the reading."""
-    compiled = _compile(question)
+    compiled = compiled_question(question)
     plain = normalise(text)
     if not plain:
         return NOTHING
@@ -121,7 +81,7 @@ def understand(
     return _read_against(rest, compiled) if rest.terms else found
 
 
-def _read_against(reading: Reading, compiled: _Compiled) -> Understood:
+def _read_against(reading: Reading, compiled: Compiled) -> Understood:
     matches = _best_per_option(reading, compiled, strict=False)
     if compiled.question.multi:
         return _multi(reading, matches, compiled) if matches else NOTHING
@@ -129,7 +89,7 @@ def _read_against(reading: Reading, compiled: _Compiled) -> Understood:
     return _the_other(reading, compiled) or found if found.level == "none" else found
 
 
-def _the_other(reading: Reading, compiled: _Compiled) -> Understood | None:
+def _the_other(reading: Reading, compiled: Compiled) -> Understood | None:
     """« pas le matin », « c'est pas facile », « elle ne veut pas »: a text that only says which button it is not,
     where one button is left (the catch-alls « peu importe » and « je ne sais pas » aside)."""
     negated = {t.position for t in reading.terms if t.negated}
@@ -169,7 +129,7 @@ def _spotted(
     for question in questions:
         if question.slot is None:
             continue
-        compiled = _compile(question)
+        compiled = compiled_question(question)
         numbered = by_number(reading, compiled.question.options, context, position_too=False)
         if numbered is not None and numbered.sure:
             unit = frozenset(t.position for t in reading.terms if t.key in ("an", "ans", "age"))  # « 85 ans »
@@ -199,97 +159,15 @@ def _spotted(
     return {slot: Understood(tuple(v), 1.0, tuple(evidence[slot])) for slot, v in values.items()}, used
 
 
-# ----- reading the question's phrases, once -------------------------------------------------------------------
-def prepare(question: Question) -> None:
-    """Read the question's names and examples now rather than at its first answer."""
-    _compile(question)
-
-
-def _compile(question: Question) -> _Compiled:
-    with _compiling:
-        return _compiled(question)
-
-
-def _compiled(question: Question) -> _Compiled:
-    cached = _cache.get(question)
-    if cached is not None:
-        _cache.move_to_end(question)
-        return cached
-    texts: list[tuple[int, str, bool]] = []
-    for index, option in enumerate(question.options):
-        names = list(option.names)  # never the value: an English id (« tablet » ~ « table »)
-        examples = [*option.examples, *(UNKNOWN_PHRASES if option.value == UNKNOWN else ())]
-        texts += [(index, name, False) for name in names if normalise(name)]
-        texts += [(index, example, True) for example in examples if normalise(example)]
-    readings = _read_phrases([text for _, text, _ in texts])
-    exact: dict[str, int] = {}
-    for index, text, _ in texts:
-        exact.setdefault(normalise(text), index)
-    phrases = tuple(
-        _Phrase(index, reading, sum(t.weight for t in reading.terms), example, _generic(reading))
-        for (index, _, example), reading in zip(texts, readings, strict=True)
-        if reading.terms
-    )
-    weighted = _weighted(phrases, len(question.options))
-    near: dict[str, set[int]] = {}
-    for i, phrase in enumerate(weighted):
-        for term in phrase.reading.terms:
-            for form in term.forms:
-                near.setdefault(_bucket(form), set()).add(i)
-    buckets = {key: tuple(sorted(found)) for key, found in near.items()}
-    compiled = _Compiled(question, weighted, exact, question.persons, buckets)
-    _cache[question] = compiled
-    if len(_cache) > MAX_CACHED:
-        _cache.popitem(last=False)
-    return compiled
-
-
-def _read_phrases(texts: Sequence[str]) -> list[Reading]:
-    """The readings of a flow's phrases (never what people type), each read by the model once per process: the
-    questions of one flow share most of their phrases, and `flows check` reads each question once per phrase left
-    out."""
-    missing = [text for text in dict.fromkeys(texts) if text not in _phrase_readings]
-    if len(_phrase_readings) + len(missing) > MAX_PHRASES:  # flows edited again and again: start afresh
-        _phrase_readings.clear()
-        missing = list(dict.fromkeys(texts))
-    _phrase_readings.update(zip(missing, read_many(missing), strict=True))
-    return [_phrase_readings[text] for text in texts]
-
-
-def _generic(reading: Reading) -> bool:
-    return all(t.weight < 0.5 for t in reading.terms)
-
-
-def _weighted(phrases: tuple[_Phrase, ...], options: int) -> tuple[_Phrase, ...]:
-    """A word found in the phrases of many buttons tells them apart less: it weighs less in each."""
-    spread: dict[str, set[int]] = {}
-    for phrase in phrases:
-        for term in phrase.reading.terms:
-            spread.setdefault(term.key, set()).add(phrase.option)
-    result = []
-    for phrase in phrases:
-        terms = tuple(_reweighted(t, len(spread[t.key]), options) for t in phrase.reading.terms)
-        reading = dataclasses.replace(phrase.reading, terms=terms)
-        result.append(dataclasses.replace(phrase, reading=reading, weight=sum(t.weight for t in terms)))
-    return tuple(result)
-
-
-def _reweighted(term: Term, buttons: int, options: int) -> Term:
-    if buttons <= 1 or options <= 2:
-        return term
-    factor = max(0.35, 1.0 - math.log(buttons) / math.log(options + 1))
-    return dataclasses.replace(term, weight=term.weight * factor)
-
-
 # ----- comparing -----------------------------------------------------------------------------------------------
-def _exact(plain: str, compiled: _Compiled) -> Understood | None:
+def _exact(plain: str, compiled: Compiled) -> Understood | None:
     option = compiled.exact.get(plain)
     if option is None:
         return None
     return Understood((compiled.question.options[option].value,), 1.0, (plain,))
 
 
-def _match(reading: Reading, phrase: _Phrase, persons: bool, strict: bool) -> _Match | None:
+def _match(reading: Reading, phrase: Phrase, persons: bool, strict: bool) -> _Match | None:
     """How much of the phrase the text holds (0 when a word is negated on one side only)."""
     available = list(reading.terms)
     matched = 0.0
@@ -325,7 +203,7 @@ def _match(reading: Reading, phrase: _Phrase, persons: bool, strict: bool) -> _M
     return _Match(phrase.option, coverage, coverage, frozenset(positions), count)
 
 
-def _best_per_option(reading: Reading, compiled: _Compiled, *, strict: bool) -> dict[int, _Match]:
+def _best_per_option(reading: Reading, compiled: Compiled, *, strict: bool) -> dict[int, _Match]:
     """Per button, its phrase the text holds best; its score also counts how much of the text the button's
     phrases explain together (« whatsapp avec la famille »: two names of one button)."""
     best: dict[int, _Match] = {}
@@ -363,7 +241,7 @@ def _share(reading: Reading, explained: set[int] | frozenset[int], related: set[
     return min(1.0, held / total) if total else 0.0
 
 
-def _spottable(phrase: _Phrase) -> bool:
+def _spottable(phrase: Phrase) -> bool:
     """A phrase that means something outside its question (« tablette », « ma fille », « ne veut pas entendre
     parler d'internet »), not « oui » or « bien », nor a long phrase that only one word of carries
     (« pour quelqu'un que j'aide »)."""
@@ -382,7 +260,7 @@ def _evidence(reading: Reading, positions: frozenset[int]) -> tuple[str, ...]:
     return tuple(t.word for t in reading.terms if t.position in positions)
 
 
-def _single(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) -> Understood:
+def _single(reading: Reading, matches: dict[int, _Match], compiled: Compiled) -> Understood:
     ranked = sorted(matches.values(), key=lambda m: -m.score)
     best = ranked[0]
     value = compiled.question.options[best.option].value
@@ -417,7 +295,7 @@ def _leading_yes_no(reading: Reading, best: _Match) -> bool:
     return first is not None and best.positions == {first.position} and first.key in ("oui", "non", "ouais")
 
 
-def _multi(reading: Reading, matches: dict[int, _Match], compiled: _Compiled) -> Understood:
+def _multi(reading: Reading, matches: dict[int, _Match], compiled: Compiled) -> Understood:
     options = compiled.question.options
     chosen: list[_Match] = []
     used: set[int] = set()
