@@ -234,6 +234,7 @@ def _pronoun(token: Token, lower: str, negated: bool) -> Term | None:
     return Term(frozenset({who, PERSON}), negated, token.i, token.text, "PRON", 0.6)
 
 
+TROUBLE = frozenset({"probleme", "souci", "difficulte", "inquietude"})
 NO_LONGER_BEFORE = frozenset({"tout", "tres", "trop", "vraiment", "beaucoup", "guere", "jamais"})
 CALLING = frozenset({"appeler", "rappeler", "joindre", "contacter", "telephoner", "appele"})
 
@@ -332,12 +333,22 @@ def _negation_counts(doc: Doc) -> tuple[list[int], set[int]]:
                 break
             scope.add(token.i)
         scope.discard(negator.i)
+        if _not_knowing(head):  # « je sais pas ce qui la bloque »: what is not known is not negated
+            scope = {head.i} | {i for i in scope if i <= negator.i + 2 and doc[i].pos_ == "ADV"}
         continuing = strip_accents(negator.text.lower()) == "ni"  # « pas le temps ni l'envie »: one negation
         for index in scope:
             counts[index] = max(counts[index], 1) if continuing else counts[index] + 1
-        if _presenting(head) or (_is_ni(negator) and presented and not _has_ne(head)):
+        trouble = strip_accents(head.lemma_.lower()) in TROUBLE  # « pas de problème d'argent »: money is no brake
+        if _presenting(head) or trouble or (_is_ni(negator) and presented and not _has_ne(head)):
             denied |= scope  # « ni le prix ni le temps, c'est ma vue »: what it is not, then what it is
     return counts, denied
+
+
+def _not_knowing(head: Token) -> bool:
+    """« savoir » with what is known after it, not « savoir faire » (« je ne sais pas m'en servir »)."""
+    return strip_accents(head.lemma_.lower()) == "savoir" and not any(
+        "VerbForm=Inf" in str(child.morph) for child in head.children
+    )
 
 
 def _is_ni(token: Token) -> bool:

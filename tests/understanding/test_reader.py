@@ -264,3 +264,18 @@ def test_words_said_before_a_negation_are_not_negated() -> None:
     reading = analysis_read("avec sa canne c'est pas simple")
     negated = {t.word: t.negated for t in reading.terms}
     assert negated == {"canne": False, "simple": True}
+
+
+def test_no_trouble_with_something_rules_it_out(loaded: LoadedFlow) -> None:
+    """« pas de souci d'argent » and « aucun problème de santé » say what is not a brake."""
+    assert "money" not in read(loaded, "freins", "pas de souci d'argent, c'est la peur de mal faire")[1]
+    assert read(loaded, "freins", "aucun problème de santé, c'est le prix") == ("sure", {"money"})
+
+
+def test_not_knowing_does_not_negate_what_is_not_known() -> None:
+    """« je sais pas ce qui la freine »: knowing is negated, what follows is not; « savoir faire » still is."""
+    negated = {t.word: t.negated for t in analysis_read("je sais pas ce qui la freine").terms}
+    assert negated["sais"] is True
+    assert negated["freine"] is False
+    doing = {t.word: t.negated for t in analysis_read("elle ne sait pas envoyer un mail").terms}
+    assert doing["envoyer"] is True
