@@ -315,8 +315,8 @@ def _negation_counts(doc: Doc) -> tuple[list[int], set[int]]:
     counts = [0] * len(doc)
     denied: set[int] = set()
     negators = _negators(doc)
-    presented = any(_presenting(t) and all(n.head.i != t.i for n in negators) for t in doc)
     segments = _segments(doc)
+    presented = _presented_segments(doc, segments)
     for negator in sorted(negators, key=lambda t: strip_accents(t.text.lower()) == "ni"):
         scope: set[int] = set()
         head = negator.head
@@ -325,6 +325,8 @@ def _negation_counts(doc: Doc) -> tuple[list[int], set[int]]:
             openers = {c.i for c in head.children if strip_accents(c.text.lower()).rstrip("'") in ("c", "ce", "ca")}
             start = min(subjects | openers, default=-1)  # « avec le déambulateur c'est pas évident »: said before
             scope.update(t.i for t in head.subtree if t.i not in subjects and t.i > start)
+            if _bare(head):  # « d'accord, pas de souci »: what comes before is not negated
+                scope = {i for i in scope if i > negator.i}
         else:  # the negator stands alone (« pas du tout »): what hangs from it
             scope.update(t.i for t in negator.subtree)
         scope = {i for i in scope if segments[i] == segments[negator.i]}  # « pas les impôts, plutôt la famille »
@@ -339,9 +341,38 @@ def _negation_counts(doc: Doc) -> tuple[list[int], set[int]]:
         for index in scope:
             counts[index] = max(counts[index], 1) if continuing else counts[index] + 1
         trouble = strip_accents(head.lemma_.lower()) in TROUBLE  # « pas de problème d'argent »: money is no brake
-        if _presenting(head) or trouble or (_is_ni(negator) and presented and not _has_ne(head)):
+        # « pas l'argent, c'est la vue » (not « pas d'argent, c'est ça le souci »: a lack)
+        contrast = (
+            (_is_ni(negator) or (_bare(head) and _definite_after(doc, negator)))
+            and not _has_ne(head)
+            and max(presented, default=-1) > segments[negator.i]
+        )
+        if _presenting(head) or trouble or contrast:
             denied |= scope  # « ni le prix ni le temps, c'est ma vue »: what it is not, then what it is
     return counts, denied
+
+
+def _bare(head: Token) -> bool:
+    """A negated noun without a verb (« pas l'argent », « pas de souci »)."""
+    return head.pos_ in ("NOUN", "PROPN") and not any(child.dep_ == "cop" for child in head.children)
+
+
+def _definite_after(doc: Doc, negator: Token) -> bool:
+    """« pas le prix », « pas l'argent »: a definite article right after the negator."""
+    after = doc[negator.i + 1].text.lower() if negator.i + 1 < len(doc) else ""
+    return after.rstrip("'") in ("le", "la", "l", "les")
+
+
+def _presented_segments(doc: Doc, segments: list[int]) -> set[int]:
+    """The clauses saying what something is (« c'est la vue », « c'est plutôt que j'ose pas »), not what it is not
+    (« c'est pas … »)."""
+    found = set()
+    for token in doc[1:-1]:
+        before = strip_accents(doc[token.i - 1].text.lower()).rstrip("'")
+        after = strip_accents(doc[token.i + 1].text.lower())
+        if token.lemma_ == "être" and before in ("c", "ce", "ca") and after not in NEGATORS | {"plus"}:
+            found.add(segments[token.i])
+    return found
 
 
 def _not_knowing(head: Token) -> bool:

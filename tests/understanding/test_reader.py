@@ -279,3 +279,32 @@ def test_not_knowing_does_not_negate_what_is_not_known() -> None:
     assert negated["freine"] is False
     doing = {t.word: t.negated for t in analysis_read("elle ne sait pas envoyer un mail").terms}
     assert doing["envoyer"] is True
+
+
+def test_a_bare_negation_leaves_what_was_said_before() -> None:
+    """« d'accord, pas de souci »: the agreement said first is not negated by the « pas » after it."""
+    for text, first in (("ok pas de souci", "accord"), ("oui pas de probleme", "oui")):
+        negated = {t.word: t.negated for t in analysis_read(text).terms}
+        assert negated[first] is False, text
+
+
+@pytest.mark.parametrize(
+    ("text", "denied", "kept"),
+    [
+        ("pas l'argent, c'est la vue", "argent", "vue"),
+        ("pas le prix, c'est plutôt que j'ai peur", "prix", "peur"),
+        ("ni l'argent ni le temps, c'est plutôt que j'ose pas", "temps", "ose"),
+    ],
+)
+def test_what_it_is_not_then_what_it_is(text: str, denied: str, kept: str) -> None:
+    """A bare « pas le … » or « ni … ni … », then « c'est … »: the first is ruled out, not named as lacking."""
+    terms = {t.word: t for t in analysis_read(text).terms}
+    assert terms[denied].denied, text
+    assert not terms[kept].denied, text
+
+
+def test_a_bare_lack_then_what_it_is_stays_a_lack() -> None:
+    """« pas d'argent, c'est ça le souci » names the lack of money: « de », not « le », after the negation."""
+    terms = {t.word: t for t in analysis_read("pas d'argent, c'est ça le souci").terms}
+    assert terms["argent"].negated
+    assert not terms["argent"].denied
