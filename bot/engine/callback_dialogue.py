@@ -21,6 +21,7 @@ from bot.engine.outcomes import (
     Accept,
     Ask,
     Draft,
+    Guessed,
     Missed,
     Move,
     Next,
@@ -31,13 +32,14 @@ from bot.engine.outcomes import (
     Say,
     Unclear,
 )
+from bot.engine.questions import ask_back, guess_reply
 from bot.engine.view import View
 from bot.language.flows import Flow
 from bot.language.model import Step
 from bot.places.offers import ResolvedLocation
 from bot.storage import NewCallback
 from bot.understanding.masking import mask_personal
-from bot.understanding.question import Option, Question
+from bot.understanding.question import NOTHING, Context, Option, Question, Understood
 from bot.understanding.reader import understand
 
 CONSENT_TEXT_VERSION = "callback-v1"  # recorded with the consent: which wording the person agreed to
@@ -117,18 +119,37 @@ class CallbackDialogue:
         options = tuple((value, view.label(label)) for value, _, label in OPTIONS[phase])
         return Ask(view.flow.messages[QUESTIONS[phase]], options, "contact" if phase == "phone" else None)
 
-    def understood(self, view: View, step: Step, phase: str, inbound: Inbound) -> str | None:
-        values = [value for value, _, _ in OPTIONS[phase]]
+    def reading(self, view: View, step: Step, phase: str, inbound: Inbound) -> Understood:
+        """A button pressed, or the typed text read against the phase's answers (as the person it is for)."""
         value = button_value(inbound)
-        if value in values:
-            return value
-        if not inbound.text:
-            return None
-        reading = understand(inbound.text, phase_question(view.flow, step.id, phase))
-        return reading.values[0] if reading.sure else None
+        if value in [value for value, _, _ in OPTIONS[phase]]:
+            return Understood((value,), 1.0, ())
+        return self.typed(view, step, phase, inbound.text) if inbound.text else NOTHING
+
+    def typed(self, view: View, step: Step, phase: str, text: str) -> Understood:
+        for_whom = view.conversation.answers.get("for_whom")
+        context = Context(for_whom if isinstance(for_whom, str) else None, now().year)
+        return understand(text, phase_question(view.flow, step.id, phase), context)
 
     def answer(self, view: View, step: Step, phase: str, inbound: Inbound) -> list[Outcome]:
-        value = self.understood(view, step, phase, inbound)
+        reading = self.reading(view, step, phase, inbound)
+        value = reading.values[0] if reading.sure else None
+        settled: list[Outcome] = []
+        guess = view.conversation.guess
+        if guess is not None:
+            settled = [Guessed(None)]
+            if guess.step == f"{step.id}.{phase}" and value is None:
+                reply = guess_reply(view, inbound)
+                if reply == "no":
+                    return [*settled, Unclear(guess.step, guess.text, "refused"), Say("guess_refused"), Prompt()]
+                value = guess.values[0] if reply == "yes" else None
+        if value is None and reading.level == "doubt" and phase != "phone":
+            # « je travaille le matin » → « Si je comprends bien : l'après-midi ? » Oui / Non
+            words = [view.label(label) for v, _, label in OPTIONS[phase] if v == reading.values[0]]
+            return [*settled, *ask_back(view, f"{step.id}.{phase}", reading.values[:1], words, inbound.text)]
+        return [*settled, *self.proceed(view, step, phase, inbound, value)]
+
+    def proceed(self, view: View, step: Step, phase: str, inbound: Inbound, value: str | None) -> list[Outcome]:
         draft = view.conversation.draft or CallbackDraft()
         if value == "no" and phase in ("consent", "phone"):
             # Nothing kept: not even a number typed before "non".

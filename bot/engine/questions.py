@@ -40,7 +40,7 @@ class QuestionDialogue:
         if guess is not None:
             settled = [Guessed(None)]
             if guess.step == step.id and not self.clear_answer(view, step, inbound):
-                reply = self.guess_reply(view, inbound)
+                reply = guess_reply(view, inbound)
                 if reply == "yes":
                     value: SlotValue = list(guess.values) if step.multi else guess.values[0]
                     return [*settled, *self.take(view, step, value, None)]
@@ -157,14 +157,7 @@ class QuestionDialogue:
         """« Si je comprends bien : ce n'est pas pour moi ? » with Oui / Non."""
         labels = {c.value: view.render(c.label) for c in step.choices}
         labels[UNKNOWN] = view.label("unknown_label")
-        words = [labels.get(v, v) for v in understood.values]
-        said = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " et " + words[-1]
-        said = said[:1].lower() + said[1:]
-        reply = Reply(
-            view.render(view.flow.messages["guess_question"], answer=said),
-            (Button(view.label("guess_yes_label"), GUESS_YES), Button(view.label("guess_no_label"), GUESS_NO)),
-        )
-        return [Guessed(Guess(step.id, understood.values, kept(text))), Send(reply)]
+        return ask_back(view, step.id, understood.values, [labels.get(v, v) for v in understood.values], text)
 
     def clear_answer(self, view: View, step: Step, inbound: Inbound) -> bool:
         """« non, elle a du mal à marcher » to a guess answers the question itself, clearly."""
@@ -174,25 +167,6 @@ class QuestionDialogue:
             and len(normalise(inbound.text).split()) > 2
             and self.read(view, step, inbound.text).sure
         )
-
-    def guess_reply(self, view: View, inbound: Inbound) -> str | None:
-        """« oui » / « non » to a guess; None for anything else (then read as a new answer to the question)."""
-        value = button_value(inbound)
-        if value in (GUESS_YES, GUESS_NO):
-            return "yes" if value == GUESS_YES else "no"
-        if inbound.kind is not InboundKind.TEXT:
-            return None
-        messages = view.flow.messages
-        question = Question(
-            "guess",
-            None,
-            (
-                Option("yes", (*messages["guess_yes_label"].variants.values(), *YES_WORDS)),
-                Option("no", (*messages["guess_no_label"].variants.values(), *NO_WORDS)),
-            ),
-        )
-        understood = understand(inbound.text, question)
-        return understood.values[0] if understood.sure else None
 
     def missed(self, step: Step, inbound: Inbound) -> list[Outcome]:
         if is_empty(inbound):
@@ -205,6 +179,37 @@ class QuestionDialogue:
 
 YES_WORDS = ("oui", "c'est ça", "exactement", "tout à fait", "voilà", "d'accord", "oui c'est bien ça", "absolument")
 NO_WORDS = ("non", "pas du tout", "ce n'est pas ça", "non pas ça", "faux", "vous vous trompez", "erreur")
+
+
+def ask_back(view: View, question: str, values: tuple[str, ...], words: list[str], text: str) -> list[Outcome]:
+    """« Si je comprends bien : … ? » with Oui / Non, the guess kept (masked) until the person answers it."""
+    said = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " et " + words[-1]
+    said = said[:1].lower() + said[1:]
+    reply = Reply(
+        view.render(view.flow.messages["guess_question"], answer=said),
+        (Button(view.label("guess_yes_label"), GUESS_YES), Button(view.label("guess_no_label"), GUESS_NO)),
+    )
+    return [Guessed(Guess(question, values, kept(text))), Send(reply)]
+
+
+def guess_reply(view: View, inbound: Inbound) -> str | None:
+    """« oui » / « non » to a guess; None for anything else (then read as a new answer to the question)."""
+    value = button_value(inbound)
+    if value in (GUESS_YES, GUESS_NO):
+        return "yes" if value == GUESS_YES else "no"
+    if inbound.kind is not InboundKind.TEXT:
+        return None
+    messages = view.flow.messages
+    question = Question(
+        "guess",
+        None,
+        (
+            Option("yes", (*messages["guess_yes_label"].variants.values(), *YES_WORDS)),
+            Option("no", (*messages["guess_no_label"].variants.values(), *NO_WORDS)),
+        ),
+    )
+    understood = understand(inbound.text, question)
+    return understood.values[0] if understood.sure else None
 
 
 def _says_more(text: str, understood: Understood) -> bool:

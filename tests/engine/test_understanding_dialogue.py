@@ -113,3 +113,45 @@ async def test_a_relative_typing_who_to_call_is_understood(memory_engine: Engine
         assert turn.callback is not None, typed
         [request] = await memory_engine.storage.callbacks_for(chat.key)
         assert request.contact == contact
+
+
+TO_MOMENT = ["bonjour", "value:self", "value:family_contact", "value:none", "value:refuses", "value:health",
+             "value:80_plus", "value:no", "value:difficult", "69003", "value:yes", "oui", "06 12 34 56 78"]  # fmt: skip
+
+
+async def test_a_doubt_about_the_callback_moment_is_asked_back(memory_engine: Engine) -> None:
+    """« je travaille le matin » during the callback request: « Si je comprends bien : l'après-midi ? »; « oui »
+    records the request for the afternoon."""
+    chat = Chat(memory_engine, "test:moment:yes")
+    await chat.script(TO_MOMENT)
+    assert chat.last is not None
+    assert chat.last.state == "rappel.moment"
+    turn = await chat.send("je travaille le matin")
+    assert turn.state == "rappel.moment"
+    assert text(turn) == "Si je comprends bien : l'après-midi ?"
+    assert values(turn) == [GUESS_YES, GUESS_NO]
+    assert await memory_engine.storage.callbacks_for(chat.key) == []
+    turn = await chat.send("oui")
+    assert turn.callback is not None
+    [request] = await memory_engine.storage.callbacks_for(chat.key)
+    assert request.moment == "afternoon"
+
+
+async def test_no_to_a_callback_guess_shows_its_buttons_and_keeps_it_for_coordinators(
+    memory_engine: Engine, loaded: LoadedFlow
+) -> None:
+    """« non » to the guess: the apology and the moment's own buttons; the refused guess goes to the coordinators'
+    list, and pressing a button then records the request."""
+    chat = Chat(memory_engine, "test:moment:no")
+    await chat.script(TO_MOMENT)
+    await chat.send("je travaille le matin")
+    turn = await chat.send(f"value:{GUESS_NO}")
+    assert turn.state == "rappel.moment"
+    assert turn.replies[0].text == msg(loaded, "guess_refused")
+    assert values(turn) == ["morning", "afternoon", "any"]
+    refused = [m for m in await memory_engine.storage.misunderstood() if m.kind == "refused"]
+    assert [(m.question, m.text) for m in refused] == [("rappel.moment", "je travaille le matin")]
+    turn = await chat.send("value:any")
+    assert turn.callback is not None
+    [request] = await memory_engine.storage.callbacks_for(chat.key)
+    assert request.moment == "any"
