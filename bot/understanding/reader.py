@@ -22,7 +22,7 @@ from bot.understanding.numbers import by_number
 from bot.understanding.phrases import Compiled, Phrase, compiled_question
 from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
 from bot.understanding.similarity import STRONG, similarity
-from bot.understanding.spelling import ASKING, BOTH_PEOPLE, DONT_KNOW, QUESTION_WORD
+from bot.understanding.spelling import ASKING, BOTH_PEOPLE, DONT_KNOW, QUESTION_WORD, SAYS_NO, SAYS_YES
 
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 LONE_WORD = 0.95  # below this, a reading carried by one word of a message of three or more is asked back
@@ -65,6 +65,9 @@ def understand(
     words = set(plain.split())
     if {"oui", "non"} <= words and not question.persons:
         return NOTHING  # « oui et non »
+    said = _yes_or_no(plain, question)
+    if said is not None:
+        return said
     if question.persons and BOTH_PEOPLE.search(plain):
         return NOTHING  # « pour nous deux avec mon mari »: which one is asked
     if any(o.value == UNKNOWN for o in question.options) and DONT_KNOW.match(plain):
@@ -86,6 +89,16 @@ def understand(
         return found
     rest = dataclasses.replace(reading, terms=tuple(t for t in reading.terms if t.position not in used))
     return _read_against(rest, compiled) if rest.terms else found
+
+
+def _yes_or_no(plain: str, question: Question) -> Understood | None:
+    """« bien sûr », « je crois pas », « pas question » to a question with a Oui and a Non button."""
+    if not {"yes", "no"} <= {o.value for o in question.options}:
+        return None
+    for value, pattern in (("yes", SAYS_YES), ("no", SAYS_NO)):
+        if pattern.match(plain):
+            return Understood((value,), SURE, (plain,))
+    return None
 
 
 def _read_against(reading: Reading, compiled: Compiled) -> Understood:

@@ -249,9 +249,23 @@ QUESTION_WORD = re.compile(r"^(qui|quoi|quand|ou|comment|combien|pourquoi|quel|q
 DONT_KNOW = re.compile(
     r"^(?:(?:elle|il|moi|euh|bah|ben|alors|franchement|honnetement) )*"
     r"(?:je ne sais pas|je sais pas|jsp|j sais pas|sais pas|je ne sais plus|je sais plus|aucune idee|je n en sais rien|"
-    r"elle ne sait pas|il ne sait pas|elle sait pas|il sait pas|on ne sait pas|on sait pas|chais pas|chai pas)"
+    r"elle ne sait pas|il ne sait pas|elle sait pas|il sait pas|on ne sait pas|on sait pas|chais pas|chai pas|"
+    r"je ne connais pas|je connais pas)"
     r"(?: (?:trop|vraiment|exactement|bien|du tout|non plus))?"
-    r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour)\b.*)?$"
+    r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour"
+    # « je sais pas, faudrait que je demande à ma soeur »: who would know, not an answer
+    r"|faudrait|il faudrait|faut|je demanderai|je vais demander|je lui demanderai|demandez|on verra"
+    r"|je ne vis pas|je vis pas|je n habite pas|j habite pas)\b.*)?$"
+)
+# To a yes-or-no question, answers that say yes or no without the word (« bien sûr », « je crois pas »).
+SAYS_YES = re.compile(
+    r"^(?:oui )?(?:bien sur|bien entendu|pourquoi pas|volontiers|avec plaisir|evidemment|carrement|"
+    r"je crois que oui|je pense que oui|il me semble que oui|il me semble|oui je crois|oui je pense)(?: merci)?$"
+)
+SAYS_NO = re.compile(
+    r"^(?:non )?(?:je ne crois pas|je crois pas|je ne pense pas|je pense pas|il me semble pas|il ne me semble pas|"
+    r"pas que je sache|absolument pas|surtout pas|pas question|il n en est pas question|jamais de la vie|"
+    r"je crois que non|je pense que non)(?: merci)?$"
 )
 ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
 # Both people at once, where the question asks which one (« pour nous deux », « l'un ou l'autre »): ask again.

@@ -343,3 +343,40 @@ def test_what_is_excepted_is_not_named(loaded: LoadedFlow, step: str, text: str,
 def test_one_button_named_in_its_own_words_alone_is_taken(loaded: LoadedFlow) -> None:
     """A relative named among other words, no other button named and nothing qualifying it, answers at once."""
     assert read(loaded, "pour_qui", "c'est pour ma tante qui habite en bretagne") == ("sure", {"relative"})
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "value"),
+    [
+        ("connexion", "je ne crois pas", "no"),
+        ("connexion", "il me semble que oui", "yes"),
+        ("entourage", "je pense pas", "no"),
+        ("proposition", "avec plaisir", "yes"),
+        ("proposition", "pourquoi pas", "yes"),
+        ("rappel.consent", "pas question", "no"),
+        ("rappel.consent", "bien entendu", "yes"),
+    ],
+)
+def test_yes_or_no_without_the_word(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
+    """« je crois pas », « pourquoi pas », « pas question »: yes or no to a question with both buttons (« pas
+    question » is no, though « question » alone is close to the no button's « hors de question »)."""
+    q = phase_question(loaded.flow, "rappel", "consent") if step == "rappel.consent" else question(loaded, step)
+    found = understand(text, q, SELF)
+    assert (found.level, found.values) == ("sure", (value,)), text
+
+
+def test_yes_or_no_words_are_no_answer_where_there_is_no_yes_or_no(loaded: LoadedFlow) -> None:
+    """« je crois pas » to « how often? » says nothing: only questions with Oui and Non read it."""
+    assert read(loaded, "frequence", "je crois pas")[0] != "sure"
+
+
+@pytest.mark.parametrize(
+    ("step", "text"),
+    [
+        ("mobilite", "je sais pas, faudrait que je demande à mon frère"),
+        ("connexion", "sais pas, je vis pas avec elle"),
+        ("age", "je connais pas son âge exact"),
+    ],
+)
+def test_not_knowing_then_who_would_know_is_i_do_not_know(loaded: LoadedFlow, step: str, text: str) -> None:
+    assert read(loaded, step, text, RELATIVE) == ("sure", {UNKNOWN})
