@@ -26,10 +26,12 @@ from bot.understanding.spelling import ASKING, BOTH_PEOPLE, DONT_KNOW, QUESTION_
 
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 LONE_WORD = 0.95  # below this, a reading carried by one word of a message of three or more is asked back
-BUSY = re.compile(
-    r"\b(?:travaill\w*|boulot|bosse|dor[st]|dormir|sieste|kine\w*|occupee?s?|rdv|rendez vous|absente?s?|medecin"
-    r"|infirmiere?|courses|dialyse|indisponible|pas dispo\w*|pas la)\b"
-)  # what keeps someone from answering the phone at a moment
+_BUSY = (
+    r"(?:travaill\w*|boulot|bosse|dor[st]|dormir|sieste|kine\w*|occupee?s?|rdv|rendez vous|absente?s?|medecin"
+    r"|infirmiere?|courses|dialyse|indisponible|pas dispo\w*|pas la)"
+)
+BUSY = re.compile(rf"\b{_BUSY}\b")  # what keeps someone from answering the phone at a moment
+AROUND_BUSY = re.compile(rf"\b(?:apres|avant|des|sauf)(?: (?:la|le|l|sa|son|ses|les|mon|ma|mes))? {_BUSY}\b")
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
 NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
 SPOT_DENSITY = 0.4  # of a phrase's words, the share that must be meaningful for it to be spotted elsewhere
@@ -141,6 +143,8 @@ def _busy(plain: str, reading: Reading, found: Understood, compiled: Compiled) -
     timed = [o.value for o in compiled.question.options if o.numbers is not None and not o.exclusive]
     if len(timed) != 2 or len(found.values) != 1 or found.values[0] not in timed or not BUSY.search(plain):
         return found
+    if AROUND_BUSY.search(plain):
+        return found  # « après sa sieste »: a time, not a moment taken
     busy = [t for t in reading.terms if BUSY.fullmatch(normalise(t.word))]
     busy_negated = any(t.negated for t in busy)
     moment_negated = any(t.negated for t in reading.terms if t.word in found.evidence)

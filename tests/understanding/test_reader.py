@@ -326,6 +326,13 @@ def test_the_moment_someone_is_busy_is_not_the_moment_to_call(loaded: LoadedFlow
     assert (found.level, found.values) == ("doubt", (value,)), text
 
 
+def test_after_the_busy_moment_is_a_time_not_a_clash(loaded: LoadedFlow) -> None:
+    """« après la sieste », « après le travail »: the moment after it, never the other one."""
+    moment = phase_question(loaded.flow, "rappel", "moment")
+    assert understand("après la sieste de maman", moment, RELATIVE).values == ("afternoon",)
+    assert understand("après le travail", moment, SELF).values == ("afternoon",)
+
+
 @pytest.mark.parametrize(
     ("step", "text", "not_value"),
     [
