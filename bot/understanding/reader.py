@@ -31,6 +31,7 @@ _BUSY = (
     r"|infirmiere?|courses|dialyse|indisponible|pas dispo\w*|pas la)"
 )
 BUSY = re.compile(rf"\b{_BUSY}\b")  # what keeps someone from answering the phone at a moment
+PREFERRED = re.compile(r"\b(?:plutot|surtout|de preference|mieux)\b")
 AROUND_BUSY = re.compile(rf"\b(?:apres|avant|des|sauf)(?: (?:la|le|l|sa|son|ses|les|mon|ma|mes))? {_BUSY}\b")
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
 NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
@@ -306,6 +307,9 @@ def _single(reading: Reading, matches: dict[int, _Match], compiled: Compiled) ->
     confidence = best.score
     if len(ranked) > 1:
         second = ranked[1]
+        either = _either(reading, compiled, best, second)
+        if either is not None:
+            return either
         if second.score >= SURE and best.score >= SURE and not best.positions & second.positions:
             return NOTHING  # « oui et non »: two answers where one is asked
         if best.score - second.score < AMBIGUOUS:
@@ -317,10 +321,24 @@ def _single(reading: Reading, matches: dict[int, _Match], compiled: Compiled) ->
         # « pour ma tante qui vit seule »: one button named, in its own words, nothing else pulling or qualifying
         return Understood((value,), SURE, _evidence(reading, best.positions))
     meaningful = sum(1 for t in reading.terms if t.weight >= 0.5)
-    if len(best.positions) == 1 and meaningful >= 3 and confidence < LONE_WORD and _qualified(reading, best):
+    someone = any(t.key in KIN for t in reading.terms if t.position not in best.positions)  # « chez ma fille oui »
+    long = meaningful >= 3 or someone
+    if len(best.positions) == 1 and long and confidence < LONE_WORD and _qualified(reading, best):
         # one word of a long message carried it, the rest qualifying it (« pas chez moi, chez ma fille oui »)
         confidence = min(confidence, SURE - 0.01)
     return Understood((value,), round(max(0.0, confidence), 3), _evidence(reading, best.positions))
+
+
+def _either(reading: Reading, compiled: Compiled, best: _Match, second: _Match) -> Understood | None:
+    """« le matin ou l'après-midi », « matin ou aprem c'est pareil »: two buttons fully named where one is asked,
+    and a button for either of them (« Peu importe »): that one, asked back. Not when one is preferred or busy
+    (« plutôt l'après-midi, le matin j'ai le kiné »)."""
+    if min(best.coverage, second.coverage) < STRONG or best.positions & second.positions:
+        return None
+    if PREFERRED.search(reading.plain) or BUSY.search(reading.plain):
+        return None
+    either = [o.value for o in compiled.question.options if o.exclusive and o.value != UNKNOWN]
+    return Understood((either[0],), MIDDLE, ()) if len(either) == 1 else None
 
 
 def _qualified(reading: Reading, best: _Match) -> bool:

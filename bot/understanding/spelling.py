@@ -260,12 +260,14 @@ DONT_KNOW = re.compile(
 # To a yes-or-no question, answers that say yes or no without the word (« bien sûr », « je crois pas »).
 SAYS_YES = re.compile(
     r"^(?:oui )?(?:bien sur|bien entendu|pourquoi pas|volontiers|avec plaisir|evidemment|carrement|"
-    r"je crois que oui|je pense que oui|il me semble que oui|il me semble|oui je crois|oui je pense)(?: merci)?$"
+    r"je crois que oui|je pense que oui|il me semble que oui|il me semble|oui je crois|oui je pense|"
+    r"j accepte|j accepte volontiers|je veux bien|elle veut bien|il veut bien|je suis d accord)(?: merci)?$"
 )
 SAYS_NO = re.compile(
     r"^(?:non )?(?:je ne crois pas|je crois pas|je ne pense pas|je pense pas|il me semble pas|il ne me semble pas|"
     r"pas que je sache|absolument pas|surtout pas|pas question|il n en est pas question|jamais de la vie|"
-    r"je crois que non|je pense que non)(?: merci)?$"
+    r"je crois que non|je pense que non|je refuse|je ne veux pas|je veux pas|il ne veut pas|il veut pas|"
+    r"elle ne veut pas|elle veut pas)(?: merci)?$"
 )
 ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
 # Both people at once, where the question asks which one (« pour nous deux », « l'un ou l'autre »): ask again.

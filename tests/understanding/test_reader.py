@@ -362,6 +362,8 @@ def test_one_button_named_in_its_own_words_alone_is_taken(loaded: LoadedFlow) ->
         ("proposition", "pourquoi pas", "yes"),
         ("rappel.consent", "pas question", "no"),
         ("rappel.consent", "bien entendu", "yes"),
+        ("rappel.consent", "j'accepte", "yes"),
+        ("rappel.consent", "elle veut pas", "no"),
     ],
 )
 def test_yes_or_no_without_the_word(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
@@ -387,3 +389,21 @@ def test_yes_or_no_words_are_no_answer_where_there_is_no_yes_or_no(loaded: Loade
 )
 def test_not_knowing_then_who_would_know_is_i_do_not_know(loaded: LoadedFlow, step: str, text: str) -> None:
     assert read(loaded, step, text, RELATIVE) == ("sure", {UNKNOWN})
+
+
+@pytest.mark.parametrize("text", ["le matin ou l'après-midi", "matin ou aprem, ça m'est pareil", "matinée ou aprem"])
+def test_both_moments_named_is_either_asked_back(loaded: LoadedFlow, text: str) -> None:
+    """Both moments named where one is asked: « Peu importe ? », asked back, never one of the two."""
+    found = understand(text, phase_question(loaded.flow, "rappel", "moment"), SELF)
+    assert (found.level, found.values) == ("doubt", ("any",)), text
+
+
+def test_a_preferred_or_busy_moment_is_not_either(loaded: LoadedFlow) -> None:
+    moment = phase_question(loaded.flow, "rappel", "moment")
+    assert understand("plutôt l'après-midi, le matin elle a l'infirmière", moment, RELATIVE).values == ("afternoon",)
+
+
+def test_yes_said_about_someone_elses_home_is_asked_back(loaded: LoadedFlow) -> None:
+    """« chez mon fils oui » to « internet at home? »: the yes is someone else's; never taken as said."""
+    assert read(loaded, "connexion", "chez mon fils oui", RELATIVE)[0] != "sure"
+    assert read(loaded, "connexion", "oui", RELATIVE) == ("sure", {"yes"})
