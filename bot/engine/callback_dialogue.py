@@ -89,7 +89,7 @@ OPTIONS: dict[str, list[tuple[str, list[str], str]]] = {
             ["peu importe", "n'importe quand", "quand vous voulez", "comme vous voulez", "toute la journée",
              "ça m'est égal", "je suis toujours là", "à tout moment", "quand ça vous arrange", "pas de préférence",
              "les deux", "je suis là tout le temps", "quand vous pouvez", "n'importe quelle heure",
-             "matin ou après-midi", "les deux me vont", "je suis toujours à la maison", "peu importe l'heure",
+             "les deux me vont", "je suis toujours à la maison", "peu importe l'heure",
              "je suis disponible tout le temps", "à n'importe quel moment", "toute la journée ça va",
              "je suis à la retraite, je suis dispo", "quand ça vous arrange le mieux"],
             "moment_any",

@@ -114,10 +114,11 @@ class Term:
     weight: float
     vector: Vector | None = None  # unit vector, when the model knows the word
     denied: bool = False  # negated as what something is not (« c'est pas l'argent »), not as a lack (« pas d'argent »)
+    key: str = ""  # the form that names the word (its shortest), set from `forms`
 
-    @property
-    def key(self) -> str:
-        return min(self.forms, key=lambda form: (form.startswith("@"), len(form), form))
+    def __post_init__(self) -> None:
+        if not self.key:  # compared millions of times when a flow is checked: worked out once
+            object.__setattr__(self, "key", min(self.forms, key=lambda form: (form.startswith("@"), len(form), form)))
 
 
 @dataclass(frozen=True, slots=True)

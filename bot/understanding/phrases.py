@@ -6,6 +6,7 @@ first letters. Read once per process and kept; `prepare` reads a flow's question
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import threading
 from collections import OrderedDict
@@ -56,6 +57,9 @@ def _bucket(form: str) -> str:
 _cache: OrderedDict[Question, Compiled] = OrderedDict()
 _compiling = threading.RLock()  # the server reads its flow ahead in a thread while answering
 _phrase_readings: dict[str, Reading] = {}
+# A phrase as weighted among its question's, by how many buttons share each of its words: `flows check` compiles
+# each question once per phrase left out, and leaving one out rarely changes the others' weights.
+_reweighted_phrases: dict[tuple[int, int, bool, tuple[int, ...], int], Phrase] = {}
 
 
 def prepare(question: Question) -> None:
@@ -77,12 +81,12 @@ def _compiled(question: Question) -> Compiled:
     for index, option in enumerate(question.options):
         names = list(option.names)  # never the value: an English id (« tablet » ~ « table »)
         examples = [*option.examples, *(UNKNOWN_PHRASES if option.value == UNKNOWN else ())]
-        texts += [(index, name, False) for name in names if normalise(name)]
-        texts += [(index, example, True) for example in examples if normalise(example)]
+        texts += [(index, name, False) for name in names if _plain(name)]
+        texts += [(index, example, True) for example in examples if _plain(example)]
     readings = _read_phrases([text for _, text, _ in texts])
     exact: dict[str, int] = {}
     for index, text, _ in texts:
-        exact.setdefault(normalise(text), index)
+        exact.setdefault(_plain(text), index)
     phrases = tuple(
         Phrase(index, reading, sum(t.weight for t in reading.terms), example, _generic(reading))
         for (index, _, example), reading in zip(texts, readings, strict=True)
@@ -102,6 +106,17 @@ def _compiled(question: Question) -> Compiled:
     return compiled
 
 
+@functools.lru_cache(maxsize=MAX_PHRASES)
+def _plain(phrase: str) -> str:
+    """A flow's phrase normalised, once: `flows check` compiles each question once per phrase left out."""
+    return normalise(phrase)
+
+
+def phrase_reading(text: str) -> Reading | None:
+    """The reading of a flow's phrase, when this process has read it."""
+    return _phrase_readings.get(text)
+
+
 def _read_phrases(texts: Sequence[str]) -> list[Reading]:
     """The readings of a flow's phrases (never what people type), each read by the model once per process: the
     questions of one flow share most of their phrases, and `flows check` reads each question once per phrase left
@@ -110,7 +125,8 @@ def _read_phrases(texts: Sequence[str]) -> list[Reading]:
     if len(_phrase_readings) + len(missing) > MAX_PHRASES:  # flows edited again and again: start afresh
         _phrase_readings.clear()
         missing = list(dict.fromkeys(texts))
-    _phrase_readings.update(zip(missing, read_many(missing), strict=True))
+    if missing:
+        _phrase_readings.update(zip(missing, read_many(missing), strict=True))
     return [_phrase_readings[text] for text in texts]
 
 
@@ -126,9 +142,17 @@ def _weighted(phrases: tuple[Phrase, ...], options: int) -> tuple[Phrase, ...]:
             spread.setdefault(term.key, set()).add(phrase.option)
     result = []
     for phrase in phrases:
-        terms = tuple(_reweighted(t, len(spread[t.key]), options) for t in phrase.reading.terms)
-        reading = dataclasses.replace(phrase.reading, terms=terms)
-        result.append(dataclasses.replace(phrase, reading=reading, weight=sum(t.weight for t in terms)))
+        counts = tuple(len(spread[t.key]) for t in phrase.reading.terms)
+        memo = (id(phrase.reading), phrase.option, phrase.example, counts, options)
+        known = _reweighted_phrases.get(memo)
+        if known is None or known.reading.text != phrase.reading.text:
+            terms = tuple(_reweighted(t, n, options) for t, n in zip(phrase.reading.terms, counts, strict=True))
+            reading = dataclasses.replace(phrase.reading, terms=terms)
+            known = dataclasses.replace(phrase, reading=reading, weight=sum(t.weight for t in terms))
+            if len(_reweighted_phrases) > MAX_PHRASES:
+                _reweighted_phrases.clear()
+            _reweighted_phrases[memo] = known
+        result.append(known)
     return tuple(result)
 
 

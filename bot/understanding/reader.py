@@ -19,7 +19,7 @@ from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
 from bot.understanding.analysis import KIN, Reading, read
 from bot.understanding.numbers import by_number
-from bot.understanding.phrases import Compiled, Phrase, compiled_question
+from bot.understanding.phrases import Compiled, Phrase, compiled_question, phrase_reading
 from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
 from bot.understanding.similarity import STRONG, similarity
 from bot.understanding.spelling import ASKING, BOTH_PEOPLE, DONT_KNOW, QUESTION_WORD, SAYS_NO, SAYS_YES
@@ -80,7 +80,7 @@ def understand(
         if all(0 <= n < len(question.options) for n in picked):  # « 1, 3 »: the buttons at those places
             values = tuple(dict.fromkeys(question.options[n].value for n in picked))
             return Understood(values, 1.0, (plain,))
-    reading = read(text)
+    reading = phrase_reading(text) or read(text)  # a flow's own phrase (`flows check`) is read already
     numbered = by_number(reading, compiled.question.options, context, position_too=True)
     if numbered is not None:
         return numbered
