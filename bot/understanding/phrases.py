@@ -80,7 +80,7 @@ def _compiled(question: Question) -> Compiled:
     texts: list[tuple[int, str, bool]] = []
     for index, option in enumerate(question.options):
         names = list(option.names)  # never the value: an English id (« tablet » ~ « table »)
-        examples = [*option.examples, *(UNKNOWN_PHRASES if option.value == UNKNOWN else ())]
+        examples = [*option.examples, *(_UNSAID if option.value == UNKNOWN else ())]
         texts += [(index, name, False) for name in names if _plain(name)]
         texts += [(index, example, True) for example in examples if _plain(example)]
     readings = _read_phrases([text for _, text, _ in texts])
@@ -104,6 +104,11 @@ def _compiled(question: Question) -> Compiled:
     if len(_cache) > MAX_CACHED:
         _cache.popitem(last=False)
     return compiled
+
+
+# « je préfère pas le dire », « aucune idée »: read like examples. The « je ne sais pas » forms are matched whole
+# (spelling.DONT_KNOW): read like examples, « savoir » and « rien » would take « il ne veut rien savoir ».
+_UNSAID = tuple(p for p in UNKNOWN_PHRASES if not any(w in p.split() for w in ("sais", "sait", "nsp")))
 
 
 @functools.lru_cache(maxsize=MAX_PHRASES)

@@ -243,6 +243,10 @@ UNKNOWN_PHRASES = (
     "je préfère ne pas le dire",
     "je préfère pas le dire",
     "pas de réponse",
+    "sans opinion",
+    "pas d'avis",
+    "je n'ai pas d'avis",
+    "difficile à dire",
 )
 QUESTION_WORD = re.compile(r"^(qui|quoi|quand|ou|comment|combien|pourquoi|quel|quelle|quels|quelles|est ce)\b")
 # « je ne sais pas », then nothing, or what is not known (« si elle a le wifi », « trop », « ce qu'elle a »)
@@ -252,7 +256,7 @@ DONT_KNOW = re.compile(
     r"elle ne sait pas|il ne sait pas|elle sait pas|il sait pas|on ne sait pas|on sait pas|chais pas|chai pas|"
     r"je ne connais pas|je connais pas)"
     r"(?: (?:trop|vraiment|exactement|bien|du tout|non plus))?"
-    r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour"
+    r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour|quoi"
     # « je sais pas, faudrait que je demande à ma soeur »: who would know, not an answer
     r"|faudrait|il faudrait|faut|je demanderai|je vais demander|je lui demanderai|demandez|on verra"
     r"|je ne vis pas|je vis pas|je n habite pas|j habite pas)\b.*)?$"

@@ -407,3 +407,10 @@ def test_yes_said_about_someone_elses_home_is_asked_back(loaded: LoadedFlow) -> 
     """« chez mon fils oui » to « internet at home? »: the yes is someone else's; never taken as said."""
     assert read(loaded, "connexion", "chez mon fils oui", RELATIVE)[0] != "sure"
     assert read(loaded, "connexion", "oui", RELATIVE) == ("sure", {"yes"})
+
+
+def test_not_wanting_to_know_is_refusing_not_i_do_not_know(loaded: LoadedFlow) -> None:
+    """« elle veut rien savoir » refuses; only « je ne sais pas » and its forms, whole, are « je ne sais pas »."""
+    assert UNKNOWN not in read(loaded, "attitude", "elle veut rien savoir de tout ça", RELATIVE)[1]
+    assert read(loaded, "attitude", "je sais pas trop quoi vous dire") == ("sure", {UNKNOWN})
+    assert read(loaded, "attitude", "aucun avis") == ("sure", {UNKNOWN})
