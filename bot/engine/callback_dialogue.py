@@ -103,7 +103,9 @@ OPTIONS: dict[str, list[tuple[str, list[str], str]]] = {
              "c'est mieux de l'appeler elle", "appelez ma maman", "la personne elle-même", "directement",
              "appelez-la directement", "appelez mon père", "ma maman", "mon papa", "ma mère directement",
              "c'est elle qu'il faut appeler", "plutôt ma mère", "mon grand-père", "ma grand-mère", "appelez-le lui",
-             "vous pouvez l'appeler elle", "c'est mieux de l'appeler lui"],
+             "vous pouvez l'appeler elle", "c'est mieux de l'appeler lui", "ma femme", "mon mari", "ma tante",
+             "mon oncle", "ma soeur", "mon frère", "ma belle-mère", "mon beau-père", "ma voisine", "mon voisin",
+             "ma marraine", "mon parrain", "la dame", "le monsieur", "la dame que j'aide", "la personne que j'aide"],
             "who_person_label",
         ),
         (

@@ -58,6 +58,18 @@ GENERIC = frozenset(
     }
 )  # fmt: skip
 # People around the person: in « ma mère a peur », the mother is who speaks through the relative.
+# People close to someone: one for another when the question is not which person (« ma femme » helps as « mon
+# mari » does; « pour mon oncle » is for a relative as « pour ma tante » is).
+CLOSE_PEOPLE = frozenset(
+    {
+        "mere", "pere", "maman", "papa", "mari", "epoux", "epouse", "femme", "fils", "fille", "frere", "soeur",
+        "oncle", "tante", "grand-mere", "grand-pere", "mamie", "papi", "papy", "cousin", "cousine", "neveu", "niece",
+        "gendre", "belle-fille", "belle-mere", "beau-pere", "beau-frere", "belle-soeur", "petit-fils", "petite-fille",
+        "voisin", "voisine", "ami", "amie", "copain", "copine", "compagnon", "compagne", "filleul", "filleule",
+        "parrain", "marraine",
+    }
+)  # fmt: skip
+
 KIN = frozenset(
     {
         "mere", "pere", "maman", "papa", "parent", "parents", "mari", "epoux", "epouse", "femme", "homme",

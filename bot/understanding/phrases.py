@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
-from bot.understanding.analysis import Reading, Term, read_many
+from bot.understanding.analysis import CLOSE_PEOPLE, Reading, Term, read_many
 from bot.understanding.question import Question
 from bot.understanding.spelling import UNKNOWN_PHRASES
 
@@ -47,7 +47,12 @@ class Compiled:
         for term in reading.terms:
             for form in term.forms:
                 found.update(self.near.get(_bucket(form), ()))
+            if term.key in CLOSE_PEOPLE and not self.persons:  # « ma femme » may match « mon mari »
+                found.update(self.near.get(CLOSE, ()))
         return [self.phrases[i] for i in sorted(found)]
+
+
+CLOSE = "@close"  # the bucket of words naming people close to someone
 
 
 def _bucket(form: str) -> str:
@@ -98,6 +103,8 @@ def _compiled(question: Question) -> Compiled:
         for term in phrase.reading.terms:
             for form in term.forms:
                 near.setdefault(_bucket(form), set()).add(i)
+            if term.key in CLOSE_PEOPLE:
+                near.setdefault(CLOSE, set()).add(i)
     buckets = {key: tuple(sorted(found)) for key, found in near.items()}
     compiled = Compiled(question, weighted, exact, question.persons, buckets)
     _cache[question] = compiled

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rapidfuzz.distance import OSA
 
-from bot.understanding.analysis import PERSON, Term
+from bot.understanding.analysis import CLOSE_PEOPLE, PERSON, Term
 
 STRONG = 0.85  # a word match at least this close is the same word (or a typo of it), not just a related one
 VECTOR_CLOSE = 0.72  # cosine of two words' vectors from which they count as related (« ipad » ~ « tablette »)
@@ -38,6 +38,8 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
     if a.pos == "PRON" or b.pos == "PRON":
         return 0.0
     ka, kb = a.key, b.key
+    if not persons and ka in CLOSE_PEOPLE and kb in CLOSE_PEOPLE:
+        return STRONG
     prefix = len(_common_prefix(ka, kb))
     shorter = min(len(ka), len(kb))
     if shorter >= 4 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(4, shorter - 1):  # « marche » ~ « marcher »

@@ -414,3 +414,16 @@ def test_not_wanting_to_know_is_refusing_not_i_do_not_know(loaded: LoadedFlow) -
     assert UNKNOWN not in read(loaded, "attitude", "elle veut rien savoir de tout ça", RELATIVE)[1]
     assert read(loaded, "attitude", "je sais pas trop quoi vous dire") == ("sure", {UNKNOWN})
     assert read(loaded, "attitude", "aucun avis") == ("sure", {UNKNOWN})
+
+
+@pytest.mark.parametrize("text", ["mon beau-frère", "ma cousine passe souvent", "oui, mon neveu"])
+def test_any_close_person_named_as_the_helper(loaded: LoadedFlow, text: str) -> None:
+    """Whoever is named among family, friends and neighbours helps as « ma fille » does, examples or not."""
+    assert read(loaded, "entourage", text) == ("sure", {"yes"})
+
+
+def test_close_people_stay_apart_where_the_question_is_which_person(loaded: LoadedFlow) -> None:
+    """To « who should we call? » a relative's « sa fille » is not « ma mère »: never taken as the person."""
+    who = phase_question(loaded.flow, "rappel", "who")
+    assert understand("sa fille", who, RELATIVE).values != ("person",)
+    assert understand("ma femme", who, RELATIVE).values == ("person",)
