@@ -254,12 +254,12 @@ DONT_KNOW = re.compile(
     r"^(?:(?:elle|il|moi|euh|bah|ben|alors|franchement|honnetement) )*"
     r"(?:je ne sais pas|je sais pas|jsp|j sais pas|sais pas|je ne sais plus|je sais plus|aucune idee|je n en sais rien|"
     r"elle ne sait pas|il ne sait pas|elle sait pas|il sait pas|on ne sait pas|on sait pas|chais pas|chai pas|"
-    r"je ne connais pas|je connais pas)"
+    r"je ne connais pas|je connais pas|j en sais rien|j en sais pas|je n en sais pas)"
     r"(?: (?:trop|vraiment|exactement|bien|du tout|non plus))?"
     r"(?: (?:si|ce qu|ce que|comment|quel|quelle|quels|combien|s il|s elle|son|sa|ses|mon|ma|mes|pour|quoi"
     # « je sais pas, faudrait que je demande à ma soeur »: who would know, not an answer
     r"|faudrait|il faudrait|faut|je demanderai|je vais demander|je lui demanderai|demandez|on verra"
-    r"|je ne vis pas|je vis pas|je n habite pas|j habite pas)\b.*)?$"
+    r"|je ne vis pas|je vis pas|je n habite pas|j habite pas|je l ai jamais|je ne l ai jamais)\b.*)?$"
 )
 # To a yes-or-no question, answers that say yes or no without the word (« bien sûr », « je crois pas »).
 SAYS_YES = re.compile(

@@ -385,6 +385,8 @@ def test_yes_or_no_words_are_no_answer_where_there_is_no_yes_or_no(loaded: Loade
         ("mobilite", "je sais pas, faudrait que je demande à mon frère"),
         ("connexion", "sais pas, je vis pas avec elle"),
         ("age", "je connais pas son âge exact"),
+        ("aisance", "jsp je l'ai jamais vu faire"),
+        ("frequence", "j'en sais rien"),
     ],
 )
 def test_not_knowing_then_who_would_know_is_i_do_not_know(loaded: LoadedFlow, step: str, text: str) -> None:
