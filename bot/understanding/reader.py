@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
-from bot.understanding.analysis import KIN, Reading, read
+from bot.understanding.analysis import CLOSE_PEOPLE, KIN, Reading, read
 from bot.understanding.numbers import by_number
 from bot.understanding.phrases import Compiled, Phrase, compiled_question, phrase_reading
 from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
@@ -31,6 +31,8 @@ _BUSY = (
     r"|infirmiere?|courses|dialyse|indisponible|pas dispo\w*|pas la)"
 )
 BUSY = re.compile(rf"\b{_BUSY}\b")  # what keeps someone from answering the phone at a moment
+FAMILY = KIN | CLOSE_PEOPLE | {"famille", "enfant", "enfants", "petit", "petits", "petit-enfant", "petits-enfants"}
+DETERMINER = r"(?:la|le|l|les|mes|ses|mon|ma|sa|son|leur|leurs|nos|vos|votre|notre|ton|ta|tes)"
 PREFERRED = re.compile(r"\b(?:plutot|surtout|de preference|mieux)\b")
 AROUND_BUSY = re.compile(rf"\b(?:apres|avant|des|sauf)(?: (?:la|le|l|sa|son|ses|les|mon|ma|mes))? {_BUSY}\b")
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
@@ -356,6 +358,18 @@ def _leading_yes_no(reading: Reading, best: _Match) -> bool:
     return first is not None and best.positions == {first.position} and first.key in ("oui", "non", "ouais")
 
 
+def _family_around(reading: Reading, match: _Match) -> bool:
+    """A button carried only by family words said as a complement (« l'arbre de la famille », « à mes enfants »),
+    not as an item of their own (« famille et impôts »)."""
+    words = [t for t in reading.terms if t.position in match.positions]
+    if not words or not all(t.key in FAMILY for t in words):
+        return False
+    return all(
+        re.search(rf"\b(?:de|du|des|d|a|au|aux|pour)(?: {DETERMINER})? {re.escape(normalise(t.word))}\b", reading.plain)
+        for t in words
+    )
+
+
 def _multi(reading: Reading, matches: dict[int, _Match], compiled: Compiled) -> Understood:
     options = compiled.question.options
     chosen: list[_Match] = []
@@ -373,4 +387,8 @@ def _multi(reading: Reading, matches: dict[int, _Match], compiled: Compiled) -> 
     values = tuple(options[m.option].value for m in sorted(chosen, key=lambda m: min(m.positions)))  # as typed
     if len(values) > 1:
         values = tuple(v for v in values if not options[[o.value for o in options].index(v)].exclusive) or values
+        if any(_family_around(reading, m) for m in chosen):
+            # « l'arbre de la famille », « mes mémoires pour les enfants »: family named around another wish may
+            # or may not be a wish of its own: asked back
+            confidence = min(confidence, SURE - 0.01)
     return Understood(values, round(confidence, 3), _evidence(reading, frozenset(used)))

@@ -429,3 +429,12 @@ def test_close_people_stay_apart_where_the_question_is_which_person(loaded: Load
     who = phase_question(loaded.flow, "rappel", "who")
     assert understand("sa fille", who, RELATIVE).values != ("person",)
     assert understand("ma femme", who, RELATIVE).values == ("person",)
+
+
+def test_family_named_around_another_wish_is_asked_back(loaded: LoadedFlow) -> None:
+    """« faire l'arbre de la famille » is a pastime; whether it is also keeping in touch is asked, never taken.
+    Family named as a wish of its own (« la famille et les impôts ») still is one."""
+    level, values = read(loaded, "envies", "la généalogie, refaire l'arbre de la famille")
+    assert "leisure" in values
+    assert level != "sure" or values == {"leisure"}
+    assert read(loaded, "envies", "la famille et les papiers") == ("sure", {"family_contact", "admin_procedures"})
