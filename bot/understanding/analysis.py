@@ -290,6 +290,9 @@ def _plus_negates(token: Token) -> bool:
     voiture »); not « plus que », nor « plus » before what it compares (« plus facile »)."""
     if _has_ne(token.head):
         return True
+    before = [strip_accents(t.text.lower()).rstrip("'") for t in token.doc[max(0, token.i - 3) : token.i]]
+    if any(word in ("ne", "n") for word in before):
+        return True  # « elle ne voit plus bien », « plus » hung on « bien » by the parser
     head = token.head
     after = token.nbor(1) if token.i + 1 < len(token.doc) else None
     next_word = strip_accents(after.text.lower()) if after is not None else ""

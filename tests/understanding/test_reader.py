@@ -438,3 +438,10 @@ def test_family_named_around_another_wish_is_asked_back(loaded: LoadedFlow) -> N
     assert "leisure" in values
     assert level != "sure" or values == {"leisure"}
     assert read(loaded, "envies", "la famille et les papiers") == ("sure", {"family_contact", "admin_procedures"})
+
+
+@pytest.mark.parametrize("text", ["elle ne voit plus bien", "il n'entend plus très bien", "je ne vois plus bien"])
+def test_no_longer_well_is_the_health_brake(loaded: LoadedFlow, text: str) -> None:
+    """« ne … plus bien », where the parser hangs « plus » on « bien », negates « bien » as « je vois plus très
+    bien » does."""
+    assert read(loaded, "freins", text, RELATIVE) == ("sure", {"health"})
