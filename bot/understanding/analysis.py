@@ -127,10 +127,12 @@ class Term:
     vector: Vector | None = None  # unit vector, when the model knows the word
     denied: bool = False  # negated as what something is not (« c'est pas l'argent »), not as a lack (« pas d'argent »)
     key: str = ""  # the form that names the word (its shortest), set from `forms`
+    sign: tuple[frozenset[str], str, str] = (frozenset(), "", "")  # what similarity depends on, set from the rest
 
-    def __post_init__(self) -> None:
-        if not self.key:  # compared millions of times when a flow is checked: worked out once
+    def __post_init__(self) -> None:  # compared millions of times when a flow is checked: worked out once
+        if not self.key:
             object.__setattr__(self, "key", min(self.forms, key=lambda form: (form.startswith("@"), len(form), form)))
+        object.__setattr__(self, "sign", (self.forms, self.pos, self.word.lower()))
 
 
 @dataclass(frozen=True, slots=True)

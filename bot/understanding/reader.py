@@ -37,6 +37,7 @@ PREFERRED = re.compile(r"\b(?:plutot|surtout|de preference|mieux)\b")
 AROUND_BUSY = re.compile(rf"\b(?:apres|avant|des|sauf)(?: (?:la|le|l|sa|son|ses|les|mon|ma|mes))? {_BUSY}\b")
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
 NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
+SPOTTED = 0.95  # the share of a phrase found in a message for `spot` to take it
 SPOT_DENSITY = 0.4  # of a phrase's words, the share that must be meaningful for it to be spotted elsewhere
 ALONE = 0.7  # a reading this strong, where no other button is named at all, is taken
 FAINT = 0.5  # another button matched less than this is not pulling
@@ -179,7 +180,8 @@ def _spotted(
         for match in _best_per_option(reading, compiled, strict=True).values():
             value = question.options[match.option].value
             several_words = match.terms >= 2 or not question.multi or question.slot == "equipment"
-            if match.coverage >= 0.95 and value != UNKNOWN and several_words:  # « photos » alone: a wish or a pastime?
+            # « photos » alone: a wish or a pastime?
+            if match.coverage >= SPOTTED and value != UNKNOWN and several_words:
                 found.append((match.coverage, match.terms, question.slot, value, match.positions))
     for question in questions:
         if question.persons and question.slot is not None and reading.speakers == {"me"}:
@@ -226,6 +228,8 @@ def _match(reading: Reading, phrase: Phrase, persons: bool, strict: bool) -> _Ma
             if sim > best_sim:
                 best, best_sim = typed, sim
         if best is None:
+            if strict and term.weight > (1 - SPOTTED) * phrase.weight:
+                return None  # spotting takes whole phrases only: this one cannot be (the heaviest words come first)
             continue
         if best.negated != term.negated or (best.negated and best.denied != term.denied):
             if best_sim >= STRONG and term.weight >= 0.3:

@@ -20,7 +20,7 @@ _kept: dict[tuple[object, ...], float] = {}
 
 def similarity(a: Term, b: Term, persons: bool) -> float:
     """In [0, 1]; `persons`: « moi » and « elle » are different answers to this question."""
-    key = (a.forms, a.pos, a.word.lower(), b.forms, b.pos, b.word.lower(), persons)
+    key = (a.sign, b.sign, persons)
     found = _kept.get(key)
     if found is None:
         if len(_kept) >= MAX_KEPT:
@@ -40,9 +40,9 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
     ka, kb = a.key, b.key
     if not persons and ka in CLOSE_PEOPLE and kb in CLOSE_PEOPLE:
         return STRONG
-    prefix = len(_common_prefix(ka, kb))
     shorter = min(len(ka), len(kb))
-    if shorter >= 4 and abs(len(ka) - len(kb)) <= 2 and prefix >= max(4, shorter - 1):  # « marche » ~ « marcher »
+    stem = shorter >= 4 and ka[:4] == kb[:4] and abs(len(ka) - len(kb)) <= 2  # « marche » ~ « marcher »
+    if stem and len(_common_prefix(ka, kb)) >= max(4, shorter - 1):
         return 0.9
     typo = shorter >= 5 and min(OSA.distance(x, y) for x in a.forms for y in b.forms) <= (1 if shorter < 8 else 2)
     if typo and not _two_words(a, b):
