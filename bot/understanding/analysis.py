@@ -376,7 +376,10 @@ def _negation_counts(doc: Doc) -> tuple[list[int], set[int]]:
 
 def _bare(head: Token) -> bool:
     """A negated noun without a verb (« pas l'argent », « pas de souci »)."""
-    return head.pos_ in ("NOUN", "PROPN") and not any(child.dep_ == "cop" for child in head.children)
+    # « je ne m'en sers pas »: « sers » taken for a name, but with a subject it is a verb
+    return head.pos_ in ("NOUN", "PROPN") and not any(
+        child.dep_ == "cop" or child.dep_ in SUBJECTS for child in head.children
+    )
 
 
 def _definite_after(doc: Doc, negator: Token) -> bool:

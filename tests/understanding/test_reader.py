@@ -445,3 +445,9 @@ def test_no_longer_well_is_the_health_brake(loaded: LoadedFlow, text: str) -> No
     """« ne … plus bien », where the parser hangs « plus » on « bien », negates « bien » as « je vois plus très
     bien » does."""
     assert read(loaded, "freins", text, RELATIVE) == ("sure", {"health"})
+
+
+def test_a_verb_taken_for_a_name_is_still_negated(loaded: LoadedFlow) -> None:
+    """The parser tags « sers » in « je ne m'en sers pas » as a name; with its subject it is a verb, negated."""
+    assert {t.word: t.negated for t in analysis_read("je ne m'en sers pas").terms} == {"sers": True}
+    assert read(loaded, "frequence", "elle s'en sert 2 ou 3 fois par semaine", RELATIVE) == ("sure", {"weekly"})
