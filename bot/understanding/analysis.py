@@ -253,7 +253,7 @@ def _pronoun(token: Token, lower: str, negated: bool) -> Term | None:
 
 
 TROUBLE = frozenset({"probleme", "souci", "difficulte", "inquietude"})
-NO_LONGER_BEFORE = frozenset({"tout", "tres", "trop", "vraiment", "beaucoup", "guere", "jamais"})
+NO_LONGER_BEFORE = frozenset({"tout", "tres", "trop", "vraiment", "beaucoup", "guere", "jamais", "bien"})
 CALLING = frozenset({"appeler", "rappeler", "joindre", "contacter", "telephoner", "appele"})
 
 

@@ -88,6 +88,8 @@ def understand(
     if numbered is not None:
         return numbered
     found = _busy(plain, reading, _read_against(reading, compiled), compiled)
+    if found.sure and text.rstrip().endswith("?"):  # « c'est une question piège ? »: asked back, not taken
+        found = dataclasses.replace(found, confidence=SURE - 0.01)
     if found.sure or not besides:
         return found
     _, used = _spotted(reading, besides, context)

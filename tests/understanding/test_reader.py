@@ -451,3 +451,15 @@ def test_a_verb_taken_for_a_name_is_still_negated(loaded: LoadedFlow) -> None:
     """The parser tags « sers » in « je ne m'en sers pas » as a name; with its subject it is a verb, negated."""
     assert {t.word: t.negated for t in analysis_read("je ne m'en sers pas").terms} == {"sers": True}
     assert read(loaded, "frequence", "elle s'en sert 2 ou 3 fois par semaine", RELATIVE) == ("sure", {"weekly"})
+
+
+def test_a_message_ending_in_a_question_mark_is_asked_back(loaded: LoadedFlow) -> None:
+    """« c'est pour les jeunes, non ? » may be a question back: never taken without asking."""
+    assert read(loaded, "attitude", "internet c'est pas pour moi, non ?") == ("doubt", {"refuses"})
+    assert read(loaded, "attitude", "internet c'est pas pour moi, non") == ("sure", {"refuses"})
+
+
+def test_plus_bien_without_ne_is_no_longer_well(loaded: LoadedFlow) -> None:
+    """« il voit plus bien » (no « ne ») is the health brake, even after another brake in the same message."""
+    assert read(loaded, "freins", "il entend plus bien", RELATIVE) == ("sure", {"health"})
+    assert read(loaded, "freins", "c'est trop cher et elle voit plus bien", RELATIVE)[1] == {"money", "health"}
