@@ -149,8 +149,8 @@ def _busy(plain: str, reading: Reading, found: Understood, compiled: Compiled) -
     timed = [o.value for o in compiled.question.options if o.numbers is not None and not o.exclusive]
     if len(timed) != 2 or len(found.values) != 1 or found.values[0] not in timed or not BUSY.search(plain):
         return found
-    if AROUND_BUSY.search(plain):
-        return found  # « après sa sieste »: a time, not a moment taken
+    if AROUND_BUSY.search(plain) or len(found.evidence) != 1:
+        return found  # « après sa sieste »: a time, not a moment taken; « … donc avant le repas »: said outright
     busy = [t for t in reading.terms if BUSY.fullmatch(normalise(t.word))]
     busy_negated = any(t.negated for t in busy)
     moment_negated = any(t.negated for t in reading.terms if t.word in found.evidence)
