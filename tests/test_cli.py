@@ -26,7 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 CONTRACT_KEYS = {"state", "slot", "multi", "text", "buttons", "persona", "offers", "callback", "done"}
 PERSONA_IDS = ("refractaire", "novice_curieux", "sans_reperes", "timide", "melancolique", "modere", "hyper_connecte")
-TURN_TIMEOUT = 20.0  # seconds for one reply line (the first one includes start-up and migrations)
+TURN_TIMEOUT = 20.0  # seconds for one reply line
+# The first reply includes start-up: migrations, and the French model with the flow's ~1,700 phrases (about 8 s
+# alone, several times that with the parallel workers of the whole suite on two cores).
+START_TIMEOUT = 90.0
 
 
 def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -73,6 +76,7 @@ class JsonlProcess:
         )
         self.lines: queue.Queue[bytes] = queue.Queue()
         self.stderr: list[bytes] = []
+        self.replied = False  # the first reply waits for start-up
         threading.Thread(target=self._pump_stdout, daemon=True).start()
         threading.Thread(target=self._pump_stderr, daemon=True).start()
 
@@ -91,11 +95,13 @@ class JsonlProcess:
         assert self.lines.empty(), f"output appeared before input {line!r} was sent: {self.lines.get()!r}"
         self.proc.stdin.write(line + b"\n")
         self.proc.stdin.flush()
+        timeout = TURN_TIMEOUT if self.replied else START_TIMEOUT
         try:
-            out = self.lines.get(timeout=TURN_TIMEOUT)
+            out = self.lines.get(timeout=timeout)
         except queue.Empty:
             self.proc.kill()
-            pytest.fail(f"no output line within {TURN_TIMEOUT}s after {line[:80]!r}: reply not written or not flushed")
+            pytest.fail(f"no output line within {timeout}s after {line[:80]!r}: reply not written or not flushed")
+        self.replied = True
         if out == _EOF:
             pytest.fail(f"the process ended after {line[:80]!r}: {b''.join(self.stderr).decode(errors='replace')}")
         return out
