@@ -64,7 +64,7 @@ _compiling = threading.RLock()  # the server reads its flow ahead in a thread wh
 _phrase_readings: dict[str, Reading] = {}
 # A phrase as weighted among its question's, by how many buttons share each of its words: `flows check` compiles
 # each question once per phrase left out, and leaving one out rarely changes the others' weights.
-_reweighted_phrases: dict[tuple[int, int, bool, tuple[int, ...], int], Phrase] = {}
+_reweighted_phrases: dict[tuple[str, int, bool, tuple[int, ...], int], Phrase] = {}
 
 
 def prepare(question: Question) -> None:
@@ -85,7 +85,7 @@ def _compiled(question: Question) -> Compiled:
     texts: list[tuple[int, str, bool]] = []
     for index, option in enumerate(question.options):
         names = list(option.names)  # never the value: an English id (« tablet » ~ « table »)
-        examples = [*option.examples, *(_UNSAID if option.value == UNKNOWN else ())]
+        examples = [*option.examples, *(UNKNOWN_PHRASES if option.value == UNKNOWN else ())]
         texts += [(index, name, False) for name in names if _plain(name)]
         texts += [(index, example, True) for example in examples if _plain(example)]
     readings = _read_phrases([text for _, text, _ in texts])
@@ -111,11 +111,6 @@ def _compiled(question: Question) -> Compiled:
     if len(_cache) > MAX_CACHED:
         _cache.popitem(last=False)
     return compiled
-
-
-# « je préfère pas le dire », « aucune idée »: read like examples. The « je ne sais pas » forms are matched whole
-# (spelling.DONT_KNOW): read like examples, « savoir » and « rien » would take « il ne veut rien savoir ».
-_UNSAID = tuple(p for p in UNKNOWN_PHRASES if not any(w in p.split() for w in ("sais", "sait", "nsp")))
 
 
 @functools.lru_cache(maxsize=MAX_PHRASES)
@@ -155,9 +150,9 @@ def _weighted(phrases: tuple[Phrase, ...], options: int) -> tuple[Phrase, ...]:
     result = []
     for phrase in phrases:
         counts = tuple(len(spread[t.key]) for t in phrase.reading.terms)
-        memo = (id(phrase.reading), phrase.option, phrase.example, counts, options)
+        memo = (phrase.reading.text, phrase.option, phrase.example, counts, options)
         known = _reweighted_phrases.get(memo)
-        if known is None or known.reading.text != phrase.reading.text:
+        if known is None:
             terms = tuple(_reweighted(t, n, options) for t, n in zip(phrase.reading.terms, counts, strict=True))
             reading = dataclasses.replace(phrase.reading, terms=terms)
             known = dataclasses.replace(phrase, reading=reading, weight=sum(t.weight for t in terms))

@@ -387,6 +387,7 @@ def test_yes_or_no_words_are_no_answer_where_there_is_no_yes_or_no(loaded: Loade
         ("age", "je connais pas son âge exact"),
         ("aisance", "jsp je l'ai jamais vu faire"),
         ("frequence", "j'en sais rien"),
+        ("connexion", "nsp"),
     ],
 )
 def test_not_knowing_then_who_would_know_is_i_do_not_know(loaded: LoadedFlow, step: str, text: str) -> None:
