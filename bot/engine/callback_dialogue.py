@@ -34,92 +34,16 @@ from bot.engine.outcomes import (
 )
 from bot.engine.questions import ask_back, guess_reply
 from bot.engine.view import View
-from bot.language.flows import Flow
+from bot.language.callback_answers import CALLBACK_PHASES
 from bot.language.model import Step
 from bot.places.offers import ResolvedLocation
 from bot.storage import NewCallback
 from bot.understanding.masking import mask_personal
-from bot.understanding.question import NOTHING, Context, Option, Question, Understood
+from bot.understanding.question import NOTHING, Context, Understood, phase_question
 from bot.understanding.reader import understand
 
 CONSENT_TEXT_VERSION = "callback-v1"  # recorded with the consent: which wording the person agreed to
 MOMENTS = ("morning", "afternoon", "any")
-# Per phase: (value, what people write for it, message holding the button label).
-OPTIONS: dict[str, list[tuple[str, list[str], str]]] = {
-    "consent": [
-        (
-            "yes",
-            ["oui", "d'accord", "volontiers", "bien sûr", "oui oui", "avec plaisir", "je veux bien", "allez-y",
-             "oui rappelez-moi", "pas de souci", "ça marche", "entendu", "parfait", "oui merci",
-             "ouais", "ok", "oui svp", "oui s'il vous plaît", "d'accord merci", "oui pas de problème",
-             "c'est d'accord", "oui je suis d'accord", "oui bien sûr", "ok d'accord", "vas-y", "oui c'est bon"],
-            "consent_yes_label",
-        ),
-        (
-            "no",
-            ["non", "pas maintenant", "je ne sais pas", "je préfère pas", "non merci", "pas d'accord",
-             "finalement non", "non, pas de numéro", "hors de question",
-             "surtout pas", "je ne veux pas donner mon numéro", "plus tard",
-             "je ne préfère pas", "nan", "non non", "pas aujourd'hui", "je ne veux pas",
-             "je préfère ne pas donner mon numéro", "non ça ira", "laissez tomber", "pas envie", "non finalement",
-             "je vais réfléchir", "une autre fois", "pas pour l'instant"],
-            "consent_no_label",
-        ),
-    ],
-    "phone": [("no", ["non", "annuler", "pas de numéro", "je ne veux pas le donner"], "consent_no_label")],
-    "moment": [
-        (
-            "morning",
-            ["le matin", "plutôt le matin", "dans la matinée", "avant midi", "vers 10 heures", "vers 9 heures",
-             "de bonne heure", "tôt", "matinée", "le matin de préférence", "plutôt en matinée",
-             "avant le repas de midi", "vers 11h", "à 9h", "entre 9h et 11h", "le matin c'est mieux",
-             "en début de matinée", "le matin svp", "le matin après 9h"],
-            "moment_morning",
-        ),
-        (
-            "afternoon",
-            ["l'après-midi", "plutôt l'après-midi", "après le déjeuner", "après la sieste", "vers 15 heures",
-             "vers 14 heures", "en fin de journée", "vers 16 heures", "après manger", "plutôt l'aprem", "l'aprem",
-             "en début d'après-midi", "vers 15h", "après 14h", "après le repas", "en fin d'après-midi", "apres midi",
-             "après ma sieste", "vers 17h", "l'après-midi de préférence"],
-            "moment_afternoon",
-        ),
-        (
-            "any",
-            ["peu importe", "n'importe quand", "quand vous voulez", "comme vous voulez", "toute la journée",
-             "ça m'est égal", "je suis toujours là", "à tout moment", "quand ça vous arrange", "pas de préférence",
-             "les deux", "je suis là tout le temps", "quand vous pouvez", "n'importe quelle heure",
-             "les deux me vont", "je suis toujours à la maison", "peu importe l'heure",
-             "je suis disponible tout le temps", "à n'importe quel moment", "toute la journée ça va",
-             "je suis à la retraite, je suis dispo", "quand ça vous arrange le mieux"],
-            "moment_any",
-        ),
-    ],
-    "who": [
-        (
-            "person",
-            ["elle", "lui", "elle directement", "lui directement", "appelez-la", "appelez-le", "plutôt elle",
-             "plutôt lui", "ma mère", "mon père", "directement ma mère", "la personne concernée", "mon proche",
-             "c'est mieux de l'appeler elle", "appelez ma maman", "la personne elle-même", "directement",
-             "appelez-la directement", "appelez mon père", "ma maman", "mon papa", "ma mère directement",
-             "c'est elle qu'il faut appeler", "plutôt ma mère", "mon grand-père", "ma grand-mère", "appelez-le lui",
-             "vous pouvez l'appeler elle", "c'est mieux de l'appeler lui", "ma femme", "mon mari", "ma tante",
-             "mon oncle", "ma soeur", "mon frère", "ma belle-mère", "mon beau-père", "ma voisine", "mon voisin",
-             "ma marraine", "mon parrain", "la dame", "le monsieur", "la dame que j'aide", "la personne que j'aide"],
-            "who_person_label",
-        ),
-        (
-            "relative",
-            ["moi", "à moi", "rappelez-moi", "appelez-moi", "moi plutôt", "c'est moi qu'il faut appeler",
-             "moi, son fils", "moi, sa fille", "pas elle, moi", "moi, je serai avec elle", "mon numéro à moi",
-             "moi, je suis sa fille", "plutôt moi", "c'est moi", "appelez-moi plutôt", "mon numéro",
-             "moi car elle entend mal", "moi, elle n'entend pas bien", "moi c'est mieux", "à moi, sa petite-fille",
-             "moi son petit-fils", "moi sa belle-fille"],
-            "who_relative_label",
-        ),
-    ],
-}  # fmt: skip
-HOURS = {"morning": (6, 11), "afternoon": (12, 20)}  # « vers 10h »: the moment by the hour said
 QUESTIONS = {
     "consent": "callback_consent",
     "phone": "callback_phone",
@@ -135,20 +59,20 @@ class CallbackDialogue:
         self.where = where  # where the person is: the team covering it takes the request
 
     def prompt(self, view: View, phase: str) -> Ask:
-        options = tuple((value, view.label(label)) for value, _, label in OPTIONS[phase])
+        options = tuple((value, view.label(label)) for value, label in CALLBACK_PHASES[phase])
         return Ask(view.flow.messages[QUESTIONS[phase]], options, "contact" if phase == "phone" else None)
 
     def reading(self, view: View, step: Step, phase: str, inbound: Inbound) -> Understood:
         """A button pressed, or the typed text read against the phase's answers (as the person it is for)."""
         value = button_value(inbound)
-        if value in [value for value, _, _ in OPTIONS[phase]]:
+        if value in [value for value, _ in CALLBACK_PHASES[phase]]:
             return Understood((value,), 1.0, ())
         return self.typed(view, step, phase, inbound.text) if inbound.text else NOTHING
 
     def typed(self, view: View, step: Step, phase: str, text: str) -> Understood:
         for_whom = view.conversation.answers.get("for_whom")
         context = Context(for_whom if isinstance(for_whom, str) else None, now().year)
-        return understand(text, phase_question(view.flow, step.id, phase), context)
+        return understand(text, phase_question(step, phase), context)
 
     def answer(self, view: View, step: Step, phase: str, inbound: Inbound) -> list[Outcome]:
         reading = self.reading(view, step, phase, inbound)
@@ -164,7 +88,7 @@ class CallbackDialogue:
                 value = guess.values[0] if reply == "yes" else None
         if value is None and reading.level == "doubt" and phase != "phone":
             # « je travaille le matin » → « Si je comprends bien : l'après-midi ? » Oui / Non
-            words = [view.label(label) for v, _, label in OPTIONS[phase] if v == reading.values[0]]
+            words = [view.label(label) for v, label in CALLBACK_PHASES[phase] if v == reading.values[0]]
             return [*settled, *ask_back(view, f"{step.id}.{phase}", reading.values[:1], words, inbound.text)]
         return [*settled, *self.proceed(view, step, phase, inbound, value)]
 
@@ -234,12 +158,3 @@ class CallbackDialogue:
         if frame is not None and frame.resume in steps and steps[frame.resume].waits:
             return [Resume(TalkToHuman), Say("resume"), Move(frame.resume), Prompt()]
         return [Resume(TalkToHuman), Next(step)]
-
-
-def phase_question(flow: Flow, step_id: str, phase: str) -> Question:
-    """A phase of the callback request as the understanding reads it (`rappel.who`: « moi » and « elle » differ)."""
-    options = tuple(
-        Option(value, tuple(flow.messages[label].variants.values()), tuple(examples), HOURS.get(value), value == "any")
-        for value, examples, label in OPTIONS[phase]
-    )
-    return Question(f"{step_id}.{phase}", None, options, persons=phase == "who")

@@ -1,5 +1,6 @@
-"""The `examples:` of a flow's buttons: whole sentences people write, read by the understanding. Each must be a
-sentence, and mean its own button only: not written twice in a question, not another button's name."""
+"""The `synonyms:` (short names) and `examples:` (whole sentences people write) of a flow's buttons, read by the
+understanding. Each example must be a sentence, and mean its own button only: not written twice in a question, not
+another button's name."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ from bot.language.yamlload import LineDict, LineList
 def line_of_item(item: LineDict, key: str, index: int) -> int:
     items = item.get(key)
     return items.line_of(index) if isinstance(items, LineList) else item.line_of(key)
+
+
+def read_synonyms(item: LineDict, where: str, out: Collector) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The choice's synonyms (short names typed whole) and their lines."""
+    synonyms = item.get("synonyms") or []
+    if not isinstance(synonyms, list) or not all(isinstance(s, str | int) for s in synonyms):
+        out.add(item.line_of("synonyms"), f"{where} : `synonyms` doit être une liste de mots : [mot, autre mot]")
+        return (), ()
+    return tuple(str(s) for s in synonyms), tuple(line_of_item(item, "synonyms", i) for i in range(len(synonyms)))
 
 
 def read_examples(item: LineDict, where: str, out: Collector) -> tuple[tuple[str, ...], tuple[int, ...]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import FlowError, Problem
+from bot.language.callback_answers import with_labels
 from bot.language.checks import Collector, check_graph, check_texts, unknown_key
 from bot.language.model import (
     ACTIONS,
@@ -159,6 +160,8 @@ def parse_flow(
                     f"une lettre, et pas {', '.join(sorted(RESERVED_STATES))} (réservé au robot)",
                 )
             step = parse_step(step_id, raw, raw_steps.line_of(step_id), out)
+            if step is not None and step.action == "request_callback":
+                step = with_labels(step, messages, out)
             if step is not None:
                 steps[step_id] = step
 

@@ -173,6 +173,8 @@ class Step:
     action: str | None = None
     next: tuple[Rule, ...] = ()
     end: bool = False
+    # `request_callback`: per phase (consent, phone, moment, who), its buttons and what people write for them
+    answers: Mapping[str, tuple[Choice, ...]] = field(default_factory=dict)
 
     @property
     def waits(self) -> bool:

@@ -10,8 +10,9 @@ import re
 from typing import Any
 
 from bot.core.slots import INPUT_KINDS, SLOTS, UNKNOWN
+from bot.language.callback_answers import parse_answers
 from bot.language.checks import Collector, did_you_mean, listing, unknown_key
-from bot.language.examples import check_examples, line_of_item, read_examples
+from bot.language.examples import check_examples, read_examples, read_synonyms
 from bot.language.model import ACTIONS, VARIANTS, Choice, Rule, Step, StepKind, Wording
 from bot.language.yamlload import LineDict, LineList
 
@@ -19,7 +20,7 @@ STEP_KEYS: dict[StepKind, set[str]] = {
     "say": {"say", "next", "end"},
     "ask": {"ask", "text", "multi", "input", "choices", "unknown", "invalid", "next"},
     "menu": {"menu", "choices"},
-    "action": {"action", "next", "end"},
+    "action": {"action", "next", "end", "answers"},
 }
 STEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 # A button's value travels in Telegram's callback_data (64 bytes) with a short prefix (channels/telegram).
@@ -95,7 +96,14 @@ def parse_step(step_id: str, raw: Any, line: int, out: Collector) -> Step | None
                 f"{where} : action `{action}` inconnue{did_you_mean(str(action), ACTIONS)} "
                 f"(actions connues : {', '.join(ACTIONS)})",
             )
-        return Step(step_id, kind, raw.line, action=str(action), next=rules, end=end)
+        answers = parse_answers(raw.get("answers"), where, raw.line_of("answers"), out)
+        if "answers" in raw and action != "request_callback":
+            out.add(
+                raw.line_of("answers"),
+                f"{where} : `answers` ne sert qu'à l'action `request_callback` (ce que les gens écrivent pendant la "
+                "demande de rappel) ; retirez-le",
+            )
+        return Step(step_id, kind, raw.line, action=str(action), next=rules, end=end, answers=answers)
     if kind == "menu":
         text = parse_wording(raw["menu"], where, raw.line_of("menu"), out)
         choices = _parse_choices(raw.get("choices"), where, raw.line_of("choices"), None, out)
@@ -230,13 +238,7 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
                 f"{did_you_mean(value, spec.values)} (valeurs possibles : {', '.join(spec.values)})",
             )
         label = parse_wording(item["label"], f"{where}, bouton `{value}`", item.line_of("label"), out)
-        synonyms = item.get("synonyms") or []
-        if not isinstance(synonyms, list) or not all(isinstance(s, str | int) for s in synonyms):
-            out.add(
-                item.line_of("synonyms"),
-                f"{where}, bouton `{value}` : `synonyms` doit être une liste de mots : [mot, autre mot]",
-            )
-            synonyms = []
+        synonyms, synonyms_lines = read_synonyms(item, f"{where}, bouton `{value}`", out)
         examples, examples_lines = read_examples(item, f"{where}, bouton `{value}`", out)
         goto = item.get("goto")
         numbers = _number_range(item, where, out)
@@ -245,14 +247,14 @@ def _parse_choices(raw: Any, where: str, line: int, spec: Any, out: Collector) -
                 Choice(
                     value,
                     label,
-                    tuple(str(s) for s in synonyms),
+                    synonyms,
                     str(goto) if goto is not None else None,
                     item.get("exclusive") is True,
                     item.line_of("goto") if goto is not None else item_line,
                     numbers,
                     examples,
                     examples_lines,
-                    tuple(line_of_item(item, "synonyms", index) for index in range(len(synonyms))),
+                    synonyms_lines,
                 )
             )
     ranged = sorted((c.numbers, c.value) for c in choices if c.numbers)

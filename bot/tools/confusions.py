@@ -14,8 +14,8 @@ from bot.core.errors import Problem
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
 from bot.language.checks import Collector
-from bot.language.model import Choice, Flow, Step
-from bot.understanding.question import Question, question_of
+from bot.language.model import Choice, Flow
+from bot.understanding.question import Question, phase_question, question_of
 from bot.understanding.reader import understand
 
 
@@ -25,17 +25,23 @@ def confusions(flow: Flow) -> list[Problem]:
     unknown = flow.messages.get("unknown_label")
     unknown_names = tuple(unknown.variants.values()) if unknown is not None else ()
     for step in flow.steps.values():
-        if step.kind not in ("ask", "menu") or not step.choices:
-            continue
-        question = question_of(step, unknown_names)
-        labels = {c.value: c.label.variants["self"] for c in step.choices}
-        labels[UNKNOWN] = unknown_names[0] if unknown_names else UNKNOWN
-        for index, choice in enumerate(step.choices):
-            for kind, phrase, line in _phrases(choice):
-                read = understand(phrase, _without(question, index, phrase))
-                if read.sure and choice.value not in read.values:
-                    out.warn(line, _message(step, choice, kind, phrase, read.values, read.evidence, labels))
+        if step.kind in ("ask", "menu") and step.choices:
+            _check(question_of(step, unknown_names), f"étape `{step.id}`", step.choices, unknown_names, out)
+        for phase, choices in step.answers.items():  # the callback request's phases (« le matin », « moi »)
+            _check(phase_question(step, phase), f"étape `{step.id}`, `answers.{phase}`", choices, (), out)
     return out.warnings
+
+
+def _check(
+    question: Question, where: str, choices: tuple[Choice, ...], unknown_names: tuple[str, ...], out: Collector
+) -> None:
+    labels = {c.value: next(iter(c.label.variants.values())) for c in choices}
+    labels[UNKNOWN] = unknown_names[0] if unknown_names else UNKNOWN
+    for index, choice in enumerate(choices):
+        for kind, phrase, line in _phrases(choice):
+            read = understand(phrase, _without(question, index, phrase))
+            if read.sure and choice.value not in read.values:
+                out.warn(line, _message(where, choice, kind, phrase, read.values, read.evidence, labels))
 
 
 def _phrases(choice: Choice) -> Iterator[tuple[str, str, int]]:
@@ -63,7 +69,7 @@ def _without(question: Question, index: int, phrase: str) -> Question:
 
 
 def _message(
-    step: Step,
+    where: str,
     choice: Choice,
     kind: str,
     phrase: str,
@@ -74,6 +80,6 @@ def _message(
     read_as = " et ".join(f"`{v}` (« {labels.get(v, v)} »)" for v in values)
     words = f", d'après « {' '.join(evidence)} »" if evidence else ""
     return (
-        f"étape `{step.id}`, bouton `{choice.value}` : {kind} « {phrase} » est compris comme {read_as}{words}, "
+        f"{where}, bouton `{choice.value}` : {kind} « {phrase} » est compris comme {read_as}{words}, "
         f"pas comme « {labels[choice.value]} » ; ajoutez un exemple plus net, ou retirez-le"
     )

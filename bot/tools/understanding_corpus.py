@@ -15,11 +15,9 @@ from typing import Any
 from bot.core.errors import FlowError, Problem
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
-from bot.engine.callback_dialogue import OPTIONS as CALLBACK_OPTIONS
-from bot.engine.callback_dialogue import phase_question
 from bot.language.flows import Flow, load_flow
 from bot.language.yamlload import LineDict, LineList, read_yaml
-from bot.understanding.question import Question, question_of
+from bot.understanding.question import Question, phase_question, question_of
 
 TOP_KEYS = ("flow", "year", "answers", "openings")
 ENTRY_KEYS = ("text", "expect", "for_whom")
@@ -79,10 +77,10 @@ def flow_questions(flow: Flow) -> dict[str, Question]:
     }
     human = flow.steps.get(flow.human)
     if human is not None:
-        for phase in CALLBACK_OPTIONS:
+        for phase in human.answers:
             if phase in UNMEASURED_PHASES:
                 continue
-            questions[f"{human.id}.{phase}"] = phase_question(flow, human.id, phase)
+            questions[f"{human.id}.{phase}"] = phase_question(human, phase)
     return questions
 
 
@@ -164,7 +162,7 @@ class _Checker:
                 self.add(raw.line_of(name), f"question inconnue `{name}` ; questions du parcours : {known}")
                 continue
             if not isinstance(entries, LineList):
-                self.add(raw.line_of(name), f"`{name}` : une liste de réponses `- {{text: \"…\", expect: …}}`")
+                self.add(raw.line_of(name), f'`{name}` : une liste de réponses `- {{text: "…", expect: …}}`')
                 continue
             result[name] = tuple(self.entries(name, question, entries))
         return result
@@ -200,7 +198,7 @@ class _Checker:
         if raw is None:
             return ()
         if not isinstance(raw, LineList):
-            self.add(line, "`openings` : une liste de premiers messages `- text: \"…\"` avec `expect: {…}`")
+            self.add(line, '`openings` : une liste de premiers messages `- text: "…"` avec `expect: {…}`')
             return ()
         found: list[Opening] = []
         for index, item in enumerate(raw):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.core.slots import UNKNOWN
-from bot.language.model import Step
+from bot.language.model import Choice, Step
 
 Level = Literal["sure", "doubt", "none"]
 SURE = 0.8  # at or above: take the answer
@@ -76,16 +76,23 @@ NOTHING = Understood((), 0.0)
 def question_of(step: Step, unknown_names: Sequence[str] = ()) -> Question:
     """A flow question as the understanding reads it; `unknown_names`: the « Je ne sais pas » button's label,
     added as a last option when the question accepts it."""
-    options = [
-        Option(
-            c.value,
-            (*c.label.variants.values(), *c.synonyms),
-            c.examples,
-            c.numbers,
-            c.exclusive,
-        )
-        for c in step.choices
-    ]
+    options = [_option(c) for c in step.choices]
     if step.kind == "ask" and step.allow_unknown:
         options.append(Option(UNKNOWN, tuple(unknown_names), exclusive=True))
     return Question(step.id, step.slot, tuple(options), step.multi, step.slot == "for_whom")
+
+
+def phase_question(step: Step, phase: str) -> Question:
+    """A phase of a `request_callback` step as the understanding reads it (`rappel.who`: « moi » and « elle »
+    differ). The phases' buttons are the step's `answers` (bot/language/callback_answers.py)."""
+    return Question(f"{step.id}.{phase}", None, tuple(_option(c) for c in step.answers[phase]), persons=phase == "who")
+
+
+def _option(choice: Choice) -> Option:
+    return Option(
+        choice.value,
+        (*choice.label.variants.values(), *choice.synonyms),
+        choice.examples,
+        choice.numbers,
+        choice.exclusive,
+    )

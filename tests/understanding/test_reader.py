@@ -7,9 +7,8 @@ import pytest
 
 from bot.app.root import LoadedFlow
 from bot.core.slots import UNKNOWN
-from bot.engine.callback_dialogue import phase_question
 from bot.understanding.analysis import read as analysis_read
-from bot.understanding.question import Context, Question, question_of
+from bot.understanding.question import Context, Question, phase_question, question_of
 from bot.understanding.reader import spot, understand
 
 RELATIVE = Context(for_whom="relative", year=2026)
@@ -48,7 +47,7 @@ def test_relatives_phrasings_are_understood(loaded: LoadedFlow, step: str, text:
 
 def test_who_to_call_tells_the_person_from_the_relative(loaded: LoadedFlow) -> None:
     """« elle directement » means the person helped; « moi » the relative writing: pronouns decide here."""
-    who = phase_question(loaded.flow, "rappel", "who")
+    who = phase_question(loaded.flow.steps["rappel"], "who")
     for text in ("elle directement", "lui directement", "appelez-la", "ma mère"):
         assert understand(text, who, RELATIVE).values == ("person",), text
     for text in ("moi", "rappelez-moi", "plutôt moi"):
@@ -240,7 +239,7 @@ def test_yes_or_no_first_then_why_is_the_answer(loaded: LoadedFlow) -> None:
 )
 def test_saying_which_button_it_is_not_picks_the_one_left(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
     """Where one button is left once the catch-alls are set aside, ruling the other out answers."""
-    q = phase_question(loaded.flow, "rappel", "moment") if step == "rappel.moment" else question(loaded, step)
+    q = phase_question(loaded.flow.steps["rappel"], "moment") if step == "rappel.moment" else question(loaded, step)
     found = understand(text, q, RELATIVE)
     assert (found.level, found.values) == ("sure", (value,)), text
 
@@ -255,7 +254,7 @@ def test_saying_which_button_it_is_not_picks_the_one_left(loaded: LoadedFlow, st
 )
 def test_ruling_one_out_is_not_an_answer_when_more_is_left(loaded: LoadedFlow, step: str, text: str) -> None:
     """Ruling one button out answers nothing when several are left or the message says more."""
-    q = phase_question(loaded.flow, "rappel", "moment") if step == "rappel.moment" else question(loaded, step)
+    q = phase_question(loaded.flow.steps["rappel"], "moment") if step == "rappel.moment" else question(loaded, step)
     assert understand(text, q, SELF).level != "sure", text
 
 
@@ -322,13 +321,13 @@ def test_a_bare_lack_then_what_it_is_stays_a_lack() -> None:
 )
 def test_the_moment_someone_is_busy_is_not_the_moment_to_call(loaded: LoadedFlow, text: str, value: str) -> None:
     """A moment named with what keeps the person busy then: the other moment, asked back, never taken as said."""
-    found = understand(text, phase_question(loaded.flow, "rappel", "moment"), SELF)
+    found = understand(text, phase_question(loaded.flow.steps["rappel"], "moment"), SELF)
     assert (found.level, found.values) == ("doubt", (value,)), text
 
 
 def test_after_the_busy_moment_is_a_time_not_a_clash(loaded: LoadedFlow) -> None:
     """« après la sieste », « après le travail »: the moment after it, never the other one."""
-    moment = phase_question(loaded.flow, "rappel", "moment")
+    moment = phase_question(loaded.flow.steps["rappel"], "moment")
     assert understand("après la sieste de maman", moment, RELATIVE).values == ("afternoon",)
     assert understand("après le travail", moment, SELF).values == ("afternoon",)
 
@@ -369,7 +368,7 @@ def test_one_button_named_in_its_own_words_alone_is_taken(loaded: LoadedFlow) ->
 def test_yes_or_no_without_the_word(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
     """« je crois pas », « pourquoi pas », « pas question »: yes or no to a question with both buttons (« pas
     question » is no, though « question » alone is close to the no button's « hors de question »)."""
-    q = phase_question(loaded.flow, "rappel", "consent") if step == "rappel.consent" else question(loaded, step)
+    q = phase_question(loaded.flow.steps["rappel"], "consent") if step == "rappel.consent" else question(loaded, step)
     found = understand(text, q, SELF)
     assert (found.level, found.values) == ("sure", (value,)), text
 
@@ -397,12 +396,12 @@ def test_not_knowing_then_who_would_know_is_i_do_not_know(loaded: LoadedFlow, st
 @pytest.mark.parametrize("text", ["le matin ou l'après-midi", "matin ou aprem, ça m'est pareil", "matinée ou aprem"])
 def test_both_moments_named_is_either_asked_back(loaded: LoadedFlow, text: str) -> None:
     """Both moments named where one is asked: « Peu importe ? », asked back, never one of the two."""
-    found = understand(text, phase_question(loaded.flow, "rappel", "moment"), SELF)
+    found = understand(text, phase_question(loaded.flow.steps["rappel"], "moment"), SELF)
     assert (found.level, found.values) == ("doubt", ("any",)), text
 
 
 def test_a_preferred_or_busy_moment_is_not_either(loaded: LoadedFlow) -> None:
-    moment = phase_question(loaded.flow, "rappel", "moment")
+    moment = phase_question(loaded.flow.steps["rappel"], "moment")
     assert understand("plutôt l'après-midi, le matin elle a l'infirmière", moment, RELATIVE).values == ("afternoon",)
 
 
@@ -427,7 +426,7 @@ def test_any_close_person_named_as_the_helper(loaded: LoadedFlow, text: str) -> 
 
 def test_close_people_stay_apart_where_the_question_is_which_person(loaded: LoadedFlow) -> None:
     """To « who should we call? » a relative's « sa fille » is not « ma mère »: never taken as the person."""
-    who = phase_question(loaded.flow, "rappel", "who")
+    who = phase_question(loaded.flow.steps["rappel"], "who")
     assert understand("sa fille", who, RELATIVE).values != ("person",)
     assert understand("ma femme", who, RELATIVE).values == ("person",)
 
