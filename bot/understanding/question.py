@@ -37,6 +37,7 @@ class Question:
     options: tuple[Option, ...]
     multi: bool = False
     persons: bool = False  # « moi » and « elle » are different answers here (who it is for, who to call)
+    wishes: bool = False  # what the person would like to do: what they cannot do (« j'arrive pas à … ») is one
 
     @property
     def values(self) -> list[str]:
@@ -79,7 +80,7 @@ def question_of(step: Step, unknown_names: Sequence[str] = ()) -> Question:
     options = [_option(c) for c in step.choices]
     if step.kind == "ask" and step.allow_unknown:
         options.append(Option(UNKNOWN, tuple(unknown_names), exclusive=True))
-    return Question(step.id, step.slot, tuple(options), step.multi, step.slot == "for_whom")
+    return Question(step.id, step.slot, tuple(options), step.multi, step.slot == "for_whom", step.slot == "goals")
 
 
 def phase_question(step: Step, phase: str) -> Question:

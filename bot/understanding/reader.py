@@ -52,6 +52,7 @@ class _Match:
     coverage: float
     positions: frozenset[int]
     terms: int  # how many words of the phrase matched
+    explained: frozenset[int] = frozenset()  # the words any of the button's phrases holds whole
 
 
 def understand(
@@ -84,6 +85,10 @@ def understand(
             values = tuple(dict.fromkeys(question.options[n].value for n in picked))
             return Understood(values, 1.0, (plain,))
     reading = phrase_reading(text) or read(text)  # a flow's own phrase (`flows check`) is read already
+    if question.wishes and any(t.unable and t.negated for t in reading.terms):
+        # « il n'arrive pas à faire ses impôts »: what is out of reach is what is wished for
+        terms = tuple(dataclasses.replace(t, negated=False) if t.unable else t for t in reading.terms)
+        reading = dataclasses.replace(reading, terms=terms)
     numbered = by_number(reading, compiled.question.options, context, position_too=True)
     if numbered is not None:
         return numbered
@@ -272,7 +277,7 @@ def _best_per_option(reading: Reading, compiled: Compiled, *, strict: bool) -> d
         positions = explained.get(option, set()) | match.positions
         share = _share(reading, positions, related)
         score = match.coverage * (EXPLAINED + (1 - EXPLAINED) * min(1.0, share))
-        best[option] = dataclasses.replace(match, score=score)
+        best[option] = dataclasses.replace(match, score=score, explained=frozenset(positions))
     return best
 
 
@@ -380,11 +385,13 @@ def _multi(reading: Reading, matches: dict[int, _Match], compiled: Compiled) -> 
     options = compiled.question.options
     chosen: list[_Match] = []
     used: set[int] = set()
+    claimed: set[int] = set()  # words a chosen button's phrases hold whole (« photos » is also a family word)
     for match in sorted(matches.values(), key=lambda m: (-m.coverage, -m.terms)):
-        if match.coverage < STRONG or match.positions <= used:
+        if match.coverage < STRONG or match.positions <= used | claimed:
             continue
         chosen.append(match)
         used |= match.positions
+        claimed |= match.explained
     if not chosen:
         return _single(reading, matches, compiled)
     related = {p for match in matches.values() for p in match.positions}

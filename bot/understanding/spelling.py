@@ -204,6 +204,13 @@ _AFTERNOON = re.compile(r"\bapr[eè]s[ -]?midi\b", re.IGNORECASE)
 _HOUR = re.compile(r"\b(\d{1,2}) ?h(?:eures?)?(?: ?(\d{2}))?\b", re.IGNORECASE)  # « vers 10h »
 _ALMOST_NEVER = re.compile(r"\b(?:presque|quasi|quasiment|pratiquement) jamais\b", re.IGNORECASE)
 _AINE = re.compile(r"\b(\d0)aine\b")  # « la 70aine »
+# Compound words typed without their hyphen (« rendez vous », « petits enfants », « belle mere »): one word again
+_COMPOUND = re.compile(
+    r"\b(rendez (?=vous\b)"
+    r"|(?:grande?s?) (?=(?:m[eè]res?|p[eè]res?|parents)\b)|(?:belles?|beaux?) (?=(?:m[eè]res?|p[eè]res?|filles?|fils"
+    r"|fr[eè]res?|s(?:oe|œ)urs?|parents)\b)|e (?=mails?\b)|week (?=ends?\b))",
+    re.IGNORECASE,
+)
 
 
 def respell(text: str) -> str:
@@ -213,6 +220,7 @@ def respell(text: str) -> str:
     text = _AFTER_VERB.sub(r"\1 lui", text)
     text = _ME_AFTER_VERB.sub(r"\1 moi", text)
     text = _AINE.sub(r"\1 ans", text)
+    text = _COMPOUND.sub(lambda m: m.group(1).replace(" ", "-"), text)
     text = _AFTERNOON.sub("après-midi", text)
     text = _HOUR.sub(r"\1 heures", text)
     text = _ALMOST_NEVER.sub("rarement", text)
