@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
 from bot.understanding.analysis import CLOSE_PEOPLE, KIN, Reading, read
+from bot.understanding.nearest import nearest
 from bot.understanding.numbers import by_number
 from bot.understanding.phrases import Compiled, Phrase, compiled_question, phrase_reading
 from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
@@ -117,9 +118,12 @@ def _yes_or_no(plain: str, question: Question) -> Understood | None:
 def _read_against(reading: Reading, compiled: Compiled) -> Understood:
     matches = _best_per_option(reading, compiled, strict=False)
     if compiled.question.multi:
-        return _multi(reading, matches, compiled) if matches else NOTHING
-    found = _single(reading, matches, compiled) if matches else NOTHING
-    return _the_other(reading, compiled) or found if found.level == "none" else found
+        found = _multi(reading, matches, compiled) if matches else NOTHING
+    else:
+        found = _single(reading, matches, compiled) if matches else NOTHING
+        found = _the_other(reading, compiled) or found if found.level == "none" else found
+    # nothing said in the buttons' words: what it says in other words is asked back
+    return nearest(reading, compiled) or found if found.level == "none" else found
 
 
 def _the_other(reading: Reading, compiled: Compiled) -> Understood | None:
