@@ -59,12 +59,15 @@ def nearest(reading: Reading, compiled: Compiled) -> Understood | None:
 
 def _meaning(reading: Reading) -> Vector | None:
     """The sum of the text's content words' vectors (never « oui », « bien », « vouloir »: they mean little)."""
-    vectors = [t.vector * t.weight for t in _content(reading)]
-    if not vectors:
+    total: Vector | None = None
+    for term in _content(reading):
+        if term.vector is not None:
+            weighted = term.vector * np.float32(term.weight)
+            total = weighted if total is None else total + weighted
+    if total is None:
         return None
-    total = np.sum(vectors, axis=0)
     norm = float(np.linalg.norm(total))
-    return total / norm if norm > 0 else None
+    return total / np.float32(norm) if norm > 0 else None
 
 
 def _content(reading: Reading) -> list[Term]:
