@@ -23,7 +23,15 @@ from bot.understanding.numbers import by_number
 from bot.understanding.phrases import Compiled, Phrase, compiled_question, phrase_reading
 from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
 from bot.understanding.similarity import STRONG, similarity
-from bot.understanding.spelling import ASKING, BOTH_PEOPLE, DONT_KNOW, QUESTION_WORD, SAYS_NO, SAYS_YES
+from bot.understanding.spelling import (
+    ASKING,
+    BOTH_PEOPLE,
+    DONT_KNOW,
+    NAME_UNKNOWN,
+    QUESTION_WORD,
+    SAYS_NO,
+    SAYS_YES,
+)
 
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
 LONE_WORD = 0.95  # below this, a reading carried by one word of a message of three or more is asked back
@@ -43,6 +51,7 @@ SPOT_DENSITY = 0.4  # of a phrase's words, the share that must be meaningful for
 ALONE = 0.7  # a reading this strong, where no other button is named at all, is taken
 FAINT = 0.5  # another button matched less than this is not pulling
 MIDDLE = 0.6  # between DOUBT and SURE: asked back
+NAMING_WORDS = frozenset({"appeler", "appelle", "nom", "dire", "dit", "savoir", "sais", "sait"})
 EXPLAINED = 0.65  # a phrase fully found in a text explaining nothing else scores this: the rest is doubt
 
 
@@ -78,7 +87,12 @@ def understand(
         return said
     if question.persons and BOTH_PEOPLE.search(plain):
         return NOTHING  # « pour nous deux avec mon mari »: which one is asked
-    if any(o.value == UNKNOWN for o in question.options) and DONT_KNOW.match(plain):
+    naming = NAME_UNKNOWN.search(plain) is not None
+    if naming and any(o.value == UNKNOWN for o in question.options):
+        # « je sais pas comment ça s'appelle, un truc avec un écran »: not « je ne sais pas », a description
+        question = dataclasses.replace(question, options=tuple(o for o in question.options if o.value != UNKNOWN))
+        compiled = compiled_question(question)
+    elif any(o.value == UNKNOWN for o in question.options) and DONT_KNOW.match(plain):
         return Understood((UNKNOWN,), 0.9, (plain,))  # « je sais pas si elle a le wifi »
     if question.multi and POSITIONS.match(plain):
         picked = [int(n) - 1 for n in re.findall(r"\d", plain)]
@@ -86,6 +100,8 @@ def understand(
             values = tuple(dict.fromkeys(question.options[n].value for n in picked))
             return Understood(values, 1.0, (plain,))
     reading = phrase_reading(text) or read(text)  # a flow's own phrase (`flows check`) is read already
+    if naming:  # what the thing is called is not what it is (« ça s'appelle » is no call)
+        reading = dataclasses.replace(reading, terms=tuple(t for t in reading.terms if not t.forms & NAMING_WORDS))
     if question.wishes and any(t.unable and t.negated for t in reading.terms):
         # « il n'arrive pas à faire ses impôts »: what is out of reach is what is wished for
         terms = tuple(dataclasses.replace(t, negated=False) if t.unable else t for t in reading.terms)

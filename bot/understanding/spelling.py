@@ -263,6 +263,8 @@ DONT_KNOW = re.compile(
     r"|faudrait|il faudrait|faut|je demanderai|je vais demander|je lui demanderai|demandez|on verra"
     r"|je ne vis pas|je vis pas|je n habite pas|j habite pas|je l ai jamais|je ne l ai jamais)\b.*)?$"
 )
+# « je sais pas comment ça s'appelle, un truc avec un écran »: the name is not known, the thing is described
+NAME_UNKNOWN = re.compile(r"\b(?:s appelle|le nom|son nom|comment ca se dit|comment on dit)\b")
 # To a yes-or-no question, answers that say yes or no without the word (« bien sûr », « je crois pas »).
 SAYS_YES = re.compile(
     r"^(?:oui )?(?:bien sur|bien entendu|pourquoi pas|volontiers|avec plaisir|evidemment|carrement|"

@@ -1,0 +1,24 @@
+"""« je sais pas comment ça s'appelle, … » does not say « je ne sais pas »: the person goes on to describe what
+they have, which is read (and « s'appelle » is no phone call)."""
+
+from __future__ import annotations
+
+from bot.app.root import LoadedFlow
+from bot.core.slots import UNKNOWN
+from tests.understanding.test_reader import RELATIVE, SELF, read
+
+
+def test_not_knowing_the_name_is_not_i_do_not_know(loaded: LoadedFlow) -> None:
+    level, values = read(loaded, "appareils", "je sais pas le nom, un ordinateur portable")
+    assert (level, values) == ("sure", {"computer"})
+    for text in ("je ne sais pas comment ça s'appelle, un truc avec un écran qu'on touche",
+                 "elle sait pas comment ca s appelle"):  # fmt: skip
+        level, values = read(loaded, "appareils", text, RELATIVE)
+        assert level != "sure", (text, values)
+        assert UNKNOWN not in values, (text, values)
+        assert "basic_phone" not in values or level != "sure", (text, values)
+
+
+def test_not_knowing_still_is_i_do_not_know(loaded: LoadedFlow) -> None:
+    assert read(loaded, "appareils", "je sais pas ce qu'elle a", RELATIVE) == ("sure", {UNKNOWN})
+    assert read(loaded, "connexion", "je ne sais pas si elle a le wifi", SELF)[1] == {UNKNOWN}
