@@ -36,8 +36,8 @@ _lock = threading.Lock()
 
 def nearest(reading: Reading, compiled: Compiled) -> Understood | None:
     """The button the text seems to mean in other words, as a doubt; None when none is clearly closest."""
-    if any(t.negated for t in reading.terms):
-        return None
+    if any(t.negated or (t.vector is None and t.weight >= MEANINGFUL and t.pos != "PRON") for t in reading.terms):
+        return None  # a negation, or a word the model does not know (« zorglub »): its meaning is not all there
     meaning = _meaning(reading)
     if meaning is None:
         return None

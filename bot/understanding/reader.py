@@ -28,6 +28,7 @@ from bot.understanding.spelling import (
     BOTH_PEOPLE,
     DONT_KNOW,
     NAME_UNKNOWN,
+    NO_FIRST,
     QUESTION_WORD,
     SAYS_NO,
     SAYS_YES,
@@ -43,6 +44,8 @@ BUSY = re.compile(rf"\b{_BUSY}\b")  # what keeps someone from answering the phon
 FAMILY = KIN | CLOSE_PEOPLE | {"famille", "enfant", "enfants", "petit", "petits", "petit-enfant", "petits-enfants"}
 DETERMINER = r"(?:la|le|l|les|mes|ses|mon|ma|sa|son|leur|leurs|nos|vos|votre|notre|ton|ta|tes)"
 PREFERRED = re.compile(r"\b(?:plutot|surtout|de preference|mieux)\b")
+# « …, plutôt le matin »: the clause before the preference word, and what follows it up to the clause's end
+PREFERRED_TAIL = re.compile(r"([^,.;:!?]*)\b(?:plut[oô]t|surtout|de pr[eé]f[eé]rence)\b([^,.;:!?]*)")
 AROUND_BUSY = re.compile(rf"\b(?:apres|avant|des|sauf)(?: (?:la|le|l|sa|son|ses|les|mon|ma|mes))? {_BUSY}\b")
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
 NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
@@ -128,7 +131,11 @@ def _yes_or_no(plain: str, question: Question) -> Understood | None:
     for value, pattern in (("yes", SAYS_YES), ("no", SAYS_NO)):
         if pattern.match(plain):
             return Understood((value,), SURE, (plain,))
-    return None
+    said = NO_FIRST.match(plain)
+    if said is None or re.search(r"\b(?:mais|sauf|quand meme|heureusement)\b", said.group(1)):
+        return None  # « pas vraiment, mais ma voisine passe »: the rest decides
+    # « pas vraiment »: no; « pas vraiment, les voisins sont âgés »: no, then why, asked back
+    return Understood(("no",), SURE if not said.group(1).strip() else MIDDLE, (plain,))
 
 
 def _read_against(reading: Reading, compiled: Compiled) -> Understood:
@@ -176,6 +183,9 @@ def _busy(plain: str, reading: Reading, found: Understood, compiled: Compiled) -
         return found
     if AROUND_BUSY.search(plain) or len(found.evidence) != 1:
         return found  # « après sa sieste »: a time, not a moment taken; « … donc avant le repas »: said outright
+    said = PREFERRED_TAIL.search(reading.text)
+    if said and not BUSY.search(normalise(said.group(0))):
+        return found  # « l'aprem je dors, plutôt le matin »: the moment preferred (not « je bosse plutôt le matin »)
     busy = [t for t in reading.terms if BUSY.fullmatch(normalise(t.word))]
     busy_negated = any(t.negated for t in busy)
     moment_negated = any(t.negated for t in reading.terms if t.word in found.evidence)
@@ -345,6 +355,10 @@ def _single(reading: Reading, matches: dict[int, _Match], compiled: Compiled) ->
             return either
         if second.score >= SURE and best.score >= SURE and not best.positions & second.positions:
             return NOTHING  # « oui et non »: two answers where one is asked
+        named = {m.option for m in ranked if m.coverage >= STRONG}
+        preferred = _preferred(reading, compiled, named) if len(named) > 1 else None
+        if preferred is not None:
+            return preferred
         if best.score - second.score < AMBIGUOUS:
             confidence = best.score - 0.3
     if _leading_yes_no(reading, best) and best.coverage >= STRONG and (len(ranked) == 1 or ranked[1].score < DOUBT):
@@ -372,6 +386,17 @@ def _either(reading: Reading, compiled: Compiled, best: _Match, second: _Match) 
         return None
     either = [o.value for o in compiled.question.options if o.exclusive and o.value != UNKNOWN]
     return Understood((either[0],), MIDDLE, ()) if len(either) == 1 else None
+
+
+def _preferred(reading: Reading, compiled: Compiled, tied: set[int]) -> Understood | None:
+    """« l'aprem je dors, plutôt le matin »: of the buttons a text names, the one said after « plutôt »."""
+    said = PREFERRED_TAIL.search(reading.text)
+    tail = said.group(2).strip() if said else ""
+    if not tail:
+        return None
+    found = _read_against(read(tail), compiled)
+    values = [compiled.question.options[i].value for i in tied]
+    return found if found.sure and len(found.values) == 1 and found.values[0] in values else None
 
 
 def _qualified(reading: Reading, best: _Match) -> bool:

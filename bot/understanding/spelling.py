@@ -277,6 +277,11 @@ SAYS_NO = re.compile(
     r"je crois que non|je pense que non|je refuse|je ne veux pas|je veux pas|il ne veut pas|il veut pas|"
     r"elle ne veut pas|elle veut pas)(?: merci)?$"
 )
+# « pas vraiment, … » first: no, then why (« pas trop, ma fille habite loin »)
+NO_FIRST = re.compile(
+    r"^(?:non )?(?:pas vraiment|pas trop|pas tellement|pas specialement|pas beaucoup|pas franchement|pas du tout"
+    r"|pas souvent|pas tant que ca)\b(.*)$"
+)
 ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
 # Both people at once, where the question asks which one (« pour nous deux », « l'un ou l'autre »): ask again.
 BOTH_PEOPLE = re.compile(

@@ -44,3 +44,11 @@ def test_a_negated_text_or_one_meaning_nothing_close_is_not_guessed(loaded: Load
     found = understand("je n'ai pas la freebox", asked, SELF)
     assert found.values != ("yes",) or found.confidence != CONFIDENCE, found
     assert understand("la tour eiffel", question(loaded, "aisance"), SELF).level == "none"
+
+
+def test_a_word_the_model_does_not_know_stops_the_guess(loaded: LoadedFlow) -> None:
+    """« zorglub mon numéro … »: part of its meaning is unknown; « numéro » alone would make a guess
+    (« trouver un numéro de téléphone »): nothing is asked back."""
+    found = understand("zorglub mon numéro 06 12 34 56 78", question(loaded, "envies"), SELF)
+    assert found.confidence != CONFIDENCE, found
+    assert found.level == "none", found

@@ -1,0 +1,65 @@
+"""Where words stand changes what they say: the moment said after « plutôt » is the one preferred (the other may be
+busy), and « pas vraiment, … » said first to a yes-or-no question is « non », then why."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app.root import LoadedFlow
+from bot.tools.confusions import _without
+from bot.understanding.question import phase_question
+from bot.understanding.reader import understand
+from tests.understanding.test_reader import RELATIVE, SELF, read
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("l'après-midi elle fait la sieste, plutôt le matin", "morning"),
+        ("le matin je suis au marché, plutôt l'après-midi", "afternoon"),
+        ("plutôt l'après-midi, le matin j'ai le kiné", "afternoon"),
+    ],
+)
+def test_the_moment_said_after_plutot_is_the_one_preferred(loaded: LoadedFlow, text: str, value: str) -> None:
+    """Both moments named, one busy: the one after « plutôt » is taken, whatever the order of the rest."""
+    found = understand(text, phase_question(loaded.flow.steps["rappel"], "moment"), SELF)
+    assert found.values == (value,), found
+    assert found.level == "sure", found
+
+
+def test_mirror_sentences_are_told_apart_without_their_own_example(loaded: LoadedFlow) -> None:
+    """The same words in another order (« l'aprem je dors, plutôt le matin » / « elle dort le matin, plutôt
+    l'après-midi ») mean opposite moments: each, left out of the flow, is still read as its own."""
+    step = loaded.flow.steps["rappel"]
+    moment = phase_question(step, "moment")
+    for text, value in (
+        ("l'aprem je dors, plutôt le matin", "morning"),
+        ("je dors le matin, plutôt l'aprem", "afternoon"),
+    ):
+        index = moment.values.index(value)
+        found = understand(text, _without(moment, index, text), SELF)
+        assert found.values == (value,), (text, found)
+
+
+def test_busy_with_plutot_in_the_same_clause_is_still_busy(loaded: LoadedFlow) -> None:
+    """« je travaille plutôt le matin »: the morning is taken by work, never taken as the moment to call."""
+    found = understand("je travaille plutôt le matin", phase_question(loaded.flow.steps["rappel"], "moment"), SELF)
+    assert found.values != ("morning",) or not found.sure, found
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "level"),
+    [
+        ("entourage", "pas vraiment", "sure"),
+        ("entourage", "pas trop, sa fille habite à Lyon", "doubt"),
+        ("connexion", "pas vraiment, juste son portable", "doubt"),
+    ],
+)
+def test_pas_vraiment_first_is_no(loaded: LoadedFlow, step: str, text: str, level: str) -> None:
+    """« pas vraiment » alone is « non »; followed by why, « non » is asked back (the reason may say more)."""
+    assert read(loaded, step, text, RELATIVE) == (level, {"no"})
+
+
+def test_pas_vraiment_mais_leaves_the_rest_to_decide(loaded: LoadedFlow) -> None:
+    """« pas vraiment, mais sa voisine passe souvent »: the « mais » turns it; never a sure « non »."""
+    assert read(loaded, "entourage", "pas vraiment, mais sa voisine passe souvent", RELATIVE) != ("sure", {"no"})
