@@ -27,6 +27,7 @@ from bot.understanding.spelling import (
     ASKING,
     BOTH_PEOPLE,
     DONT_KNOW,
+    JOKING,
     NAME_UNKNOWN,
     NO_FIRST,
     QUESTION_WORD,
@@ -113,7 +114,8 @@ def understand(
     if numbered is not None:
         return numbered
     found = _busy(plain, reading, _read_against(reading, compiled), compiled)
-    if found.sure and text.rstrip().endswith("?"):  # « c'est une question piège ? »: asked back, not taken
+    if found.sure and (text.rstrip().endswith("?") or JOKING.search(plain) or JOKING.search(text)):
+        # « c'est une question piège ? », « le frein à main lol »: asked back, not taken
         found = dataclasses.replace(found, confidence=SURE - 0.01)
     if found.sure or not besides:
         return found

@@ -282,6 +282,8 @@ NO_FIRST = re.compile(
     r"^(?:non )?(?:pas vraiment|pas trop|pas tellement|pas specialement|pas beaucoup|pas franchement|pas du tout"
     r"|pas souvent|pas tant que ca)\b(.*)$"
 )
+# Laughing or joking (« le frein à main lol »): what is said may not be meant, never taken without asking
+JOKING = re.compile(r"\b(?:lol|mdr|ptdr|haha\w*|hihi\w*|hoho\w*|je plaisante|c est une blague)\b|[😂🤣😜😆]")
 ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")
 # Both people at once, where the question asks which one (« pour nous deux », « l'un ou l'autre »): ask again.
 BOTH_PEOPLE = re.compile(

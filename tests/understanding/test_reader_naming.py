@@ -1,5 +1,5 @@
 """« je sais pas comment ça s'appelle, … » does not say « je ne sais pas »: the person goes on to describe what
-they have, which is read (and « s'appelle » is no phone call)."""
+they have, which is read (and « s'appelle » is no phone call). And a joke is not taken at its word."""
 
 from __future__ import annotations
 
@@ -22,3 +22,12 @@ def test_not_knowing_the_name_is_not_i_do_not_know(loaded: LoadedFlow) -> None:
 def test_not_knowing_still_is_i_do_not_know(loaded: LoadedFlow) -> None:
     assert read(loaded, "appareils", "je sais pas ce qu'elle a", RELATIVE) == ("sure", {UNKNOWN})
     assert read(loaded, "connexion", "je ne sais pas si elle a le wifi", SELF)[1] == {UNKNOWN}
+
+
+def test_a_joke_is_asked_back_never_taken(loaded: LoadedFlow) -> None:
+    """« le frein à main lol », « pour ma pomme mdr »: laughing, the words may not be meant; whatever they are read
+    as is asked back. A friendly « :) » is no joke."""
+    assert read(loaded, "freins", "le frein à main lol")[0] != "sure"
+    level, values = read(loaded, "pour_qui", "pour ma pomme mdr 😂")
+    assert level != "sure", values
+    assert read(loaded, "pour_qui", "pour moi :)") == ("sure", {"self"})
