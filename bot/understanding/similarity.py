@@ -33,8 +33,8 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
     shared = a.forms & b.forms
     if shared - {PERSON}:
         return 1.0
-    if shared:  # two personal pronouns: the same person unless the question asks which
-        return 0.6 if persons else 1.0
+    if shared:  # two personal pronouns: the same person, unless the question asks which (then « moi » is not « lui »)
+        return 0.0 if persons else 1.0
     if a.pos == "PRON" or b.pos == "PRON":
         return 0.0
     ka, kb = a.key, b.key

@@ -63,3 +63,15 @@ def test_pas_vraiment_first_is_no(loaded: LoadedFlow, step: str, text: str, leve
 def test_pas_vraiment_mais_leaves_the_rest_to_decide(loaded: LoadedFlow) -> None:
     """« pas vraiment, mais sa voisine passe souvent »: the « mais » turns it; never a sure « non »."""
     assert read(loaded, "entourage", "pas vraiment, mais sa voisine passe souvent", RELATIVE) != ("sure", {"no"})
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("le mieux c'est elle", "person"), ("le mieux c'est lui", "person"), ("le mieux c'est moi", "relative")],
+)
+def test_moi_and_elle_are_opposites_where_the_question_is_who(loaded: LoadedFlow, text: str, value: str) -> None:
+    """To « who should be called », « le mieux c'est lui » is not « moi c'est mieux » with one word changed: the
+    pronoun is the answer, the rest of the words are shared."""
+    found = understand(text, phase_question(loaded.flow.steps["rappel"], "who"), RELATIVE)
+    assert found.values == (value,), found
+    assert found.level != "none", found
