@@ -81,6 +81,10 @@ def understand(
     exact = _exact(plain, compiled)
     if exact is not None:
         return exact
+    before, mark, after = text.rstrip().rpartition("?")
+    if mark and before.strip() and len(normalise(after).split()) >= 2:
+        # « à l'aise ? moi ? pas vraiment, je fais juste les mails »: the question said back, then the answer
+        return understand(after, question, context, besides=besides)
     if ASKING.search(plain) or (text.rstrip().endswith("?") and QUESTION_WORD.match(plain)):
         return NOTHING  # « c'est quoi une box ? » asks something: not an answer, whatever words it shares
     words = set(plain.split())

@@ -75,3 +75,19 @@ def test_moi_and_elle_are_opposites_where_the_question_is_who(loaded: LoadedFlow
     found = understand(text, phase_question(loaded.flow.steps["rappel"], "who"), RELATIVE)
     assert found.values == (value,), found
     assert found.level != "none", found
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "value"),
+    [
+        ("aisance", "à l'aise ? pas du tout, je suis perdue", "none"),
+        ("aisance", "à l'aise ? moi ? pas vraiment, je fais juste les mails", "basic"),
+        ("frequence", "internet ? jamais de la vie", "never"),
+    ],
+)
+def test_the_question_said_back_then_the_answer(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
+    """« à l'aise ? … »: the words of the question, repeated with a question mark, are not the answer; what follows
+    is (« à l'aise » alone would be the top level)."""
+    level, values = read(loaded, step, text, SELF)
+    assert values == {value}, (text, values)
+    assert level != "none"
