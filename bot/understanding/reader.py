@@ -2,10 +2,10 @@
 message answers at once.
 
 Each button is known by phrases: its label, synonyms and examples, read once by the model. A typed text is read
-the same way and compared word by word with each phrase: same lemma or word, same stem, a typo, or a word of
-close meaning (word vectors, which count for less); a word negated on one side and not on the other rules the
-phrase out. A phrase scores how much of it the text holds, and how much of the text it explains. The best
-button's score, and its lead over the next, make the confidence: sure, doubt (ask), or not understood.
+the same way and compared with each phrase (comparing.py). The best button's score, and its lead over the next,
+make the confidence: sure, doubt (ask), or not understood; then the rules of how people answer (the moment
+someone is busy, the one said after « plutôt », « pas vraiment » first, a question said back…) adjust it, and a
+text saying nothing in the buttons' words may still be asked back by its meaning (nearest.py).
 """
 
 from __future__ import annotations
@@ -13,16 +13,24 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
 from bot.understanding.analysis import CLOSE_PEOPLE, KIN, Reading, read
+from bot.understanding.comparing import (
+    EXPLAINED,
+    SPOTTED,
+    Match,
+    best_per_option,
+    exact_reading,
+    share_of,
+    words_at,
+)
 from bot.understanding.nearest import nearest
 from bot.understanding.numbers import by_number
-from bot.understanding.phrases import Compiled, Phrase, compiled_question, phrase_reading
+from bot.understanding.phrases import Compiled, compiled_question, phrase_reading
 from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
-from bot.understanding.similarity import STRONG, similarity
+from bot.understanding.similarity import STRONG
 from bot.understanding.spelling import (
     ASKING,
     BOTH_PEOPLE,
@@ -49,24 +57,10 @@ PREFERRED = re.compile(r"\b(?:plutot|surtout|de preference|mieux)\b")
 PREFERRED_TAIL = re.compile(r"([^,.;:!?]*)\b(?:plut[oô]t|surtout|de pr[eé]f[eé]rence)\b([^,.;:!?]*)")
 AROUND_BUSY = re.compile(rf"\b(?:apres|avant|des|sauf)(?: (?:la|le|l|sa|son|ses|les|mon|ma|mes))? {_BUSY}\b")
 POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
-NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
-SPOTTED = 0.95  # the share of a phrase found in a message for `spot` to take it
-SPOT_DENSITY = 0.4  # of a phrase's words, the share that must be meaningful for it to be spotted elsewhere
 ALONE = 0.7  # a reading this strong, where no other button is named at all, is taken
 FAINT = 0.5  # another button matched less than this is not pulling
 MIDDLE = 0.6  # between DOUBT and SURE: asked back
 NAMING_WORDS = frozenset({"appeler", "appelle", "nom", "dire", "dit", "savoir", "sais", "sait"})
-EXPLAINED = 0.65  # a phrase fully found in a text explaining nothing else scores this: the rest is doubt
-
-
-@dataclass(frozen=True, slots=True)
-class _Match:
-    option: int
-    score: float
-    coverage: float
-    positions: frozenset[int]
-    terms: int  # how many words of the phrase matched
-    explained: frozenset[int] = frozenset()  # the words any of the button's phrases holds whole
 
 
 def understand(
@@ -78,7 +72,7 @@ def understand(
     plain = normalise(text)
     if not plain:
         return NOTHING
-    exact = _exact(plain, compiled)
+    exact = exact_reading(plain, compiled)
     if exact is not None:
         return exact
     before, mark, after = text.rstrip().rpartition("?")
@@ -145,7 +139,7 @@ def _yes_or_no(plain: str, question: Question) -> Understood | None:
 
 
 def _read_against(reading: Reading, compiled: Compiled) -> Understood:
-    matches = _best_per_option(reading, compiled, strict=False)
+    matches = best_per_option(reading, compiled, strict=False)
     if compiled.question.multi:
         found = _multi(reading, matches, compiled) if matches else NOTHING
     else:
@@ -167,7 +161,7 @@ def _the_other(reading: Reading, compiled: Compiled) -> Understood | None:
     )
     denied = {
         option: match
-        for option, match in _best_per_option(flipped, compiled, strict=False).items()
+        for option, match in best_per_option(flipped, compiled, strict=False).items()
         if match.coverage >= STRONG and match.positions <= negated
     }
     options = compiled.question.options
@@ -178,7 +172,7 @@ def _the_other(reading: Reading, compiled: Compiled) -> Understood | None:
     said = [t for t in reading.terms if t.weight >= 0.5 and (t.pos != "PRON" or compiled.persons)]
     # « pas le matin, je dors tard »: more is said than which button it is not; asked back
     sure = not any(t.position not in carried for t in said)
-    return Understood((options[left[0]].value,), SURE if sure else MIDDLE, _evidence(reading, carried))
+    return Understood((options[left[0]].value,), SURE if sure else MIDDLE, words_at(reading, carried))
 
 
 def _busy(plain: str, reading: Reading, found: Understood, compiled: Compiled) -> Understood:
@@ -220,7 +214,7 @@ def _spotted(
         if numbered is not None and numbered.sure:
             unit = frozenset(t.position for t in reading.terms if t.key in ("an", "ans", "age"))  # « 85 ans »
             found.append((1.0, 3, question.slot, numbered.values[0], unit))
-        for match in _best_per_option(reading, compiled, strict=True).values():
+        for match in best_per_option(reading, compiled, strict=True).values():
             value = question.options[match.option].value
             several_words = match.terms >= 2 or not question.multi or question.slot == "equipment"
             # « photos » alone: a wish or a pastime?
@@ -246,110 +240,7 @@ def _spotted(
     return {slot: Understood(tuple(v), 1.0, tuple(evidence[slot])) for slot, v in values.items()}, used
 
 
-# ----- comparing -----------------------------------------------------------------------------------------------
-def _exact(plain: str, compiled: Compiled) -> Understood | None:
-    option = compiled.exact.get(plain)
-    if option is None:
-        return None
-    return Understood((compiled.question.options[option].value,), 1.0, (plain,))
-
-
-def _match(reading: Reading, phrase: Phrase, persons: bool, strict: bool) -> _Match | None:
-    """How much of the phrase the text holds (0 when a word is negated on one side only)."""
-    available = list(reading.terms)
-    matched = 0.0
-    positions: set[int] = set()
-    explained = 0.0
-    count = 0
-    same_word = False
-    for term in sorted(phrase.reading.terms, key=lambda t: -t.weight):
-        best, best_sim = None, 0.0
-        for typed in available:
-            sim = similarity(term, typed, persons)
-            if strict and sim < STRONG:
-                continue
-            if sim > best_sim:
-                best, best_sim = typed, sim
-        if best is None:
-            if strict and term.weight > (1 - SPOTTED) * phrase.weight:
-                return None  # spotting takes whole phrases only: this one cannot be (the heaviest words come first)
-            continue
-        if best.negated != term.negated or (best.negated and best.denied != term.denied):
-            if best_sim >= STRONG and term.weight >= 0.3:
-                return None  # « pas de smartphone » is not « smartphone »
-            continue
-        available.remove(best)
-        matched += term.weight * best_sim
-        explained += best.weight * best_sim
-        positions.add(best.position)
-        count += 1
-        same_word = same_word or best_sim >= STRONG
-    if not positions or not same_word:
-        return None  # only related words (« blabla » ~ « parler »): nothing the person actually said
-    if phrase.generic and count < len(reading.terms):
-        return None  # « à quoi bon » is only « avoir » to the model: it must be the whole answer
-    coverage = matched / phrase.weight if phrase.weight else 0.0
-    return _Match(phrase.option, coverage, coverage, frozenset(positions), count)
-
-
-def _best_per_option(reading: Reading, compiled: Compiled, *, strict: bool) -> dict[int, _Match]:
-    """Per button, its phrase the text holds best; its score also counts how much of the text the button's
-    phrases explain together (« whatsapp avec la famille »: two names of one button)."""
-    best: dict[int, _Match] = {}
-    explained: dict[int, set[int]] = {}
-    for phrase in compiled.candidates(reading):
-        if strict and not _spottable(phrase):
-            continue
-        match = _match(reading, phrase, compiled.persons, strict)
-        if match is None:
-            continue
-        if match.coverage >= STRONG:
-            explained.setdefault(phrase.option, set()).update(match.positions)
-        known = best.get(phrase.option)
-        if known is None or (match.coverage, match.terms) > (known.coverage, known.terms):
-            best[phrase.option] = match
-    related = {p for match in best.values() for p in match.positions}
-    for option, match in best.items():
-        positions = explained.get(option, set()) | match.positions
-        share = _share(reading, positions, related)
-        score = match.coverage * (EXPLAINED + (1 - EXPLAINED) * min(1.0, share))
-        best[option] = dataclasses.replace(match, score=score, explained=frozenset(positions))
-    return best
-
-
-def _share(reading: Reading, explained: set[int] | frozenset[int], related: set[int]) -> float:
-    """How much of the text `explained` accounts for. A word no button knows (« depuis noël ») weighs less
-    than one another button knows: it is more likely said around the answer than a second answer."""
-    total = 0.0
-    held = 0.0
-    for term in reading.terms:
-        weight = term.weight if term.position in related else term.weight * NEUTRAL
-        total += weight
-        if term.position in explained:
-            held += weight
-    return min(1.0, held / total) if total else 0.0
-
-
-def _spottable(phrase: Phrase) -> bool:
-    """A phrase that means something outside its question (« tablette », « ma fille », « ne veut pas entendre
-    parler d'internet »), not « oui » or « bien », nor a long phrase that only one word of carries
-    (« pour quelqu'un que j'aide »)."""
-    terms = phrase.reading.terms
-    if len(terms) < SPOT_DENSITY * len(phrase.reading.plain.split()):
-        return False
-    if len(terms) == 1 and terms[0].pos not in ("NOUN", "PROPN"):
-        return False  # « seule », « perdu »: an adjective alone may describe anyone in the message
-    return any(
-        t.weight >= 0.45 and t.pos in ("NOUN", "PROPN", "VERB", "ADJ") and t.key not in ("oui", "non")
-        for t in phrase.reading.terms
-    )
-
-
-def _evidence(reading: Reading, positions: frozenset[int]) -> tuple[str, ...]:
-    return tuple(t.word for t in reading.terms if t.position in positions)
-
-
-def _single(reading: Reading, matches: dict[int, _Match], compiled: Compiled) -> Understood:
+def _single(reading: Reading, matches: dict[int, Match], compiled: Compiled) -> Understood:
     ranked = sorted(matches.values(), key=lambda m: -m.score)
     best = ranked[0]
     value = compiled.question.options[best.option].value
@@ -368,21 +259,21 @@ def _single(reading: Reading, matches: dict[int, _Match], compiled: Compiled) ->
         if best.score - second.score < AMBIGUOUS:
             confidence = best.score - 0.3
     if _leading_yes_no(reading, best) and best.coverage >= STRONG and (len(ranked) == 1 or ranked[1].score < DOUBT):
-        return Understood((value,), max(confidence, SURE), _evidence(reading, best.positions))  # then why
+        return Understood((value,), max(confidence, SURE), words_at(reading, best.positions))  # then why
     alone = len(ranked) == 1 or ranked[1].coverage < FAINT
     if alone and best.coverage >= STRONG and confidence >= ALONE and not _qualified(reading, best):
         # « pour ma tante qui vit seule »: one button named, in its own words, nothing else pulling or qualifying
-        return Understood((value,), SURE, _evidence(reading, best.positions))
+        return Understood((value,), SURE, words_at(reading, best.positions))
     meaningful = sum(1 for t in reading.terms if t.weight >= 0.5)
     someone = any(t.key in KIN for t in reading.terms if t.position not in best.positions)  # « chez ma fille oui »
     long = meaningful >= 3 or someone
     if len(best.positions) == 1 and long and confidence < LONE_WORD and _qualified(reading, best):
         # one word of a long message carried it, the rest qualifying it (« pas chez moi, chez ma fille oui »)
         confidence = min(confidence, SURE - 0.01)
-    return Understood((value,), round(max(0.0, confidence), 3), _evidence(reading, best.positions))
+    return Understood((value,), round(max(0.0, confidence), 3), words_at(reading, best.positions))
 
 
-def _either(reading: Reading, compiled: Compiled, best: _Match, second: _Match) -> Understood | None:
+def _either(reading: Reading, compiled: Compiled, best: Match, second: Match) -> Understood | None:
     """« le matin ou l'après-midi », « matin ou aprem c'est pareil »: two buttons fully named where one is asked,
     and a button for either of them (« Peu importe »): that one, asked back. Not when one is preferred or busy
     (« plutôt l'après-midi, le matin j'ai le kiné »)."""
@@ -405,7 +296,7 @@ def _preferred(reading: Reading, compiled: Compiled, tied: set[int]) -> Understo
     return found if found.sure and len(found.values) == 1 and found.values[0] in values else None
 
 
-def _qualified(reading: Reading, best: _Match) -> bool:
+def _qualified(reading: Reading, best: Match) -> bool:
     """Whether the rest of a message may change what its one answering word says: a negation elsewhere, someone
     else named, a comparison. « oui » or « non » first, then why (« non, on est en zone blanche »), is the answer."""
     if _leading_yes_no(reading, best):
@@ -414,13 +305,13 @@ def _qualified(reading: Reading, best: _Match) -> bool:
     return any(t.negated or t.pos == "ADJ" or t.key in KIN or t.key in ("mieux", "moins", "chez") for t in others)
 
 
-def _leading_yes_no(reading: Reading, best: _Match) -> bool:
+def _leading_yes_no(reading: Reading, best: Match) -> bool:
     """« oui » or « non » said first and alone carrying the answer: what follows says why."""
     first = reading.terms[0] if reading.terms else None
     return first is not None and best.positions == {first.position} and first.key in ("oui", "non", "ouais")
 
 
-def _family_around(reading: Reading, match: _Match) -> bool:
+def _family_around(reading: Reading, match: Match) -> bool:
     """A button carried only by family words said as a complement (« l'arbre de la famille », « à mes enfants »),
     not as an item of their own (« famille et impôts »)."""
     words = [t for t in reading.terms if t.position in match.positions]
@@ -432,9 +323,9 @@ def _family_around(reading: Reading, match: _Match) -> bool:
     )
 
 
-def _multi(reading: Reading, matches: dict[int, _Match], compiled: Compiled) -> Understood:
+def _multi(reading: Reading, matches: dict[int, Match], compiled: Compiled) -> Understood:
     options = compiled.question.options
-    chosen: list[_Match] = []
+    chosen: list[Match] = []
     used: set[int] = set()
     claimed: set[int] = set()  # words a chosen button's phrases hold whole (« photos » is also a family word)
     for match in sorted(matches.values(), key=lambda m: (-m.coverage, -m.terms)):
@@ -446,7 +337,7 @@ def _multi(reading: Reading, matches: dict[int, _Match], compiled: Compiled) -> 
     if not chosen:
         return _single(reading, matches, compiled)
     related = {p for match in matches.values() for p in match.positions}
-    explained = _share(reading, used, related)
+    explained = share_of(reading, used, related)
     confidence = min(m.coverage for m in chosen) * (EXPLAINED + (1 - EXPLAINED) * explained)
     values = tuple(options[m.option].value for m in sorted(chosen, key=lambda m: min(m.positions)))  # as typed
     if len(values) > 1:
@@ -455,4 +346,4 @@ def _multi(reading: Reading, matches: dict[int, _Match], compiled: Compiled) -> 
             # « l'arbre de la famille », « mes mémoires pour les enfants »: family named around another wish may
             # or may not be a wish of its own: asked back
             confidence = min(confidence, SURE - 0.01)
-    return Understood(values, round(confidence, 3), _evidence(reading, frozenset(used)))
+    return Understood(values, round(confidence, 3), words_at(reading, frozenset(used)))
