@@ -38,6 +38,7 @@ class Question:
     multi: bool = False
     persons: bool = False  # « moi » and « elle » are different answers here (who it is for, who to call)
     wishes: bool = False  # what the person would like to do: what they cannot do (« j'arrive pas à … ») is one
+    know_how: bool = False  # how well the person gets on: « je ne sais pas comment ça marche » answers it
 
     @property
     def values(self) -> list[str]:
@@ -80,7 +81,8 @@ def question_of(step: Step, unknown_names: Sequence[str] = ()) -> Question:
     options = [_option(c) for c in step.choices]
     if step.kind == "ask" and step.allow_unknown:
         options.append(Option(UNKNOWN, tuple(unknown_names), exclusive=True))
-    return Question(step.id, step.slot, tuple(options), step.multi, step.slot == "for_whom", step.slot == "goals")
+    slot = step.slot
+    return Question(step.id, slot, tuple(options), step.multi, slot == "for_whom", slot == "goals", slot == "skills")
 
 
 def phase_question(step: Step, phase: str) -> Question:

@@ -35,6 +35,7 @@ from bot.understanding.spelling import (
     ASKING,
     BOTH_PEOPLE,
     DONT_KNOW,
+    HOW_TO,
     JOKING,
     NAME_UNKNOWN,
     NO_FIRST,
@@ -90,8 +91,10 @@ def understand(
     if question.persons and BOTH_PEOPLE.search(plain):
         return NOTHING  # « pour nous deux avec mon mari »: which one is asked
     naming = NAME_UNKNOWN.search(plain) is not None
-    if naming and any(o.value == UNKNOWN for o in question.options):
-        # « je sais pas comment ça s'appelle, un truc avec un écran »: not « je ne sais pas », a description
+    knowing_how = question.know_how and HOW_TO.search(plain) is not None
+    if (naming or knowing_how) and any(o.value == UNKNOWN for o in question.options):
+        # « je sais pas comment ça s'appelle, un truc avec un écran »: not « je ne sais pas », a description;
+        # « aucune idée de comment ça marche » to how well one gets on: the answer, not « je ne sais pas »
         question = dataclasses.replace(question, options=tuple(o for o in question.options if o.value != UNKNOWN))
         compiled = compiled_question(question)
     elif any(o.value == UNKNOWN for o in question.options) and DONT_KNOW.match(plain):

@@ -265,6 +265,11 @@ DONT_KNOW = re.compile(
 )
 # « je sais pas comment ça s'appelle, un truc avec un écran »: the name is not known, the thing is described
 NAME_UNKNOWN = re.compile(r"\b(?:s appelle|le nom|son nom|comment ca se dit|comment on dit)\b")
+# « je ne sais pas comment ça marche »: not knowing how, which to a question on skills is the answer itself
+HOW_TO = re.compile(
+    r"\b(?:sais pas|sait pas|aucune idee|ne sais|ne sait) (?:de )?comment (?:ca marche|ca fonctionne|on fait|faire"
+    r"|s en servir|m en servir|l utiliser|on s en sert|on s y prend)\b"
+)
 # To a yes-or-no question, answers that say yes or no without the word (« bien sûr », « je crois pas »).
 SAYS_YES = re.compile(
     r"^(?:oui )?(?:bien sur|bien entendu|pourquoi pas|volontiers|avec plaisir|evidemment|carrement|"

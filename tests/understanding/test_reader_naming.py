@@ -31,3 +31,11 @@ def test_a_joke_is_asked_back_never_taken(loaded: LoadedFlow) -> None:
     level, values = read(loaded, "pour_qui", "pour ma pomme mdr 😂")
     assert level != "sure", values
     assert read(loaded, "pour_qui", "pour moi :)") == ("sure", {"self"})
+
+
+def test_not_knowing_how_it_works_is_the_skill_answer(loaded: LoadedFlow) -> None:
+    """To « are you at ease », « il sait pas comment ça marche » is the lowest level, not « je ne sais pas »; to
+    another question it still is « je ne sais pas »."""
+    assert read(loaded, "aisance", "il sait pas comment ca marche", RELATIVE)[1] == {"none"}
+    assert read(loaded, "aisance", "je sais pas trop", SELF)[1] == {UNKNOWN}
+    assert read(loaded, "connexion", "je sais pas comment ça marche, le wifi", SELF)[1] == {UNKNOWN}
