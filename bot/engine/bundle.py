@@ -9,8 +9,8 @@ from bot.engine.machine import FlowMachine
 from bot.language.flows import Flow, Step
 from bot.language.personas import Personas
 from bot.understanding.matching import Candidate, build_candidates
-from bot.understanding.phrases import prepare
-from bot.understanding.question import Question, question_of
+from bot.understanding.question import Question, phase_question, question_of
+from bot.understanding.reader import prepare
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +23,13 @@ class FlowBundle:
     questions: dict[str, Question] = field(default_factory=dict)
 
     def read_ahead(self) -> None:
-        """Load the French model and read every question's names and examples now (about 5 s the first time in
-        a process), so that the first person to type an answer does not wait for it."""
+        """Load the French model and read every question's names and examples (the callback request's too) now
+        (about 5 s the first time in a process), so that the first person to type an answer does not wait for it."""
         for step in self.flow.steps.values():
             if step.waits and step.choices:
                 prepare(self.question_for(step))
+            for phase in step.answers:  # the callback request's phases (« le matin », « moi »)
+                prepare(phase_question(step, phase))
 
     def question_for(self, step: Step) -> Question:
         """The question as the understanding reads it (its buttons' names and examples)."""

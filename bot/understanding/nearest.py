@@ -57,6 +57,11 @@ def nearest(reading: Reading, compiled: Compiled) -> Understood | None:
     return Understood((compiled.question.options[option].value,), CONFIDENCE, evidence)
 
 
+def prepare_meanings(compiled: Compiled) -> None:
+    """Work out the question's phrases' meanings now rather than at its first answer."""
+    _phrase_meanings(compiled)
+
+
 def _meaning(reading: Reading) -> Vector | None:
     """The sum of the text's content words' vectors (never « oui », « bien », « vouloir »: they mean little)."""
     total: Vector | None = None

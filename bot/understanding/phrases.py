@@ -67,11 +67,6 @@ _phrase_readings: dict[str, Reading] = {}
 _reweighted_phrases: dict[tuple[str, int, bool, tuple[int, ...], int], Phrase] = {}
 
 
-def prepare(question: Question) -> None:
-    """Read the question's names and examples now rather than at its first answer."""
-    compiled_question(question)
-
-
 def compiled_question(question: Question) -> Compiled:
     with _compiling:
         return _compiled(question)

@@ -26,7 +26,7 @@ from bot.understanding.comparing import (
     share_of,
     words_at,
 )
-from bot.understanding.nearest import nearest
+from bot.understanding.nearest import nearest, prepare_meanings
 from bot.understanding.numbers import by_number
 from bot.understanding.phrases import Compiled, compiled_question, phrase_reading
 from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
@@ -62,6 +62,11 @@ ALONE = 0.7  # a reading this strong, where no other button is named at all, is 
 FAINT = 0.5  # another button matched less than this is not pulling
 MIDDLE = 0.6  # between DOUBT and SURE: asked back
 NAMING_WORDS = frozenset({"appeler", "appelle", "nom", "dire", "dit", "savoir", "sais", "sait"})
+
+
+def prepare(question: Question) -> None:
+    """Read the question's names and examples, and work out their meanings, now rather than at its first answer."""
+    prepare_meanings(compiled_question(question))
 
 
 def understand(
