@@ -135,7 +135,8 @@ def negation_counts(doc: Doc) -> tuple[list[int], set[int], set[int]]:
             and max(presented, default=-1) > segments[negator.i]
         )
         excepted = strip_accents(negator.text.lower()) in EXCEPT  # « tout sauf l'argent »: an exception, no lack
-        if _presenting(head) or trouble or contrast or excepted:
+        presenting = _presenting(head) and not _de_after(doc, negator)  # « c'est pas de mon âge »: an idiom, no denial
+        if presenting or trouble or contrast or excepted:
             denied |= scope  # « ni le prix ni le temps, c'est ma vue »: what it is not, then what it is
         if _inability(head):
             unable |= scope - {head.i}  # « il n'arrive pas à faire ses impôts »: what is out of reach
@@ -155,6 +156,12 @@ def _bare(head: Token) -> bool:
     return head.pos_ in ("NOUN", "PROPN") and not any(
         child.dep_ == "cop" or child.dep_ in SUBJECTS for child in head.children
     )
+
+
+def _de_after(doc: Doc, negator: Token) -> bool:
+    """« c'est pas de mon âge », « c'est pas d'aujourd'hui »: « de » right after the negator."""
+    after = doc[negator.i + 1].text.lower() if negator.i + 1 < len(doc) else ""
+    return after.rstrip("'") in ("de", "d", "du", "des")
 
 
 def _definite_after(doc: Doc, negator: Token) -> bool:

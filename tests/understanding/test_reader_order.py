@@ -91,3 +91,10 @@ def test_the_question_said_back_then_the_answer(loaded: LoadedFlow, step: str, t
     level, values = read(loaded, step, text, SELF)
     assert values == {value}, (text, values)
     assert level != "none"
+
+
+def test_cest_pas_de_is_no_denial(loaded: LoadedFlow) -> None:
+    """« c'est pas de mon âge tout ça » says no, as « pas de mon âge » does; it does not say what something is not
+    (as « c'est pas l'argent, c'est la vue » does), whatever the parse makes of « tout ça »."""
+    assert read(loaded, "attitude", "c'est pas de mon âge tout ça", SELF) == ("sure", {"refuses"})
+    assert read(loaded, "freins", "c'est pas l'argent, c'est la vue", SELF)[1] == {"health"}
