@@ -33,6 +33,7 @@ from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, 
 from bot.understanding.similarity import STRONG
 from bot.understanding.spelling import (
     ASKING,
+    ASKS_IF_THERE_IS,
     BOTH_PEOPLE,
     DONT_KNOW,
     HOW_TO,
@@ -112,6 +113,11 @@ def understand(
     reading = phrase_reading(text) or read(text)  # a flow's own phrase (`flows check`) is read already
     if naming:  # what the thing is called is not what it is (« ça s'appelle » is no call)
         reading = dataclasses.replace(reading, terms=tuple(t for t in reading.terms if not t.forms & NAMING_WORDS))
+    if text.rstrip().endswith("?") and ASKS_IF_THERE_IS.search(plain):
+        # « y en a pas d'autres ? »: whether there are others, asked (and asked back, never taken: see below)
+        reading = dataclasses.replace(
+            reading, terms=tuple(dataclasses.replace(t, negated=False) for t in reading.terms)
+        )
     if question.wishes and any(t.unable and t.negated for t in reading.terms):
         # « il n'arrive pas à faire ses impôts »: what is out of reach is what is wished for
         terms = tuple(dataclasses.replace(t, negated=False) if t.unable else t for t in reading.terms)

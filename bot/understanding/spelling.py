@@ -270,6 +270,11 @@ HOW_TO = re.compile(
     r"\b(?:sais pas|sait pas|aucune idee|ne sais|ne sait) (?:de )?comment (?:ca marche|ca fonctionne|on fait|faire"
     r"|s en servir|m en servir|l utiliser|on s en sert|on s y prend)\b"
 )
+# « y en a pas d'autres ? », « vous n'avez pas autre chose ? »: asking whether there is, not saying there is not
+ASKS_IF_THERE_IS = re.compile(
+    r"\b(?:y en a|y a|il y a|il y en a|n y a t il|n y en a t il|vous avez|vous n avez|vous auriez|vous n auriez)"
+    r" (?:pas|plus|rien)\b"
+)
 # To a yes-or-no question, answers that say yes or no without the word (« bien sûr », « je crois pas »).
 SAYS_YES = re.compile(
     r"^(?:oui )?(?:bien sur|bien entendu|pourquoi pas|volontiers|avec plaisir|evidemment|carrement|"

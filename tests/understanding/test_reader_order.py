@@ -98,3 +98,10 @@ def test_cest_pas_de_is_no_denial(loaded: LoadedFlow) -> None:
     (as « c'est pas l'argent, c'est la vue » does), whatever the parse makes of « tout ça »."""
     assert read(loaded, "attitude", "c'est pas de mon âge tout ça", SELF) == ("sure", {"refuses"})
     assert read(loaded, "freins", "c'est pas l'argent, c'est la vue", SELF)[1] == {"health"}
+
+
+@pytest.mark.parametrize("text", ["vous n'avez pas autre chose ?", "il y en a pas d'autres ?"])
+def test_asking_whether_there_are_others_is_asking_for_more(loaded: LoadedFlow, text: str) -> None:
+    """« vous n'avez pas autre chose ? » asks for other places; its « pas » says nothing is refused. A question, it
+    is asked back, never taken."""
+    assert read(loaded, "proposition", text, SELF) == ("doubt", {"more"})
