@@ -40,10 +40,9 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
     ka, kb = a.key, b.key
     if not persons and ka in CLOSE_PEOPLE and kb in CLOSE_PEOPLE:
         return STRONG
-    shorter = min(len(ka), len(kb))
-    stem = shorter >= 4 and ka[:4] == kb[:4] and abs(len(ka) - len(kb)) <= 2  # « marche » ~ « marcher »
-    if stem and len(_common_prefix(ka, kb)) >= max(4, shorter - 1):
+    if _same_stem(ka, kb) or _same_stem(_adjective(ka), _adjective(kb)):  # « financièrement » ~ « financier »
         return 0.9
+    shorter = min(len(ka), len(kb))
     typo = shorter >= 5 and min(OSA.distance(x, y) for x in a.forms for y in b.forms) <= (1 if shorter < 8 else 2)
     if typo and not _two_words(a, b):
         return 0.85  # a typo: a letter missed, added, changed or two swapped (« ordinatuer », « tablete »)
@@ -52,6 +51,18 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
         if cosine >= VECTOR_CLOSE:
             return min(RELATED, 0.8 * cosine)  # related, never the same word: alone, it can only make a doubt
     return 0.0
+
+
+def _same_stem(ka: str, kb: str) -> bool:
+    """« marche » ~ « marcher »: the same first letters, but for an ending."""
+    shorter = min(len(ka), len(kb))
+    stem = shorter >= 4 and ka[:4] == kb[:4] and abs(len(ka) - len(kb)) <= 2
+    return stem and len(_common_prefix(ka, kb)) >= max(4, shorter - 1)
+
+
+def _adjective(key: str) -> str:
+    """The adjective an adverb is made of (« financierement » -> « financiere », « rarement » -> « rare »)."""
+    return key[:-4] if key.endswith("ement") and len(key) >= 9 else key
 
 
 def _two_words(a: Term, b: Term) -> bool:

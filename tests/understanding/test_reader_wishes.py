@@ -66,3 +66,10 @@ def test_rendez_vous_without_hyphen_joins_another_wish(loaded: LoadedFlow) -> No
     """« la caf et mes rendez vous medicaux » names two wishes, the second in words typed without a hyphen."""
     _, values = read(loaded, "envies", "la caf et mes rendez vous medicaux")
     assert values == {"admin_procedures", "daily_life"}
+
+
+def test_an_adverb_is_its_adjective(loaded: LoadedFlow) -> None:
+    """« contraint financièrement » names what « problèmes financiers » names (the adverb's adjective)."""
+    level, values = read(loaded, "freins", "je suis contraint financièrement", SELF)
+    assert values == {"money"}
+    assert level != "none"
