@@ -82,6 +82,9 @@ def understand(
     exact = exact_reading(plain, compiled)
     if exact is not None:
         return exact
+    first = _said_first(text, question, compiled, context)
+    if first is not None:
+        return first
     before, mark, after = text.rstrip().rpartition("?")
     if mark and before.strip() and len(normalise(after).split()) >= 2:
         # « à l'aise ? moi ? pas vraiment, je fais juste les mails »: the question said back, then the answer
@@ -136,6 +139,23 @@ def understand(
         return found
     rest = dataclasses.replace(reading, terms=tuple(t for t in reading.terms if t.position not in used))
     return _read_against(rest, compiled) if rest.terms else found
+
+
+def _said_first(text: str, question: Question, compiled: Compiled, context: Context | None) -> Understood | None:
+    """« pas du tout, il a même pas internet »: a button's own words first, then why. Taken when the rest names no
+    other button and turns nothing (« mais », « chez … »); otherwise the whole is read."""
+    first, comma, rest = text.partition(",")
+    if not comma or question.multi or not normalise(rest):
+        return None
+    said = exact_reading(normalise(first), compiled)
+    if said is None or normalise(first) in ("oui", "non", "ouais"):
+        return None  # « non, on est en zone blanche »: yes or no then why is read whole (see `_single`)
+    after = understand(rest, question, context)
+    if after.values and after.values != said.values and after.level != "none":
+        return None  # « oui, enfin non »: the rest says another thing; read as a whole
+    if re.search(r"\b(?:mais|sauf|chez)\b", normalise(rest)):
+        return None  # « pas trop, mais … »: the rest turns it; read as a whole
+    return Understood(said.values, SURE, said.evidence)
 
 
 def _yes_or_no(plain: str, question: Question) -> Understood | None:

@@ -105,3 +105,21 @@ def test_asking_whether_there_are_others_is_asking_for_more(loaded: LoadedFlow, 
     """« vous n'avez pas autre chose ? » asks for other places; its « pas » says nothing is refused. A question, it
     is asked back, never taken."""
     assert read(loaded, "proposition", text, SELF) == ("doubt", {"more"})
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "value"),
+    [
+        ("frequence", "pas du tout, il a meme pas internet", "never"),
+        ("mobilite", "c'est difficile, avec ma hanche", "difficult"),
+    ],
+)
+def test_a_buttons_own_words_first_then_why(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
+    """« pas du tout, il a même pas internet »: the first words are a button's own; what follows says why."""
+    assert read(loaded, step, text, RELATIVE) == ("sure", {value})
+
+
+def test_own_words_first_but_turned_is_read_whole(loaded: LoadedFlow) -> None:
+    """« pas du tout, mais … »: the rest turns it; never taken from the first words alone."""
+    level, values = read(loaded, "frequence", "jamais, mais sa fille lui montre les photos le dimanche", RELATIVE)
+    assert (level, values) != ("sure", {"never"})
