@@ -42,7 +42,7 @@ def _negators(doc: Doc) -> list[Token]:
         if lower in NEGATORS or (lower == "plus" and _plus_negates(token)) or (lower == "ni" and not has_ne):
             by_head.setdefault(token.head.i, token)
     for token in doc:
-        lower = strip_accents(token.text.lower())
+        lower = strip_accents(token.text.lower()).rstrip("'")  # « n'a ni box ni wifi »: « n' » with its apostrophe
         if lower not in ("ne", "n") or token.head.i in by_head or token.head.i in restrictive:
             continue
         # « ne » goes with a « pas » a few words on, whatever head the parser gave it
@@ -69,19 +69,24 @@ def _plus_negates(token: Token) -> bool:
 
 
 def _has_ne(head: Token) -> bool:
-    return any(strip_accents(child.text.lower()) in ("ne", "n") for child in head.children)
+    return any(strip_accents(child.text.lower()).rstrip("'") in ("ne", "n") for child in head.children)
 
 
 def restrictive_heads(doc: Doc) -> set[int]:
     """Heads of « ne … que » (« elle n'a qu'un fixe »): only, not a negation."""
     heads: set[int] = set()
     for token in doc:
-        if strip_accents(token.text.lower()) in ("qu", "que") and token.dep_ in ("advmod", "mark", "fixed"):
+        if strip_accents(token.text.lower()).rstrip("'") in ("qu", "que") and token.dep_ in ("advmod", "mark", "fixed"):
             head = token.head
             if _has_ne(head) and not any(
                 strip_accents(c.text.lower()) in NEGATORS and c.text.lower() != "sans" for c in head.children
             ):
                 heads.add(head.i)
+        elif strip_accents(token.text.lower()).rstrip("'") in ("ne", "n"):
+            # « elle n'a qu'un téléphone fixe et ne veut pas … »: the parser may hang « qu' » elsewhere
+            after = [strip_accents(t.text.lower()).rstrip("'") for t in doc[token.i + 1 : token.i + 3]]
+            if any(word in ("qu", "que") for word in after):
+                heads.add(token.head.i)
     return heads
 
 

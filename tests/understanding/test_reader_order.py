@@ -7,6 +7,7 @@ import pytest
 
 from bot.app.root import LoadedFlow
 from bot.tools.confusions import _without
+from bot.understanding.analysis import read as analysis_read
 from bot.understanding.question import phase_question
 from bot.understanding.reader import understand
 from tests.understanding.test_reader import RELATIVE, SELF, read
@@ -123,3 +124,17 @@ def test_own_words_first_but_turned_is_read_whole(loaded: LoadedFlow) -> None:
     """« pas du tout, mais … »: the rest turns it; never taken from the first words alone."""
     level, values = read(loaded, "frequence", "jamais, mais sa fille lui montre les photos le dimanche", RELATIVE)
     assert (level, values) != ("sure", {"never"})
+
+
+def test_ne_with_its_apostrophe_negates() -> None:
+    """« n' » (with its apostrophe) negates where no « pas » follows (« il n'a ni box ni wifi »), and « n'… qu' »
+    is « only », wherever the parser hangs the « qu' »."""
+    assert {t.word: t.negated for t in analysis_read("il n'a ni box ni wifi").terms} == {
+        "a": True,
+        "box": True,
+        "wifi": True,
+    }
+    text = "elle n'a qu'un téléphone fixe et ne veut pas entendre parler d'internet"
+    negated = {t.word: t.negated for t in analysis_read(text).terms}
+    assert negated["téléphone"] is False
+    assert negated["internet"] is True
