@@ -53,6 +53,7 @@ _BUSY = (
 )
 BUSY = re.compile(rf"\b{_BUSY}\b")  # what keeps someone from answering the phone at a moment
 FAMILY = KIN | CLOSE_PEOPLE | {"famille", "enfant", "enfants", "petit", "petits", "petit-enfant", "petits-enfants"}
+NEIGHBOURS = frozenset({"voisin", "voisins", "voisine", "voisines"})
 DETERMINER = r"(?:la|le|l|les|mes|ses|mon|ma|sa|son|leur|leurs|nos|vos|votre|notre|ton|ta|tes)"
 PREFERRED = re.compile(r"\b(?:plutot|surtout|de preference|mieux)\b")
 # « …, plutôt le matin »: the clause before the preference word, and what follows it up to the clause's end
@@ -304,7 +305,23 @@ def _single(reading: Reading, matches: dict[int, Match], compiled: Compiled) -> 
     if len(best.positions) == 1 and long and confidence < LONE_WORD and _qualified(reading, best):
         # one word of a long message carried it, the rest qualifying it (« pas chez moi, chez ma fille oui »)
         confidence = min(confidence, SURE - 0.01)
+    if _people_only(reading, best, compiled) and any(m.positions - best.positions for m in ranked[1:]):
+        confidence = min(confidence, SURE - 0.01)  # « mes enfants sont loin »: named, but do they help? asked back
     return Understood((value,), round(max(0.0, confidence), 3), words_at(reading, best.positions))
+
+
+def _people_only(reading: Reading, best: Match, compiled: Compiled) -> bool:
+    """To a yes-or-no question, only people named (« mes enfants », « les voisins ») while more is said about them
+    (« … sont loin », « … je les connais pas ») that the other button's words hold: whether they count as the answer
+    is asked."""
+    if not {"yes", "no"} <= set(compiled.question.values):
+        return False
+    carried = [t for t in reading.terms if t.position in best.positions]
+    if not carried or not all(
+        t.key in FAMILY or t.key in ("voisin", "voisins", "voisine", "voisines") for t in carried
+    ):
+        return False
+    return any(t.weight >= 0.5 and t.position not in best.positions and t.pos != "PRON" for t in reading.terms)
 
 
 def _either(reading: Reading, compiled: Compiled, best: Match, second: Match) -> Understood | None:

@@ -10,7 +10,7 @@ from bot.tools.confusions import _without
 from bot.understanding.analysis import read as analysis_read
 from bot.understanding.question import phase_question
 from bot.understanding.reader import understand
-from tests.understanding.test_reader import RELATIVE, SELF, read
+from tests.understanding.test_reader import RELATIVE, SELF, question, read
 
 
 @pytest.mark.parametrize(
@@ -138,3 +138,14 @@ def test_ne_with_its_apostrophe_negates() -> None:
     negated = {t.word: t.negated for t in analysis_read(text).terms}
     assert negated["téléphone"] is False
     assert negated["internet"] is True
+
+
+def test_people_named_while_the_other_button_pulls_are_asked_back(loaded: LoadedFlow) -> None:
+    """To « is there someone around », « mes enfants sont loin » (its own example left out) names people, but
+    what is said of them is the other button's: asked back, never a sure « oui ». « mes enfants m'aident
+    beaucoup » stays a sure « oui »."""
+    entourage = question(loaded, "entourage")
+    text = "mes enfants sont loin"
+    found = understand(text, _without(entourage, entourage.values.index("no"), text), RELATIVE)
+    assert (found.level, found.values) != ("sure", ("yes",)), found
+    assert read(loaded, "entourage", "mes enfants m'aident beaucoup", RELATIVE) == ("sure", {"yes"})
