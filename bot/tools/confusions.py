@@ -39,7 +39,7 @@ def _check(
     labels[UNKNOWN] = unknown_names[0] if unknown_names else UNKNOWN
     for index, choice in enumerate(choices):
         for kind, phrase, line in _phrases(choice):
-            read = understand(phrase, _without(question, index, phrase))
+            read = understand(phrase, left_out(question, index, phrase))
             if read.sure and choice.value not in read.values:
                 out.warn(line, _message(where, choice, kind, phrase, read.values, read.evidence, labels))
 
@@ -54,7 +54,7 @@ def _phrases(choice: Choice) -> Iterator[tuple[str, str, int]]:
         yield "l'exemple", example, line
 
 
-def _without(question: Question, index: int, phrase: str) -> Question:
+def left_out(question: Question, index: int, phrase: str) -> Question:
     """The question with `phrase` (and any way of writing it that normalises the same) taken out of its button."""
     key = normalise(phrase)
     option = question.options[index]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app.root import LoadedFlow
-from bot.tools.confusions import _without
+from bot.tools.confusions import left_out
 from bot.understanding.nearest import CONFIDENCE
 from bot.understanding.question import Question
 from bot.understanding.reader import understand
@@ -16,7 +16,7 @@ from tests.understanding.test_reader import SELF, question
 def without(loaded: LoadedFlow, step: str, value: str, text: str) -> Question:
     """The question with `text` taken out of its button: the text no longer finds itself."""
     asked = question(loaded, step)
-    return _without(asked, asked.values.index(value), text)
+    return left_out(asked, asked.values.index(value), text)
 
 
 @pytest.mark.parametrize(

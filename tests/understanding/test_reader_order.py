@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app.root import LoadedFlow
-from bot.tools.confusions import _without
+from bot.tools.confusions import left_out
 from bot.understanding.analysis import read as analysis_read
 from bot.understanding.question import phase_question
 from bot.understanding.reader import understand
@@ -38,7 +38,7 @@ def test_mirror_sentences_are_told_apart_without_their_own_example(loaded: Loade
         ("je dors le matin, plutôt l'aprem", "afternoon"),
     ):
         index = moment.values.index(value)
-        found = understand(text, _without(moment, index, text), SELF)
+        found = understand(text, left_out(moment, index, text), SELF)
         assert found.values == (value,), (text, found)
 
 
@@ -146,6 +146,6 @@ def test_people_named_while_the_other_button_pulls_are_asked_back(loaded: Loaded
     beaucoup » stays a sure « oui »."""
     entourage = question(loaded, "entourage")
     text = "mes enfants sont loin"
-    found = understand(text, _without(entourage, entourage.values.index("no"), text), RELATIVE)
+    found = understand(text, left_out(entourage, entourage.values.index("no"), text), RELATIVE)
     assert (found.level, found.values) != ("sure", ("yes",)), found
     assert read(loaded, "entourage", "mes enfants m'aident beaucoup", RELATIVE) == ("sure", {"yes"})
