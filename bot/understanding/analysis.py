@@ -106,6 +106,19 @@ def model() -> Language:
     return _nlp
 
 
+@functools.cache
+def _dictionary() -> frozenset[str]:
+    """The French nouns, adjectives and verbs the model's lemmatiser knows, as written (accents kept)."""
+    tables = model().get_pipe("lemmatizer").lookups  # type: ignore[attr-defined]
+    index = tables.get_table("lemma_index")
+    return frozenset(word for pos in ("noun", "adj", "verb") for word in index.get(pos, ()))
+
+
+def french_word(word: str) -> bool:
+    """« retraite » is a word; « actualite » is « actualité » typed without its accent."""
+    return word in _dictionary()
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     """One meaningful word of a text."""
@@ -119,6 +132,7 @@ class Term:
     vector: Vector | None = None  # unit vector, when the model knows the word
     denied: bool = False  # negated as what something is not (« c'est pas l'argent »), not as a lack (« pas d'argent »)
     unable: bool = False  # what someone cannot do (« elle n'arrive pas à faire ses impôts »): a wish, to some questions
+    lemma: str = ""  # lowercase, accents kept (« retraité »), where the model gave one
     key: str = ""  # the form that names the word (its shortest), set from `forms`
     sign: tuple[frozenset[str], str, str] = (frozenset(), "", "")  # what similarity depends on, set from the rest
 
@@ -225,7 +239,10 @@ def _term(token: Token, lower: str, negated: bool) -> Term | None:
         weight = 0.5 if (lemma in KIN or lower in KIN) else 1.0
     meaningful = token.has_vector and not know_how and token.pos_ in ("NOUN", "VERB", "ADJ", "ADV", "PROPN")
     vector = _unit(token) if meaningful else None
-    return Term(frozenset({lemma, lower}), negated, token.i, token.text, token.pos_, weight, vector)
+    lemma_as_written = token.lemma_.lower()
+    return Term(
+        frozenset({lemma, lower}), negated, token.i, token.text, token.pos_, weight, vector, lemma=lemma_as_written
+    )
 
 
 def _pronoun(token: Token, lower: str, negated: bool) -> Term | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bot.understanding.analysis import Reading
 from bot.understanding.phrases import Compiled, Phrase
 from bot.understanding.question import Understood
-from bot.understanding.similarity import STRONG, similarity
+from bot.understanding.similarity import STRONG, other_word, similarity
 
 NEUTRAL = 0.6  # the weight, in the share of a text an answer explains, of a word no button knows
 SPOTTED = 0.95  # the share of a phrase found in a message for `spot` to take it
@@ -44,10 +44,13 @@ def _match(reading: Reading, phrase: Phrase, persons: bool, strict: bool) -> Mat
     explained = 0.0
     count = 0
     same_word = False
+    accented = not phrase.reading.text.isascii()  # its author writes accents: « retraite » is not « retraités »
     for term in sorted(phrase.reading.terms, key=lambda t: -t.weight):
         best, best_sim = None, 0.0
         for typed in available:
             sim = similarity(term, typed, persons)
+            if sim >= STRONG and other_word(typed, term, accented):
+                sim = 0.0
             if strict and sim < STRONG:
                 continue
             if sim > best_sim:
@@ -68,10 +71,16 @@ def _match(reading: Reading, phrase: Phrase, persons: bool, strict: bool) -> Mat
         same_word = same_word or best_sim >= STRONG
     if not positions or not same_word:
         return None  # only related words (« blabla » ~ « parler »): nothing the person actually said
-    if phrase.generic and count < len(reading.terms):
-        return None  # « à quoi bon » is only « avoir » to the model: it must be the whole answer
+    if phrase.generic and count < len(reading.terms) and not _said_as_is(phrase, reading):
+        return None  # « à quoi bon » is only « avoir » to the model: it must be the whole answer, or said as is
     coverage = matched / phrase.weight if phrase.weight else 0.0
     return Match(phrase.option, coverage, coverage, frozenset(positions), count)
+
+
+def _said_as_is(phrase: Phrase, reading: Reading) -> bool:
+    """A set phrase of common words found word for word in a longer text (« c'est bien, sans plus »)."""
+    words = phrase.reading.plain.split()
+    return len(words) >= 2 and f" {phrase.reading.plain} " in f" {reading.plain} "
 
 
 def best_per_option(reading: Reading, compiled: Compiled, *, strict: bool) -> dict[int, Match]:

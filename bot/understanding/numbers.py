@@ -9,13 +9,15 @@ from collections.abc import Sequence
 from bot.core.clock import now
 from bot.core.text import normalise
 from bot.understanding.analysis import Reading
-from bot.understanding.question import Context, Option, Understood
+from bot.understanding.question import NOTHING, Context, Option, Understood
 
 BETWEEN = re.compile(r"\bentre (\d{2,3}) et (\d{2,3})\b")
 BIRTH = re.compile(r"\bne(?:e)?s? (?:en|le) (?:\d{1,2}(?: \w+)? )?(\d{2}|\d{4})\b")
 BOUND = re.compile(r"\b(moins|plus) de (\d{2,3})\b")
+NOT_BEFORE = re.compile(r"\bpas (?:avant|apres) \d")  # « pas avant 10h »: from then on, whichever moment that is
 ALMOST = re.compile(
-    r"\b(?:bientot|presque|aurai|aura|vais avoir|va avoir|va sur ses|vais sur mes|pas loin de) (\d{2,3})\b"
+    r"\b(?:bientot|presque|aurai|aura|vais avoir|va avoir|va sur ses|vais sur mes|pas loin de|pas encore"
+    r"|pas tout a fait) (\d{2,3})\b"
 )
 
 
@@ -26,12 +28,14 @@ def by_number(
     that is only a small number, the button at that position."""
     ranged = [(i, o.numbers) for i, o in enumerate(options) if o.numbers]
     year = (context.year if context and context.year else None) or now().year
-    if ranged:
+    if ranged and not NOT_BEFORE.search(reading.plain):
         said = ages(reading, year, position_too)
         picked = {index for number in said for index, (low, high) in ranged if low <= number <= high}
         if len(picked) == 1 and all(any(low <= n <= high for _, (low, high) in ranged) for n in said):
             index = picked.pop()  # « 75 ou 76 »: both in one range
             return Understood((options[index].value,), 1.0, tuple(str(n) for n in said))
+        if said and all(n > max(high for _, (_, high) in ranged) for n in said):
+            return NOTHING  # « le soir après 19h », « 130 ans »: later or older than any button holds
     if position_too and len(reading.numbers) == 1 and reading.plain.isdigit():
         position = reading.numbers[0] - 1
         if 0 <= position < len(options) and not any(o.numbers and o.numbers[0] <= position + 1 for o in options):

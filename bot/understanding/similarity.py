@@ -5,15 +5,19 @@ Results are kept (a word is compared with the same names again at every answer).
 
 from __future__ import annotations
 
+import re
+
 from rapidfuzz.distance import OSA
 
-from bot.understanding.analysis import CLOSE_PEOPLE, PERSON, Term
+from bot.understanding.analysis import CLOSE_PEOPLE, PERSON, Term, french_word
+from bot.understanding.spelling import strip_accents
 
 STRONG = 0.85  # a word match at least this close is the same word (or a typo of it), not just a related one
 VECTOR_CLOSE = 0.72  # cosine of two words' vectors from which they count as related (« ipad » ~ « tablette »)
 RELATED = 0.75  # the most a related word (by vectors) counts: below « sure » on its own
 TYPO_CLOSE = 0.5  # two known words a letter apart whose vectors are further than this are two words
 MAX_KEPT = 200_000
+FINAL_E = re.compile(r"é(?:e|es|s)?$")  # a past participle's or adjective's ending
 
 _kept: dict[tuple[object, ...], float] = {}
 
@@ -51,6 +55,19 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
         if cosine >= VECTOR_CLOSE:
             return min(RELATED, 0.8 * cosine)  # related, never the same word: alone, it can only make a doubt
     return 0.0
+
+
+def other_word(typed: Term, named: Term, accented: bool) -> bool:
+    """« retraités » is not « retraite », nor « âgé » « âge », « marché » « marche »: a word whose lemma ends in
+    « é » typed where a button's word has a plain « e » is another word, when that word is one (« actualite » in
+    a list of names written without accents is « actualité »). `accented`: the button's phrase has accents."""
+    lemma, other = typed.lemma, (named.lemma or named.word.lower()).rstrip("s")
+    ending = FINAL_E.search(lemma)
+    if ending is None or not other.endswith("e") or FINAL_E.search(other):
+        return False
+    if strip_accents(lemma[: ending.start()]) != strip_accents(other[:-1]):
+        return False
+    return accented or french_word(other)
 
 
 def _same_stem(ka: str, kb: str) -> bool:
