@@ -30,7 +30,7 @@ CALLBACK_PHASES: dict[str, tuple[tuple[str, str], ...]] = {
     "moment": (("morning", "moment_morning"), ("afternoon", "moment_afternoon"), ("any", "moment_any")),
     "who": (("person", "who_person_label"), ("relative", "who_relative_label")),
 }
-MOMENT_HOURS = {"morning": (6, 11), "afternoon": (12, 18)}  # « vers 10h »: the moment by the hour said (not the evening)
+MOMENT_HOURS = {"morning": (6, 11), "afternoon": (12, 18)}  # « vers 10h »: the moment by the hour (not the evening)
 EITHER = "any"  # the moment that goes with neither of the others (« Peu importe »)
 ANSWER_KEYS = {"value", "synonyms", "examples"}
 

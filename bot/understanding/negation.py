@@ -28,6 +28,7 @@ INABILITY = frozenset(
     {"arriver", "arrive", "arrivent", "pouvoir", "peux", "peut", "peuvent", "reussir", "reussis", "reussit", "parvenir",
      "parviens", "parvient", "savoir", "sais", "sait", "savent"}
 )  # fmt: skip
+REFUSING = frozenset({"refuser"})
 TROUBLE = frozenset({"probleme", "souci", "difficulte", "inquietude"})
 NO_LONGER_BEFORE = frozenset({"tout", "tres", "trop", "vraiment", "beaucoup", "guere", "jamais", "bien"})
 
@@ -145,6 +146,12 @@ def negation_counts(doc: Doc) -> tuple[list[int], set[int], set[int]]:
             denied |= scope  # « ni le prix ni le temps, c'est ma vue »: what it is not, then what it is
         if _inability(head):
             unable |= scope - {head.i}  # « il n'arrive pas à faire ses impôts »: what is out of reach
+    for token in doc:
+        if strip_accents(token.lemma_.lower()) in REFUSING:  # « il refuse qu'on l'aide »: what is refused is not
+            for child in token.children:
+                if child.dep_ in ("obj", "ccomp", "xcomp"):
+                    for index in {t.i for t in child.subtree if segments[t.i] == segments[token.i]}:
+                        counts[index] += 1
     return counts, denied, unable
 
 

@@ -35,6 +35,7 @@ from bot.understanding.spelling import (
     ASKING,
     ASKS_IF_THERE_IS,
     BOTH_PEOPLE,
+    DEPENDS,
     DONT_KNOW,
     HOW_TO,
     JOKING,
@@ -130,8 +131,10 @@ def understand(
     if numbered is not None:
         return numbered
     found = _busy(plain, reading, _read_against(reading, compiled), compiled)
-    if found.sure and (text.rstrip().endswith("?") or JOKING.search(plain) or JOKING.search(text)):
-        # « c'est une question piège ? », « le frein à main lol »: asked back, not taken
+    if found.sure and (
+        text.rstrip().endswith("?") or JOKING.search(plain) or JOKING.search(text) or DEPENDS.match(plain)
+    ):
+        # « c'est une question piège ? », « le frein à main lol », « ça dépend des semaines »: asked back, not taken
         found = dataclasses.replace(found, confidence=SURE - 0.01)
     if found.sure or not besides:
         return found
@@ -302,7 +305,8 @@ def _single(reading: Reading, matches: dict[int, Match], compiled: Compiled) -> 
     meaningful = sum(1 for t in reading.terms if t.weight >= 0.5)
     someone = any(t.key in KIN for t in reading.terms if t.position not in best.positions)  # « chez ma fille oui »
     long = meaningful >= 3 or someone
-    if len(best.positions) == 1 and long and confidence < LONE_WORD and _qualified(reading, best):
+    carried = sum(1 for t in reading.terms if t.position in best.positions and t.weight >= 0.5)
+    if carried == 1 and long and confidence < LONE_WORD and _qualified(reading, best):
         # one word of a long message carried it, the rest qualifying it (« pas chez moi, chez ma fille oui »)
         confidence = min(confidence, SURE - 0.01)
     if _people_only(reading, best, compiled) and any(m.positions - best.positions for m in ranked[1:]):

@@ -277,13 +277,13 @@ ASKS_IF_THERE_IS = re.compile(
 )
 # To a yes-or-no question, answers that say yes or no without the word (« bien sûr », « je crois pas »).
 SAYS_YES = re.compile(
-    r"^(?:oui )?(?:bien sur|bien entendu|pourquoi pas|volontiers|avec plaisir|evidemment|carrement|"
+    r"^(?:oui )?(?:bien sur|bien entendu|affirmatif|pourquoi pas|volontiers|avec plaisir|evidemment|carrement|"
     r"je crois que oui|je pense que oui|il me semble que oui|il me semble|oui je crois|oui je pense|"
     r"j accepte|j accepte volontiers|je veux bien|elle veut bien|il veut bien|je suis d accord)(?: merci)?$"
 )
 SAYS_NO = re.compile(
     r"^(?:non )?(?:je ne crois pas|je crois pas|je ne pense pas|je pense pas|il me semble pas|il ne me semble pas|"
-    r"pas que je sache|absolument pas|surtout pas|pas question|il n en est pas question|jamais de la vie|"
+    r"pas que je sache|negatif|absolument pas|surtout pas|pas question|il n en est pas question|jamais de la vie|"
     r"je crois que non|je pense que non|je refuse|je ne veux pas|je veux pas|il ne veut pas|il veut pas|"
     r"elle ne veut pas|elle veut pas)(?: merci)?$"
 )
@@ -292,6 +292,8 @@ NO_FIRST = re.compile(
     r"^(?:non )?(?:pas vraiment|pas trop|pas tellement|pas specialement|pas beaucoup|pas franchement|pas du tout"
     r"|pas souvent|pas tant que ca)\b(.*)$"
 )
+# « ça dépend des semaines », « selon les jours »: an answer that varies, named by what it varies with
+DEPENDS = re.compile(r"^(?:(?:mais|bah?|ben|euh|bof|oh) )*(?:ca|cela|tout) depend\b|^selon (?:les|le|la)\b")
 # Laughing or joking (« le frein à main lol »): what is said may not be meant, never taken without asking
 JOKING = re.compile(r"\b(?:lol|mdr|ptdr|haha\w*|hihi\w*|hoho\w*|je plaisante|c est une blague)\b|[😂🤣😜😆]")
 ASKING = re.compile(r"\b(c est quoi|qu est ce que c est|ca veut dire quoi|veut dire quoi|ca veut dire quoi)\b")

@@ -89,3 +89,48 @@ def test_not_before_an_hour_is_not_that_hours_moment_for_sure(loaded: LoadedFlow
 
 def test_an_age_beyond_every_band_is_not_taken(loaded: LoadedFlow) -> None:
     assert understand("j'ai 130 ans", question(loaded, "age"), SELF).level == "none"
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "value"),
+    [
+        ("entourage", "il refuse qu'on l'aide", "yes"),  # what is refused is not there: never « oui »
+        ("appareils", "elle a refusé la tablette que je lui ai offerte", "tablet"),
+    ],
+)
+def test_what_is_refused_is_not_had(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
+    found = understand(text, question(loaded, step), RELATIVE)
+    assert value not in found.values, found
+
+
+def test_not_refusing_is_not_a_refusal(loaded: LoadedFlow) -> None:
+    """« il ne refuse pas qu'on l'aide »: two negations over « aide »; not read as nobody helping."""
+    found = understand("il ne refuse pas qu'on l'aide", question(loaded, "entourage"), RELATIVE)
+    assert found.values != ("no",), found
+
+
+@pytest.mark.parametrize(
+    ("step", "text"),
+    [
+        ("frequence", "ça dépend des semaines"),
+        ("frequence", "bah ça dépend, des fois tous les jours"),
+        ("aisance", "selon les jours, je me débrouille"),
+    ],
+)
+def test_an_answer_that_varies_is_asked_back(loaded: LoadedFlow, step: str, text: str) -> None:
+    """« ça dépend … »: whatever it names after, the answer is not taken without asking."""
+    assert not understand(text, question(loaded, step), SELF).sure
+
+
+@pytest.mark.parametrize("text", ["y'a le wifi de la voisine", "on capte le wifi du voisin"])
+def test_someone_elses_internet_is_asked_back(loaded: LoadedFlow, text: str) -> None:
+    """Internet at home? The neighbour's wifi may or may not count: asked, never taken as « oui »."""
+    found = understand(text, question(loaded, "connexion"), SELF)
+    assert not found.sure, found
+
+
+@pytest.mark.parametrize(("text", "value"), [("négatif", "no"), ("affirmatif", "yes")])
+def test_radio_yes_and_no(loaded: LoadedFlow, text: str, value: str) -> None:
+    found = understand(text, question(loaded, "connexion"), SELF)
+    assert found.values == (value,), found
+    assert found.sure, found
