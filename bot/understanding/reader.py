@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from bot.core.slots import UNKNOWN
 from bot.core.text import normalise
-from bot.understanding.analysis import CLOSE_PEOPLE, KIN, Reading, read
+from bot.understanding.analysis import KIN, Reading, read
 from bot.understanding.comparing import (
     EXPLAINED,
     SPOTTED,
@@ -29,6 +29,7 @@ from bot.understanding.comparing import (
 from bot.understanding.nearest import nearest, prepare_meanings
 from bot.understanding.numbers import by_number
 from bot.understanding.phrases import Compiled, compiled_question, phrase_reading
+from bot.understanding.qualifying import family_around, leading_yes_no, people_only, qualified, turned
 from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
 from bot.understanding.similarity import STRONG
 from bot.understanding.spelling import (
@@ -53,9 +54,6 @@ _BUSY = (
     r"|infirmiere?|courses|dialyse|indisponible|pas dispo\w*|pas la)"
 )
 BUSY = re.compile(rf"\b{_BUSY}\b")  # what keeps someone from answering the phone at a moment
-FAMILY = KIN | CLOSE_PEOPLE | {"famille", "enfant", "enfants", "petit", "petits", "petit-enfant", "petits-enfants"}
-NEIGHBOURS = frozenset({"voisin", "voisins", "voisine", "voisines"})
-DETERMINER = r"(?:la|le|l|les|mes|ses|mon|ma|sa|son|leur|leurs|nos|vos|votre|notre|ton|ta|tes)"
 PREFERRED = re.compile(r"\b(?:plutot|surtout|de preference|mieux)\b")
 # « …, plutôt le matin »: the clause before the preference word, and what follows it up to the clause's end
 PREFERRED_TAIL = re.compile(r"([^,.;:!?]*)\b(?:plut[oô]t|surtout|de pr[eé]f[eé]rence)\b([^,.;:!?]*)")
@@ -64,6 +62,7 @@ POSITIONS = re.compile(r"^\d(?: (?:et )?\d)+$")
 ALONE = 0.7  # a reading this strong, where no other button is named at all, is taken
 FAINT = 0.5  # another button matched less than this is not pulling
 MIDDLE = 0.6  # between DOUBT and SURE: asked back
+ONLY_BUT = re.compile(r"^(?:rien|aucun|aucune|personne|nulle part) (?:sauf|a part|excepte|hormis) (.+)$")
 NAMING_WORDS = frozenset({"appeler", "appelle", "nom", "dire", "dit", "savoir", "sais", "sait"})
 
 
@@ -84,6 +83,9 @@ def understand(
     exact = exact_reading(plain, compiled)
     if exact is not None:
         return exact
+    only = ONLY_BUT.match(plain)
+    if only is not None:  # « rien, sauf la vue », « personne à part ma fille »: only what follows
+        return understand(only.group(1), question, context, besides=besides)
     first = _said_first(text, question, compiled, context)
     if first is not None:
         return first
@@ -149,11 +151,13 @@ def _said_first(text: str, question: Question, compiled: Compiled, context: Cont
     """« pas du tout, il a même pas internet »: a button's own words first, then why. Taken when the rest names no
     other button and turns nothing (« mais », « chez … »); otherwise the whole is read."""
     first, comma, rest = text.partition(",")
-    if not comma or question.multi or not normalise(rest):
+    if not comma or not normalise(rest):
         return None
     said = exact_reading(normalise(first), compiled)
     if said is None or normalise(first) in ("oui", "non", "ouais"):
         return None  # « non, on est en zone blanche »: yes or no then why is read whole (see `_single`)
+    if question.multi and not any(o.exclusive and o.value in said.values for o in question.options):
+        return None  # « photos, musique »: several answers; « rien, ça va » to brakes is one
     after = understand(rest, question, context)
     if after.values and after.values != said.values and after.level != "none":
         return None  # « oui, enfin non »: the rest says another thing; read as a whole
@@ -288,44 +292,32 @@ def _single(reading: Reading, matches: dict[int, Match], compiled: Compiled) -> 
         either = _either(reading, compiled, best, second)
         if either is not None:
             return either
-        if second.score >= SURE and best.score >= SURE and not best.positions & second.positions:
-            return NOTHING  # « oui et non »: two answers where one is asked
         named = {m.option for m in ranked if m.coverage >= STRONG}
         preferred = _preferred(reading, compiled, named) if len(named) > 1 else None
         if preferred is not None:
-            return preferred
+            return preferred  # « il n'est pas contre, il est même plutôt curieux »
+        if second.score >= SURE and best.score >= SURE and not best.positions & second.positions:
+            return NOTHING  # « oui et non »: two answers where one is asked
         if best.score - second.score < AMBIGUOUS:
             confidence = best.score - 0.3
-    if _leading_yes_no(reading, best) and best.coverage >= STRONG and (len(ranked) == 1 or ranked[1].score < DOUBT):
+    if leading_yes_no(reading, best) and best.coverage >= STRONG and (len(ranked) == 1 or ranked[1].score < DOUBT):
         return Understood((value,), max(confidence, SURE), words_at(reading, best.positions))  # then why
     alone = len(ranked) == 1 or ranked[1].coverage < FAINT
-    if alone and best.coverage >= STRONG and confidence >= ALONE and not _qualified(reading, best):
+    if alone and best.coverage >= STRONG and confidence >= ALONE and not qualified(reading, best):
         # « pour ma tante qui vit seule »: one button named, in its own words, nothing else pulling or qualifying
         return Understood((value,), SURE, words_at(reading, best.positions))
     meaningful = sum(1 for t in reading.terms if t.weight >= 0.5)
     someone = any(t.key in KIN for t in reading.terms if t.position not in best.positions)  # « chez ma fille oui »
     long = meaningful >= 3 or someone
     carried = sum(1 for t in reading.terms if t.position in best.positions and t.weight >= 0.5)
-    if carried == 1 and long and confidence < LONE_WORD and _qualified(reading, best):
+    if carried == 1 and long and confidence < LONE_WORD and qualified(reading, best):
         # one word of a long message carried it, the rest qualifying it (« pas chez moi, chez ma fille oui »)
         confidence = min(confidence, SURE - 0.01)
-    if _people_only(reading, best, compiled) and any(m.positions - best.positions for m in ranked[1:]):
+    if people_only(reading, best, compiled) and any(m.positions - best.positions for m in ranked[1:]):
         confidence = min(confidence, SURE - 0.01)  # « mes enfants sont loin »: named, but do they help? asked back
+    if turned(reading, best):
+        confidence = min(confidence, SURE - 0.01)  # « j'ai envie d'apprendre mais j'ose pas »: asked back
     return Understood((value,), round(max(0.0, confidence), 3), words_at(reading, best.positions))
-
-
-def _people_only(reading: Reading, best: Match, compiled: Compiled) -> bool:
-    """To a yes-or-no question, only people named (« mes enfants », « les voisins ») while more is said about them
-    (« … sont loin », « … je les connais pas ») that the other button's words hold: whether they count as the answer
-    is asked."""
-    if not {"yes", "no"} <= set(compiled.question.values):
-        return False
-    carried = [t for t in reading.terms if t.position in best.positions]
-    if not carried or not all(
-        t.key in FAMILY or t.key in ("voisin", "voisins", "voisine", "voisines") for t in carried
-    ):
-        return False
-    return any(t.weight >= 0.5 and t.position not in best.positions and t.pos != "PRON" for t in reading.terms)
 
 
 def _either(reading: Reading, compiled: Compiled, best: Match, second: Match) -> Understood | None:
@@ -351,33 +343,6 @@ def _preferred(reading: Reading, compiled: Compiled, tied: set[int]) -> Understo
     return found if found.sure and len(found.values) == 1 and found.values[0] in values else None
 
 
-def _qualified(reading: Reading, best: Match) -> bool:
-    """Whether the rest of a message may change what its one answering word says: a negation elsewhere, someone
-    else named, a comparison. « oui » or « non » first, then why (« non, on est en zone blanche »), is the answer."""
-    if _leading_yes_no(reading, best):
-        return False
-    others = [t for t in reading.terms if t.position not in best.positions]
-    return any(t.negated or t.pos == "ADJ" or t.key in KIN or t.key in ("mieux", "moins", "chez") for t in others)
-
-
-def _leading_yes_no(reading: Reading, best: Match) -> bool:
-    """« oui » or « non » said first and alone carrying the answer: what follows says why."""
-    first = reading.terms[0] if reading.terms else None
-    return first is not None and best.positions == {first.position} and first.key in ("oui", "non", "ouais")
-
-
-def _family_around(reading: Reading, match: Match) -> bool:
-    """A button carried only by family words said as a complement (« l'arbre de la famille », « à mes enfants »),
-    not as an item of their own (« famille et impôts »)."""
-    words = [t for t in reading.terms if t.position in match.positions]
-    if not words or not all(t.key in FAMILY for t in words):
-        return False
-    return all(
-        re.search(rf"\b(?:de|du|des|d|a|au|aux|pour)(?: {DETERMINER})? {re.escape(normalise(t.word))}\b", reading.plain)
-        for t in words
-    )
-
-
 def _multi(reading: Reading, matches: dict[int, Match], compiled: Compiled) -> Understood:
     options = compiled.question.options
     chosen: list[Match] = []
@@ -397,7 +362,7 @@ def _multi(reading: Reading, matches: dict[int, Match], compiled: Compiled) -> U
     values = tuple(options[m.option].value for m in sorted(chosen, key=lambda m: min(m.positions)))  # as typed
     if len(values) > 1:
         values = tuple(v for v in values if not options[[o.value for o in options].index(v)].exclusive) or values
-        if any(_family_around(reading, m) for m in chosen):
+        if any(family_around(reading, m) for m in chosen):
             # « l'arbre de la famille », « mes mémoires pour les enfants »: family named around another wish may
             # or may not be a wish of its own: asked back
             confidence = min(confidence, SURE - 0.01)

@@ -134,3 +134,46 @@ def test_radio_yes_and_no(loaded: LoadedFlow, text: str, value: str) -> None:
     found = understand(text, question(loaded, "connexion"), SELF)
     assert found.values == (value,), found
     assert found.sure, found
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("rien, sauf la vue", "health"),
+        ("rien à part le prix", "money"),
+        ("aucun sauf le manque de temps", "time"),
+    ],
+)
+def test_nothing_but_is_only_what_follows(loaded: LoadedFlow, text: str, value: str) -> None:
+    """« rien, sauf la vue » names the eyes, never « Rien de particulier »."""
+    found = understand(text, question(loaded, "freins"), SELF)
+    assert found.values == (value,), found
+
+
+def test_nobody_but_someone_is_someone(loaded: LoadedFlow) -> None:
+    found = understand("personne à part ma fille", question(loaded, "entourage"), SELF)
+    assert found.values == ("yes",), found
+
+
+@pytest.mark.parametrize("text", ["rien, ça va", "aucun, j'ai tout ce qu'il faut"])
+def test_nothing_first_then_why_to_a_several_choice_question(loaded: LoadedFlow, text: str) -> None:
+    """« rien, ça va »: the button that stands alone (« Rien de particulier ») said first, then why."""
+    found = understand(text, question(loaded, "freins"), SELF)
+    assert found.values == ("none",), found
+
+
+def test_two_answers_one_said_after_plutot(loaded: LoadedFlow) -> None:
+    """« il n'est pas contre, il est même plutôt curieux »: not « oui et non », the one after « plutôt »."""
+    found = understand("il n'est pas contre, il est même plutôt curieux", question(loaded, "attitude"), RELATIVE)
+    assert found.values == ("curious",), found
+
+
+@pytest.mark.parametrize(
+    ("step", "text"),
+    [
+        ("attitude", "j'ai envie d'apprendre mais j'ose pas"),
+        ("mobilite", "je marche bien mais je ne conduis plus"),
+    ],
+)
+def test_an_answer_turned_by_mais_and_a_negation_is_asked_back(loaded: LoadedFlow, step: str, text: str) -> None:
+    assert not understand(text, question(loaded, step), SELF).sure
