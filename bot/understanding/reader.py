@@ -63,6 +63,8 @@ ALONE = 0.7  # a reading this strong, where no other button is named at all, is 
 FAINT = 0.5  # another button matched less than this is not pulling
 MIDDLE = 0.6  # between DOUBT and SURE: asked back
 ONLY_BUT = re.compile(r"^(?:rien|aucun|aucune|personne|nulle part) (?:sauf|a part|excepte|hormis) (.+)$")
+GUESSING = re.compile(r"\b(?:je crois|je pense|il me semble|peut etre|sans doute|probablement|j imagine)\b")
+NOT_KNOWING = re.compile(r"\b(?:sais pas|sait pas|jsp|aucune idee|sais plus|sait plus)\b")
 NAMING_WORDS = frozenset({"appeler", "appelle", "nom", "dire", "dit", "savoir", "sais", "sait"})
 
 
@@ -111,7 +113,7 @@ def understand(
         question = dataclasses.replace(question, options=tuple(o for o in question.options if o.value != UNKNOWN))
         compiled = compiled_question(question)
     elif any(o.value == UNKNOWN for o in question.options) and DONT_KNOW.match(plain):
-        return Understood((UNKNOWN,), 0.9, (plain,))  # « je sais pas si elle a le wifi »
+        return _guessed(text, question, context) or Understood((UNKNOWN,), 0.9, (plain,))  # « … si elle a le wifi »
     if question.multi and POSITIONS.match(plain):
         picked = [int(n) - 1 for n in re.findall(r"\d", plain)]
         if all(0 <= n < len(question.options) for n in picked):  # « 1, 3 »: the buttons at those places
@@ -138,6 +140,8 @@ def understand(
     ):
         # « c'est une question piège ? », « le frein à main lol », « ça dépend des semaines »: asked back, not taken
         found = dataclasses.replace(found, confidence=SURE - 0.01)
+    if found.sure and GUESSING.search(plain) and NOT_KNOWING.search(plain):
+        found = dataclasses.replace(found, confidence=MIDDLE)  # « je sais pas trop, une tablette peut-être »
     if found.sure or not besides:
         return found
     _, used = _spotted(reading, besides, context)
@@ -164,6 +168,17 @@ def _said_first(text: str, question: Question, compiled: Compiled, context: Cont
     if re.search(r"\b(?:mais|sauf|chez)\b", normalise(rest)):
         return None  # « pas trop, mais … »: the rest turns it; read as a whole
     return Understood(said.values, SURE, said.evidence)
+
+
+def _guessed(text: str, question: Question, context: Context | None) -> Understood | None:
+    """« jsp ce qu'il a exactement, un portable je crois »: not sure, but a guess after the comma: asked back."""
+    _, comma, rest = text.rpartition(",")
+    if not comma or not GUESSING.search(normalise(rest)):
+        return None
+    found = understand(GUESSING.sub(" ", normalise(rest)), question, context)
+    if found.level == "none" or UNKNOWN in found.values:
+        return None
+    return dataclasses.replace(found, confidence=min(found.confidence, MIDDLE))
 
 
 def _yes_or_no(plain: str, question: Question) -> Understood | None:

@@ -177,3 +177,18 @@ def test_two_answers_one_said_after_plutot(loaded: LoadedFlow) -> None:
 )
 def test_an_answer_turned_by_mais_and_a_negation_is_asked_back(loaded: LoadedFlow, step: str, text: str) -> None:
     assert not understand(text, question(loaded, step), SELF).sure
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "value"),
+    [
+        ("appareils", "jsp ce qu'il a exactement, un ordinateur je crois", "computer"),
+        ("appareils", "je sais pas trop, une tablette peut-être", "tablet"),
+        ("connexion", "je sais pas si elle a le wifi, je crois que oui", "yes"),
+    ],
+)
+def test_not_knowing_then_a_guess_is_asked_back(loaded: LoadedFlow, step: str, text: str, value: str) -> None:
+    """« je ne sais pas …, X je crois »: neither « je ne sais pas » nor X for sure: X is asked back."""
+    found = understand(text, question(loaded, step), RELATIVE)
+    assert found.values == (value,), found
+    assert found.level == "doubt", found
