@@ -163,8 +163,9 @@ class PlacesDialogue:
         """The places in the order pages show them, enough for `pages` pages and one more (whether more remain).
 
         The search ranks by suitability; the best `POOL` of them are shown nearest first, then the next `POOL`
-        nearest first, and so on: « Voir d'autres lieux » goes on outwards, never back nearer. When getting
-        about is difficult, places helping without a trip come first within each pool."""
+        nearest first, and so on: over the first three pages « Voir d'autres lieux » goes on outwards, never back
+        nearer (a further pool, less suited, starts again from its own nearest). When getting about is difficult,
+        places helping without a trip come first within each pool."""
         position = self.position(view.conversation)
         if position is None:
             return []

@@ -49,7 +49,7 @@ class PrintableList:
             css=static_url("places.css"),
             js=static_url("places.js"),
             icon=static_url("icon.svg"),
-            intro=self.engine.text("kept_list_intro"),
+            intro=self.engine.text("kept_list_intro").replace(" :", "\u00a0:"),  # the colon never alone on a line
             empty=self.engine.text("kept_list_empty"),
             places=places,
         )
