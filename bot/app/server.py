@@ -29,6 +29,7 @@ from bot.channels.telegram.channel import TELEGRAM_LIMITS, TelegramChannel
 from bot.channels.telegram.limits import RateLimits
 from bot.channels.web.chat import WebChat
 from bot.channels.web.http import install_shared
+from bot.channels.web.printable import PrintableList
 from bot.config import Settings
 from bot.dashboard.accounts import Accounts
 from bot.dashboard.routes import Dashboard
@@ -49,6 +50,7 @@ def build_web_app(app: App, channel: TelegramChannel | None) -> web.Application:
     install_shared(web_app)
     web_app.router.add_get("/healthz", health)
     WebChat(app.engine, app.storage).install(web_app)
+    PrintableList(app.engine).install(web_app)
     if app.database is not None:
         Dashboard(app.database.desk, app.describer, Accounts(app.database.storage)).install(web_app)
     if channel is not None:

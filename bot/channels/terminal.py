@@ -7,6 +7,8 @@ import json
 import logging
 import re
 import secrets
+import shutil
+import textwrap
 from typing import Any, TextIO
 
 from bot.core.commands import FORGET, HELP, HUMAN, MY_DATA, START, STOP
@@ -23,6 +25,13 @@ COMMANDS_HINT = (
     f"(Commandes : {HELP}, {HUMAN} pour être rappelé, {MY_DATA} pour voir ce que je garde sur vous, {FORGET} pour "
     f"l'effacer, {STOP} pour arrêter. Ctrl-D pour quitter.)"
 )
+# On a several-choice question the terminal has no ticking: the numbers typed are the whole answer, validated at
+# once ("3" alone as "1 3"), so that one number and several behave alike.
+ENDED_HINT = "(Conversation terminée. Écrivez quelque chose pour recommencer, Ctrl-D pour quitter.)"
+MULTI_HINT = "(Tapez le numéro de chaque réponse qui convient, par exemple « 1 3 », puis Entrée.)"
+# Text is wrapped to the terminal's width, between words, and never wider than this (easier to read).
+MAX_WIDTH = 100
+MIN_WIDTH = 20
 _LOCATION = re.compile(r"^location:\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -72,12 +81,16 @@ def turn_to_json(turn: Turn) -> dict[str, Any]:
 
 
 class TerminalChat:
-    def __init__(self, engine: Engine, stdin: TextIO, stdout: TextIO, key: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, stdin: TextIO, stdout: TextIO, key: str | None = None, width: int | None = None
+    ) -> None:
         self.engine = engine
         self.stdin = stdin
         self.stdout = stdout
         self.key = key or f"terminal:{secrets.token_hex(4)}"
         self.last: Turn | None = None
+        columns = width if width is not None else shutil.get_terminal_size((80, 24)).columns
+        self.width = max(MIN_WIDTH, min(columns, MAX_WIDTH))
 
     async def turn(self, inbound: Inbound) -> Turn | None:
         try:
@@ -113,40 +126,68 @@ class TerminalChat:
             self.stdout.flush()
 
     async def run_human(self) -> None:
-        self.stdout.write(COMMANDS_HINT + "\n")
+        self.stdout.write(wrap(COMMANDS_HINT, self.width) + "\n")
         self.show(await self.turn(Inbound.typed(self.key, START)))
         while (line := await self.read()) is not None:
             self.show(await self.turn(self.from_human(line.strip())))
             if self.last is not None and self.last.done:
-                self.stdout.write(
-                    "(Conversation terminée. Écrivez quelque chose pour recommencer, Ctrl-D pour quitter.)\n"
-                )
+                self.stdout.write(wrap(ENDED_HINT, self.width) + "\n")
                 self.stdout.flush()
 
     def from_human(self, line: str) -> Inbound:
-        """Numbers pick buttons ("2"; "1 3" on a several-choice question); anything else is typed text."""
+        """Numbers pick buttons ("2"); anything else is typed text. On a several-choice question the numbers typed,
+        one or several ("3", "1 3"), are the whole answer and validate it at once, as `value:V1,V2` does in the
+        scripted mode; a number standing for a command button (« Valider », « Parler à quelqu'un ») alone
+        presses it."""
         buttons = self.last.buttons if self.last else ()
         numbers = (
             [int(n) for n in re.split(r"[\s,;]+", line) if n.isdigit()] if re.fullmatch(r"[\d\s,;]+", line) else []
         )
         if numbers and all(1 <= n <= len(buttons) for n in numbers):
             picked = [buttons[n - 1].value for n in numbers]
+            answers = tuple(dict.fromkeys(v for v in picked if not v.startswith("/")))
+            if self.last is not None and self.last.multi and answers:
+                return Inbound.choices(self.key, answers)
             if len(picked) == 1:
                 return Inbound.button(self.key, picked[0])
-            if self.last is not None and self.last.multi:
-                return Inbound.choices(self.key, tuple(v for v in picked if not v.startswith("/")))
         return Inbound.typed(self.key, line)
 
     def show(self, turn: Turn | None) -> None:
         if turn is None:
             self.stdout.write(TECHNICAL_TROUBLE + "\n")
         else:
+            # the buttons' hint ("appuyez sur « Valider »") says how to answer with the terminal's numbers here
+            press_hint = self.engine.text("multi_hint")
             for reply in turn.replies:
-                self.stdout.write("\n" + reply.text + "\n")
-            self.stdout.write(_numbered(turn.buttons))
+                text = reply.text.replace(press_hint, MULTI_HINT) if turn.multi else reply.text
+                self.stdout.write("\n" + wrap(text, self.width) + "\n")
+            self.stdout.write(_numbered(turn.buttons, self.width))
         self.stdout.write("> ")
         self.stdout.flush()
 
 
-def _numbered(buttons: tuple[Button, ...]) -> str:
-    return "".join(f"  {i}. {'[x] ' if b.selected else ''}{b.label}\n" for i, b in enumerate(buttons, 1))
+def wrap(text: str, width: int) -> str:
+    """Text folded to `width` columns between words (a word longer than the line stays whole), its own line
+    breaks kept."""
+    return "\n".join(
+        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False) if line.strip() else ""
+        for line in text.splitlines()
+    )
+
+
+def _numbered(buttons: tuple[Button, ...], width: int) -> str:
+    lines = []
+    for i, button in enumerate(buttons, 1):
+        first = f"  {i}. {'[x] ' if button.selected else ''}"
+        lines.append(
+            textwrap.fill(
+                button.label,
+                width,
+                initial_indent=first,
+                subsequent_indent=" " * len(first),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            + "\n"
+        )
+    return "".join(lines)

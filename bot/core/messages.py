@@ -88,6 +88,11 @@ class Offer:
     next_opening: str = ""  # "ouvert demain de 9 h à 12 h"; "" when the hours are unknown or malformed
     free: bool | None = None  # True free, False paid, None unknown
     help_with: tuple[str, ...] = ()  # what it helps with, in plain French for the person
+    commune: str = ""  # its commune as people write it (« Villeurbanne »)
+    approximate: bool = False  # placed at its commune's centre (published without a position): no distance said
+    remote: bool = False  # helps without a trip: at a distance (phone, video) or an itinerant service
+    hours: str = ""  # its opening hours as published (OpenStreetMap syntax), for a page listing the whole week
+    postcode: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,9 @@ class Reply:
     # True when this reply updates the previous question in place (toggles on a several-choice question).
     edit: bool = False
     offers: tuple[Offer, ...] = ()
+    # The places gathered in one message (« Garder la liste »): the label of a link to their printable list, for a
+    # channel with pages (the web chat); "" for any other reply.
+    list_link: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from bot.engine import outcomes as o
 from bot.engine.bundle import FlowBundle
 from bot.engine.callback_dialogue import CallbackDialogue
 from bot.engine.command_dialogue import command_outcomes
-from bot.engine.conversation import CallbackDraft, Conversation
+from bot.engine.conversation import CallbackDraft, Conversation, OffersCursor
 from bot.engine.inbound import command_of, typed_human
 from bot.engine.machine import ENDED_STATE, FORGET_STATE, FlowState, callback_phase
 from bot.engine.places_dialogue import PlacesDialogue
@@ -156,7 +156,10 @@ class Dialogue:
             elif step.kind == "ask" and not step.multi and step.input == "location":
                 await self.apply(await self.places.answer(self.view(), step, inbound))
             else:
-                await self.apply(self.questions.answer(self.view(), step, inbound))
+                outcomes = self.questions.answer(self.view(), step, inbound)
+                if step.kind == "menu" and any(isinstance(x, o.Missed) for x in outcomes):  # a town, at the results?
+                    outcomes = self.places.relocate(self.view(), step, inbound) or outcomes
+                await self.apply(outcomes)
 
     async def inform(self) -> None:
         await self.apply(self.privacy.inform(self.view(), self.replies))
@@ -197,8 +200,9 @@ class Dialogue:
                     self.move(state)
                 case o.Enter(step_id):
                     await self.enter(step_id)
-                case o.Next(step, choice):
-                    await self.enter(self.next_of(step, choice))
+                case o.Next(step, choice):  # a menu button leading to a question asks it again
+                    target = self.next_of(step, choice)
+                    await self.enter(target, ask_again=choice is not None and self.flow.steps[target].kind == "ask")
                 case o.Store(step, value, volunteered):
                     await self.store_answer(step, value, volunteered)
                 case o.Reprompt():
@@ -235,8 +239,9 @@ class Dialogue:
                     self.forgotten = True
                 case o.Choices(locations):
                     self.conversation = dataclasses.replace(c, location_choices=locations)
-                case o.Locate(location):
-                    self.conversation = dataclasses.replace(c, location_choices=(), position=location)
+                case o.Locate(location):  # a new place: its list starts from its first page
+                    offers = OffersCursor(shown=c.offers.shown)
+                    self.conversation = dataclasses.replace(c, location_choices=(), position=location, offers=offers)
                 case o.Classified(persona):
                     self.conversation = dataclasses.replace(c, persona=persona)
                 case o.Offered(shown, exhausted):
@@ -291,11 +296,11 @@ class Dialogue:
         return self.turn() if self.replies else None
 
     # ----- moving through the flow ----------------------------------------------------------------------
-    async def enter(self, step_id: str, *, skip_answered: bool = False) -> None:
+    async def enter(self, step_id: str, *, skip_answered: bool = False, ask_again: bool = False) -> None:
         for _ in range(MAX_MOVES):
             self.move(step_id)
             step = self.flow.steps[step_id]
-            if step.kind == "ask" and step.slot in self.conversation.answers:
+            if step.kind == "ask" and step.slot in self.conversation.answers and not ask_again:
                 # answered already: given with an earlier answer (« ma mère a 85 ans, … »), or kept by a migration
                 step_id = self.next_of(step, None)
                 continue
@@ -310,8 +315,8 @@ class Dialogue:
                 persona = self.bundle.personas.classify(self.conversation.answers)
                 self.conversation = dataclasses.replace(self.conversation, persona=persona)
                 self.say(self.bundle.personas.personas[persona.id].message)
-            elif step.action == "show_offers":
-                await self.apply(await self.places.show_offers(self.view()))
+            elif step.action in ("show_offers", "keep_list"):
+                await self.apply(await self.places.act(step.action, self.view()))
             elif step.action == "request_callback":
                 self.conversation = dataclasses.replace(self.conversation, draft=CallbackDraft())
                 await self.apply(self.callbacks.ask(self.view(), step, "consent"))

@@ -15,7 +15,7 @@ from bot.callbacks.queues import QueueSet
 from bot.core.commands import START
 from bot.core.errors import ConflictError, FlowError
 from bot.core.live import Current, Live
-from bot.core.messages import Inbound, InboundKind, Reply, Turn
+from bot.core.messages import Inbound, InboundKind, Offer, Reply, Turn
 from bot.engine.bundle import FlowBundle
 from bot.engine.conversation import Conversation
 from bot.engine.dialogue import Dialogue
@@ -156,6 +156,18 @@ class Engine:
         if migrated:
             return None
         return self._dialogue(bundle, record, TurnWrites()).current_question()
+
+    async def kept_places(self, key: str) -> list[Offer]:
+        """The places shown so far in a conversation, in the order shown (its list to keep or print), looked up
+        again; [] when there is no conversation or it has shown none."""
+        record = await self.storage.read_conversation(key)
+        if record is None:
+            return []
+        bundle, migrated = await self._bundle_for(record)
+        if migrated:
+            return []
+        dialogue = self._dialogue(bundle, record, TurnWrites())
+        return await dialogue.places.kept(dialogue.view())
 
     async def welcome(self, key: str) -> Turn:
         """The first turn of a new conversation (/start), worked out and not stored: a web page shows it on arrival,

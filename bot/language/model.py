@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 StepKind = Literal["say", "ask", "menu", "action"]
-ACTIONS = ("classify", "show_offers", "request_callback")
+ACTIONS = ("classify", "show_offers", "keep_list", "request_callback")
 VARIANTS = ("self", "relative")  # wording variants, chosen by the for_whom slot
 
 # Variables filled at run time, usable in any text besides the flow's own `variables`.
@@ -17,6 +17,8 @@ RUNTIME_VARIABLES = frozenset(
         "count",
         "name",
         "distance",
+        "where",  # where a place is: « à 1,2 km », or « à Villeurbanne » when only its commune is known
+        "regions",  # the regions the list of places covers
         "address",
         "phone",
         "services",
@@ -70,9 +72,18 @@ REQUIRED_MESSAGES = (
     "invalid_text",
     "no_catalogue",
     "no_offers",
+    "no_offers_outside",
     "offers_intro",
+    "offers_intro_one",
+    "offers_nearest_first",
+    "offers_no_trip_first",
     "offer_line",
     "offers_more_intro",
+    "offers_more_intro_one",
+    "kept_list_intro",
+    "kept_list_line",
+    "kept_list_page",
+    "kept_list_empty",
     "no_more_offers",
     "offer_free",
     "offer_paid",

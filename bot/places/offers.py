@@ -65,9 +65,10 @@ class NoGeography:
         return ResolvedLocation(label, latitude, longitude, precision="exact") if label else None
 
 
-def nearest_first(offers: list[Offer]) -> list[Offer]:
-    """A page of offers as shown to a person: nearest first (the search already chose which ones)."""
-    return sorted(offers, key=lambda o: (o.distance_km is None, o.distance_km or 0.0))
+def nearest_first(offers: list[Offer], no_trip_first: bool = False) -> list[Offer]:
+    """Offers as shown to a person: nearest first (the search already chose which ones); with `no_trip_first`
+    (getting about is difficult), those helping without a trip (at a distance, itinerant) before the others."""
+    return sorted(offers, key=lambda o: (no_trip_first and not o.remote, o.distance_km is None, o.distance_km or 0.0))
 
 
 class OfferSearch(Protocol):
@@ -75,6 +76,10 @@ class OfferSearch(Protocol):
         self, location: ResolvedLocation, persona: Persona | None, answers: Mapping[str, SlotValue], limit: int
     ) -> list[Offer] | None:
         """Nearest suitable offers, best first; None when no catalogue is loaded at all."""
+        ...
+
+    def coverage(self) -> tuple[str, ...]:
+        """The regions the loaded places lie in (« Auvergne-Rhône-Alpes »), most represented first."""
         ...
 
 
@@ -85,3 +90,6 @@ class NoCatalogue:
         self, location: ResolvedLocation, persona: Persona | None, answers: Mapping[str, SlotValue], limit: int
     ) -> list[Offer] | None:
         return None
+
+    def coverage(self) -> tuple[str, ...]:
+        return ()

@@ -68,7 +68,7 @@ class InventedCatalogue:
                 distance_km=float(n),
                 services=("Aide",),
                 address=f"{n} rue Imaginaire",
-                phone="" if n == 2 else "+33400000000",
+                phone="" if n == 2 else "+33478956000",
                 help_with=("les démarches",),
                 next_opening="ouvert demain de 9 h à 12 h",
                 free=n % 2 == 1,
@@ -76,6 +76,9 @@ class InventedCatalogue:
             )
             for n in range(1, min(self.count, limit) + 1)
         ]
+
+    def coverage(self) -> tuple[str, ...]:
+        return ("Auvergne-Rhône-Alpes",)
 
 
 def engine_with(loaded: LoadedFlow, places: int) -> tuple[Engine, InventedCatalogue]:
@@ -97,14 +100,14 @@ async def test_offers_are_shown_three_at_a_time_each_in_its_own_message(loaded: 
     first = place_messages[0].text
     for piece in (
         "Lieu inventé 1",
-        "à 1,0 km",
+        "Lieu inventé 1, à 1 km",
         "Aide aux démarches, gratuite · ateliers en petit groupe",
         "ouvert demain de 9 h à 12 h",
-        "+33400000000",
+        "04 78 95 60 00",
         "1 rue Imaginaire",
     ):
         assert piece in first
-    assert first.count("1,0 km") == 1  # the distance is said once, not again among the reasons
+    assert first.count("1 km") == 1  # the distance is said once, not again among the reasons
     assert "☎" not in place_messages[1].text  # no phone: the phone line is left out, not shown empty
     assert "more" in [b.value for b in turn.buttons]
     turn = await chat.send("value:more")
@@ -120,7 +123,7 @@ async def test_without_catalogue_no_see_more_is_offered(memory_engine: Engine) -
     turn = await chat.send("69003")
     assert turn.offers == ()
     assert "pas encore la liste" in " ".join(r.text for r in turn.replies)
-    assert [b.value for b in turn.buttons] == ["yes", "no"]
+    assert [b.value for b in turn.buttons] == ["yes", "elsewhere", "no"]
 
 
 async def test_homonyms_are_asked_by_department(loaded: LoadedFlow) -> None:

@@ -22,7 +22,7 @@ from bot.callbacks.desk import CallbackDesk
 from bot.callbacks.queues import QueueSet
 from bot.callbacks.rules import Actor
 from bot.channels.telegram.channel import COMMANDS as TELEGRAM_MENU
-from bot.channels.terminal import COMMANDS_HINT, TerminalChat
+from bot.channels.terminal import COMMANDS_HINT, TerminalChat, wrap
 from bot.channels.web.chat import COOKIE
 from bot.core.commands import COMMANDS
 from bot.engine.engine import Engine
@@ -187,7 +187,7 @@ async def test_the_terminal_chat_names_my_data_and_answers_it(loaded: LoadedFlow
     chat = TerminalChat(engine_on(loaded, MemoryStorage()), io.StringIO("/mesdonnees\n"), out)
     await chat.run_human()
     shown = out.getvalue()
-    assert shown.startswith(COMMANDS_HINT)
+    assert shown.startswith(wrap(COMMANDS_HINT, chat.width))
     assert "/mesdonnees" in COMMANDS_HINT
     assert loaded.flow.messages["my_data_nothing"].pick(None) in shown
 

@@ -57,6 +57,8 @@ CASES = [
     for name in [*TEXTUAL, *NON_TEXTUAL]
     if not (state == "appareils" and name == "several values on a one-value question")
     if not (state == "rappel.phone" and name == "contact on a normal question")
+    # at the results a shared position searches there (« Chercher ailleurs »: tests/engine/test_places_that_fit.py)
+    if not (state == "proposition" and name == "location on a non-location question")
 ] + [("lieu", name) for name in NOT_A_PLACE]
 REACH_ALL = {**REACH, "appareils": [*REACH["envies"], "value:family_contact"]}
 

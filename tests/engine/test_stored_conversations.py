@@ -274,7 +274,8 @@ async def test_misses_toggles_and_places_shown_carry_on(tmp_path: Path, loaded: 
         turns = await chat.script(["value:yes", "value:yes", "0612345678", "value:any"])
         [request] = await engine.storage.callbacks_for(KEY)
     assert msg(loaded, "not_understood_human") in said(missed)
-    assert [b.value for b in missed.buttons] == ["yes", "no", "/humain"]  # no "more": none left to show
+    # no "more": none left to show; another town can still be searched, and the two places shown kept
+    assert [b.value for b in missed.buttons] == ["yes", "elsewhere", "keep", "no", "/humain"]
     assert turns[-1].callback is not None
     assert request.answers is not None
     assert request.answers["offers"] == ["lieu-1", "lieu-2"]

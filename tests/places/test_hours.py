@@ -155,3 +155,25 @@ def test_now_defaults_to_the_clock() -> None:
     result = status("24/7")
     assert result.open_now in (True, False)
     assert hours.now_paris().tzinfo is PARIS
+
+
+def test_week_lists_each_opening_day_monday_first() -> None:
+    """The printable list's hours: one line a day it opens in the coming seven days, Monday first, with every
+    span of the day; a closed day is left out; malformed or empty hours give nothing."""
+    tuesday = datetime(2025, 3, 11, 10, 30, tzinfo=PARIS)
+    assert hours.week("Mo-Fr 09:00-12:00,14:00-18:30; Sa 08:30-12:00", tuesday) == (
+        "lundi : 9 h à 12 h, 14 h à 18 h 30",
+        "mardi : 9 h à 12 h, 14 h à 18 h 30",
+        "mercredi : 9 h à 12 h, 14 h à 18 h 30",
+        "jeudi : 9 h à 12 h, 14 h à 18 h 30",
+        "vendredi : 9 h à 12 h, 14 h à 18 h 30",
+        "samedi : 8 h 30 à 12 h",
+    )
+    assert hours.week("Th,Fr 14:00-17:00; Tu 17:00-21:00", tuesday) == (
+        "mardi : 17 h à 21 h",
+        "jeudi : 14 h à 17 h",
+        "vendredi : 14 h à 17 h",
+    )
+    assert hours.week("24/7", tuesday)[0] == "lundi : toute la journée"
+    assert hours.week("n'importe quoi ::", tuesday) == ()
+    assert hours.week("", tuesday) == ()

@@ -15,7 +15,7 @@ from bot.core.clock import PARIS
 from bot.core.messages import Offer
 from bot.language.personas import SERVICES, SUPPORT_MODES, Persona, Personas
 from bot.places.catalogue.model import Place
-from bot.places.catalogue.scoring import (
+from bot.places.catalogue.phrases import (
     A_DISTANCE,
     ACCES,
     ATELIER,

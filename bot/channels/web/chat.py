@@ -162,6 +162,8 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "request": reply.request,
         "edit": reply.edit,
         "offers": [offer_json(o) for o in reply.offers],
+        # « Garder la liste »: a link to the printable list of the places shown (bot/channels/web/printable.py)
+        "list_link": {"url": "/liste", "label": reply.list_link} if reply.list_link else None,
     }
 
 

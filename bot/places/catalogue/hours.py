@@ -141,6 +141,47 @@ def status(horaires: str, now: datetime | None = None, tz: ZoneInfo = PARIS) -> 
         return UNKNOWN
 
 
+def week(horaires: str, now: datetime | None = None, tz: ZoneInfo = PARIS) -> tuple[str, ...]:
+    """The opening hours of the seven days from today, Monday first, a line a day it opens: « lundi : 9 h à 12 h,
+    14 h à 17 h ». Empty when unknown or malformed; never raises (a printed list keeps them for days)."""
+    hours = parse(horaires, tz)
+    if hours is None:
+        return ()
+    today = _local(now, tz).date()
+    lines: dict[int, str] = {}
+    try:
+        for offset in range(7):
+            day = today + timedelta(days=offset)
+            start = datetime(day.year, day.month, day.day, tzinfo=tz)
+            spans = _spans(hours, start, start + timedelta(days=1))
+            if spans:
+                lines[day.weekday()] = f"{WEEKDAYS_FR[day.weekday()]} : " + ", ".join(spans)
+    except Exception:  # a library surprise on one row must not break a page
+        return ()
+    return tuple(lines[weekday] for weekday in sorted(lines))
+
+
+def _spans(hours: opening_hours.OpeningHours, start: datetime, end: datetime) -> list[str]:
+    """« 9 h à 12 h » for each opening between `start` and `end` (one day)."""
+    spans: list[str] = []
+    moment = start
+    opened = start if hours.state(start)[0] == opening_hours.State.OPEN else None
+    for _ in range(48):
+        change = hours.next_change(moment)
+        if change is None or change <= moment or change > end:
+            break
+        is_open = hours.state(change)[0] == opening_hours.State.OPEN
+        if is_open and opened is None:
+            opened = change
+        elif not is_open and opened is not None:
+            spans.append(f"{_time(opened)} à {_time(change)}")
+            opened = None
+        moment = change
+    if opened is not None:
+        spans.append(f"{_time(opened)} à minuit" if opened != start else "toute la journée")
+    return spans
+
+
 def _local(now: datetime | None, tz: ZoneInfo) -> datetime:
     if now is None:
         return datetime.now(tz)

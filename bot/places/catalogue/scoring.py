@@ -33,7 +33,11 @@ Score (additive, in points; higher first, then nearer, then id)
 Every weight is a constant below; tests pin the behaviours, not the numbers.
 
 Reasons are short French phrases for the person, most telling first, at most `MAX_REASONS` plus the distance:
-"aide aux démarches, gratuite", "ateliers en petit groupe", "à 1,2 km". They never label the person.
+what the place offers for the person's own goals first, then whether it is free and what else it offers that
+bears on them ("pour les appels vidéo et messages avec la famille", "gratuit", "aussi : ordinateurs sur
+place"); without a goal it answers, the persona's preferred service ("aide aux démarches, gratuite"); then
+"ateliers en petit groupe", "à 1,2 km" (or "à Villeurbanne" for a place placed at its commune's centre).
+They never label the person.
 Distances use an equirectangular projection at the mid latitude (error far below 0.1 % within 100 km).
 """
 
@@ -45,6 +49,24 @@ from dataclasses import dataclass
 from bot.core.slots import SlotValue
 from bot.language.personas import Persona
 from bot.places.catalogue.model import Place
+from bot.places.catalogue.phrases import (
+    A_DISTANCE,
+    ALSO_WORDS,
+    ATELIER,
+    COMPREHENSION,
+    GOAL_SERVICES,
+    GOAL_WORDS,
+    GRATUIT,
+    GRATUIT_SOUS_CONDITION,
+    HELP_WITH,
+    ITINERANT,
+    MATERIEL_SOLIDAIRE,
+    MODE_REASONS,
+    PAYANT,
+    SENIORS,
+    SERVICE_REASONS,
+)
+from bot.places.display import address_line, commune_case, distance_words, km
 
 # Beyond 50 km a place is no help to someone who finds travel hard: the bot says nothing is near and
 # proposes the callback instead.
@@ -74,66 +96,6 @@ MOBILITY_DEFAULT = 1.0
 ADAPTED_CARE = 0.75
 MAX_REASONS = 4
 
-# ----- national standard values -------------------------------------------------------------------------------
-DEMARCHES = "Aide aux démarches administratives"
-MAITRISE = "Maîtrise des outils numériques du quotidien"
-INSERTION = "Insertion professionnelle via le numérique"
-SECURITE = "Utilisation sécurisée du numérique"
-PARENTALITE = "Parentalité et éducation avec le numérique"
-LOISIRS = "Loisirs et créations numériques"
-COMPREHENSION = "Compréhension du monde numérique"
-ACCES = "Accès internet et matériel informatique"
-MATERIEL_SOLIDAIRE = "Acquisition de matériel informatique à prix solidaire"
-AUTONOMIE = "En autonomie"
-INDIVIDUEL = "Accompagnement individuel"
-ATELIER = "Dans un atelier collectif"
-A_DISTANCE = "À distance"
-ITINERANT = "Itinérant"
-SENIORS = "Seniors"
-GRATUIT = "Gratuit"
-GRATUIT_SOUS_CONDITION = "Gratuit sous condition"
-PAYANT = "Payant"
-
-# What each service helps with, in the person's words (Offer.help_with), in the standard's order.
-HELP_WITH = {
-    DEMARCHES: "démarches en ligne",
-    MAITRISE: "se servir d'un téléphone, d'une tablette ou d'un ordinateur",
-    INSERTION: "recherche d'emploi",
-    SECURITE: "se protéger des arnaques",
-    PARENTALITE: "accompagner les enfants sur internet",
-    LOISIRS: "photos, loisirs, créations",
-    COMPREHENSION: "comprendre le numérique",
-    ACCES: "accès à internet et à un ordinateur",
-    MATERIEL_SOLIDAIRE: "appareils à petit prix",
-}
-# The reason given when a service made the place chosen, and the agreement of "gratuit" with it
-# (None: never said free, e.g. buying a device at a solidarity price is not free).
-SERVICE_REASONS: dict[str, tuple[str, str | None]] = {
-    DEMARCHES: ("aide aux démarches", "gratuite"),
-    MAITRISE: ("initiation au téléphone et à l'ordinateur", "gratuite"),
-    INSERTION: ("aide à la recherche d'emploi", "gratuite"),
-    SECURITE: ("conseils contre les arnaques", "gratuits"),
-    PARENTALITE: ("aide pour les enfants et internet", "gratuite"),
-    LOISIRS: ("découverte des loisirs sur internet", "gratuite"),
-    COMPREHENSION: ("découverte du monde numérique", "gratuite"),
-    ACCES: ("accès à internet et à un ordinateur", "gratuit"),
-    MATERIEL_SOLIDAIRE: ("appareils à prix solidaire", None),
-}
-MODE_REASONS = {
-    ATELIER: "ateliers en petit groupe",
-    INDIVIDUEL: "aide individuelle",
-    AUTONOMIE: "accès libre, à son rythme",
-    A_DISTANCE: "aide à distance, sans se déplacer",
-}
-# Goals (slot `goals`) and the services that answer them.
-GOAL_SERVICES = {
-    "family_contact": (MAITRISE,),
-    "admin_procedures": (DEMARCHES,),
-    "daily_life": (MAITRISE,),
-    "leisure": (LOISIRS,),
-    "office_skills": (MAITRISE,),
-    "new_tools": (COMPREHENSION,),
-}
 VOLUNTEER_TYPES = {
     "ASSO": "association",
     "TIERS_LIEUX": "tiers-lieu",
@@ -205,9 +167,7 @@ class Entry:
         self.care = frozenset(place.prise_en_charge_specifique)
         self.volunteer = _volunteer_kind(place)
         self.workshop_helpers = ATELIER in self.modes and COMPREHENSION in self.services
-        street = ", ".join(part for part in (place.adresse.strip(), place.complement_adresse.strip()) if part)
-        town = " ".join(part for part in (place.code_postal.strip(), place.commune.strip()) if part)
-        self.address = ", ".join(part for part in (street, town) if part)
+        self.address = address_line(place.adresse, place.complement_adresse, place.code_postal, place.commune)
         # the same place published twice (two sources, two ids): same name, same spot within about 10 m
         self.same_place = (" ".join(place.nom.casefold().split()), round(lat, 4), round(lon, 4))
 
@@ -228,6 +188,7 @@ def _volunteer_kind(place: Place) -> str:
 class Context:
     """Everything a search derives from the persona and the answers, built once per search."""
 
+    goals: tuple[str, ...]  # the person's, in their order
     service_points: Mapping[str, float]
     service_rank: Mapping[str, int]
     goal_services: frozenset[str]
@@ -268,6 +229,7 @@ class Context:
             volunteer = max(volunteer, VOLUNTEER_FURTHER)
         suitable = None if persona is None else frozenset(services) | goal_services
         return cls(
+            goals=goals,
             service_points={s: 3.0 / (rank + 1) for rank, s in enumerate(services)},
             service_rank={s: rank for rank, s in enumerate(services)},
             goal_services=goal_services,
@@ -338,13 +300,11 @@ class Context:
     def reasons(self, entry: Entry, distance_km: float, widened: bool) -> tuple[str, ...]:
         found: list[str] = []
         service = self._best_service(entry)
-        if service is not None:
-            phrase, agreement = SERVICE_REASONS[service]
-            if entry.free is True and agreement:
-                phrase = f"{phrase}, {agreement}"
-            elif entry.free == "cond" and agreement:
-                phrase = f"{phrase}, {agreement} sous conditions"
-            found.append(phrase)
+        for_goals = self._for_goals(entry)
+        if for_goals:
+            found += for_goals
+        elif service is not None:
+            found.append(_service_phrase(service, entry))
         elif entry.free is True:
             found.append("gratuit")
         mode = min((m for m in entry.modes if m in self.mode_rank), key=self.mode_rank.__getitem__, default=None)
@@ -365,10 +325,34 @@ class Context:
             found.append("accompagnement adapté : " + ", ".join(c.lower() for c in care))
         if entry.seniors:
             found.append("habitué à accueillir des retraités")
-        where = _distance_words(distance_km)
+        # a place placed at its commune's centre is said to be in its commune, not at a made-up distance
+        approximate = entry.place.position_precision != "exact" and entry.place.commune.strip()
+        where = f"à {commune_case(entry.place.commune)}" if approximate else distance_words(distance_km)
         if widened:
-            where = f"{where} (rien à moins de {_km(RADII_KM[0])})"
+            where = f"{where} (rien à moins de {km(RADII_KM[0])})"
         return (*found[:MAX_REASONS], where)
+
+    def _for_goals(self, entry: Entry) -> list[str]:
+        """What the place offers for the person's own goals, at most two, each said once per service (« pour les
+        appels vidéo et messages avec la famille »), then whether it is free; [] when it answers none of them."""
+        by_service: dict[str, str] = {}
+        for goal in self.goals:
+            for service in GOAL_SERVICES.get(goal, ()):
+                if service in entry.services and goal in GOAL_WORDS and service not in by_service:
+                    by_service[service] = goal
+        said = [GOAL_WORDS[goal] for goal in list(by_service.values())[:2]]
+        if not said:
+            return []
+        if entry.free is True:
+            said.append("gratuit")
+        elif entry.free == "cond":
+            said.append("gratuit sous conditions")
+        also = [
+            words for service, words in ALSO_WORDS.items() if service in entry.services and service not in by_service
+        ]
+        if also:
+            said.append("aussi : " + ", ".join(also[:2]))
+        return said
 
     def _best_service(self, entry: Entry) -> str | None:
         ranked = [s for s in entry.services if s in self.service_rank]
@@ -386,6 +370,16 @@ class Context:
         return tuple(HELP_WITH[s] for s in ordered)
 
 
+def _service_phrase(service: str, entry: Entry) -> str:
+    """« aide aux démarches, gratuite »: the service in plain words, and whether it is free when known."""
+    phrase, agreement = SERVICE_REASONS[service]
+    if entry.free is True and agreement:
+        return f"{phrase}, {agreement}"
+    if entry.free == "cond" and agreement:
+        return f"{phrase}, {agreement} sous conditions"
+    return phrase
+
+
 def _solution_points(solutions: tuple[str, ...], solution: str, first: float, further: float) -> float:
     if not solutions or solution not in solutions:
         return 0.0
@@ -397,17 +391,3 @@ def _values(answers: Mapping[str, SlotValue], slot: str) -> tuple[str, ...]:
     if value is None:
         return ()
     return (value,) if isinstance(value, str) else tuple(value)
-
-
-def _km(value: float) -> str:
-    if value >= 10:
-        return f"{round(value):d} km"
-    return f"{value:.1f} km".replace(".", ",").replace(",0 km", " km")
-
-
-def _distance_words(distance_km: float) -> str:
-    if distance_km < 0.1:
-        return "à moins de 100 m"
-    if distance_km < 0.95:  # 0.97 km would round to "1000 m": say "1 km" instead
-        return f"à {round(distance_km * 10) * 100:d} m"
-    return f"à {_km(distance_km)}"

@@ -37,7 +37,9 @@ from bot.language.personas import Persona
 from bot.places.catalogue import hours
 from bot.places.catalogue.model import Place
 from bot.places.catalogue.scoring import RADII_KM, Context, Entry
+from bot.places.display import clean_text, commune_case
 from bot.places.offers import ResolvedLocation
+from bot.places.regions import regions_of
 
 # ----- tunables ---------------------------------------------------------------------------------------------
 NEIGHBOURHOOD_MIN = 6
@@ -158,7 +160,7 @@ class PlaceIndex:
         opening = hours.status(place.horaires, now, hours.timezone_for(place.code_postal)) if place.horaires else None
         return Offer(
             id=place.id,
-            name=place.nom,
+            name=clean_text(place.nom) or place.nom,
             distance_km=round(distance, 2),
             services=place.services,
             open_now=opening.open_now if opening else None,
@@ -170,6 +172,11 @@ class PlaceIndex:
             next_opening=opening.next_opening if opening else "",
             free=True if entry.free is True else False if entry.free is False else None,
             help_with=context.help_with(entry),
+            commune=commune_case(place.commune),
+            approximate=place.position_precision != "exact",
+            remote=entry.remote or entry.itinerant,
+            hours=place.horaires,
+            postcode=place.code_postal.strip(),
         )
 
 
@@ -206,6 +213,7 @@ class CatalogueSearch:
     def __init__(self, index: PlaceIndex, clock: Callable[[], datetime] = hours.now_paris) -> None:
         self.index = index
         self.clock = clock
+        self._regions: tuple[str, ...] | None = None
 
     async def search(
         self, location: ResolvedLocation, persona: Persona | None, answers: Mapping[str, SlotValue], limit: int
@@ -213,3 +221,8 @@ class CatalogueSearch:
         if location.latitude is None or location.longitude is None:
             return []
         return self.index.search(location.latitude, location.longitude, persona, answers, limit, self.clock())
+
+    def coverage(self) -> tuple[str, ...]:
+        if self._regions is None:
+            self._regions = regions_of((p.code_insee, p.code_postal) for p in self.index.places)
+        return self._regions

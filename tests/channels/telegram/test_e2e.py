@@ -354,3 +354,49 @@ async def test_an_update_the_database_cannot_record_is_refused_then_redelivered(
         _, data = await stored_state(bot.app.storage, 3701)
     assert data["answers"]["for_whom"] == "self"
     assert [d.status for d in server.deliveries if d.update_id == refused[0].update_id][-1] == 200
+
+
+async def test_search_elsewhere_and_keep_the_gathered_list(server: FakeTelegram, tmp_path: Path) -> None:
+    """At the results (69003): « Chercher ailleurs » asks where and shows Villeurbanne's places, every other
+    answer kept; a postcode typed at the results (38000) searches there too; « Garder la liste » then sends one
+    message gathering the three places shown (names, addresses, phones), easy to forward, and the results'
+    question comes back."""
+    settings = bot_settings(server, tmp_path / "bot.db")
+    async with running_bot(server, settings) as bot:
+        person = Person(server.user(3501, "Odette"))
+        await person.play(whole_conversation("timide")[:10])
+        assert {"elsewhere", "keep"} <= set(person.values())
+        _, before = await stored_state(bot.app.storage, 3501)
+
+        await person.say("value:elsewhere")
+        assert person.user.last is not None
+        assert "Où voulez-vous chercher" in (person.user.last.text or "")
+        mark = len(person.user.messages)
+        await person.say("Villeurbanne")
+        shown = outgoing_texts(person)[mark:]
+        assert any("69100 Villeurbanne" in text for text in shown), shown
+        assert any(text.startswith("Voici 3 lieux") for text in shown), shown
+        state, data = await stored_state(bot.app.storage, 3501)
+        assert state == "proposition"
+        assert data["answers"]["location"] == "Villeurbanne"
+        kept = {slot: value for slot, value in data["answers"].items() if slot != "location"}
+        assert kept == {slot: value for slot, value in before["answers"].items() if slot != "location"}
+
+        mark = len(person.user.messages)
+        await person.say("38000")
+        grenoble = outgoing_texts(person)[mark:]
+        assert any("38000 Grenoble" in text for text in grenoble), grenoble
+
+        mark = len(person.user.messages)
+        await person.say("value:keep")
+        new = outgoing_texts(person)[mark:]
+        gathered = [text for text in new if text.startswith("Les lieux d'aide au numérique que je vous ai montrés")]
+        assert len(gathered) == 1, new
+        assert gathered[0].count("📍") == 3
+        assert "38000 Grenoble" in gathered[0]
+        assert "+33" not in gathered[0]
+        assert "Villeurbanne" not in gathered[0]  # the list is of the places of the search in force
+        state, _ = await stored_state(bot.app.storage, 3501)
+        assert state == "proposition"
+        assert "keep" in person.values()
+    assert server.unanswered_callback_queries() == []

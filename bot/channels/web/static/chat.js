@@ -112,7 +112,19 @@
     return item;
   }
 
-  function setStatus(text) {
+  // « Garder la liste »: the printable list opens in its own tab, the conversation stays where it is.
+  function addListLink(item, link) {
+    const open = element("a", "button", link.label);
+    open.href = link.url;
+    open.target = "_blank";
+    open.rel = "noopener";
+    open.appendChild(element("span", "visually-hidden", TEXTS.newWindow));
+    const actions = element("div", "offer-actions");
+    actions.appendChild(open);
+    item.appendChild(actions);
+  }
+
+    function setStatus(text) {
     status.textContent = text || "";
   }
 
@@ -137,6 +149,7 @@
       const nodes = reply.offers.length
         ? reply.offers.map(function (offer) { return addOffer(reply, offer); })
         : [addMessage("bot", reply.text)];
+      if (reply.list_link) addListLink(nodes[0], reply.list_link);
       first = first || nodes[0];
     });
     question = turn.question;
