@@ -222,7 +222,10 @@ class Dialogue:
                 case o.RecordCallback(request, consent):
                     row = self.writes.create_callback(request)
                     self.callback = CallbackRef(row.id, row.queue, row.status)
-                    self.conversation = c.recorded(row.id, consent)
+                    called = (
+                        request.contact if c.answers.get("for_whom") == "relative" else None
+                    )  # later texts speak of them
+                    self.conversation = c.recorded(row.id, consent, called)
                 case o.Accept():
                     self.conversation = c.accepted(now())
                 case o.Informed(replies, notice):

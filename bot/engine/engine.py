@@ -133,7 +133,9 @@ class Engine:
             await tx.add_misunderstood(writes.misunderstood)
             if writes.cancel:
                 done = "callback_cancelled" if cancelled else "callback_none_open"
-                turn = replace(turn, replies=(Reply(bundle.flow.messages[done].pick(None)), *turn.replies))
+                turn = replace(
+                    turn, replies=(Reply(dialogue.label(done)), *turn.replies)
+                )  # of whoever was to be called
             if writes.forget:
                 await tx.forget(record.key)
             else:

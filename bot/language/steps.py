@@ -40,12 +40,15 @@ def parse_wording(raw: Any, where: str, line: int, out: Collector) -> Wording | 
         if bad or "self" not in raw:
             out.add(
                 raw.line,
-                f"{where} : un texte à deux versions s'écrit avec `self:` (et peut avoir `relative:`), "
+                f"{where} : un texte à plusieurs versions s'écrit avec `self:` (et peut avoir `relative:`, "
+                "`person_called:`), "
                 f"pas {listing(sorted(bad)) if bad else '`relative:` seul'}",
             )
             return None
         if not all(isinstance(v, str) and v.strip() for v in raw.values()):
-            out.add(raw.line, f"{where} : chaque version (`self`, `relative`) doit être un texte non vide")
+            out.add(
+                raw.line, f"{where} : chaque version (`self`, `relative`, `person_called`) doit être un texte non vide"
+            )
             return None
         return Wording({k: str(v).strip() for k, v in raw.items()}, raw.line)
     out.add(line, f"{where} : un texte est attendu, ou ses deux versions `self:` et `relative:`")
