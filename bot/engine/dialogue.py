@@ -312,7 +312,7 @@ class Dialogue:
             elif step.action == "classify":
                 persona = self.bundle.personas.classify(self.conversation.answers)
                 self.conversation = dataclasses.replace(self.conversation, persona=persona)
-                self.say(self.bundle.personas.personas[persona.id].message)
+                self.say(self.bundle.personas.personas[persona.id].message.said(self.conversation.answers))
             elif step.action == "show_offers":
                 await self.apply(await self.places.show_offers(self.view()))
             elif step.action == "request_callback":
