@@ -106,7 +106,7 @@ async def test_no_device_and_je_ne_sais_pas_claims_no_wish(memory_engine: Engine
             "value:unknown",
             "value:70_79",
             "value:no",
-        ]  # fmt: skip
+        ]
     )
     result = next(t for t in turns if t.persona is not None)
     said = "\n".join(r.text for r in result.replies)
@@ -128,7 +128,7 @@ async def test_a_smartphone_with_internet_at_home_is_offered_no_device(memory_en
             "value:curious",
             "value:money",
             "value:60_69",
-        ]  # fmt: skip
+        ]
     )
     result = next(t for t in turns if t.persona is not None)
     said = "\n".join(r.text for r in result.replies)
