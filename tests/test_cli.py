@@ -219,6 +219,20 @@ ANSWERS: dict[str, list[str]] = {
         "value:none",
     ],
 }
+# A relative's answers up to the callback's consent (the place typed, the callback accepted).
+RELATIVE_PATH = [
+    "value:family_contact",
+    "value:smartphone",
+    "value:rarely",
+    "value:yes",
+    "value:unsure",
+    "value:confidence",
+    "value:70_79",
+    "value:difficult",
+    "69003",
+    "value:yes",
+    "value:yes",
+]
 SCRIPT: list[tuple[str, list[str | bytes]]] = [
     # A whole conversation: timide, a shared location, then a callback request.
     (
@@ -235,6 +249,16 @@ SCRIPT: list[tuple[str, list[str | bytes]]] = [
             "value:morning",
         ],
     ),
+    # The last question after the callback: a rating, then a word.
+    ("feedback", ["value:yes", "bien expliqué, merci"]),
+    # A relative, for a mother then for a father, who has the person themselves called back.
+    *[
+        (
+            f"relative_{gender}",
+            ["/start", opening, *RELATIVE_PATH, "value:person", "06 12 34 56 78", "value:any", "value:skip"],
+        )
+        for gender, opening in (("f", "c'est pour ma mère"), ("m", "c'est pour mon père"))
+    ],
     # Malformed lines on the first question, then a normal answer still works.
     (
         "malformed",
@@ -255,7 +279,7 @@ SCRIPT: list[tuple[str, list[str | bytes]]] = [
     ),
     # One conversation per persona, each after /start; the last one goes on to the end without a callback.
     *[(persona, ["/start", *ANSWERS[persona]]) for persona in PERSONA_IDS],
-    ("end", ["value:easy", "64230", "value:no"]),
+    ("end", ["value:easy", "64230", "value:no", "value:skip"]),
 ]
 
 
@@ -376,7 +400,8 @@ def test_jsonl_location_line_answers_the_location_question(transcript: Transcrip
 
 
 def test_jsonl_callback_object_on_the_turn_it_is_recorded(transcript: Transcript) -> None:
-    """The callback is {id, queue, status: "new"} on the turn it is recorded, null before; that turn ends."""
+    """The callback is {id, queue, status: "new"} on the turn it is recorded, null before; that turn asks the last
+    question (« utile ? »), whose answers end the conversation."""
     turns = transcript.segment("callback")
     assert all(t.reply["callback"] is None for t in turns[:-1])
     final = turns[-1].reply
@@ -388,15 +413,44 @@ def test_jsonl_callback_object_on_the_turn_it_is_recorded(transcript: Transcript
     assert callback["id"]
     assert isinstance(callback["queue"], str)
     assert callback["queue"]
-    assert final["done"] is True
-    assert final["buttons"] == []
+    assert final["done"] is False
+    assert (final["state"], final["slot"]) == ("utile", None)
+    assert [b["value"] for b in final["buttons"]] == ["yes", "some", "no", "skip"]
+    assert "est-ce que cette conversation vous a été utile ?" in final["text"]
     assert all(t.reply["done"] is False for t in turns[:-1])
+    rated, worded = (t.reply for t in transcript.segment("feedback"))
+    assert (rated["state"], rated["done"], [b["value"] for b in rated["buttons"]]) == ("un_mot", False, ["skip"])
+    assert (worded["state"], worded["done"], worded["buttons"]) == ("ended", True, [])
+    assert "Merci d'avoir pris ce temps" in worded["text"]
+
+
+def test_jsonl_a_relative_reads_votre_proche_and_who_is_asked_before_the_number(transcript: Transcript) -> None:
+    """For a mother and for a father, the same words: questions and buttons speak of « votre proche », who to call
+    comes before the number, and once « Mon proche directement » is chosen, the number, the moment and the
+    confirmation speak of them."""
+    mother, father = (transcript.segment(f"relative_{g}") for g in ("f", "m"))
+    assert [t.reply["text"] for t in mother[1:]] == [t.reply["text"] for t in father[1:]]
+    assert [t.reply["buttons"] for t in mother] == [t.reply["buttons"] for t in father]
+    attitude = next(t.reply for t in mother if t.reply["state"] == "attitude")
+    assert attitude["text"].endswith("Et qu'est-ce que votre proche pense d'internet ?")
+    labels = {b["value"]: b["label"] for b in attitude["buttons"]}
+    assert (labels["refuses"], labels["unsure"]) == ("Mon proche n'en veut pas", "Mon proche manque d'assurance")
+    states = [t.reply["state"] for t in mother]
+    assert states.index("rappel.who") + 1 == states.index("rappel.phone")
+    phone = mother[states.index("rappel.phone")].reply
+    assert phone["text"].endswith("À quel numéro peut-on appeler votre proche ?")
+    done = mother[-2].reply
+    assert done["callback"] is not None
+    assert "une personne appellera votre proche (peu importe)" in done["text"]
+    assert "vous appellera" not in done["text"]
+    assert mother[-1].reply["done"] is True
 
 
 def test_jsonl_done_only_on_the_last_turn(transcript: Transcript) -> None:
-    """A conversation declining the callback ends with `done: true` on its last turn, false before."""
+    """A conversation declining the callback ends with `done: true` on its last turn (once the last question is
+    passed), false before."""
     end = transcript.segment("end")
-    assert [e.reply["done"] for e in end] == [False, False, True]
+    assert [e.reply["done"] for e in end] == [False, False, False, True]
     assert end[1].reply["state"] == "proposition"
     assert end[1].reply["slot"] is None
     assert end[-1].reply["callback"] is None
@@ -507,10 +561,26 @@ def test_human_chat_numbers_pick_buttons(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-HELP_COMMANDS = [[], ["run"], ["chat"], ["flows"], ["flows", "check"], ["flows", "test"], ["flows", "graph"],
-                 ["flows", "misunderstood"],
-                 ["catalogue"], ["catalogue", "import"], ["catalogue", "stats"], ["catalogue", "search"], ["geo"],
-                 ["geo", "locate"], ["purge"], ["keys"], ["keys", "generate"], ["keys", "rotate"]]
+HELP_COMMANDS = [
+    [],
+    ["run"],
+    ["chat"],
+    ["flows"],
+    ["flows", "check"],
+    ["flows", "test"],
+    ["flows", "graph"],
+    ["flows", "misunderstood"],
+    ["catalogue"],
+    ["catalogue", "import"],
+    ["catalogue", "stats"],
+    ["catalogue", "search"],
+    ["geo"],
+    ["geo", "locate"],
+    ["purge"],
+    ["keys"],
+    ["keys", "generate"],
+    ["keys", "rotate"],
+]
 
 
 @pytest.mark.slow

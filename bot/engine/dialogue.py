@@ -34,7 +34,7 @@ from bot.engine.view import View
 from bot.language.flows import Choice, Step, Wording
 from bot.places.offers import LocationResolver, OfferSearch
 from bot.storage import ConversationRecord
-from bot.storage.records import Misunderstood, TurnWrites
+from bot.storage.records import FeedbackAnswer, Misunderstood, TurnWrites
 
 log = logging.getLogger(__name__)
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
@@ -215,6 +215,8 @@ class Dialogue:
                     # masked by the sub-dialogue, never linked to the conversation: what coordinators read
                     answer = Misunderstood(self.flow.name, self.flow.version, question, text, kind)
                     self.writes.note_misunderstood(answer)
+                case o.Rated(rating, word):  # anonymous: the flow and its version, never the conversation
+                    self.writes.note_feedback(FeedbackAnswer(self.flow.name, self.flow.version, rating, word))
                 case o.Toggled(pending):
                     self.conversation = dataclasses.replace(c, pending=pending)
                 case o.Draft(draft):

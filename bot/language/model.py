@@ -180,6 +180,7 @@ class Step:
     action: str | None = None
     next: tuple[Rule, ...] = ()
     end: bool = False
+    feedback: str | None = None  # a menu whose answer is kept anonymously: `rating` (Oui / Un peu / Non), `word`
     # `request_callback`: per phase (consent, phone, moment, who), its buttons and what people write for them
     answers: Mapping[str, tuple[Choice, ...]] = field(default_factory=dict)
 
