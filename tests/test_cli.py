@@ -249,13 +249,11 @@ SCRIPT: list[tuple[str, list[str | bytes]]] = [
             "value:morning",
         ],
     ),
-    # The last question after the callback: a rating, then a word.
-    ("feedback", ["value:yes", "bien expliqué, merci"]),
     # A relative, for a mother then for a father, who has the person themselves called back.
     *[
         (
             f"relative_{gender}",
-            ["/start", opening, *RELATIVE_PATH, "value:person", "06 12 34 56 78", "value:any", "value:skip"],
+            ["/start", opening, *RELATIVE_PATH, "value:person", "06 12 34 56 78", "value:any"],
         )
         for gender, opening in (("f", "c'est pour ma mère"), ("m", "c'est pour mon père"))
     ],
@@ -279,7 +277,7 @@ SCRIPT: list[tuple[str, list[str | bytes]]] = [
     ),
     # One conversation per persona, each after /start; the last one goes on to the end without a callback.
     *[(persona, ["/start", *ANSWERS[persona]]) for persona in PERSONA_IDS],
-    ("end", ["value:easy", "64230", "value:no", "value:skip"]),
+    ("end", ["value:easy", "64230", "value:no"]),
 ]
 
 
@@ -400,8 +398,7 @@ def test_jsonl_location_line_answers_the_location_question(transcript: Transcrip
 
 
 def test_jsonl_callback_object_on_the_turn_it_is_recorded(transcript: Transcript) -> None:
-    """The callback is {id, queue, status: "new"} on the turn it is recorded, null before; that turn asks the last
-    question (« utile ? »), whose answers end the conversation."""
+    """The callback is {id, queue, status: "new"} on the turn it is recorded, null before; that turn ends."""
     turns = transcript.segment("callback")
     assert all(t.reply["callback"] is None for t in turns[:-1])
     final = turns[-1].reply
@@ -413,15 +410,9 @@ def test_jsonl_callback_object_on_the_turn_it_is_recorded(transcript: Transcript
     assert callback["id"]
     assert isinstance(callback["queue"], str)
     assert callback["queue"]
-    assert final["done"] is False
-    assert (final["state"], final["slot"]) == ("utile", None)
-    assert [b["value"] for b in final["buttons"]] == ["yes", "some", "no", "skip"]
-    assert "est-ce que cette conversation vous a été utile ?" in final["text"]
+    assert final["done"] is True
+    assert final["buttons"] == []
     assert all(t.reply["done"] is False for t in turns[:-1])
-    rated, worded = (t.reply for t in transcript.segment("feedback"))
-    assert (rated["state"], rated["done"], [b["value"] for b in rated["buttons"]]) == ("un_mot", False, ["skip"])
-    assert (worded["state"], worded["done"], worded["buttons"]) == ("ended", True, [])
-    assert "Merci d'avoir pris ce temps" in worded["text"]
 
 
 def test_jsonl_a_relative_reads_votre_proche_and_who_is_asked_before_the_number(transcript: Transcript) -> None:
@@ -439,18 +430,17 @@ def test_jsonl_a_relative_reads_votre_proche_and_who_is_asked_before_the_number(
     assert states.index("rappel.who") + 1 == states.index("rappel.phone")
     phone = mother[states.index("rappel.phone")].reply
     assert phone["text"].endswith("À quel numéro peut-on appeler votre proche ?")
-    done = mother[-2].reply
+    done = mother[-1].reply
     assert done["callback"] is not None
     assert "une personne appellera votre proche (peu importe)" in done["text"]
     assert "vous appellera" not in done["text"]
-    assert mother[-1].reply["done"] is True
+    assert done["done"] is True
 
 
 def test_jsonl_done_only_on_the_last_turn(transcript: Transcript) -> None:
-    """A conversation declining the callback ends with `done: true` on its last turn (once the last question is
-    passed), false before."""
+    """A conversation declining the callback ends with `done: true` on its last turn, false before."""
     end = transcript.segment("end")
-    assert [e.reply["done"] for e in end] == [False, False, False, True]
+    assert [e.reply["done"] for e in end] == [False, False, True]
     assert end[1].reply["state"] == "proposition"
     assert end[1].reply["slot"] is None
     assert end[-1].reply["callback"] is None
@@ -561,26 +551,10 @@ def test_human_chat_numbers_pick_buttons(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-HELP_COMMANDS = [
-    [],
-    ["run"],
-    ["chat"],
-    ["flows"],
-    ["flows", "check"],
-    ["flows", "test"],
-    ["flows", "graph"],
-    ["flows", "misunderstood"],
-    ["catalogue"],
-    ["catalogue", "import"],
-    ["catalogue", "stats"],
-    ["catalogue", "search"],
-    ["geo"],
-    ["geo", "locate"],
-    ["purge"],
-    ["keys"],
-    ["keys", "generate"],
-    ["keys", "rotate"],
-]
+HELP_COMMANDS = [[], ["run"], ["chat"], ["flows"], ["flows", "check"], ["flows", "test"], ["flows", "graph"],
+                 ["flows", "misunderstood"],
+                 ["catalogue"], ["catalogue", "import"], ["catalogue", "stats"], ["catalogue", "search"], ["geo"],
+                 ["geo", "locate"], ["purge"], ["keys"], ["keys", "generate"], ["keys", "rotate"]]
 
 
 @pytest.mark.slow

@@ -4,8 +4,10 @@ the optional word masked and apart from the rating; deleted by the retention pur
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -13,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, inspect, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app.root import LoadedFlow
+from bot.app.root import LoadedFlow, load_flow_with_personas
 from bot.engine.engine import Engine
 from bot.places.offers import NoCatalogue
 from bot.privacy.purge import Retention, purge
@@ -24,9 +26,40 @@ from bot.storage.tables import feedback
 from tests.conftest import Chat, every_storage_path
 
 ALEMBIC_INI = "bot/storage/alembic.ini"
+FLOWS = Path(__file__).resolve().parents[2] / "flows"
+# The last question as a coordinator adds it to the default flow: after the results (no callback).
+LAST_QUESTION = """
+  utile:
+    menu: "Une dernière question : est-ce que cette conversation vous a été utile ?"
+    feedback: rating
+    choices:
+      - {value: "yes", label: Oui, goto: un_mot}
+      - {value: some, label: Un peu, goto: un_mot}
+      - {value: "no", label: Non, goto: un_mot}
+      - {value: skip, label: Passer cette question, goto: fin}
+  un_mot:
+    menu: "Merci ! Si vous le souhaitez, écrivez en quelques mots ce qui vous a aidé ou ce qui manquait."
+    feedback: word
+    choices:
+      - {value: skip, label: Non merci, synonyms: [non merci, non, rien], goto: fin}
+
+  fin:"""
 # Up to the end of the results, then no callback: the last question comes next.
 TO_LAST_QUESTION = ["bonjour", "value:self", "value:admin_procedures", "value:computer", "value:daily",
                     "value:advanced", "value:pragmatic", "value:none", "value:easy", "33000", "value:no"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def with_last_question(tmp_path_factory: pytest.TempPathFactory) -> LoadedFlow:
+    """The shipped flow with the last question after « Non merci » to the callback offer."""
+    folder = tmp_path_factory.mktemp("flow")
+    for name in ("messages.yaml", "personas.yaml"):
+        shutil.copy(FLOWS / name, folder / name)
+    source = (FLOWS / "orientation.yaml").read_text(encoding="utf-8")
+    offer, callback = source.index("  proposition:"), source.index("  rappel:")
+    source = source[:offer] + source[offer:callback].replace("goto: fin", "goto: utile") + source[callback:]
+    (folder / "orientation.yaml").write_text(source.replace("\n  fin:", LAST_QUESTION, 1), encoding="utf-8")
+    return load_flow_with_personas(folder / "orientation.yaml")
 
 
 @pytest.fixture
@@ -84,13 +117,16 @@ async def test_the_purge_deletes_answers_past_the_conversations_period(storage: 
 
 
 @pytest.mark.parametrize("backend", ["sqlite-fast", "sqlite-core", "memory"])
-async def test_the_last_question_is_stored_anonymously(backend: str, loaded: LoadedFlow, sqlite_url: str) -> None:
+async def test_the_last_question_is_stored_anonymously(
+    backend: str, with_last_question: LoadedFlow, sqlite_url: str
+) -> None:
     """After the results, « Un peu » then a word with a phone number and a first name: the rating and the masked word
     are stored with the flow's version, and neither the conversation key nor the number is anywhere in the table."""
     storage: Storage | MemoryStorage = (
         MemoryStorage() if backend == "memory" else await Storage.open(sqlite_url, fast_sqlite=backend == "sqlite-fast")
     )
     try:
+        loaded = with_last_question
         engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue())
         await engine.start()
         chat = Chat(engine, "telegram:987654321")
@@ -116,11 +152,18 @@ async def test_the_last_question_is_stored_anonymously(backend: str, loaded: Loa
         await storage.close()
 
 
-async def test_skipping_the_last_question_stores_nothing(memory_engine: Engine) -> None:
-    """« Passer cette question »: the conversation ends and nothing is kept."""
-    turns = await Chat(memory_engine, "test:skip").script([*TO_LAST_QUESTION, "value:skip"])
-    assert turns[-1].done
-    assert await memory_engine.storage.feedback() == []  # type: ignore[attr-defined]
+async def test_skipping_the_last_question_stores_nothing(with_last_question: LoadedFlow) -> None:
+    """« Passer cette question », or « non » to the word: the conversation ends, and only a rating given is kept."""
+    storage = MemoryStorage()
+    engine = Engine(with_last_question.flow, with_last_question.personas, storage, NoCatalogue())
+    await engine.start()
+    skipped = await Chat(engine, "test:skip").script([*TO_LAST_QUESTION, "value:skip"])
+    assert skipped[-2].state == "utile"
+    assert skipped[-1].done
+    assert await storage.feedback() == []
+    rated = await Chat(engine, "test:no-word").script([*TO_LAST_QUESTION, "oui", "non"])
+    assert [t.state for t in rated[-2:]] == ["un_mot", "ended"]
+    assert [(r.rating, r.word) for r in await storage.feedback()] == [("yes", None)]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
