@@ -219,6 +219,20 @@ ANSWERS: dict[str, list[str]] = {
         "value:none",
     ],
 }
+# A relative's answers up to the callback's consent (the place typed, the callback accepted).
+RELATIVE_PATH = [
+    "value:family_contact",
+    "value:smartphone",
+    "value:rarely",
+    "value:yes",
+    "value:unsure",
+    "value:confidence",
+    "value:70_79",
+    "value:difficult",
+    "69003",
+    "value:yes",
+    "value:yes",
+]
 SCRIPT: list[tuple[str, list[str | bytes]]] = [
     # A whole conversation: timide, a shared location, then a callback request.
     (
@@ -235,6 +249,14 @@ SCRIPT: list[tuple[str, list[str | bytes]]] = [
             "value:morning",
         ],
     ),
+    # A relative, for a mother then for a father, who has the person themselves called back.
+    *[
+        (
+            f"relative_{gender}",
+            ["/start", opening, *RELATIVE_PATH, "value:person", "06 12 34 56 78", "value:any"],
+        )
+        for gender, opening in (("f", "c'est pour ma mère"), ("m", "c'est pour mon père"))
+    ],
     # Malformed lines on the first question, then a normal answer still works.
     (
         "malformed",
@@ -391,6 +413,28 @@ def test_jsonl_callback_object_on_the_turn_it_is_recorded(transcript: Transcript
     assert final["done"] is True
     assert final["buttons"] == []
     assert all(t.reply["done"] is False for t in turns[:-1])
+
+
+def test_jsonl_a_relative_reads_votre_proche_and_who_is_asked_before_the_number(transcript: Transcript) -> None:
+    """For a mother and for a father, the same words: questions and buttons speak of « votre proche », who to call
+    comes before the number, and once « Mon proche directement » is chosen, the number, the moment and the
+    confirmation speak of them."""
+    mother, father = (transcript.segment(f"relative_{g}") for g in ("f", "m"))
+    assert [t.reply["text"] for t in mother[1:]] == [t.reply["text"] for t in father[1:]]
+    assert [t.reply["buttons"] for t in mother] == [t.reply["buttons"] for t in father]
+    attitude = next(t.reply for t in mother if t.reply["state"] == "attitude")
+    assert attitude["text"].endswith("Et qu'est-ce que votre proche pense d'internet ?")
+    labels = {b["value"]: b["label"] for b in attitude["buttons"]}
+    assert (labels["refuses"], labels["unsure"]) == ("Mon proche n'en veut pas", "Mon proche manque d'assurance")
+    states = [t.reply["state"] for t in mother]
+    assert states.index("rappel.who") + 1 == states.index("rappel.phone")
+    phone = mother[states.index("rappel.phone")].reply
+    assert phone["text"].endswith("À quel numéro peut-on appeler votre proche ?")
+    done = mother[-1].reply
+    assert done["callback"] is not None
+    assert "une personne appellera votre proche (peu importe)" in done["text"]
+    assert "vous appellera" not in done["text"]
+    assert done["done"] is True
 
 
 def test_jsonl_done_only_on_the_last_turn(transcript: Transcript) -> None:

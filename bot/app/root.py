@@ -177,8 +177,8 @@ async def open_app(
         stack.push_async_callback(storage.close)
         index = PlaceIndex(await load_places(settings, sql, locations))
 
-        def texts(key: str) -> str:  # a text of the flow's messages in force
-            return files.current.flow.messages[key].pick(None)
+        def texts(key: str, for_whom: str | None = None, called: str | None = None, /) -> str:
+            return files.current.flow.messages[key].pick(for_whom, called)  # a text of the flow's messages in force
 
         notifiers: list[Notifier] = [WebNotifier()]
         database = None if sql is None else Database(sql, CallbackDesk(sql, queues, texts, notifiers=notifiers))

@@ -60,7 +60,13 @@ class Notifier(Protocol):
     def committed(self, rows: list[OutgoingRow]) -> None: ...
 
 
-Texts = Callable[[str], str]  # a text of the flow's messages (flows/messages.yaml), by key
+class Texts(Protocol):
+    """A text of the flow's messages (flows/messages.yaml), by key; its variant for who wrote (`for_whom`) and who
+    is called back (`called`), when the request says so."""
+
+    def __call__(self, key: str, for_whom: str | None = None, called: str | None = None, /) -> str: ...
+
+
 Effects = Callable[[Transaction], Awaitable[None]]  # a caller's own writes, committed with the change
 
 
@@ -268,7 +274,9 @@ class CallbackDesk:
     ) -> list[tuple[Notifier, list[OutgoingRow]]]:
         assert row.conversation_key is not None
         moment = self.texts(f"moment_{row.moment}") if row.moment else ""
-        text = self.texts(key).format_map(_Blank(queue=queue.label, moment=moment[:1].lower() + moment[1:]))
+        for_whom = (row.answers or {}).get("for_whom")  # the person is told of whoever will be called
+        wording = self.texts(key, for_whom if isinstance(for_whom, str) else None, row.contact)
+        text = wording.format_map(_Blank(queue=queue.label, moment=moment[:1].lower() + moment[1:]))
         buttons = (Button(self.texts("cancel_label"), CANCEL),) if key == "callback_claimed" else ()
         return [
             (n, await n.tell_person(tx, row.conversation_key, text, buttons))

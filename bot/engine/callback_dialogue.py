@@ -1,4 +1,6 @@
-"""The callback request inside a conversation: consent, phone number, moment, who to call, then stored.
+"""The callback request inside a conversation: consent, who to call (for a relative), phone number, moment, then
+stored. Who to call comes before the number, so the relative knows whose number is asked for, and every later
+text speaks of whoever will be called.
 
 The request is staged with the turn's writes and committed with the conversation, so the confirmation the
 person reads is only returned once the request is in the database. Phases are sub-states of the
@@ -100,7 +102,10 @@ class CallbackDialogue:
         if phase == "consent":
             if value != "yes":
                 return [*self.unclear(step, phase, inbound), Missed()]
-            return [Accept(), Draft(dataclasses.replace(draft, consent_at=now())), *self.ask(view, step, "phone")]
+            draft = dataclasses.replace(draft, consent_at=now())
+            if view.conversation.answers.get("for_whom") == "relative":
+                return [Accept(), Draft(draft), *self.ask(view, step, "who")]
+            return [Accept(), Draft(dataclasses.replace(draft, contact="person")), *self.ask(view, step, "phone")]
         if phase == "phone":
             phone = parse_phone(inbound.text) if inbound.kind in (InboundKind.TEXT, InboundKind.CONTACT) else None
             if phone is None:
@@ -108,12 +113,17 @@ class CallbackDialogue:
             return [Draft(dataclasses.replace(draft, phone=phone)), *self.ask(view, step, "moment")]
         if value is None:
             return [*self.unclear(step, phase, inbound), Missed()]
-        if phase == "moment":
-            draft = dataclasses.replace(draft, moment=value)
-            if view.conversation.answers.get("for_whom") == "relative":
-                return [Draft(draft), *self.ask(view, step, "who")]
-            return self.record(view, step, dataclasses.replace(draft, contact="person"), inbound)
-        return self.record(view, step, dataclasses.replace(draft, contact=value), inbound)
+        if phase == "who":
+            return self.following(view, step, dataclasses.replace(draft, contact=value), inbound)
+        return self.record(view, step, dataclasses.replace(draft, moment=value), inbound)
+
+    def following(self, view: View, step: Step, draft: CallbackDraft, inbound: Inbound) -> list[Outcome]:
+        """After who to call: the number, unless a draft begun before who was asked first holds it already."""
+        if draft.phone is None:
+            return [Draft(draft), *self.ask(view, step, "phone")]
+        if draft.moment is None:
+            return [Draft(draft), *self.ask(view, step, "moment")]
+        return self.record(view, step, draft, inbound)
 
     def unclear(self, step: Step, phase: str, inbound: Inbound) -> list[Outcome]:
         """A typed answer not understood, kept masked for the coordinators (never a number: not this phase)."""
@@ -125,10 +135,13 @@ class CallbackDialogue:
         return [Move(f"{step.id}.{phase}"), self.prompt(view, phase)]
 
     def record(self, view: View, step: Step, draft: CallbackDraft, inbound: Inbound) -> list[Outcome]:
+        if draft.contact is None and view.conversation.answers.get("for_whom") != "relative":
+            draft = dataclasses.replace(draft, contact="person")  # a draft stored before who was settled first
         if draft.consent_at is None or draft.phone is None or draft.moment is None or draft.contact is None:
             # A number that no longer decrypts (its key was dropped) is left out when the conversation is read:
             # the question it answered is asked again.
-            return [Draft(draft), *self.ask(view, step, "consent" if draft.consent_at is None else "phone")]
+            phase = "consent" if draft.consent_at is None else "who" if draft.contact is None else "phone"
+            return [Draft(draft), *self.ask(view, step, phase)]
         conversation = view.conversation
         answers = {k: v for k, v in conversation.answers.items() if v not in (UNKNOWN, [UNKNOWN])}
         queue = self.queues.route(self.where(conversation))  # the team covering where the person is

@@ -107,6 +107,7 @@ class Conversation:
     position: ResolvedLocation | None = None  # where the person is, resolved when they answered
     offers: OffersCursor = OffersCursor()
     callbacks: tuple[str, ...] = ()  # ids of the callback requests made in this conversation
+    called: str | None = None  # who the last request calls back (`person`, `relative`): later texts speak of them
     privacy: PrivacyRecord = PrivacyRecord()
     unknown: Mapping[str, Any] = field(default_factory=dict)  # keys another version wrote: kept as read
 
@@ -141,13 +142,14 @@ class Conversation:
             return self
         return self.noticed(dataclasses.replace(notice, accepted_at=at))
 
-    def recorded(self, callback_id: str, consent: Consent) -> Conversation:
+    def recorded(self, callback_id: str, consent: Consent, called: str | None = None) -> Conversation:
         """A callback request was made from the draft: the draft is done with, the consent kept for /mesdonnees."""
         consents = {**self.privacy.consents, callback_id: consent}
         return dataclasses.replace(
             self,
             draft=None,
             callbacks=(*self.callbacks, callback_id),
+            called=called or self.called,
             privacy=dataclasses.replace(self.privacy, consents=consents),
         )
 
@@ -188,6 +190,7 @@ class Conversation:
                 tuple(data.get("offers") or ()),
             ),
             callbacks=tuple(data.get("callbacks") or ()),
+            called=str(data["called"]) if data.get("called") in ("person", "relative") else None,
             privacy=_privacy(privacy) if isinstance(privacy, dict) else PrivacyRecord(),
             unknown={k: v for k, v in data.items() if k not in _KEYS},
         )
@@ -221,6 +224,8 @@ class Conversation:
             data["offers"] = list(self.offers.shown)
         if self.callbacks:
             data["callbacks"] = list(self.callbacks)
+        if self.called is not None:
+            data["called"] = self.called
         privacy = _privacy_json(self.privacy)
         if privacy:
             data["privacy"] = privacy
@@ -245,6 +250,7 @@ _KEYS = frozenset(
         "offers_exhausted",
         "offers",
         "callbacks",
+        "called",
         "privacy",
     }
 )

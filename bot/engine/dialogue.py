@@ -1,9 +1,8 @@
 """One turn of one conversation: understand the inbound, move through the flow, say what follows.
 
-A Dialogue is built per message around the stored conversation and thrown away after; the engine owns locking,
-the transaction and the conversion to and from what is stored. Nothing here knows about Telegram, the web or
-the terminal. The callback request, the places and privacy are sub-dialogues: they read a View of the turn and
-return outcomes, which `apply` carries out here, in one place.
+Built per message around the stored conversation, thrown away after (the engine owns locking, the transaction
+and storage); nothing here knows Telegram, the web or the terminal. Sub-dialogues (callback, places, privacy) read
+a View of the turn and return outcomes, which `apply` carries out here, in one place.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from bot.engine.view import View
 from bot.language.flows import Choice, Step, Wording
 from bot.places.offers import LocationResolver, OfferSearch
 from bot.storage import ConversationRecord
-from bot.storage.records import Misunderstood, TurnWrites
+from bot.storage.records import FeedbackAnswer, Misunderstood, TurnWrites
 
 log = logging.getLogger(__name__)
 MAX_MOVES = 64  # a flow that says things in a circle without ever asking is a bug: stop, don't hang
@@ -219,6 +218,8 @@ class Dialogue:
                     # masked by the sub-dialogue, never linked to the conversation: what coordinators read
                     answer = Misunderstood(self.flow.name, self.flow.version, question, text, kind)
                     self.writes.note_misunderstood(answer)
+                case o.Rated(rating, word):  # anonymous: the flow and its version, never the conversation
+                    self.writes.note_feedback(FeedbackAnswer(self.flow.name, self.flow.version, rating, word))
                 case o.Toggled(pending):
                     self.conversation = dataclasses.replace(c, pending=pending)
                 case o.Draft(draft):
@@ -226,7 +227,8 @@ class Dialogue:
                 case o.RecordCallback(request, consent):
                     row = self.writes.create_callback(request)
                     self.callback = CallbackRef(row.id, row.queue, row.status)
-                    self.conversation = c.recorded(row.id, consent)
+                    called = request.contact if c.answers.get("for_whom") == "relative" else None  # texts say so
+                    self.conversation = c.recorded(row.id, consent, called)
                 case o.Accept():
                     self.conversation = c.accepted(now())
                 case o.Informed(replies, notice):
@@ -314,7 +316,7 @@ class Dialogue:
             elif step.action == "classify":
                 persona = self.bundle.personas.classify(self.conversation.answers)
                 self.conversation = dataclasses.replace(self.conversation, persona=persona)
-                self.say(self.bundle.personas.personas[persona.id].message)
+                self.say(self.bundle.personas.personas[persona.id].message.said(self.conversation.answers))
             elif step.action in ("show_offers", "keep_list"):
                 await self.apply(await self.places.act(step.action, self.view()))
             elif step.action == "request_callback":

@@ -131,9 +131,12 @@ class Engine:
             created = [await tx.create_callback(new, callback_id) for callback_id, new in writes.callbacks]
             cancelled = await tx.cancel_open_callbacks(record.key) if writes.cancel or writes.forget else []
             await tx.add_misunderstood(writes.misunderstood)
+            await tx.add_feedback(writes.feedback)
             if writes.cancel:
                 done = "callback_cancelled" if cancelled else "callback_none_open"
-                turn = replace(turn, replies=(Reply(bundle.flow.messages[done].pick(None)), *turn.replies))
+                turn = replace(
+                    turn, replies=(Reply(dialogue.label(done)), *turn.replies)
+                )  # of whoever was to be called
             if writes.forget:
                 await tx.forget(record.key)
             else:

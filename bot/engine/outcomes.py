@@ -145,6 +145,15 @@ class Unclear:
 
 
 @dataclass(frozen=True, slots=True)
+class Rated:
+    """The last question answered (« Est-ce que cette conversation vous a été utile ? »): a rating, or the optional
+    word after it (already masked), kept for the coordinators with nothing that identifies the person."""
+
+    rating: str | None
+    word: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Draft:
     """The callback request being asked for, as it stands (None: dropped, nothing kept)."""
 
@@ -212,7 +221,8 @@ class Offered:
 
 
 Outcome = (
-    Say
+    Rated
+    | Say
     | Send
     | Ask
     | Missed

@@ -17,7 +17,7 @@ from bot.core.text import normalise, parse_coordinates
 from bot.engine.bundle import FlowBundle
 from bot.engine.conversation import Conversation, Guess
 from bot.engine.inbound import CONFIRM_WORDS, button_value, exclusive_clean, is_empty, parse_input, toggle
-from bot.engine.outcomes import Guessed, Missed, Next, Outcome, Prompt, Say, Send, Store, Toggled, Unclear
+from bot.engine.outcomes import Guessed, Missed, Next, Outcome, Prompt, Rated, Say, Send, Store, Toggled, Unclear
 from bot.engine.view import View
 from bot.language.model import Step
 from bot.understanding.analysis import read as read_text
@@ -74,12 +74,17 @@ class QuestionDialogue:
         value = button_value(inbound)
         if value is None and inbound.kind is InboundKind.TEXT:
             understood = self.read(view, step, inbound.text)
+            if step.feedback == "word" and not understood.sure and not is_empty(inbound):
+                # the optional word: kept masked, then on as the first button goes (« Non merci »)
+                return [Rated(None, kept(inbound.text)), Next(step, step.choices[0])]
             if understood.level == "doubt":
                 return self.doubt(view, step, understood, inbound.text)
             value = understood.values[0] if understood.sure else None
         choice = next((c for c in step.choices if c.value == value), None)
         if choice is None:
             return self.missed(step, inbound)
+        if step.feedback == "rating" and choice.value != "skip":
+            return [Rated(choice.value, None), Next(step, choice)]
         return [Next(step, choice)]
 
     def answer_question(self, view: View, step: Step, inbound: Inbound) -> list[Outcome]:

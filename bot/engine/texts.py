@@ -15,22 +15,25 @@ class Texts:
         self.flow = flow
         self.personas = personas
         self.variables = variables  # the operator's settings in words (retention periods), when a text needs them
-        self._values: dict[tuple[str | None, str | None], dict[str, object]] = {}  # per speaker and persona
+        # per speaker, who is called back, and persona
+        self._values: dict[tuple[str | None, str | None, str | None], dict[str, object]] = {}
 
     def render(self, wording: Wording, conversation: Conversation, **extra: object) -> str:
         for_whom = conversation.answers.get("for_whom")
         who = for_whom if isinstance(for_whom, str) else None
-        text = wording.pick(who)
+        draft = conversation.draft
+        called = draft.contact if draft is not None and draft.contact else conversation.called
+        text = wording.pick(who, called)
         if "{" not in text:
             return text  # most labels: nothing to fill in
         persona_id = conversation.persona.id if conversation.persona else None
-        values = self._values.get((who, persona_id))
+        values = self._values.get((who, called, persona_id))
         if values is None:
-            values = {**self.variables(), **{name: w.pick(who) for name, w in self.flow.variables.items()}}
+            values = {**self.variables(), **{name: w.pick(who, called) for name, w in self.flow.variables.items()}}
             found = self.personas.personas.get(persona_id) if persona_id else None
             if found is not None:
                 values["persona_title"] = found.title
-            self._values[(who, persona_id)] = values
+            self._values[(who, called, persona_id)] = values
         return text.format_map(_Blank({**values, **extra}))
 
     def label(self, key: str, conversation: Conversation) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import string
 from collections.abc import Iterable
 
@@ -89,6 +90,32 @@ def check_graph(flow: Flow, data: LineDict, out: Collector) -> None:
                 step.line,
                 f"étape `{step.id}` : aucune étape n'y mène depuis `{flow.start}` ; reliez-la (`next` ou `goto`) "
                 "ou supprimez-la",
+            )
+
+
+# A label speaking as the one who writes: « je », « j' », « me », « m' », « moi », « mon », « ma », « mes ».
+FIRST_PERSON = re.compile(r"(?<![\w])(?:[jm]['’]|(?:je|me|moi|mon|ma|mes)(?![\w]))", re.IGNORECASE)
+
+
+def check_relative_labels(flow: Flow, out: Collector) -> None:
+    """A question worded apart for a relative must not leave its buttons in the first person: the relative would
+    press « Ce n'est pas pour moi » about someone else."""
+    for step in flow.steps.values():
+        if step.text is None or "relative" not in step.text.variants:
+            continue
+        for choice in step.choices:
+            label = choice.label
+            if "relative" in label.variants:
+                continue
+            said = FIRST_PERSON.search(label.variants.get("self", ""))
+            if said is None:
+                continue
+            out.add(
+                label.line or choice.line,
+                f"étape `{step.id}`, bouton `{choice.value}` : la question a une version pour un proche "
+                f"(`relative:`), mais ce bouton parle à la première personne (« {label.variants['self']} », "
+                f"d'après « {said.group(0)} ») ; écrivez son `label:` en deux versions, `self:` et `relative:` "
+                "(par exemple « Mon proche … »), ou reformulez-le sans « je », « moi », « mon »…",
             )
 
 

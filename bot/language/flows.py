@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.errors import FlowError, Problem
 from bot.language.callback_answers import with_labels
-from bot.language.checks import Collector, check_graph, check_texts, unknown_key
+from bot.language.checks import Collector, check_graph, check_relative_labels, check_texts, unknown_key
 from bot.language.model import (
     ACTIONS,
     REQUIRED_MESSAGES,
@@ -182,6 +182,7 @@ def parse_flow(
     )
     check_graph(flow, data, out)
     check_texts(flow, out)
+    check_relative_labels(flow, out)
     if out.problems:
         raise FlowError(sorted(out.problems, key=lambda p: (p.file, p.line)))
     return flow

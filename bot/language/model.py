@@ -8,7 +8,9 @@ from typing import Literal
 
 StepKind = Literal["say", "ask", "menu", "action"]
 ACTIONS = ("classify", "show_offers", "keep_list", "request_callback")
-VARIANTS = ("self", "relative")  # wording variants, chosen by the for_whom slot
+# Wording variants: `self` (the person writes for themselves), `relative` (someone writes for a relative), and
+# `person_called`: a relative writes and chose that the person themselves be called back (« votre proche »).
+VARIANTS = ("self", "relative", "person_called")
 
 # Variables filled at run time, usable in any text besides the flow's own `variables`.
 RUNTIME_VARIABLES = frozenset(
@@ -138,9 +140,14 @@ class Wording:
     variants: Mapping[str, str]
     line: int
 
-    def pick(self, for_whom: str | None) -> str:
-        if for_whom == "relative" and "relative" in self.variants:
-            return self.variants["relative"]
+    def pick(self, for_whom: str | None, called: str | None = None) -> str:
+        """The variant for who writes (`for_whom`) and, for a relative, who will be called back (`called`:
+        `person` or `relative`, None before it is known)."""
+        if for_whom == "relative":
+            if called == "person" and "person_called" in self.variants:
+                return self.variants["person_called"]
+            if "relative" in self.variants:
+                return self.variants["relative"]
         return self.variants.get("self") or next(iter(self.variants.values()))
 
 
@@ -184,6 +191,7 @@ class Step:
     action: str | None = None
     next: tuple[Rule, ...] = ()
     end: bool = False
+    feedback: str | None = None  # a menu whose answer is kept anonymously: `rating` (Oui / Un peu / Non), `word`
     # `request_callback`: per phase (consent, phone, moment, who), its buttons and what people write for them
     answers: Mapping[str, tuple[Choice, ...]] = field(default_factory=dict)
 

@@ -17,7 +17,8 @@ from bot.core.errors import FlowError, Problem
 from bot.core.messages import PersonaResult
 from bot.core.slots import SLOTS, UNKNOWN, SlotValue, condition_holds
 from bot.language.checks import did_you_mean, unknown_key
-from bot.language.flows import Collector, Flow, Wording, parse_conditions, parse_wording
+from bot.language.flows import Collector, Flow, parse_conditions
+from bot.language.persona_message import PersonaMessage, parse_message
 from bot.language.standard import V1_ENUMS
 from bot.language.yamlload import LineDict, LineList, read_yaml
 
@@ -65,7 +66,7 @@ class Persona:
     description: str
     urgency: str
     solutions: tuple[str, ...]
-    message: Wording
+    message: PersonaMessage  # said after the classification, built from the answers given
     preferences: OfferPreferences
     rules: tuple[PersonaRule, ...]
     line: int
@@ -163,7 +164,7 @@ def _parse_persona(persona_id: str, raw: Any, line: int, out: Collector) -> Pers
             )
     # A missing message is reported once, above, not again as "expected a text".
     message = (
-        parse_wording(raw["message"], f"{where}, `message`", raw.line_of("message"), out) if "message" in raw else None
+        parse_message(raw["message"], f"{where}, `message`", raw.line_of("message"), out) if "message" in raw else None
     )
     rules: list[PersonaRule] = []
     raw_rules = raw.get("rules")
@@ -269,14 +270,16 @@ def check_against_flow(personas: Personas, flow: Flow) -> list[Problem]:
                 produced.add(UNKNOWN)
     problems = []
     for persona in personas.personas.values():
-        for rule in persona.rules:
-            for slot, values in rule.when.items():
+        conditions = [(rule.line, rule.when) for rule in persona.rules]
+        conditions += [(p.line, c) for p in persona.message.parts for c in (p.when, p.unless) if c]
+        for line, when in conditions:
+            for slot, values in when.items():
                 if slot not in producible:
                     if SLOTS.get(slot) is not None and set(values) != {"missing"}:
                         problems.append(
                             Problem(
                                 personas.file,
-                                rule.line,
+                                line,
                                 f"profil `{persona.id}` : aucune question du parcours `{flow.name}` ne "
                                 f"demande `{slot}` : cette règle ne peut jamais s'appliquer ; corrigez la "
                                 "condition ou retirez la règle",
@@ -287,7 +290,7 @@ def check_against_flow(personas: Personas, flow: Flow) -> list[Problem]:
                     problems.append(
                         Problem(
                             personas.file,
-                            rule.line,
+                            line,
                             f"profil `{persona.id}` : aucun bouton du parcours `{flow.name}` ne donne "
                             f"`{slot}: {value}` : cette partie de la règle ne peut jamais s'appliquer ; corrigez la "
                             "valeur ou ajoutez le bouton",

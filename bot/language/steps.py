@@ -19,12 +19,13 @@ from bot.language.yamlload import LineDict, LineList
 STEP_KEYS: dict[StepKind, set[str]] = {
     "say": {"say", "next", "end"},
     "ask": {"ask", "text", "multi", "input", "choices", "unknown", "invalid", "next"},
-    "menu": {"menu", "choices"},
+    "menu": {"menu", "choices", "feedback"},
     "action": {"action", "next", "end", "answers"},
 }
 STEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 # A button's value travels in Telegram's callback_data (64 bytes) with a short prefix (channels/telegram).
 MAX_VALUE_BYTES = 48
+FEEDBACK_RATINGS = ("yes", "some", "no")  # « Est-ce que cette conversation vous a été utile ? » Oui / Un peu / Non
 CHOICE_KEYS = {"value", "label", "synonyms", "examples", "goto", "exclusive", "numbers"}
 RULE_KEYS = {"if", "unless", "goto"}
 
@@ -40,12 +41,15 @@ def parse_wording(raw: Any, where: str, line: int, out: Collector) -> Wording | 
         if bad or "self" not in raw:
             out.add(
                 raw.line,
-                f"{where} : un texte à deux versions s'écrit avec `self:` (et peut avoir `relative:`), "
+                f"{where} : un texte à plusieurs versions s'écrit avec `self:` (et peut avoir `relative:`, "
+                "`person_called:`), "
                 f"pas {listing(sorted(bad)) if bad else '`relative:` seul'}",
             )
             return None
         if not all(isinstance(v, str) and v.strip() for v in raw.values()):
-            out.add(raw.line, f"{where} : chaque version (`self`, `relative`) doit être un texte non vide")
+            out.add(
+                raw.line, f"{where} : chaque version (`self`, `relative`, `person_called`) doit être un texte non vide"
+            )
             return None
         return Wording({k: str(v).strip() for k, v in raw.items()}, raw.line)
     out.add(line, f"{where} : un texte est attendu, ou ses deux versions `self:` et `relative:`")
@@ -115,8 +119,29 @@ def parse_step(step_id: str, raw: Any, line: int, out: Collector) -> Step | None
                     raw.line_of("choices"),
                     f"{where} : le bouton `{choice.value}` du menu a besoin d'un `goto` (l'étape où il mène)",
                 )
-        return Step(step_id, kind, raw.line, text=text, choices=tuple(choices))
+        feedback = _parse_feedback(raw, where, choices, out)
+        return Step(step_id, kind, raw.line, text=text, choices=tuple(choices), feedback=feedback)
     return _parse_ask(step_id, raw, rules, out)
+
+
+def _parse_feedback(raw: LineDict, where: str, choices: list[Choice], out: Collector) -> str | None:
+    """`feedback: rating`: the button pressed is kept (anonymously) as the answer to « utile ? », its values among
+    FEEDBACK_RATINGS and `skip`; `feedback: word`: a text typed instead of a button is kept, masked."""
+    if "feedback" not in raw:
+        return None
+    kind = raw["feedback"]
+    if kind not in ("rating", "word"):
+        out.add(raw.line_of("feedback"), f"{where} : `feedback` vaut `rating` (la note) ou `word` (un mot libre)")
+        return None
+    if kind == "rating":
+        for choice in choices:
+            if choice.value not in (*FEEDBACK_RATINGS, "skip"):
+                out.add(
+                    choice.line,
+                    f"{where} : `{choice.value}` n'est pas une note ; les boutons d'une étape `feedback: rating` "
+                    f"valent {listing((*FEEDBACK_RATINGS, 'skip'))} (`skip` : passer, rien n'est gardé)",
+                )
+    return str(kind)
 
 
 def _parse_ask(step_id: str, raw: LineDict, rules: tuple[Rule, ...], out: Collector) -> Step:

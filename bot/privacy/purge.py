@@ -38,6 +38,7 @@ from bot.storage import callback_queries as callback_sql
 from bot.storage import mediator_queries as mediator_sql
 from bot.storage import privacy_queries as sql
 from bot.storage.crypto import load_keyring
+from bot.storage.feedback_queries import delete_old_feedback
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class PurgeCounts:
     dashboard_sessions: int = 0
     login_attempts: int = 0
     misunderstood: int = 0
+    feedback: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -87,6 +89,7 @@ LABELS = {
     "dashboard_sessions": "expired dashboard sessions, deleted",
     "login_attempts": "failed sign-ins past their counting window, deleted",
     "misunderstood": "answers not understood (masked) past the conversations' period, deleted",
+    "feedback": "answers to the last question (anonymous) past the conversations' period, deleted",
 }
 
 
@@ -109,6 +112,7 @@ async def purge(
             dashboard_sessions=await mediator_sql.delete_stale_sessions(tx.connection, at - IDLE, at - ABSOLUTE),
             login_attempts=await mediator_sql.delete_old_failures(tx.connection, at - WINDOW),
             misunderstood=await sql.delete_old_misunderstood(tx, at - retention.conversations),
+            feedback=await delete_old_feedback(tx, (at - retention.conversations).date()),
         )
     if any(counts.as_dict().values()):
         log.info("purge: %s", ", ".join(f"{kind} {n}" for kind, n in counts.as_dict().items() if n))

@@ -23,6 +23,7 @@ from bot.core.errors import StorageError
 from bot.places.catalogue.model import Place
 from bot.storage.core import Transaction, callback_row
 from bot.storage.crypto import Keyring
+from bot.storage.feedback_queries import FeedbackReads
 from bot.storage.misunderstood_queries import MisunderstoodReads
 from bot.storage.places import PlaceImportCounts, PlaceStats, count_places, select_places, upsert_places
 from bot.storage.records import (
@@ -67,7 +68,7 @@ class _RolledBack(Exception):
 _MIGRATION_LOCK = 0x7061_7373  # PostgreSQL advisory lock taken while migrating (any constant unique to the bot)
 
 
-class Storage(MisunderstoodReads):
+class Storage(MisunderstoodReads, FeedbackReads):
     """Every query of the bot. Each public method is one unit of work; `transaction()` groups a turn's."""
 
     def __init__(

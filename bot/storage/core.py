@@ -21,6 +21,7 @@ from bot.storage.records import (
     CallbackRow,
     ConversationCache,
     ConversationRecord,
+    FeedbackAnswer,
     Misunderstood,
     NewCallback,
     Outgoing,
@@ -30,7 +31,16 @@ from bot.storage.records import (
     first_of_each,
     first_version,
 )
-from bot.storage.tables import callback_events, callbacks, conversations, flow_versions, inbox, misunderstood, outbox
+from bot.storage.tables import (
+    callback_events,
+    callbacks,
+    conversations,
+    feedback,
+    flow_versions,
+    inbox,
+    misunderstood,
+    outbox,
+)
 
 OPEN_STATUSES = ("new", "claimed")  # a mediator may still call
 
@@ -213,6 +223,16 @@ class Transaction:
     async def add_callback_events(self, events: Sequence[CallbackEvent]) -> None:
         if events:
             await self.connection.execute(insert(callback_events), [event_values(e, self.keyring) for e in events])
+
+    async def add_feedback(self, answers: Sequence[FeedbackAnswer]) -> None:
+        """Keep the last question's answers with the day only: nothing that leads to the person."""
+        if answers:
+            day = now().date()
+            rows = [
+                {"flow": a.flow, "flow_version": a.flow_version, "day": day, "rating": a.rating, "word": a.word}
+                for a in answers
+            ]
+            await self.connection.execute(insert(feedback), rows)
 
     async def add_misunderstood(self, answers: Sequence[Misunderstood]) -> None:
         """Keep answers not understood (masked by whoever made them), with nothing that leads to the conversation."""

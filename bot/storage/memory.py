@@ -9,7 +9,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.core.clock import now
 from bot.core.errors import ConflictError
@@ -17,6 +17,8 @@ from bot.storage import CallbackRow, ConversationRecord, NewCallback
 from bot.storage.records import (
     LEASE,
     CallbackEvent,
+    FeedbackAnswer,
+    FeedbackRow,
     Misunderstood,
     MisunderstoodRow,
     Outgoing,
@@ -38,6 +40,7 @@ class MemoryStorage:
         self.outbox: dict[int, tuple[str, OutgoingRow]] = {}
         self.outbox_ids = 0
         self.misunderstood_rows: list[MisunderstoodRow] = []
+        self.feedback_rows: list[FeedbackRow] = []
 
     async def close(self) -> None:
         return None
@@ -71,6 +74,10 @@ class MemoryStorage:
             for row in self.misunderstood_rows
             if (since is None or row.created_at >= since) and (flow is None or row.flow == flow)
         ]
+
+    async def feedback(self, since: date | None = None) -> list[FeedbackRow]:
+        """As Storage.feedback: oldest first."""
+        return [row for row in self.feedback_rows if since is None or row.day >= since]
 
     async def record_updates(self, channel: str, updates: Sequence[ReceivedUpdate]) -> list[ReceivedUpdate]:
         async with self.transaction() as tx:
@@ -121,6 +128,7 @@ class MemoryTransaction:
         self.staged_inbox: dict[tuple[str, int], ReceivedUpdate | None] = {}
         self.staged_outbox: dict[int, tuple[str, OutgoingRow] | None] = {}
         self.staged_misunderstood: list[Misunderstood] = []
+        self.staged_feedback: list[FeedbackAnswer] = []
 
     def commit(self) -> None:
         self.storage.inbox.update(self.staged_inbox)
@@ -139,6 +147,9 @@ class MemoryTransaction:
         stamp, rows = now(), self.storage.misunderstood_rows
         for a in self.staged_misunderstood:
             rows.append(MisunderstoodRow(len(rows) + 1, a.flow, a.flow_version, a.question, a.text, a.kind, stamp))
+        kept = self.storage.feedback_rows
+        for f in self.staged_feedback:
+            kept.append(FeedbackRow(len(kept) + 1, f.flow, f.flow_version, stamp.date(), f.rating, f.word))
 
     async def load_conversation(self, key: str) -> ConversationRecord | None:
         record = self.storage.conversations.get(key)
@@ -173,6 +184,9 @@ class MemoryTransaction:
 
     async def add_misunderstood(self, answers: Sequence[Misunderstood]) -> None:
         self.staged_misunderstood.extend(answers)
+
+    async def add_feedback(self, answers: Sequence[FeedbackAnswer]) -> None:
+        self.staged_feedback.extend(answers)
 
     async def forget(self, key: str) -> int:
         self.staged_conversations[key] = None

@@ -7,7 +7,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 # An inbox or outbox row belongs to the process that wrote it (or adopted it) until its lease runs out; the owner
@@ -249,6 +249,30 @@ class MisunderstoodGroup:
     last: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class FeedbackAnswer:
+    """« Est-ce que cette conversation vous a été utile ? »: a rating (`yes`, `some`, `no`), or the optional word
+    that follows it (masked by the caller), for the coordinators' figures. Nothing identifies the person: no key, no
+    chat, no phone; only the flow, its version and the day. A word is kept apart from its rating."""
+
+    flow: str
+    flow_version: str
+    rating: str | None
+    word: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    """A stored FeedbackAnswer, with its row id and the day it was written (never the time)."""
+
+    id: int
+    flow: str
+    flow_version: str
+    day: date
+    rating: str | None
+    word: str | None
+
+
 class TurnWrites:
     """What a turn decided to write, staged while the turn is worked out (outside any transaction) and then
     committed in one transaction with the conversation: the person reads a confirmation only once it is."""
@@ -258,6 +282,7 @@ class TurnWrites:
         self.forget = False
         self.cancel = False  # cancel the person's open callback requests (/annuler)
         self.misunderstood: list[Misunderstood] = []
+        self.feedback: list[FeedbackAnswer] = []
 
     def create_callback(self, new: NewCallback) -> CallbackRow:
         callback_id = secrets.token_hex(6)
@@ -273,3 +298,7 @@ class TurnWrites:
     def note_misunderstood(self, answer: Misunderstood) -> None:
         """Keep, with the turn, an answer not understood (its text masked by the caller)."""
         self.misunderstood.append(answer)
+
+    def note_feedback(self, answer: FeedbackAnswer) -> None:
+        """Keep, with the turn, the person's last answer on the conversation (anonymous)."""
+        self.feedback.append(answer)

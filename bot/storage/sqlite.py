@@ -29,6 +29,7 @@ from bot.storage.records import (
     CallbackRow,
     ConversationCache,
     ConversationRecord,
+    FeedbackAnswer,
     Misunderstood,
     NewCallback,
     Outgoing,
@@ -193,6 +194,14 @@ class SqliteTransaction:
                 )
                 for e in events
             ],
+            "",
+        )
+
+    async def add_feedback(self, answers: Sequence[FeedbackAnswer]) -> None:
+        day = now().date().isoformat()
+        await self._insert_many(
+            "feedback (flow, flow_version, day, rating, word)",
+            [(a.flow, a.flow_version, day, a.rating, a.word) for a in answers],
             "",
         )
 

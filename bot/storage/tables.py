@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Float,
     Index,
     Integer,
@@ -222,4 +223,19 @@ misunderstood = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_misunderstood_created", "created_at"),  # the report's --since, the retention purge
     Index("ix_misunderstood_flow_question", "flow", "question"),
+)
+
+# The person's answer to « Est-ce que cette conversation vous a été utile ? » (and the optional word, masked, in a row
+# of its own), for the coordinators' figures. No key, no chat id, no phone, and only the day: nothing leads back to
+# the person or their conversation. Deleted after RETENTION_CONVERSATIONS_DAYS, like the answers not understood.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("flow", String(64), nullable=False),
+    Column("flow_version", String(32), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("rating", String(8), nullable=True),  # yes, some, no; NULL on the row of a word
+    Column("word", Text, nullable=True),  # masked (bot/understanding/masking.py), at most 300 characters
+    Index("ix_feedback_day", "day"),
 )

@@ -177,8 +177,8 @@ async def anatolie(server: FakeTelegram) -> None:
     person = Person(server.user(73002, "Anatolie"), timeout=TIMEOUT)
     await person.play(["/start", "value:relative", "value:admin_procedures", "value:basic_phone", "value:refuses",
                        "value:health,money", "value:80_plus", "value:yes", "value:difficult", "Caluire-et-Cuire",
-                       "value:yes", "value:yes", "contact:+33758204139", "value:afternoon"])  # fmt: skip
-    await person.play(["value:person"], ends=True)
+                       "value:yes", "value:yes", "value:person", "contact:+33758204139"])  # fmt: skip
+    await person.play(["value:afternoon"], ends=True)
     await person.play(["/oublier"])
     await person.play(["value:yes"], ends=True)
 

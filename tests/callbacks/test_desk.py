@@ -83,8 +83,8 @@ class Desk:
     recorder: Recorder
 
 
-def texts_of(loaded: LoadedFlow) -> Callable[[str], str]:
-    return lambda key: loaded.flow.messages[key].pick(None)
+def texts_of(loaded: LoadedFlow) -> Callable[..., str]:
+    return lambda key, for_whom=None, called=None: loaded.flow.messages[key].pick(for_whom, called)
 
 
 @pytest.fixture
@@ -234,6 +234,54 @@ async def test_unreachable_retries_until_the_queue_limit(desk: Desk) -> None:
         ("claimed", "new", "claimed"),
         ("unreachable", "claimed", "unreachable"),
     ]
+
+
+async def test_news_of_a_relative_s_request_speak_of_whoever_will_be_called(desk: Desk) -> None:
+    """A relative asked that their relative be called: every news (taken, tried, given up, cancelled) speaks of
+    « votre proche », never « vous appeler » ; a relative who will be called themselves is told « vous »."""
+    async with desk.storage.transaction() as tx:
+        for_person = await tx.create_callback(
+            NewCallback(
+                "telegram:42",
+                "default",
+                "timide",
+                {"for_whom": "relative"},
+                "+33612345678",
+                "morning",
+                "person",
+                now(),
+                "v1",
+            )
+        )
+        for_relative = await tx.create_callback(
+            NewCallback(
+                "telegram:43",
+                "default",
+                "timide",
+                {"for_whom": "relative"},
+                "+33612345679",
+                "any",
+                "relative",
+                now(),
+                "v1",
+            )
+        )
+    await desk.desk.claim(for_person.id, MARIE)
+    await desk.desk.unreachable(for_person.id, MARIE)
+    await desk.desk.claim(for_person.id, MARIE)
+    await desk.desk.unreachable(for_person.id, MARIE)
+    await desk.desk.claim(for_relative.id, MARIE)
+    told = [(key, text) for key, text, _ in desk.recorder.told]
+    to_person = [text for key, text in told if key == "telegram:42"]
+    assert len(to_person) == 4
+    assert "l'équipe Passerelle va appeler votre proche (le matin)" in to_person[0]
+    assert "Nous avons appelé votre proche" in to_person[1]
+    assert "Nous n'avons pas réussi à joindre votre proche" in to_person[3]
+    for text in to_person:
+        assert "vous appeler" not in text, text
+        assert "vous joindre" not in text, text
+    [to_relative] = [text for key, text in told if key == "telegram:43"]
+    assert "l'équipe Passerelle va vous appeler (peu importe)" in to_relative
 
 
 async def test_a_mediator_acts_only_on_their_queues(desk: Desk) -> None:

@@ -384,8 +384,8 @@ async def test_relative_wording_speaks_of_votre_proche(memory_engine: Engine, lo
     turns = await chat.script(["bonjour", "value:relative", "value:family_contact", "value:smartphone"])
     assert turns[1].replies[-1].text.startswith(question(loaded, "envies", "relative"))
     assert "votre proche" in turns[1].replies[-1].text
-    assert turns[2].replies[-1].text.startswith("Quels appareils votre proche a-t-il ?")
-    assert turns[3].replies[-1].text == "Votre proche se sert-il d'internet ?"
+    assert turns[2].replies[-1].text.startswith("Quels appareils a votre proche ?")
+    assert turns[3].replies[-1].text == "Est-ce que votre proche se sert d'internet ?"
     self_chat = Chat(memory_engine, "test:self")
     own = await self_chat.script(["bonjour", "value:self"])
     assert "votre proche" not in text(own[-1])
@@ -475,20 +475,24 @@ async def test_callback_is_in_the_database_when_the_confirmation_is_returned(
 async def test_who_to_call_is_asked_only_for_a_relative(
     sqlite_engine: Engine, sqlite_storage: Storage, loaded: LoadedFlow
 ) -> None:
-    """For a relative, the bot asks who should be called; the choice is stored with the callback."""
+    """For a relative, the bot asks who should be called right after the consent, before the number (so it is
+    clear whose number is asked); the choice is stored with the callback."""
     chat = Chat(sqlite_engine)
-    script = ["bonjour", "value:relative", *TO_CONSENT[2:], "oui", "0590 12 34 56", "value:afternoon"]
-    turns = await chat.script(script)
+    turns = await chat.script(["bonjour", "value:relative", *TO_CONSENT[2:], "oui"])
     assert turns[-1].state == "rappel.who"
     assert turns[-1].replies[-1].text == msg(loaded, "callback_who")
     assert values(turns[-1]) == ["person", "relative"]
+    phone = await chat.send("moi")
+    assert phone.state == "rappel.phone"
+    assert phone.replies[-1].text == msg(loaded, "callback_phone", "relative")
+    assert (await chat.send("0590 12 34 56")).state == "rappel.moment"
     assert await sqlite_storage.callbacks_for(KEY) == []  # not before the last answer
-    done = await chat.send("moi")
+    done = await chat.send("value:afternoon")
     assert done.callback is not None
     assert msg(loaded, "callback_done", "relative").split("(")[0] in text(done)
     [row] = await sqlite_storage.callbacks_for(KEY)
     assert (row.contact, row.phone, row.moment) == ("relative", "+590590123456", "afternoon")
-    # for oneself, the moment is the last question
+    # for oneself, nobody is asked who to call
     self_chat = Chat(sqlite_engine, "test:self")
     own = await self_chat.script([*TO_MOMENT, "value:any"])
     assert "rappel.who" not in [t.state for t in own]

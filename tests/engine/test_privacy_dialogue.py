@@ -58,7 +58,11 @@ def engine_on(
 
 
 def desk_on(loaded: LoadedFlow, storage: Storage) -> CallbackDesk:
-    return CallbackDesk(storage, QueueSet.only_default(), lambda key: loaded.flow.messages[key].pick(None))
+    return CallbackDesk(
+        storage,
+        QueueSet.only_default(),
+        lambda key, for_whom=None, called=None: loaded.flow.messages[key].pick(for_whom, called),
+    )
 
 
 # ----- the notice -------------------------------------------------------------------------------------------
@@ -206,8 +210,8 @@ async def test_forget_leaves_only_anonymous_statistics(loaded: LoadedFlow, tmp_p
         await engine.start()
         chat = Chat(engine, KEY)
         await chat.script(["bonjour", "value:relative", "value:admin_procedures", "value:basic_phone", "value:refuses",
-                           "value:health,money", "value:80_plus", "value:yes", "/humain", "value:yes", "+33612345678",
-                           "value:morning", "value:relative"])  # fmt: skip
+                           "value:health,money", "value:80_plus", "value:yes", "/humain", "value:yes", "value:relative",
+                           "+33612345678", "value:morning"])  # fmt: skip
         [row] = await storage.callbacks_for(KEY)
         await desk.claim(row.id, MARIE)
         await desk.add_note(row.id, MARIE, "Rappeler Mme Zéphirine au 06 12 34 56 78")

@@ -196,13 +196,12 @@ async def test_relative_callback_asks_whom_to_call_and_never_says_senior(memory_
         "Lescar",
         "value:yes",
         "value:yes",
-        "06 12 34 56 78",
-        "value:afternoon",
     ]
     turns = await run(memory_engine, lines)
-    assert turns[-1].state == "rappel.who"
+    assert turns[-1].state == "rappel.who"  # right after the consent, before the number
     assert "votre proche" in all_text(turns).casefold()
-    final = await Chat(memory_engine, "test:q").send("value:person")
+    turns += await Chat(memory_engine, "test:q").script(["value:person", "06 12 34 56 78"])
+    final = await Chat(memory_engine, "test:q").send("value:afternoon")
     assert final.callback is not None
     assert final.callback.status == "new"
     assert final.done

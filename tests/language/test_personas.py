@@ -766,9 +766,10 @@ def test_shipped_personas_never_say_senior_and_speak_of_the_relative(personas: P
     """Titles and messages never use the word "senior"; the relative's message speaks of "votre proche"."""
     assert list(personas.personas) == list(PERSONA_IDS)
     for persona in personas.personas.values():
-        texts = [persona.title, persona.description, *persona.message.variants.values()]
+        parts = [text for wording in persona.message.wordings() for text in wording.variants.values()]
+        texts = [persona.title, persona.description, *parts]
         assert all("senior" not in text.casefold() for text in texts), persona.id
-        assert "votre proche" in persona.message.pick("relative").casefold(), persona.id
+        assert "votre proche" in persona.message.said({}).pick("relative").casefold(), persona.id
         assert all(rule.reason.strip() for rule in persona.rules), persona.id
 
 

@@ -405,6 +405,7 @@ def test_purge_command_prints_the_counts_as_json(tmp_path: Path) -> None:
         "dashboard_sessions": 0,
         "login_attempts": 0,
         "misunderstood": 1,
+        "feedback": 0,
     }
     assert "kept in" in result.stderr  # the key file made above, reused (with the warning)
     helped = subprocess.run(

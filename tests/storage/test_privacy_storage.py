@@ -59,7 +59,7 @@ async def with_note(storage: Storage, key: str = "telegram:42") -> CallbackRow:
     """A request recorded by a turn (the per-turn path), then a mediator's note (the desk's path)."""
     async with storage.transaction() as tx:
         row = await tx.create_callback(new_callback(key))
-    desk = CallbackDesk(storage, queues(), lambda _key: "")
+    desk = CallbackDesk(storage, queues(), lambda _key, *_who: "")
     await desk.claim(row.id, MARIE)
     await desk.add_note(row.id, MARIE, NOTE)
     return row
@@ -93,7 +93,7 @@ async def test_phone_first_name_and_notes_are_stored_encrypted_and_read_back_in_
         assert stored is not None
         assert (stored.phone, stored.first_name, stored.note) == (PHONE, NAME, NOTE)
         assert await storage.callbacks_for("telegram:42") == [stored]
-        desk = CallbackDesk(storage, queues(), lambda _key: "")
+        desk = CallbackDesk(storage, queues(), lambda _key, *_who: "")
         assert [r.phone for r in await desk.listing(None)] == [PHONE]
         assert [e.note for e in await desk.history(row.id) if e.note] == [NOTE]
     cells = await raw(database_url, "SELECT phone, first_name, note, phone_digest FROM callbacks")
@@ -148,7 +148,7 @@ async def test_rotation_re_encrypts_everything_so_the_old_key_can_be_dropped(dat
         await Storage.open(database_url, keyring=Keyring.from_text(new))
 
     async with opened(database_url, Keyring.from_text(f"{new},{old}")) as storage:
-        desk = CallbackDesk(storage, queues(), lambda _key: "")
+        desk = CallbackDesk(storage, queues(), lambda _key, *_who: "")
         assert [r.id for r in await desk.find_by_phone(["default"], PHONE)] == [row.id]  # digest of the old key
         assert await rotate(storage, batch=1) == (1, 1)
     after = await raw(database_url, "SELECT phone, first_name, note, phone_digest FROM callbacks")
@@ -158,7 +158,7 @@ async def test_rotation_re_encrypts_everything_so_the_old_key_can_be_dropped(dat
         stored = await storage.get_callback(row.id)
         assert stored is not None
         assert (stored.phone, stored.first_name, stored.note) == (PHONE, NAME, NOTE)
-        desk = CallbackDesk(storage, queues(), lambda _key: "")
+        desk = CallbackDesk(storage, queues(), lambda _key, *_who: "")
         assert [e.note for e in await desk.history(row.id) if e.note] == [NOTE]
         assert [r.id for r in await desk.find_by_phone(["default"], PHONE)] == [row.id]
 
@@ -176,7 +176,7 @@ async def test_search_by_number_finds_only_that_number_in_the_queues_asked(datab
         async with storage.transaction() as tx:
             second = await tx.create_callback(new_callback("telegram:1"))
             await tx.forget("telegram:4")
-        desk = CallbackDesk(storage, queues(), lambda _key: "")
+        desk = CallbackDesk(storage, queues(), lambda _key, *_who: "")
         found = await desk.find_by_phone(["default"], PHONE)
         assert [r.id for r in found] == [second.id, first.id]
         assert erased.id not in {r.id for r in found}
@@ -217,7 +217,7 @@ async def test_requests_stored_before_encryption_are_encrypted_by_the_upgrade(da
         stored = await storage.get_callback("old1")
         assert stored is not None
         assert (stored.phone, stored.first_name, stored.note) == (PHONE, NAME, NOTE)
-        desk = CallbackDesk(storage, queues(), lambda _key: "")
+        desk = CallbackDesk(storage, queues(), lambda _key, *_who: "")
         assert [r.id for r in await desk.find_by_phone(["default"], PHONE)] == ["old1"]
     cells = repr(await raw(database_url, "SELECT phone, first_name, note FROM callbacks"))
     cells += repr(await raw(database_url, "SELECT note FROM callback_events"))

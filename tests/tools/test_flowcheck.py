@@ -60,6 +60,19 @@ EXPECTED: dict[str, list[tuple[int, str]]] = {
         (14, "`proche` n'est pas une valeur de la réponse `for_whom`"),
     ],
     "broken_unknown_action.yaml": [(14, "étape `resultat` : action `classer` inconnue")],
+    "broken_relative_labels.yaml": [
+        (
+            23,
+            "étape `avis`, bouton `refuses` : la question a une version pour un proche (`relative:`), mais ce bouton "
+            "parle à la première personne (« Ce n'est pas pour moi », d'après « moi ») ; écrivez son `label:` en deux "
+            "versions, `self:` et `relative:`",
+        ),
+        (
+            24,
+            "étape `avis`, bouton `unsure` : la question a une version pour un proche (`relative:`), mais ce bouton "
+            "parle à la première personne (« J’aimerais être plus à l'aise », d'après « J’ »)",
+        ),
+    ],
     "broken_unknown_variable.yaml": [
         (8, "variable `{prenom}` inconnue"),
         (17, "étape `fin` : accolades `{…}` mal formées"),
