@@ -404,17 +404,14 @@ class Dialogue:
         if step.multi and isinstance(value, str):
             value = [value]
         self.conversation = self.conversation.answered(step.slot, value)
-        self.note_volunteered(volunteered)
+        summary = self.keep_given(volunteered)  # answers to questions still to come, said back in one sentence
+        if summary is not None:
+            self.replies.append(summary)
         choice = next((c for c in step.choices if c.value == value), None) if isinstance(value, str) else None
         await self.enter(self.next_of(step, choice))
 
-    def note_volunteered(self, volunteered: Mapping[str, SlotValue]) -> None:
-        """Answers a message gave to questions still to come: kept, and said back in one sentence."""
-        summary = self.keep_given(volunteered)
-        if summary is not None:
-            self.replies.append(summary)
-
     def keep_given(self, given: Mapping[str, SlotValue]) -> Reply | None:
+        """Answers a message gave to questions still to come: kept; the sentence saying them back, if any."""
         for slot, value in given.items():
             self.conversation = self.conversation.answered(slot, value)
         words = self.texts.answer_words(given, self.conversation)
