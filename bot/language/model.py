@@ -8,7 +8,9 @@ from typing import Literal
 
 StepKind = Literal["say", "ask", "menu", "action"]
 ACTIONS = ("classify", "show_offers", "request_callback")
-VARIANTS = ("self", "relative")  # wording variants, chosen by the for_whom slot
+# Wording variants: for whom (the for_whom slot), and the web chat's own words (its buttons, not commands).
+VARIANTS = ("self", "relative", "web", "web_relative")
+CHANNEL_VARIANTS = ("web",)  # conversation channels (the key's prefix, "web:…") that may have texts of their own
 
 # Variables filled at run time, usable in any text besides the flow's own `variables`.
 RUNTIME_VARIABLES = frozenset(
@@ -55,6 +57,7 @@ REQUIRED_MESSAGES = (
     "empty_input",
     "help",
     "restart",
+    "welcome_back",
     "stop",
     "unknown_command",
     "forget_confirm",
@@ -100,6 +103,7 @@ REQUIRED_MESSAGES = (
     "callback_claimed",
     "callback_retry",
     "callback_gave_up",
+    "callback_call_done",
     "callback_cancelled",
     "callback_none_open",
     "cancel_label",
@@ -122,13 +126,20 @@ REQUIRED_MESSAGES = (
 
 @dataclass(frozen=True, slots=True)
 class Wording:
-    """A text with an optional variant for a relative speaking about someone else."""
+    """A text with optional variants: for a relative speaking about someone else (`relative`), and in the web chat
+    (`web`, `web_relative`: its page has buttons where Telegram has commands)."""
 
     variants: Mapping[str, str]
     line: int
 
-    def pick(self, for_whom: str | None) -> str:
-        if for_whom == "relative" and "relative" in self.variants:
+    def pick(self, for_whom: str | None, channel: str | None = None) -> str:
+        relative = for_whom == "relative"
+        if channel in CHANNEL_VARIANTS:
+            if relative and f"{channel}_relative" in self.variants:
+                return self.variants[f"{channel}_relative"]
+            if channel in self.variants and not (relative and "relative" in self.variants):
+                return self.variants[channel]
+        if relative and "relative" in self.variants:
             return self.variants["relative"]
         return self.variants.get("self") or next(iter(self.variants.values()))
 
