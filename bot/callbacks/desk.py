@@ -20,7 +20,7 @@ from typing import Protocol
 from bot.callbacks.queues import Queue, QueueSet
 from bot.callbacks.rules import MAX_NOTE, Action, Actor, Plan, Refused, person, plan
 from bot.core.clock import now
-from bot.core.commands import CANCEL
+from bot.core.commands import CANCEL, HUMAN
 from bot.core.live import Current, Live
 from bot.core.messages import Button
 from bot.storage import Storage, Transaction
@@ -277,7 +277,11 @@ class CallbackDesk:
         for_whom = (row.answers or {}).get("for_whom")  # the person is told of whoever will be called
         wording = self.texts(key, for_whom if isinstance(for_whom, str) else None, row.contact)
         text = wording.format_map(_Blank(queue=queue.label, moment=moment[:1].lower() + moment[1:]))
-        buttons = (Button(self.texts("cancel_label"), CANCEL),) if key == "callback_claimed" else ()
+        # A way on from each notice: cancel while someone will call; ask again once nobody could be reached.
+        buttons = {
+            "callback_claimed": (Button(self.texts("cancel_label"), CANCEL),),
+            "callback_gave_up": (Button(self.texts("human_label"), HUMAN),),
+        }.get(key, ())
         return [
             (n, await n.tell_person(tx, row.conversation_key, text, buttons))
             for n in self.notifiers

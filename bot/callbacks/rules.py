@@ -120,7 +120,7 @@ def plan(
             values |= {"claimed_by": actor.id, "claimed_name": actor.name, "claimed_at": at}
         if note:
             values["note"] = note
-        return Plan(values, _event(row, "done", "done", actor, at, note, outcome))
+        return Plan(values, _event(row, "done", "done", actor, at, note, outcome), "callback_call_done")
     # unreachable: try again later (anyone), until the queue's limit
     attempts = row.attempts + 1
     final = attempts >= queue.max_attempts

@@ -139,3 +139,4 @@ class Turn:
     callback: CallbackRef | None = None
     done: bool = False
     buttons: tuple[Button, ...] = field(default=())
+    forgotten: bool = False  # the person's data was erased in this turn (a page clears what it still shows)

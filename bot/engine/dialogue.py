@@ -28,7 +28,7 @@ from bot.engine.machine import ENDED_STATE, FORGET_STATE, FlowState, callback_ph
 from bot.engine.places_dialogue import PlacesDialogue
 from bot.engine.privacy_dialogue import CallbackReader, PrivacyDialogue, PrivacyTerms
 from bot.engine.questions import QuestionDialogue
-from bot.engine.texts import Texts
+from bot.engine.texts import Texts, channel_of
 from bot.engine.view import View
 from bot.language.flows import Choice, Step, Wording
 from bot.places.offers import LocationResolver, OfferSearch
@@ -62,7 +62,7 @@ class Dialogue:
         self.flow_state = FlowState(record.state)  # the step it stands on, moved by the machine only
         self.writes = writes  # committed by the engine with the conversation, before any reply is sent
         terms = privacy or PrivacyTerms()
-        self.texts = Texts(bundle.flow, bundle.personas, terms.variables)
+        self.texts = Texts(bundle.flow, bundle.personas, terms.variables, channel_of(record.key))
         self.replies: list[Reply] = []
         self.shown_offers: tuple[Offer, ...] = ()
         self.callback: CallbackRef | None = None
@@ -177,6 +177,7 @@ class Dialogue:
             offers=self.shown_offers,
             callback=self.callback,
             done=self.state == ENDED_STATE or self.forgotten,
+            forgotten=self.forgotten,
         )
 
     # ----- outcomes --------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from bot.engine.dialogue import Dialogue
 from bot.engine.locks import KeyedLocks
 from bot.engine.machine import ENDED_STATE, FlowMachine
 from bot.engine.privacy_dialogue import PrivacyTerms
+from bot.engine.texts import Texts
 from bot.language.flows import Flow, flow_from_source
 from bot.language.personas import Personas
 from bot.places.offers import LocationResolver, NoGeography, OfferSearch
@@ -78,9 +79,12 @@ class Engine:
     def queues(self) -> QueueSet:
         return self._queues.current
 
-    def text(self, key: str) -> str:
-        """A text of the current flow's messages, for a channel's own needs (button labels, error notice)."""
-        return self.current.flow.messages[key].pick(None)
+    def text(self, key: str, channel: str | None = None) -> str:
+        """A text of the current flow's messages, for a channel's own needs (button labels, error notice, the
+        privacy notice a page shows apart), in that channel's words, its variables filled in."""
+        bundle = self.current
+        texts = Texts(bundle.flow, bundle.personas, self.privacy.variables, channel)
+        return texts.render(bundle.flow.messages[key], Conversation())
 
     async def start(self) -> None:
         """Remember the current flow's source, so conversations started on it keep it after an edit."""
@@ -171,6 +175,18 @@ class Engine:
             return []
         dialogue = self._dialogue(bundle, record, TurnWrites())
         return await dialogue.places.kept(dialogue.view())
+
+    async def ended_turn(self, key: str) -> Turn | None:
+        """For someone coming back to a conversation that has ended (a web page opened again days later): that it
+        ended and how to begin again, changing nothing, rather than starting again unasked. None when the
+        conversation is not there or has not ended."""
+        record = await self.storage.read_conversation(key)
+        if record is None or record.state != ENDED_STATE:
+            return None
+        bundle, _migrated = await self._bundle_for(record)
+        dialogue = self._dialogue(bundle, record, TurnWrites())
+        dialogue.say("welcome_back")
+        return dialogue.turn()
 
     async def welcome(self, key: str) -> Turn:
         """The first turn of a new conversation (/start), worked out and not stored: a web page shows it on arrival,

@@ -1,4 +1,5 @@
-"""The flow's texts rendered for one person: their variant (for themselves or a relative) and its variables."""
+"""The flow's texts rendered for one person: their variant (for themselves or a relative, in the web chat or
+elsewhere) and its variables."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ from bot.language.personas import Personas
 
 
 class Texts:
-    def __init__(self, flow: Flow, personas: Personas, variables: Callable[[], Mapping[str, str]]) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        personas: Personas,
+        variables: Callable[[], Mapping[str, str]],
+        channel: str | None = None,
+    ) -> None:
         self.flow = flow
         self.personas = personas
         self.variables = variables  # the operator's settings in words (retention periods), when a text needs them
+        self.channel = channel  # the conversation's channel ("web"): texts may have its own variant
         # per speaker, who is called back, and persona
         self._values: dict[tuple[str | None, str | None, str | None], dict[str, object]] = {}
 
@@ -23,13 +31,16 @@ class Texts:
         who = for_whom if isinstance(for_whom, str) else None
         draft = conversation.draft
         called = draft.contact if draft is not None and draft.contact else conversation.called
-        text = wording.pick(who, called)
+        text = wording.pick(who, called, self.channel)
         if "{" not in text:
             return text  # most labels: nothing to fill in
         persona_id = conversation.persona.id if conversation.persona else None
         values = self._values.get((who, called, persona_id))
         if values is None:
-            values = {**self.variables(), **{name: w.pick(who, called) for name, w in self.flow.variables.items()}}
+            values = {
+                **self.variables(),
+                **{name: w.pick(who, called, self.channel) for name, w in self.flow.variables.items()},
+            }
             found = self.personas.personas.get(persona_id) if persona_id else None
             if found is not None:
                 values["persona_title"] = found.title
@@ -50,6 +61,11 @@ class Texts:
             said = ", ".join(labels.get(str(v), str(v)) for v in (value if isinstance(value, list) else [value]))
             words.append(said[:1].lower() + said[1:])
         return words
+
+
+def channel_of(conversation_key: str) -> str:
+    """The channel a conversation key belongs to: "web:123" -> "web", "telegram:5" -> "telegram"."""
+    return conversation_key.partition(":")[0]
 
 
 class _Blank(dict[str, object]):

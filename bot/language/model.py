@@ -8,9 +8,11 @@ from typing import Literal
 
 StepKind = Literal["say", "ask", "menu", "action"]
 ACTIONS = ("classify", "show_offers", "keep_list", "request_callback")
-# Wording variants: `self` (the person writes for themselves), `relative` (someone writes for a relative), and
-# `person_called`: a relative writes and chose that the person themselves be called back (« votre proche »).
-VARIANTS = ("self", "relative", "person_called")
+# Wording variants: `self` (the person writes for themselves), `relative` (someone writes for a relative),
+# `person_called` (a relative writes and chose that the person themselves be called back: « votre proche »), and
+# the web chat's own words (`web`, `web_relative`: its buttons, not commands).
+VARIANTS = ("self", "relative", "person_called", "web", "web_relative")
+CHANNEL_VARIANTS = ("web",)  # conversation channels (the key's prefix, "web:…") that may have texts of their own
 
 # Variables filled at run time, usable in any text besides the flow's own `variables`.
 RUNTIME_VARIABLES = frozenset(
@@ -59,6 +61,7 @@ REQUIRED_MESSAGES = (
     "empty_input",
     "help",
     "restart",
+    "welcome_back",
     "stop",
     "unknown_command",
     "forget_confirm",
@@ -113,6 +116,7 @@ REQUIRED_MESSAGES = (
     "callback_claimed",
     "callback_retry",
     "callback_gave_up",
+    "callback_call_done",
     "callback_cancelled",
     "callback_none_open",
     "cancel_label",
@@ -135,19 +139,25 @@ REQUIRED_MESSAGES = (
 
 @dataclass(frozen=True, slots=True)
 class Wording:
-    """A text with an optional variant for a relative speaking about someone else."""
+    """A text with optional variants: for a relative speaking about someone else (`relative`), and in the web chat
+    (`web`, `web_relative`: its page has buttons where Telegram has commands)."""
 
     variants: Mapping[str, str]
     line: int
 
-    def pick(self, for_whom: str | None, called: str | None = None) -> str:
-        """The variant for who writes (`for_whom`) and, for a relative, who will be called back (`called`:
-        `person` or `relative`, None before it is known)."""
-        if for_whom == "relative":
-            if called == "person" and "person_called" in self.variants:
-                return self.variants["person_called"]
-            if "relative" in self.variants:
-                return self.variants["relative"]
+    def pick(self, for_whom: str | None, called: str | None = None, channel: str | None = None) -> str:
+        """The variant for who writes (`for_whom`); for a relative, who will be called back (`called`: `person`
+        or `relative`, None before it is known); and the conversation's channel (`web`)."""
+        relative = for_whom == "relative"
+        if relative and called == "person" and "person_called" in self.variants:
+            return self.variants["person_called"]
+        if channel in CHANNEL_VARIANTS:
+            if relative and f"{channel}_relative" in self.variants:
+                return self.variants[f"{channel}_relative"]
+            if channel in self.variants and not (relative and "relative" in self.variants):
+                return self.variants[channel]
+        if relative and "relative" in self.variants:
+            return self.variants["relative"]
         return self.variants.get("self") or next(iter(self.variants.values()))
 
 

@@ -42,17 +42,21 @@ def parse_wording(raw: Any, where: str, line: int, out: Collector) -> Wording | 
             out.add(
                 raw.line,
                 f"{where} : un texte à plusieurs versions s'écrit avec `self:` (et peut avoir `relative:`, "
-                "`person_called:`), "
-                f"pas {listing(sorted(bad)) if bad else '`relative:` seul'}",
+                f"`person_called:`, `web:`, `web_relative:`), pas {listing(sorted(bad)) if bad else 'sans `self:`'}",
             )
             return None
         if not all(isinstance(v, str) and v.strip() for v in raw.values()):
+            out.add(raw.line, f"{where} : chaque version (`self`, `relative`, `web`…) doit être un texte non vide")
+            return None
+        if "web" in raw and "relative" in raw and "web_relative" not in raw:
             out.add(
-                raw.line, f"{where} : chaque version (`self`, `relative`, `person_called`) doit être un texte non vide"
+                raw.line,
+                f"{where} : ce texte a une version `relative:` et une version `web:` ; ajoutez `web_relative:` "
+                "(le texte du chat web quand on écrit pour un proche)",
             )
             return None
         return Wording({k: str(v).strip() for k, v in raw.items()}, raw.line)
-    out.add(line, f"{where} : un texte est attendu, ou ses deux versions `self:` et `relative:`")
+    out.add(line, f"{where} : un texte est attendu, ou ses versions `self:`, `relative:`, `web:`…")
     return None
 
 

@@ -32,6 +32,9 @@ from tests.support.telegram_harness import ROOT, free_port, whole_conversation
 
 WELCOME = "Bonjour et bienvenue !"
 NEW_WELCOME = "Bonjour, et bienvenue sur Passerelle !"
+# The web chat's own welcome (the flow's `web:` variant of it).
+WEB_WELCOME = "Bonjour ! Quelques questions simples"
+NEW_WEB_WELCOME = "Bonjour, et bienvenue sur Passerelle ! Quelques questions simples"
 
 
 @dataclass
@@ -276,7 +279,7 @@ async def test_the_running_process_refuses_a_broken_deploy_and_serves_the_fixed_
     reloads at once; SIGTERM still stops it cleanly."""
     async with bot_process(deployment, tmp_path) as bot:
         async with WebPerson(bot.base) as person:
-            assert WELCOME in await person.start()
+            assert WEB_WELCOME in await person.start()
 
         flow_line, queue_line = break_flow(deployment), break_queues(deployment)
         await bot.wait_logged(
@@ -284,16 +287,16 @@ async def test_the_running_process_refuses_a_broken_deploy_and_serves_the_fixed_
         )
         await bot.wait_logged(f"ERROR bot.app.reload: rechargement refusé : {deployment.queues}:{queue_line}: ")
         async with WebPerson(bot.base) as person:
-            assert WELCOME in await person.start()
+            assert WEB_WELCOME in await person.start()
         assert await callback_queue(bot.base) == "lyon"
 
         deployment.edit(deployment.flow, "    next: pour_quii\n", "    next: pour_qui\n")
-        deployment.edit(deployment.flow, WELCOME, NEW_WELCOME)
+        deployment.edit(deployment.flow, WEB_WELCOME, NEW_WEB_WELCOME)
         deployment.edit(deployment.queues, "    target_minutes: -5\n", "    target_minutes: 240\n")
         deployment.edit(deployment.queues, "  - name: lyon\n", "  - name: metropole\n")
         await bot.wait_logged("INFO bot.app.reload: rechargé (fichiers modifiés) : parcours `orientation`")
         async with WebPerson(bot.base) as person:
-            assert NEW_WELCOME in await person.start()
+            assert NEW_WEB_WELCOME in await person.start()
         assert await callback_queue(bot.base) == "metropole"
 
         bot.process.send_signal(signal.SIGHUP)

@@ -265,13 +265,15 @@ async def test_web_arrival_stores_nothing_and_the_first_answer_begins_the_conver
             assert response.status == 200
             assert COOKIE not in response.cookies
             welcome = await response.json()
-    said = "\n".join(r["text"] for r in welcome["replies"])
-    assert "/mesdonnees" in said
+    # The notice comes apart from the welcome's text (the page folds it), naming the page's buttons.
+    [notice] = [r["notice"] for r in welcome["replies"] if r["notice"]]
+    assert "« Mes données »" in notice
+    assert "« Mes données »" not in "\n".join(r["text"] for r in welcome["replies"])
     assert welcome["state"] == "pour_qui"
     assert stored_keys(web_server) == []
     answered = await post(client, web_server, {"value": "self", "context": welcome["question"]})
     assert answered["state"] == "envies"
-    assert "/mesdonnees" not in "\n".join(r["text"] for r in answered["replies"])
+    assert not [r for r in answered["replies"] if r["notice"] or "« Mes données »" in r["text"]]  # said once
     assert [key.startswith("web:") for key in stored_keys(web_server)] == [True]
     storage = web_server.app.storage
     stored = await storage.load_conversation(stored_keys(web_server)[0])
@@ -321,7 +323,8 @@ async def test_the_page_shows_my_data_and_erases_it(page: Page, browser_context:
     says everything was erased."""
     await page.goto("/")
     await expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    await expect(page.locator(".message.bot").first).to_contain_text("/mesdonnees")
+    # The notice, folded under « Ce que nous gardons », names the page's buttons rather than the commands.
+    await expect(page.locator(".message.bot .kept").first).to_contain_text("« Mes données »")
     await page.locator('#choices button[data-value="self"]').click()
     await expect(page.locator("#choices button.toggle").first).to_be_visible()
     await page.get_by_role("button", name="Mes données", exact=True).click()

@@ -20,7 +20,7 @@ import json
 import logging
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -154,9 +154,15 @@ def offer_json(offer: Offer) -> dict[str, Any]:
     }
 
 
-def reply_json(reply: Reply) -> dict[str, Any]:
+def reply_json(reply: Reply, notice: str | None = None) -> dict[str, Any]:
+    """`notice`: the privacy notice as this page words it; found in the reply, it goes apart (`notice`), which the
+    page shows folded under « Ce que nous gardons » so that the first question fits a phone's screen."""
+    text, apart = reply.text, None
+    if notice and notice in text:
+        text, apart = text.replace(notice, "").strip(), notice
     return {
-        "text": reply.text,
+        "text": text,
+        "notice": apart,
         "buttons": [{"label": b.label, "value": b.value, "selected": b.selected} for b in reply.buttons],
         "multi": reply.multi,
         "request": reply.request,
@@ -167,17 +173,19 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     }
 
 
-def turn_json(turn: Turn) -> dict[str, Any]:
-    """The turn as the page shows it. `question` is the token to send back as `context` with a button's value.
+def turn_json(turn: Turn, notice: str | None = None) -> dict[str, Any]:
+    """The turn as the page shows it. `question` is the token to send back as `context` with a button's value;
+    `forgotten`: the person's data was just erased (the page clears what it shows).
     The persona is not shown to the person (people are never labelled)."""
     callback = turn.callback
     return {
-        "replies": [reply_json(r) for r in turn.replies],
+        "replies": [reply_json(r, notice) for r in turn.replies],
         "state": turn.state,
         "question": question_token(turn.state),
         "slot": turn.slot,
         "multi": turn.multi,
         "done": turn.done,
+        "forgotten": turn.forgotten,
         "callback": {"id": callback.id, "queue": callback.queue, "status": callback.status} if callback else None,
     }
 
@@ -196,6 +204,15 @@ def notice_json(params: Mapping[str, Any]) -> dict[str, Any] | None:
             if isinstance(b, dict) and isinstance(b.get("label"), str) and isinstance(b.get("value"), str)
         ],
     }
+
+
+def current_notices(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The notices to show, in order, from the params of the rows waiting: of those on one `topic`, the newest only
+    (where the callback request stands now; « a person will call you » with « Annuler ma demande » is stale once
+    the call is done)."""
+    newest = {row.get("topic"): at for at, row in enumerate(rows) if isinstance(row.get("topic"), str)}
+    kept = [row for at, row in enumerate(rows) if not isinstance(row.get("topic"), str) or newest[row["topic"]] == at]
+    return [notice for notice in (notice_json(row) for row in kept) if notice is not None]
 
 
 def _json_response(data: Mapping[str, Any], status: int = 200) -> web.Response:
@@ -274,6 +291,8 @@ class WebChat:
         try:
             # Its current question, read from the database (so any process shows the same), changing nothing.
             turn = None if new else await self.engine.current_turn(key)
+            if turn is None and not new:  # ended: said so, never started again unasked
+                turn = await self.engine.ended_turn(key)
             if turn is None and (new or await self.storage.read_conversation(key) is None):
                 turn = await self.engine.welcome(key)
         except StorageError as exc:  # the database is away for a while: a kind answer, the page may try again
@@ -283,8 +302,8 @@ class WebChat:
             _log_failure(exc)
             return self._technical_error()
         if turn is not None:
-            return _json_response(turn_json(turn))
-        # Ended, or standing on no question: the conversation begins again.
+            return _json_response(turn_json(turn, self._notice()))
+        # Standing on no question: the conversation begins again.
         return await self._turn(request, chat_id, new, Inbound.typed(key, START))
 
     async def notices(self, request: web.Request) -> web.Response:
@@ -301,8 +320,7 @@ class WebChat:
         except Exception as exc:  # the edge: a kind answer, the place in the log
             _log_failure(exc)
             return _json_response({"notices": [], "error": "technical_error"}, 503)
-        shown = [notice for notice in (notice_json(r.params) for r in rows) if notice is not None]
-        return _json_response({"notices": shown})
+        return _json_response({"notices": current_notices([r.params for r in rows])})
 
     async def _turn(self, request: web.Request, chat_id: int, new: bool, inbound: Inbound) -> web.Response:
         try:
@@ -314,7 +332,7 @@ class WebChat:
             _log_failure(exc)
             response = self._technical_error()
         else:
-            response = _json_response(turn_json(turn))
+            response = _json_response(turn_json(turn, self._notice()))
         if new:
             response.set_cookie(
                 COOKIE,
@@ -326,6 +344,10 @@ class WebChat:
                 secure=is_https(request),
             )
         return response
+
+    def _notice(self) -> str:
+        """The privacy notice as the page's conversations say it (shown apart by the page)."""
+        return self.engine.text("privacy_notice", WEB_CHANNEL)
 
     def _technical_error(self, status: int = 500) -> web.Response:
         text = self.engine.text("technical_error")

@@ -19,6 +19,9 @@ from bot.storage.records import Outgoing
 
 WEB_CHANNEL = "web"  # the outbox `channel` of the web chat
 NOTICE = "notice"  # the outbox `method` of a notice; params: {"text": str, "buttons": [{"label", "value"}]}
+# A notice's optional `topic` param: of the notices not yet fetched on one topic, only the newest is shown (each
+# tells where the person's callback request stands: « a person will call you » is stale once the call is done).
+CALLBACK_TOPIC = "callback"
 KEY_PREFIX = "web:"  # conversation keys of the web chat: "web:<chat id>"
 MAX_CHAT_ID = 2**63 - 1  # chat ids fit a signed 64-bit integer (the outbox's BIGINT)
 
@@ -34,11 +37,19 @@ def web_chat_id(conversation_key: str) -> int | None:
     return chat_id if 0 < chat_id <= MAX_CHAT_ID else None
 
 
-def web_notice(conversation_key: str, text: str, buttons: Sequence[tuple[str, str]] = ()) -> Outgoing | None:
+def web_notice(
+    conversation_key: str, text: str, buttons: Sequence[tuple[str, str]] = (), topic: str | None = None
+) -> Outgoing | None:
     """The outbox row telling a web chat's person `text`, with (label, value) buttons whose values are answers or
-    commands ("/start", "/humain"); None when the conversation is not a web chat's."""
+    commands ("/start", "/humain"); `topic`: a later notice on the same topic replaces it if both wait to be
+    fetched. None when the conversation is not a web chat's."""
     chat_id = web_chat_id(conversation_key)
     if chat_id is None:
         return None
-    params = {"text": text, "buttons": [{"label": label, "value": value} for label, value in buttons]}
+    params: dict[str, object] = {
+        "text": text,
+        "buttons": [{"label": label, "value": value} for label, value in buttons],
+    }
+    if topic is not None:
+        params["topic"] = topic
     return Outgoing(chat_id, NOTICE, params)

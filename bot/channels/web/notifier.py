@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bot.callbacks.desk import QueueSummary
 from bot.callbacks.queues import Queue
-from bot.channels.web.notices import WEB_CHANNEL, web_chat_id, web_notice
+from bot.channels.web.notices import CALLBACK_TOPIC, WEB_CHANNEL, web_chat_id, web_notice
 from bot.core.messages import Button
 from bot.storage.protocol import TurnTransaction
 from bot.storage.records import CallbackRow, OutgoingRow
@@ -20,7 +20,8 @@ class WebNotifier:
     async def tell_person(
         self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button]
     ) -> list[OutgoingRow]:
-        notice = web_notice(conversation_key, text, [(b.label, b.value) for b in buttons])
+        # Every notice of the desk tells where the callback request stands: the newest replaces those not yet read.
+        notice = web_notice(conversation_key, text, [(b.label, b.value) for b in buttons], CALLBACK_TOPIC)
         return [] if notice is None else await tx.queue_outgoing(WEB_CHANNEL, [notice])
 
     async def post_changed(self, tx: TurnTransaction, row: CallbackRow, queue: Queue) -> list[OutgoingRow]:

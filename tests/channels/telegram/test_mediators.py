@@ -173,6 +173,33 @@ async def test_the_person_cancels_and_the_group_sees_it(server: FakeTelegram, tm
         assert row.status == "cancelled"
 
 
+async def test_the_person_is_told_when_the_call_is_done_and_nothing_stale_follows(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    """« Appel fait » pressed in the group: the person is told the call took place, after « va vous appeler » and in
+    that order, with no button left to cancel; nothing else comes after it, and /annuler then truly has nothing to
+    cancel."""
+    group = server.group(GROUP)
+    async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
+        await ask_callback(server)
+        callback_id = await the_request(bot)
+        await wait_post(group, callback_id[:4])
+        person = server.user(42)
+        await group.press(MEDIATOR, CLAIM)
+        await person.wait_for(lambda u: "va vous appeler" in ((u.last and u.last.text) or ""))
+        await wait_post(group, callback_id[:4], "Prise en charge")
+        await group.press(MEDIATOR, DONE)
+        await person.wait_for(lambda u: "L'appel a eu lieu" in ((u.last and u.last.text) or ""))
+        await wait_post(group, callback_id[:4], "Appel fait")
+        said = [m.text or "" for m in person.messages if m.from_bot]
+        told = said[[i for i, t in enumerate(said) if "va vous appeler" in t][-1] :]
+        assert len(told) == 2, person.summary()  # taken, then done: nothing stale after
+        assert "L'appel a eu lieu" in told[1]
+        assert person.buttons() == []
+        await person.send("/annuler")
+        await person.wait_for(lambda u: "pas de demande de rappel en cours" in ((u.last and u.last.text) or ""))
+
+
 @pytest.mark.slow
 async def test_a_busy_group_stays_within_its_limit_and_loses_nothing(tmp_path: Path) -> None:
     """Twelve requests at once, a group allowed 5 messages per 3 s and failing sends: every request is posted

@@ -1,6 +1,6 @@
 """The web chat in a real browser (Debian's Chromium, headless, driven by Playwright): a whole conversation with
-the mouse, one question with the keyboard only, and the layout on a 360px phone. Screenshots of each step go to
-tests/artifacts/ (or $PASSERELLE_ARTIFACTS)."""
+the mouse, one question with the keyboard only, and the layout on a 360px phone. Each step is checked with
+axe-core (WCAG 2.1 AA) and its screenshot goes to tests/artifacts/ (or $PASSERELLE_ARTIFACTS)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import BrowserContext, ConsoleMessage, Page, expect
 
 from bot.storage import Storage
+from tests.support.axe import axe_violations, describe
 from tests.support.browser import RunningServer, artifacts_dir
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -47,6 +48,9 @@ async def type_answer(page: Page, text: str) -> None:
 
 
 async def shot(page: Page, name: str) -> Path:
+    """The page as it stands checked with axe-core (no WCAG 2.1 A/AA violation), then its screenshot saved."""
+    violations = await axe_violations(page)
+    assert violations == [], f"{name}:\n{describe(violations)}"
     path = artifacts_dir() / f"web-chat-{name}.png"
     await page.screenshot(path=path)  # what the person sees: the new turn is scrolled into view
     return path

@@ -346,6 +346,28 @@ async def test_notices_are_delivered_once_in_order_then_deleted(person: WebPerso
     assert web_notice("telegram:42", "non") is None
 
 
+async def test_of_the_notices_on_one_topic_only_the_newest_is_shown(
+    person: WebPerson, web_server: RunningServer
+) -> None:
+    """Notices about the callback request waiting together (taken, then the call done): only the newest is shown,
+    where the request stands now, with the others in order; the stale ones are deleted all the same."""
+    storage = storage_of(web_server)
+    await person.post({"command": "/start"})
+    key = f"web:{person.chat_id()}"
+    rows = [
+        web_notice(
+            key, "Bonne nouvelle : une personne va vous appeler.", [("Annuler ma demande", "/annuler")], "callback"
+        ),
+        web_notice(key, "Un mot sans sujet."),
+        web_notice(key, "L'appel a eu lieu.", topic="callback"),
+    ]
+    await storage.queue_outgoing(WEB_CHANNEL, [row for row in rows if row is not None])
+    async with person.session.get(f"{web_server.url}/api/chat/notices") as response:
+        notices = (await response.json())["notices"]
+    assert notices == [{"text": "Un mot sans sujet.", "buttons": []}, {"text": "L'appel a eu lieu.", "buttons": []}]
+    assert await storage.pending_outgoing(WEB_CHANNEL) == []
+
+
 # ----- headers, the page, errors ------------------------------------------------------------------------------
 async def test_security_headers_on_every_web_response(
     session: aiohttp.ClientSession, web_server: RunningServer

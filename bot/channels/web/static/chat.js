@@ -1,11 +1,15 @@
 // The web chat: shows the bot's turns, sends the person's answers to /api/chat, asks for notices now and then.
 // No framework and no inline script (the Content-Security-Policy forbids it); text is always set as text.
+// What the page shows is kept in the tab's sessionStorage (gone when the tab is closed, cleared by « Effacer mes
+// données ») so that a reload shows the recent conversation, places included; the server keeps no more than before.
 "use strict";
 
 (function () {
   const API = "/api/chat";
   const NOTICES = "/api/chat/notices";
   const NOTICE_EVERY_MS = 15000;
+  const SHOWN = "passerelle-shown"; // sessionStorage: what the page shows, to show it again after a reload
+  const MAX_SHOWN = 80; // entries kept: the recent conversation, not all of it
   // The server names these values (the page's data attributes), as it names the commands of the buttons below.
   const UNKNOWN = document.body.dataset.unknown; // "Je ne sais pas": on a several-choice question, it goes alone
   const CONFIRM = document.body.dataset.confirm; // the "Valider" button of a several-choice question
@@ -30,6 +34,7 @@
     call: "Appeler",
     map: "Voir sur la carte",
     newWindow: " (s'ouvre dans un nouvel onglet)",
+    kept: "Ce que nous gardons",
   };
 
   const messages = document.getElementById("messages");
@@ -42,12 +47,15 @@
   const typedLabel = document.getElementById("typed-label");
   const typedInput = document.getElementById("typed-input");
   const typedHint = document.getElementById("typed-hint");
+  const ask = document.getElementById("ask");
 
   let question = null; // the token of the question shown: sent back with button values
   let busy = false;
   let waitingTimer = null;
   let noticesRunning = false;
   let messageCount = 0;
+  let shown = { question: null, entries: [] }; // what the page shows, as kept in sessionStorage
+  let restoring = false;
 
   // ----- building blocks ------------------------------------------------------------------------------------
   function element(tag, className, text) {
@@ -65,13 +73,66 @@
     return node;
   }
 
-  function addMessage(who, text, extraClass) {
+  // ----- what the page shows, kept for a reload ------------------------------------------------------------
+  function remember(entry) {
+    shown.entries.push(entry);
+    shown.entries = shown.entries.slice(-MAX_SHOWN);
+    save();
+  }
+
+  function save() {
+    try {
+      sessionStorage.setItem(SHOWN, JSON.stringify(shown));
+    } catch (error) {
+      // storage full or refused (private browsing): the page works, a reload shows only the current question
+    }
+  }
+
+  function restore() {
+    let kept = null;
+    try {
+      kept = JSON.parse(sessionStorage.getItem(SHOWN) || "null");
+    } catch (error) {
+      kept = null;
+    }
+    if (!kept || !Array.isArray(kept.entries)) return false;
+    kept.entries.forEach(function (entry) {
+      if (entry.kind === "offer") addOffer(entry.reply, entry.offer);
+      else if (entry.kind === "notice") showNotice(entry.notice, true);
+      else if (entry.kind === "link") {
+        if (messages.lastElementChild) addListLink(messages.lastElementChild, entry.link);
+      }
+      else addMessage(entry.who, entry.text, entry.extra, entry.notice);
+    });
+    shown = { question: kept.question || null, entries: kept.entries };
+    return kept.entries.length > 0;
+  }
+
+  function clearShown() {
+    shown = { question: null, entries: [] };
+    messages.replaceChildren();
+    try {
+      sessionStorage.removeItem(SHOWN);
+    } catch (error) {
+      // nothing was kept
+    }
+  }
+
+  function addMessage(who, text, extraClass, notice) {
     const item = element("div", "message " + who + (extraClass ? " " + extraClass : ""));
     item.id = "message-" + ++messageCount;
     item.tabIndex = -1;
     item.appendChild(element("span", "who", (who === "bot" ? TEXTS.bot : TEXTS.person) + " :"));
-    item.appendChild(document.createTextNode(text));
+    if (text) item.appendChild(document.createTextNode(text));
+    if (notice) {
+      // The privacy notice, folded: the first question must fit a phone's screen; one press opens it.
+      const details = element("details", "kept");
+      details.appendChild(element("summary", "", TEXTS.kept));
+      details.appendChild(element("p", "", notice));
+      item.appendChild(details);
+    }
     messages.appendChild(item);
+    if (!restoring) remember({ kind: "message", who: who, text: text, extra: extraClass || "", notice: notice || null });
     return item;
   }
 
@@ -109,6 +170,7 @@
     if (actions.childNodes.length) card.appendChild(actions);
     item.appendChild(card);
     messages.appendChild(item);
+    if (!restoring) remember({ kind: "offer", reply: { text: reply.text }, offer: offer });
     return item;
   }
 
@@ -122,9 +184,10 @@
     const actions = element("div", "offer-actions");
     actions.appendChild(open);
     item.appendChild(actions);
+    if (!restoring) remember({ kind: "link", link: link });
   }
 
-    function setStatus(text) {
+  function setStatus(text) {
     status.textContent = text || "";
   }
 
@@ -143,22 +206,30 @@
   }
 
   // ----- showing a turn -------------------------------------------------------------------------------------
-  function showTurn(turn, moveFocus) {
+  // focus: "answer" moves it to the first control of the answer (after a button), "typed" keeps it in the text
+  // box (after a typed answer: a phone's keyboard stays open), null leaves it (the page just opened).
+  function showTurn(turn, focus, repliesShown) {
     let first = null;
-    turn.replies.forEach(function (reply) {
-      const nodes = reply.offers.length
-        ? reply.offers.map(function (offer) { return addOffer(reply, offer); })
-        : [addMessage("bot", reply.text)];
-      if (reply.list_link) addListLink(nodes[0], reply.list_link);
-      first = first || nodes[0];
-    });
+    if (turn.forgotten) clearShown(); // erased: the number typed, the answers, nothing of it stays on screen
+    if (!repliesShown) {
+      turn.replies.forEach(function (reply) {
+        const nodes = reply.offers.length
+          ? reply.offers.map(function (offer) { return addOffer(reply, offer); })
+          : [addMessage("bot", reply.text, "", reply.notice)];
+        if (reply.list_link) addListLink(nodes[0], reply.list_link);
+        first = first || nodes[0];
+      });
+    }
     question = turn.question;
+    shown.question = turn.question;
+    save();
     document.body.dataset.turns = String(Number(document.body.dataset.turns || "0") + 1);
     const asking = turn.replies.filter(function (reply) { return reply.buttons.length || reply.request; }).pop();
     showAnswers(asking || null, turn.done);
-    if (moveFocus) {
+    if (focus) {
       if (first) first.scrollIntoView({ block: "start" });
-      focusAnswer(first);
+      if (focus === "typed") typedInput.focus({ preventScroll: true });
+      else focusAnswer(first);
     }
   }
 
@@ -277,19 +348,25 @@
       data = null;
     }
     setBusy(false);
+    const typedAnswer = typeof body.text === "string";
     if (data && data.question) {
-      showTurn(data, true);
+      showTurn(data, typedAnswer ? "typed" : "answer");
     } else if (data && data.replies) {
       data.replies.forEach(function (reply) { addMessage("bot", reply.text, "error"); });
-      focusAnswer(null);
+      if (typedAnswer) typedInput.focus();
+      else focusAnswer(null);
     } else {
       showError((data && data.message) || TEXTS.offline);
-      focusAnswer(null);
+      if (typedAnswer) typedInput.focus();
+      else focusAnswer(null);
     }
     document.body.dataset.answers = String(Number(document.body.dataset.answers || "0") + 1);
   }
 
   async function start() {
+    restoring = true;
+    const restored = restore();
+    restoring = false;
     setBusy(true);
     let data = null;
     try {
@@ -300,13 +377,20 @@
     }
     setBusy(false);
     if (data && data.question) {
-      showTurn(data, false);
+      // After a reload the question is on screen already, with what came before it: only its answers again.
+      const onScreen = restored && data.question === shown.question && !data.forgotten;
+      showTurn(data, null, onScreen);
+      if (restored) {
+        const last = messages.lastElementChild;
+        if (last) last.scrollIntoView({ block: "nearest" });
+      }
     } else if (data && data.replies) {
       data.replies.forEach(function (reply) { addMessage("bot", reply.text, "error"); });
     } else {
       showError(TEXTS.offline);
     }
     document.body.dataset.ready = "true";
+    checkNotices(); // news that came while the page was closed: where the callback request stands now
   }
 
   async function checkNotices() {
@@ -315,16 +399,24 @@
     try {
       const response = await fetch(NOTICES, { headers: { Accept: "application/json" }, credentials: "same-origin" });
       const data = response.ok ? await response.json() : { notices: [] };
-      data.notices.forEach(showNotice);
+      data.notices.forEach(function (notice) { showNotice(notice, false); });
     } catch (error) {
       // offline for now: the notices wait on the server for the next try
     } finally {
       noticesRunning = false;
+      document.body.dataset.noticeChecks = String(Number(document.body.dataset.noticeChecks || "0") + 1);
     }
   }
 
-  function showNotice(notice) {
+  function showNotice(notice, again) {
+    // A notice says where the callback request stands now: the buttons of earlier ones (« Annuler ma demande »
+    // once the call is done) would no longer be true.
+    messages.querySelectorAll(".notice .choices").forEach(function (node) { node.remove(); });
+    const wasRestoring = restoring;
+    restoring = true;
     const item = addMessage("bot", notice.text, "notice");
+    restoring = wasRestoring;
+    if (!again) remember({ kind: "notice", notice: notice });
     if (notice.buttons.length) {
       const group = element("div", "choices");
       group.setAttribute("role", "group");
@@ -369,8 +461,33 @@
     );
   });
 
+  // « Recommencer » and « Arrêter » ask first (a modal dialog: keyboard and screen readers know it; Escape or
+  // « Non » closes it and gives the focus back); the other commands act at once (erasing asks in the chat itself).
+  let asked = null;
   document.querySelectorAll("[data-command]").forEach(function (node) {
-    node.addEventListener("click", function () { send({ command: node.dataset.command }, node.textContent); });
+    node.addEventListener("click", function () {
+      if (node.dataset.ask && typeof ask.showModal === "function") {
+        asked = node;
+        document.getElementById("ask-title").textContent = node.dataset.ask;
+        document.getElementById("ask-text").textContent = node.dataset.askText;
+        document.getElementById("ask-yes").textContent = node.dataset.askYes;
+        document.getElementById("ask-no").textContent = node.dataset.askNo;
+        ask.showModal();
+        document.getElementById("ask-no").focus();
+        return;
+      }
+      send({ command: node.dataset.command }, node.textContent);
+    });
+  });
+  document.getElementById("ask-yes").addEventListener("click", function () {
+    const node = asked;
+    ask.close();
+    if (node) send({ command: node.dataset.command }, node.textContent);
+  });
+  document.getElementById("ask-no").addEventListener("click", function () { ask.close(); });
+  ask.addEventListener("close", function () {
+    if (asked && !busy && document.activeElement === document.body) asked.focus();
+    asked = null;
   });
 
   setInterval(checkNotices, NOTICE_EVERY_MS);
