@@ -60,9 +60,12 @@ class PersonaMessage:
 
 
 def _variant(text: Wording, variant: str) -> str:
-    """A part's text in a variant, falling back as `Wording.pick` does (person_called → relative → self)."""
+    """A part's text in a variant, falling back as `Wording.pick` does (person_called → relative → self; the web's
+    variants → the others)."""
     if variant == "person_called":
         return text.pick("relative", "person")
+    if variant in ("web", "web_relative"):
+        return text.pick("relative" if variant == "web_relative" else None, channel="web")
     return text.pick(variant)
 
 

@@ -24,23 +24,25 @@ def test_the_shipped_texts_name_no_command_in_the_web_chat_and_telegram_keeps_th
     for step in flow.steps.values():
         wordings += [(step.id, w) for w in (step.text, step.invalid) if w is not None]
         wordings += [(f"{step.id}.{c.value}", c.label) for c in step.choices]
-    wordings += [(persona_id, p.message) for persona_id, p in loaded.personas.personas.items()]
+    wordings += [(pid, w) for pid, p in loaded.personas.personas.items() for w in p.message.wordings()]
     with_commands = [
-        (name, who) for name, w in wordings for who in (None, "relative") if COMMAND.search(w.pick(who, "web"))
+        (name, who) for name, w in wordings for who in (None, "relative") if COMMAND.search(w.pick(who, channel="web"))
     ]
     assert with_commands == []
     for key in ("help", "privacy_notice", "stop", "forget_done"):
-        assert COMMAND.search(flow.messages[key].pick(None, "telegram")), key
-        assert flow.messages[key].pick(None, "web") != flow.messages[key].pick(None), key
+        assert COMMAND.search(flow.messages[key].pick(None, channel="telegram")), key
+        assert flow.messages[key].pick(None, channel="web") != flow.messages[key].pick(None), key
     assert "/humain" in flow.steps[flow.start].text.pick(None)  # type: ignore[union-attr]  # the welcome says
-    assert "/humain" not in flow.steps[flow.start].text.pick(None, "web")  # type: ignore[union-attr]
+    assert "/humain" not in flow.steps[flow.start].text.pick(None, channel="web")  # type: ignore[union-attr]
 
 
 def test_the_variant_chosen_by_who_writes_and_where() -> None:
     """web_relative for a relative on the web, web for oneself there (or a relative when the text has no relative
     variant), relative and self elsewhere; a text without web variants is the same everywhere."""
     both = Wording({"self": "s", "relative": "r", "web": "w", "web_relative": "wr"}, 1)
-    assert [both.pick(who, channel) for channel in ("web", "telegram", None) for who in ("self", "relative")] == [
+    assert [
+        both.pick(who, channel=channel) for channel in ("web", "telegram", None) for who in ("self", "relative")
+    ] == [
         "w",
         "wr",
         "s",
@@ -49,8 +51,8 @@ def test_the_variant_chosen_by_who_writes_and_where() -> None:
         "r",
     ]
     web_only = Wording({"self": "s", "web": "w"}, 1)
-    assert [web_only.pick("relative", "web"), web_only.pick("relative", "terminal")] == ["w", "s"]
-    assert Wording({"self": "s"}, 1).pick("self", "web") == "s"
+    assert [web_only.pick("relative", channel="web"), web_only.pick("relative", channel="terminal")] == ["w", "s"]
+    assert Wording({"self": "s"}, 1).pick("self", channel="web") == "s"
 
 
 def test_a_text_with_relative_and_web_versions_needs_web_relative() -> None:
