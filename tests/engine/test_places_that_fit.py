@@ -259,7 +259,7 @@ async def test_one_place_is_one_lieu(loaded: LoadedFlow, real_places: list[Place
     assert loaded.flow.messages["offers_intro_one"].pick(None) in said(one)
     four = [p for p in real_places if p.code_postal == "06190" or p.code_postal == "06500"][:4]
     chat, three = await results(loaded, four, locations, "Roquebrune-Cap-Martin")
-    assert "Voici 3 lieux près de chez vous" in said(three)
+    assert "Voici 3 lieux à proximité" in said(three)
     more = await chat.send("value:more")
     assert len(more.offers) == 1
     assert said(more).startswith("Voici 1 autre lieu :")
