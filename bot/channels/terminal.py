@@ -22,8 +22,8 @@ TECHNICAL_TROUBLE = (
 )
 # Shown once when a person opens the chat in the terminal (the commands Telegram lists in its menu).
 COMMANDS_HINT = (
-    f"(Commandes : {HELP}, {HUMAN} pour être rappelé, {MY_DATA} pour voir ce que je garde sur vous, {FORGET} pour "
-    f"l'effacer, {STOP} pour arrêter. Ctrl-D pour quitter.)"
+    f"(Commandes : {HELP}, {HUMAN} pour qu'on vous rappelle, {MY_DATA} pour voir ce que je garde sur vous, "
+    f"{FORGET} pour l'effacer, {STOP} pour arrêter. Ctrl-D pour quitter.)"
 )
 # On a several-choice question the terminal has no ticking: the numbers typed are the whole answer, validated at
 # once ("3" alone as "1 3"), so that one number and several behave alike.
