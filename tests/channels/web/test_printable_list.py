@@ -1,7 +1,7 @@
 """« Garder la liste » in the web chat, in a real browser (Debian's Chromium, headless, driven by Playwright): the
 link under the gathered places opens the printable list, a server-rendered page of its own in large type, at
-phone size and on a desktop, with a print stylesheet; another browser (no conversation cookie) gets no list.
-Screenshots go to tests/artifacts/ (or $PASSERELLE_ARTIFACTS)."""
+phone size and on a desktop, with a print stylesheet and no WCAG 2.1 A/AA violation (axe-core); another browser
+(no conversation cookie) gets no list. Screenshots go to tests/artifacts/ (or $PASSERELLE_ARTIFACTS)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.channels.web.test_browser_chat import open_chat, press, tick_and_confirm, type_answer
+from tests.support.axe import axe_violations, describe
 from tests.support.browser import RunningServer, artifacts_dir, block_outside
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -60,12 +61,16 @@ async def test_the_printable_list_at_phone_size_and_on_a_desktop(
     size = await printable.evaluate("parseFloat(getComputedStyle(document.querySelector('.address')).fontSize)")
     assert size >= 19  # large type: 20 px for text at 125 %
     assert await printable.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    violations = await axe_violations(printable)
+    assert violations == [], f"printable list, phone:\n{describe(violations)}"
     await printable.screenshot(path=artifacts_dir() / "printable-list-phone.png", full_page=True)
     await printable.emulate_media(media="print")
     await expect(printable.locator(".tools")).to_be_hidden()
     await printable.emulate_media(media="screen")
     await printable.set_viewport_size({"width": 1280, "height": 900})
     await expect(printable.locator("#print")).to_be_visible()
+    violations = await axe_violations(printable)
+    assert violations == [], f"printable list, desktop:\n{describe(violations)}"
     await printable.screenshot(path=artifacts_dir() / "printable-list-desktop.png", full_page=True)
     await printable.close()
 
