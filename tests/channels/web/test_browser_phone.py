@@ -249,3 +249,22 @@ async def notices_checked(page: Page, at_least: int | None = None) -> None:
         return
     await page.evaluate("window.dispatchEvent(new Event('focus'))")
     await page.wait_for_function("(n) => Number(document.body.dataset.noticeChecks || 0) > n", arg=before)
+
+
+async def test_a_failed_request_is_not_shown_again_after_a_reload(page: Page, web_server: RunningServer) -> None:
+    """A request that fails (the connection cut) says so at the moment; a reload shows the conversation again, not
+    that old error (nor does a page navigated away from while waiting leave it behind)."""
+    await open_chat(page)
+    await press(page, "self")
+
+    async def cut(route: object) -> None:
+        await route.abort()  # type: ignore[attr-defined]
+
+    await page.route("**/api/chat", cut)
+    await type_answer(page, "je voudrais voir mes petits-enfants en vidéo")
+    await expect(page.locator(".message.bot.error").last).to_contain_text("La connexion a été interrompue")
+    await page.unroute("**/api/chat", cut)
+    await page.reload()
+    await expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    await expect(page.locator(".message.bot").last).to_contain_text("plus facilement")
+    assert await page.locator(".message.error").count() == 0

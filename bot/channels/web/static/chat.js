@@ -132,7 +132,11 @@
       item.appendChild(details);
     }
     messages.appendChild(item);
-    if (!restoring) remember({ kind: "message", who: who, text: text, extra: extraClass || "", notice: notice || null });
+    // A failed request's message is of the moment: not shown again after a reload (nor left by a page navigated away
+    // from while it was waiting).
+    if (!restoring && extraClass !== "error") {
+      remember({ kind: "message", who: who, text: text, extra: extraClass || "", notice: notice || null });
+    }
     return item;
   }
 
