@@ -10,9 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, inspect, text, update
+from sqlalchemy import inspect, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app.root import LoadedFlow, load_flow_with_personas
@@ -24,8 +22,8 @@ from bot.storage.memory import MemoryStorage
 from bot.storage.records import FeedbackAnswer, TurnWrites
 from bot.storage.tables import feedback
 from tests.conftest import Chat, every_storage_path
+from tests.support.migrations import table_round_trip
 
-ALEMBIC_INI = "bot/storage/alembic.ini"
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 # The last question as a coordinator adds it to the default flow: after the results (no callback).
 LAST_QUESTION = """
@@ -170,30 +168,4 @@ async def test_skipping_the_last_question_stores_nothing(with_last_question: Loa
 async def test_migration_0009_adds_the_table_and_takes_it_away(database_url: str) -> None:
     """A database at revision 0008 gets the table when the bot opens it; downgrading to 0008 removes it, upgrading
     again brings it back."""
-    engine = create_async_engine(database_url)
-
-    async def alembic(action: str, revision: str) -> None:
-        def run(connection: Connection) -> None:
-            config = Config(ALEMBIC_INI)
-            config.attributes["connection"] = connection
-            getattr(command, action)(config, revision)
-
-        async with engine.begin() as connection:
-            await connection.run_sync(run)
-
-    async def tables() -> set[str]:
-        async with engine.connect() as connection:
-            return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
-
-    try:
-        await alembic("upgrade", "0008")
-        assert "feedback" not in await tables()
-        storage = await Storage.open(database_url)
-        await storage.close()
-        assert "feedback" in await tables()
-        await alembic("downgrade", "0008")
-        assert "feedback" not in await tables()
-        await alembic("upgrade", "head")
-        assert "feedback" in await tables()
-    finally:
-        await engine.dispose()
+    await table_round_trip(database_url, "feedback", "0008")

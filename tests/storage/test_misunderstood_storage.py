@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, inspect, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -22,9 +20,9 @@ from bot.storage.memory import MemoryStorage
 from bot.storage.records import Misunderstood, MisunderstoodRow, TurnWrites
 from bot.storage.tables import misunderstood
 from tests.conftest import Chat, every_storage_path
+from tests.support.migrations import table_round_trip
 from tests.support.postgres import raw_sql
 
-ALEMBIC_INI = "bot/storage/alembic.ini"
 NOT_MASKED = "appelez Marie au 06 12 34 56 78"  # storage keeps what it is given: masking is the caller's
 
 
@@ -188,30 +186,4 @@ async def test_the_engine_commits_the_answers_its_turn_noted(backend: str, loade
 async def test_migration_0008_adds_the_table_and_takes_it_away(database_url: str) -> None:
     """A database at revision 0007 gets the table when the bot opens it; downgrading to 0007 removes it (and its
     indexes), upgrading again brings it back."""
-    engine = create_async_engine(database_url)
-
-    async def alembic(action: str, revision: str) -> None:
-        def run(connection: Connection) -> None:
-            config = Config(ALEMBIC_INI)
-            config.attributes["connection"] = connection
-            getattr(command, action)(config, revision)
-
-        async with engine.begin() as connection:
-            await connection.run_sync(run)
-
-    async def tables() -> set[str]:
-        async with engine.connect() as connection:
-            return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
-
-    try:
-        await alembic("upgrade", "0007")
-        assert "misunderstood" not in await tables()
-        storage = await Storage.open(database_url)
-        await storage.close()
-        assert "misunderstood" in await tables()
-        await alembic("downgrade", "0007")
-        assert "misunderstood" not in await tables()
-        await alembic("upgrade", "head")
-        assert "misunderstood" in await tables()
-    finally:
-        await engine.dispose()
+    await table_round_trip(database_url, "misunderstood", "0007")
