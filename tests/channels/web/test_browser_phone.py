@@ -74,6 +74,8 @@ async def test_first_screen_shows_the_question_and_ways_out_ask_first(page: Page
         await accessible(page, f"02-notice-open-{name}")
         assert not [t for t in await bot_texts(page) if COMMANDS.search(t)]
         await page.reload()
+        # the page asks the server for its turn again: until then its buttons are disabled and Enter sends nothing
+        await expect(page.locator("body")).to_have_attribute("data-ready", "true")
 
     await type_answer(page, "/aide")
     help_text = await page.locator(".message.bot", has_text="Je vous pose quelques questions").last.inner_text()
