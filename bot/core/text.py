@@ -12,17 +12,19 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 # Overseas regions tried after metropolitan France, so 0696… (Martinique) or 0262… (La Réunion) are valid.
 _PHONE_REGIONS = ("FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF")
 MAX_INPUT = 500  # longer input is cut before matching: nobody answers a button with a page of text
+# Letters that no Unicode decomposition splits: « sœur » is « soeur » typed on another keyboard.
+LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
 
 
 def normalise(text: str) -> str:
     """Lower case, no accents, no punctuation, single spaces: "Ouais !" -> "ouais"."""
-    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT].casefold())
+    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT].casefold().translate(LIGATURES))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", plain).strip()
 
 
 def normalise_keep_separators(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT].casefold())
+    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT].casefold().translate(LIGATURES))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

@@ -4,11 +4,14 @@ Each answer is read as the conversation would read it, and classed: right at the
 meant), confirmed (a doubt on the values meant: one « Oui » gets it right), not understood, wrong (sure of
 other values, or sure of anything on an answer that should not be understood), or doubt-wrong (a doubt on
 other values: the person's « non » recovers it). A doubt on an answer that should not be understood counts as
-not understood, which is the right behaviour there.
+not understood, which is the right behaviour there. An answer drawn for the aside part that the flow lists word
+for word (a label, a synonym, an example copied from the corpus) is counted with the training part: read by
+heart, it would only flatter the aside figures.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -16,8 +19,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.core.errors import FlowError, Problem
+from bot.core.text import normalise
 from bot.tools.check import yaml_files
 from bot.tools.understanding_corpus import Corpus, Entry, Opening, load_corpus
+from bot.understanding.phrases import compiled_question
 from bot.understanding.question import Context, Question, Understood
 from bot.understanding.reader import spot, understand
 
@@ -97,6 +102,7 @@ class Report:
     misses: list[Miss] = field(default_factory=list)
     openings: dict[str, SlotTally] = field(default_factory=dict)
     openings_seen: dict[str, int] = field(default_factory=lambda: {p: 0 for p in PARTS})
+    copied: list[tuple[str, int, str]] = field(default_factory=list)  # aside answers the flow lists word for word
 
     def total(self, part: str) -> Tally:
         total = Tally()
@@ -137,10 +143,15 @@ def measure(corpus: Corpus) -> Report:
     report = Report(corpus.file, corpus.flow.name)
     for name, entries in corpus.answers.items():
         question = corpus.questions[name]
+        taught = compiled_question(question).exact
         for entry in entries:
             reading = understand(entry.text, question, Context(for_whom=entry.for_whom, year=corpus.year))
             outcome = classify(entry.expect, reading)
             doubt = reading.level == "doubt"
+            if entry.aside and normalise(entry.text) in taught:
+                # the flow lists it (a label, a synonym, an example): read by heart, it measures no guessing
+                report.copied.append((name, entry.line, entry.text))
+                entry = dataclasses.replace(entry, aside=False)
             for part in ("aside" if entry.aside else "training", "whole"):
                 report.parts[part].setdefault(name, Tally()).add(outcome, entry.expect is None, doubt)
             if outcome in ("wrong", "confirmed_wrong") or (outcome == "not_understood" and entry.expect is not None):
@@ -212,6 +223,15 @@ def format_report(report: Report, *, show_all: bool = False) -> str:
         )
     lines.append("")
     lines.append("Réussite = du premier coup + après confirmation + réponses à ne pas comprendre laissées de côté.")
+    if report.copied:
+        lines.append(
+            f"{len(report.copied)} réponses tirées pour la part de côté figurent mot pour mot dans le parcours "
+            "(libellé, synonyme ou exemple) : comptées avec l'entraînement, elles ne mesurent rien."
+        )
+        if show_all:
+            lines += [
+                f"{report.file}:{line}: {name} « {text} » (dans le parcours)" for name, line, text in report.copied
+            ]
     if report.openings_seen["whole"]:
         seen = report.openings_seen
         lines += ["", f"Premiers messages ({seen['whole']}, dont {seen['aside']} de côté), réponse par réponse"]
@@ -257,6 +277,7 @@ def report_json(report: Report) -> dict[str, Any]:
             "slots": {slot: asdict(tally) for slot, tally in report.openings.items()},
         },
         "goals": {"met": not report.goals_missed(), "missed": report.goals_missed()},
+        "copied": [{"question": name, "line": line, "text": text} for name, line, text in report.copied],
         "misses": [
             {
                 "question": m.question,

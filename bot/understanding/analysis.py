@@ -30,6 +30,10 @@ Vector = np.ndarray[Any, np.dtype[np.float32]]
 
 # Words that negate and also mean something themselves (« jamais » is an answer to « how often »).
 MEANINGFUL_NEGATORS = frozenset({"jamais", "rien", "aucun", "aucune", "personne", "sans"})
+# Verbs whose « rien » says how little one perceives or grasps (« je n'y comprends rien », « il n'entend plus
+# rien »): no « nothing » answered. « voir » only with « y » (« je n'y vois plus rien »; « je ne vois rien » is
+# « nothing that I can see »), and never when « rien » is qualified (« je ne comprends rien de spécial »).
+GRASPING = frozenset({"comprendre", "entendre", "savoir", "connaitre", "piger", "capter", "lire", "retenir"})
 SKIPPED_POS = frozenset({"PUNCT", "SPACE", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "SYM"})
 # Words said around an answer that carry no answer.
 FILLERS = frozenset(
@@ -70,7 +74,7 @@ KIN = frozenset(
     }
 )  # fmt: skip
 # Small words that carry an answer here, whatever their part of speech (« avant midi », « contre »).
-KEPT = frozenset({"non", "oui", "seulement", "avant", "apres", "contre"})
+KEPT = frozenset({"non", "oui", "seulement", "avant", "apres", "contre", "hors"})
 # French pronouns: a word the tagger calls a pronoun but is not one (« pc ») is read as a noun.
 PRONOUNS = frozenset(
     {
@@ -190,6 +194,8 @@ def _reading(text: str, doc: Doc) -> Reading:
                 value = int(lower)
                 (years if 1900 <= value <= 2030 and len(lower) == 4 else numbers).append(value)
             continue
+        if lower == "rien" and _grasped(token):
+            continue
         term = _term(token, lower, negations[token.i] % 2 == 1)
         if term is not None:
             negated = term.negated
@@ -198,6 +204,17 @@ def _reading(text: str, doc: Doc) -> Reading:
             terms.append(Term(frozenset({"seulement"}), False, token.i, token.text, "ADV", 1.0))
     plain = " ".join(strip_accents(t.text.lower()) for t in doc if not t.is_punct)
     return Reading(text, plain, tuple(terms), tuple(numbers), tuple(years), _speakers(doc))
+
+
+def _grasped(token: Token) -> bool:
+    """« rien » as how much a verb of perceiving or understanding gets (see GRASPING)."""
+    verb = token.head
+    lemma = strip_accents(verb.lemma_.lower())
+    following = token.nbor(1) if token.i + 1 < len(token.doc) else None
+    if verb.i == token.i or (following is not None and following.lower_ in ("de", "d'", "qui", "que", "qu'")):
+        return False
+    seen = lemma == "voir" and any(strip_accents(c.lower_) == "y" for c in verb.children)
+    return lemma in GRASPING or seen
 
 
 def _speakers(doc: Doc) -> frozenset[str]:
@@ -254,6 +271,9 @@ def _pronoun(token: Token, lower: str, negated: bool) -> Term | None:
         return None
     if lower in MEANINGFUL_NEGATORS:
         return Term(frozenset({lower}), False, token.i, token.text, "PRON", 1.0)
+    if lower in ("moi", "lui", "elle", "eux") and _compared(token):
+        # « elle est plus dispo que moi »: who is compared, not who is meant (still a word the answer holds)
+        return Term(frozenset({"@compared"}), negated, token.i, token.text, "PRON", 0.6)
     if lower == "moi" or (lower in ("m", "me") and _called(token)):
         who = ME
     elif lower in ("elle", "lui", "eux", "elles") or (lower in ("la", "le", "l") and _called(token)):
@@ -261,6 +281,17 @@ def _pronoun(token: Token, lower: str, negated: bool) -> Term | None:
     else:
         return None
     return Term(frozenset({who, PERSON}), negated, token.i, token.text, "PRON", 0.6)
+
+
+COMPARATIVES = frozenset({"plus", "moins", "mieux", "aussi", "autant", "pire", "plutot"})
+
+
+def _compared(token: Token) -> bool:
+    """« … que moi » after « plus », « moins », « mieux »…: the other side of a comparison."""
+    before = token.doc[token.i - 1] if token.i > 0 else None
+    if before is None or strip_accents(before.lower_) not in ("que", "qu'", "qu"):
+        return False
+    return any(strip_accents(t.lower_) in COMPARATIVES for t in token.doc[: token.i - 1])
 
 
 CALLING = frozenset({"appeler", "rappeler", "joindre", "contacter", "telephoner", "appele"})

@@ -11,6 +11,7 @@ from bot.core.text import normalise
 from bot.understanding.analysis import Reading
 from bot.understanding.question import NOTHING, Context, Option, Understood
 
+HOURS = 24  # ranges up to this are hours of the day; beyond, ages
 BETWEEN = re.compile(r"\bentre (\d{2,3}) et (\d{2,3})\b")
 BIRTH = re.compile(r"\bne(?:e)?s? (?:en|le) (?:\d{1,2}(?: \w+)? )?(\d{2}|\d{4})\b")
 BOUND = re.compile(r"\b(moins|plus) de (\d{2,3})\b")
@@ -36,6 +37,8 @@ def by_number(
             return Understood((options[index].value,), 1.0, tuple(str(n) for n in said))
         if said and all(n > max(high for _, (_, high) in ranged) for n in said):
             return NOTHING  # « le soir après 19h », « 130 ans »: later or older than any button holds
+        if len(picked) > 1 and max(high for _, (_, high) in ranged) > HOURS:
+            return NOTHING  # « elle a 68 ou 72, je ne sais plus »: two age bands; the buttons ask which
     if position_too and len(reading.numbers) == 1 and reading.plain.isdigit():
         position = reading.numbers[0] - 1
         if 0 <= position < len(options) and not any(o.numbers and o.numbers[0] <= position + 1 for o in options):

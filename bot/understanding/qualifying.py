@@ -12,7 +12,14 @@ from bot.understanding.phrases import Compiled
 
 FAMILY = KIN | CLOSE_PEOPLE | {"famille", "enfant", "enfants", "petit", "petits", "petit-enfant", "petits-enfants"}
 NEIGHBOURS = frozenset({"voisin", "voisins", "voisine", "voisines"})
+PARTICIPLE = re.compile(r"(?:é|ée|és|ées)$")  # « c'est compliqué », « ils sont occupés »
+HELPERS = frozenset({"aide", "auxiliaire", "menagere", "infirmiere", "infirmier", "ami", "amie", "amis", "amies"})
 DETERMINER = r"(?:la|le|l|les|mes|ses|mon|ma|sa|son|leur|leurs|nos|vos|votre|notre|ton|ta|tes)"
+# Answers that take back or hedge what they say: asked back, never taken for sure. « des fois j'adore, des fois je
+# le jetterais », « rien… enfin si », « peut-être mon neveu ».
+ALTERNATING = re.compile(r"\b(des fois|parfois|tantot|un coup|certains jours)\b.+\b\1\b")
+CORRECTED = re.compile(r"\b(?:enfin|en fait|ou plutot) (?:si|non)\b")
+HEDGED = re.compile(r"^(?:(?:euh|bah?|ben|bof|hmm|hum|alors) )*peut etre\b")
 NEGATION_WORD = re.compile(r"\b(?:pas|jamais|plus|rien|personne|aucun|aucune)\b")
 
 
@@ -33,11 +40,19 @@ def people_only(reading: Reading, best: Match, compiled: Compiled) -> bool:
     if not {"yes", "no"} <= set(compiled.question.values):
         return False
     carried = [t for t in reading.terms if t.position in best.positions]
-    if not carried or not all(
-        t.key in FAMILY or t.key in ("voisin", "voisins", "voisine", "voisines") for t in carried
-    ):
+    if not carried or not all(t.key in FAMILY or t.key in NEIGHBOURS or t.key in HELPERS for t in carried):
         return False
     return any(t.weight >= 0.5 and t.position not in best.positions and t.pos != "PRON" for t in reading.terms)
+
+
+def said_against(reading: Reading, best: Match) -> bool:
+    """Besides the people named, a negation or a judgement (« … ne sait pas s'en servir », « c'est compliqué
+    avec … »): whether they help is not said."""
+    return any(
+        (t.negated or t.pos == "ADJ" or (t.pos == "VERB" and PARTICIPLE.search(t.word.lower())))
+        and t.position not in best.positions
+        for t in reading.terms
+    )
 
 
 def qualified(reading: Reading, best: Match) -> bool:
@@ -65,3 +80,8 @@ def family_around(reading: Reading, match: Match) -> bool:
         re.search(rf"\b(?:de|du|des|d|a|au|aux|pour)(?: {DETERMINER})? {re.escape(normalise(t.word))}\b", reading.plain)
         for t in words
     )
+
+
+def taken_back(plain: str) -> bool:
+    """The answer alternates, corrects itself or starts with « peut-être »: see ALTERNATING, CORRECTED, HEDGED."""
+    return bool(ALTERNATING.search(plain) or CORRECTED.search(plain) or HEDGED.match(plain))

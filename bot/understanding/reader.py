@@ -29,7 +29,15 @@ from bot.understanding.comparing import (
 from bot.understanding.nearest import nearest, prepare_meanings
 from bot.understanding.numbers import by_number
 from bot.understanding.phrases import Compiled, compiled_question, phrase_reading
-from bot.understanding.qualifying import family_around, leading_yes_no, people_only, qualified, turned
+from bot.understanding.qualifying import (
+    family_around,
+    leading_yes_no,
+    people_only,
+    qualified,
+    said_against,
+    taken_back,
+    turned,
+)
 from bot.understanding.question import DOUBT, NOTHING, SURE, Context, Question, Understood
 from bot.understanding.similarity import STRONG
 from bot.understanding.spelling import (
@@ -65,6 +73,7 @@ MIDDLE = 0.6  # between DOUBT and SURE: asked back
 ONLY_BUT = re.compile(r"^(?:rien|aucun|aucune|personne|nulle part) (?:sauf|a part|excepte|hormis) (.+)$")
 GUESSING = re.compile(r"\b(?:je crois|je pense|il me semble|peut etre|sans doute|probablement|j imagine)\b")
 NOT_KNOWING = re.compile(r"\b(?:sais pas|sait pas|jsp|aucune idee|sais plus|sait plus)\b")
+NOTHING_ABOUT = re.compile(r"\b(?:aucun|aucune|pas de|pas d|sans) \w+ (?:de|d|du|des|avec|pour|cote)\b")
 NAMING_WORDS = frozenset({"appeler", "appelle", "nom", "dire", "dit", "savoir", "sais", "sait"})
 
 
@@ -136,7 +145,11 @@ def understand(
         return numbered
     found = _busy(plain, reading, _read_against(reading, compiled), compiled)
     if found.sure and (
-        text.rstrip().endswith("?") or JOKING.search(plain) or JOKING.search(text) or DEPENDS.match(plain)
+        text.rstrip().endswith("?")
+        or JOKING.search(plain)
+        or JOKING.search(text)
+        or DEPENDS.match(plain)
+        or taken_back(plain)
     ):
         # « c'est une question piège ? », « le frein à main lol », « ça dépend des semaines »: asked back, not taken
         found = dataclasses.replace(found, confidence=SURE - 0.01)
@@ -328,7 +341,9 @@ def _single(reading: Reading, matches: dict[int, Match], compiled: Compiled) -> 
     if carried == 1 and long and confidence < LONE_WORD and qualified(reading, best):
         # one word of a long message carried it, the rest qualifying it (« pas chez moi, chez ma fille oui »)
         confidence = min(confidence, SURE - 0.01)
-    if people_only(reading, best, compiled) and any(m.positions - best.positions for m in ranked[1:]):
+    if people_only(reading, best, compiled) and (
+        any(m.positions - best.positions for m in ranked[1:]) or said_against(reading, best)
+    ):
         confidence = min(confidence, SURE - 0.01)  # « mes enfants sont loin »: named, but do they help? asked back
     if turned(reading, best):
         confidence = min(confidence, SURE - 0.01)  # « j'ai envie d'apprendre mais j'ose pas »: asked back
@@ -376,7 +391,12 @@ def _multi(reading: Reading, matches: dict[int, Match], compiled: Compiled) -> U
     confidence = min(m.coverage for m in chosen) * (EXPLAINED + (1 - EXPLAINED) * explained)
     values = tuple(options[m.option].value for m in sorted(chosen, key=lambda m: min(m.positions)))  # as typed
     if len(values) > 1:
-        values = tuple(v for v in values if not options[[o.value for o in options].index(v)].exclusive) or values
+        kept = tuple(v for v in values if not options[[o.value for o in options].index(v)].exclusive)
+        if kept and kept != values and not NOTHING_ABOUT.search(reading.plain):
+            # « elle n'a besoin de rien, tout va bien »: « nothing » named beside something: which is asked back
+            # (not « aucun problème de santé, c'est le prix »: no trouble with one thing, then the answer)
+            confidence = min(confidence, SURE - 0.01)
+        values = kept or values
         if any(family_around(reading, m) for m in chosen):
             # « l'arbre de la famille », « mes mémoires pour les enfants »: family named around another wish may
             # or may not be a wish of its own: asked back

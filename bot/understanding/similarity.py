@@ -19,6 +19,19 @@ TYPO_CLOSE = 0.5  # two known words a letter apart whose vectors are further tha
 MAX_KEPT = 200_000
 FINAL_E = re.compile(r"é(?:e|es|s)?$")  # a past participle's or adjective's ending
 
+# Words of one kind naming different things: their vectors are close, a reader never takes one for another
+# (« toutes les semaines » is not « tous les jours », « le soir » is not « le matin », « lundi » is not « mardi »).
+KINDS = (
+    frozenset({"heure", "minute", "jour", "journee", "semaine", "mois", "an", "annee", "week"}),
+    frozenset({"matin", "matinee", "midi", "apres-midi", "aprem", "soir", "soiree", "nuit"}),
+    frozenset({"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"}),
+    frozenset(
+        {"janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre", "novembre"}
+        | {"decembre"}
+    ),
+)
+_KIND = {word: n for n, kind in enumerate(KINDS) for word in kind}
+
 _kept: dict[tuple[object, ...], float] = {}
 
 
@@ -42,6 +55,8 @@ def _similarity(a: Term, b: Term, persons: bool) -> float:
     if a.pos == "PRON" or b.pos == "PRON":
         return 0.0
     ka, kb = a.key, b.key
+    if ka in _KIND and _KIND[ka] == _KIND.get(kb):
+        return 0.0  # two different words of one kind (the same word is a shared form, above)
     if not persons and ka in CLOSE_PEOPLE and kb in CLOSE_PEOPLE:
         return STRONG
     if _same_stem(ka, kb) or _same_stem(_adjective(ka), _adjective(kb)):  # « financièrement » ~ « financier »

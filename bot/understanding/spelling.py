@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.core.text import LIGATURES
+
 # Typed word -> what it stands for. Keys are lowercase without accents; values are written properly.
 PHONE_SPELLINGS: dict[str, str] = {
     "jsp": "je ne sais pas",
@@ -123,6 +125,7 @@ PHONE_SPELLINGS: dict[str, str] = {
     "tlm": "tout le monde",
     "rdv": "rendez-vous",
     "visio": "visioconférence",
+    "visios": "visioconférences",
     "whatsap": "whatsapp",
     "fb": "facebook",
     "asso": "association",
@@ -194,6 +197,8 @@ GLUED_WORDS = frozenset(
 
 
 def strip_accents(text: str) -> str:
+    """« Sœur » -> « Soeur »: accents off, ligatures written out (the case is kept)."""
+    text = text.translate(LIGATURES).replace("Œ", "Oe").replace("Æ", "Ae")
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
@@ -264,7 +269,9 @@ DONT_KNOW = re.compile(
     r"|je ne vis pas|je vis pas|je n habite pas|j habite pas|je l ai jamais|je ne l ai jamais)\b.*)?$"
 )
 # « je sais pas comment ça s'appelle, un truc avec un écran »: the name is not known, the thing is described
-NAME_UNKNOWN = re.compile(r"\b(?:s appelle|le nom|son nom|comment ca se dit|comment on dit)\b")
+NAME_UNKNOWN = re.compile(
+    r"\b(?:s appelle|le nom|son nom|comment ca se dit|comment on dit|(?:sais|sait) (?:meme )?pas ce que c est)\b"
+)  # also « elle ne sait même pas ce que c'est »: not « je ne sais pas », what the thing is
 # « je ne sais pas comment ça marche »: not knowing how, which to a question on skills is the answer itself
 HOW_TO = re.compile(
     r"\b(?:sais pas|sait pas|aucune idee|ne sais|ne sait) (?:de )?comment (?:ca marche|ca fonctionne|on fait|faire"

@@ -11,6 +11,7 @@ import pytest
 from bot.core.backoff import Backoff
 from bot.core.live import Live
 from bot.core.tasks import Job, Tasks
+from bot.core.text import normalise
 
 
 def test_backoff_doubles_up_to_its_cap_then_stays_there() -> None:
@@ -103,3 +104,12 @@ def test_live_holder_parts_follow_a_swap() -> None:
     files.swap({"queues": "v2", "flow": "f2"})
     assert queues.current == "v2"
     assert files.current["flow"] == "f2"
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [("Ma SŒUR !", "ma soeur"), ("mon œil", "mon oeil"), ("Le cœur", "le coeur"), ("Déjà vu", "deja vu")],
+)
+def test_normalise_writes_ligatures_out(typed: str, plain: str) -> None:
+    """« œ » is no accent: a phone's keyboard types it for « oe », and it must compare as « oe »."""
+    assert normalise(typed) == plain

@@ -80,6 +80,7 @@ answers:
     - {text: "Non", expect: null}                   # wrong: sure of something that should not be understood
   appareils:
     - {text: "Une tablette", expect: [tablet]}      # right (several-choice question)
+    - {text: "jjkq wwpl", expect: [tablet]}         # not understood (held out)
 openings:
   - text: "zxqv wplk"
     expect: {for_whom: relative, age_band: 80_plus}
@@ -118,7 +119,7 @@ def test_broken_corpus_gives_each_problem_on_its_line(tmp_path: Path) -> None:
 
 def test_corpus_naming_a_missing_flow_says_where_it_looked(tmp_path: Path) -> None:
     """A corpus whose flow is neither in the folder above nor in FLOWS_DIR: one problem on the `flow:` line."""
-    path = write(corpus_folder(tmp_path), "other.yaml", 'answers: {}\nflow: parcours_absent\n')
+    path = write(corpus_folder(tmp_path), "other.yaml", "answers: {}\nflow: parcours_absent\n")
     with pytest.raises(FlowError) as caught:
         load_corpus(path, tmp_path / "nowhere")
     assert [(p.line, p.message) for p in caught.value.problems] == [
@@ -199,16 +200,21 @@ def test_report_counts_a_tiny_corpus(tmp_path: Path) -> None:
     assert (whole["pour_qui"].seen, whole["pour_qui"].right, whole["pour_qui"].not_understood) == (4, 2, 2)
     assert whole["pour_qui"].rightly_ignored == 1
     assert (whole["connexion"].seen, whole["connexion"].wrong) == (2, 2)
-    assert (whole["appareils"].seen, whole["appareils"].right) == (1, 1)
+    assert (whole["appareils"].seen, whole["appareils"].right) == (2, 1)
     total = report.total("whole")
-    assert (total.seen, total.success, total.wrong, total.confirmed, total.doubts) == (7, 4, 2, 0, 0)
+    assert (total.seen, total.success, total.wrong, total.confirmed, total.doubts) == (8, 4, 2, 0, 0)
     for name in whole:
         parts = Tally()
         for part in ("training", "aside"):
             parts.merge(report.parts[part].get(name, Tally()))
         assert parts == whole[name]
     misses = {(m.text, m.outcome) for m in report.misses}
-    assert misses == {("zxqv wplk", "not_understood"), ("Oui", "wrong"), ("Non", "wrong")}
+    assert misses == {
+        ("zxqv wplk", "not_understood"),
+        ("Oui", "wrong"),
+        ("Non", "wrong"),
+        ("jjkq wwpl", "not_understood"),
+    }
     assert report.openings["for_whom"].missed == 1
     assert report.openings["age_band"].missed == 1
     assert report.goals_missed()
@@ -254,7 +260,7 @@ def test_json_report_of_the_command(tmp_path: Path) -> None:
     whole = corpus["parts"]["whole"]
     assert set(whole["total"]) == counts | rates
     assert set(whole["questions"]) == {"pour_qui", "connexion", "appareils"}
-    assert whole["total"]["seen"] == 7
+    assert whole["total"]["seen"] == 8
     assert whole["total"]["wrong"] == 2
     aside = int(held_out("zxqv wplk"))
     assert corpus["openings"]["seen"] == {"training": 1 - aside, "aside": aside, "whole": 1}
@@ -266,7 +272,7 @@ def test_json_report_of_the_command(tmp_path: Path) -> None:
         "question": "connexion",
         "line": 9,
         "text": "Oui",
-        "aside": held_out("Oui"),
+        "aside": False,  # drawn for the aside part, but a button's label: counted with the training part
         "expected": ["no"],
         "got": ["yes"],
         "level": "sure",
@@ -308,3 +314,21 @@ def test_default_reads_the_shipped_corpus(tmp_path: Path) -> None:
     _, data = read_yaml(SHIPPED)
     total = sum(len(entries) for entries in data["answers"].values())
     assert re.search(rf"^Ensemble \({total} réponses\)$", result.stdout, re.M)
+
+
+def test_aside_answers_the_flow_lists_word_for_word_count_with_the_training_part(tmp_path: Path) -> None:
+    """An answer drawn for the aside part that the flow already lists (a label, a synonym, an example copied from
+    the corpus) measures nothing: it counts with the training part and is named, so that the aside figures are
+    only about answers the flow never saw."""
+    assert all(held_out(text) for text in ("Pour un proche", "Oui", "qwfp zxcv"))
+    path = write(corpus_folder(tmp_path), "tiny.yaml", TINY)
+    report = measure(load_corpus(path))
+    assert report.copied == [("pour_qui", 5, "Pour un proche"), ("connexion", 9, "Oui")]
+    aside = report.total("aside")
+    assert aside.seen == 2  # « qwfp zxcv » and « jjkq wwpl »: never in the flow
+    assert report.parts["training"]["pour_qui"].right == 2
+    result = run_bot(["flows", "understand", str(path), "--all"], tmp_path)
+    assert "2 réponses tirées pour la part de côté figurent mot pour mot dans le parcours" in result.stdout
+    assert f"{path}:5: pour_qui « Pour un proche » (dans le parcours)" in result.stdout
+    data = json.loads(run_bot(["flows", "understand", str(path), "--json"], tmp_path).stdout)
+    assert data["corpora"][0]["copied"][1] == {"question": "connexion", "line": 9, "text": "Oui"}

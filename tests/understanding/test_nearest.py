@@ -24,7 +24,7 @@ def without(loaded: LoadedFlow, step: str, value: str, text: str) -> Question:
     [
         ("connexion", "yes", "la freebox"),
         ("appareils", "computer", "un laptop"),
-        ("envies", "admin_procedures", "renouveler mon passeport"),
+        ("envies", "admin_procedures", "mes remboursements de sécu"),
         ("frequence", "never", "la tablette reste dans le tiroir"),
     ],
 )
