@@ -27,6 +27,8 @@ class Match:
     positions: frozenset[int]
     terms: int  # how many words of the phrase matched
     explained: frozenset[int] = frozenset()  # the words any of the button's phrases holds whole
+    same: frozenset[int] = frozenset()  # of its words, those typed as the phrase has them (not merely related)
+    held: frozenset[int] = frozenset()  # the words any of the button's phrases holds whole, each as it has them
 
 
 def exact_reading(plain: str, compiled: Compiled) -> Understood | None:
@@ -41,6 +43,7 @@ def _match(reading: Reading, phrase: Phrase, persons: bool, strict: bool) -> Mat
     available = list(reading.terms)
     matched = 0.0
     positions: set[int] = set()
+    same: set[int] = set()
     explained = 0.0
     count = 0
     same_word = False
@@ -67,6 +70,8 @@ def _match(reading: Reading, phrase: Phrase, persons: bool, strict: bool) -> Mat
         matched += term.weight * best_sim
         explained += best.weight * best_sim
         positions.add(best.position)
+        if best_sim >= STRONG:
+            same.add(best.position)
         count += 1
         same_word = same_word or best_sim >= STRONG
     if not positions or not same_word:
@@ -74,7 +79,7 @@ def _match(reading: Reading, phrase: Phrase, persons: bool, strict: bool) -> Mat
     if phrase.generic and count < len(reading.terms) and not _said_as_is(phrase, reading):
         return None  # « à quoi bon » is only « avoir » to the model: it must be the whole answer, or said as is
     coverage = matched / phrase.weight if phrase.weight else 0.0
-    return Match(phrase.option, coverage, coverage, frozenset(positions), count)
+    return Match(phrase.option, coverage, coverage, frozenset(positions), count, same=frozenset(same))
 
 
 def _said_as_is(phrase: Phrase, reading: Reading) -> bool:
@@ -88,6 +93,7 @@ def best_per_option(reading: Reading, compiled: Compiled, *, strict: bool) -> di
     phrases explain together (« whatsapp avec la famille »: two names of one button)."""
     best: dict[int, Match] = {}
     explained: dict[int, set[int]] = {}
+    held: dict[int, set[int]] = {}
     for phrase in compiled.candidates(reading):
         if strict and not spottable(phrase):
             continue
@@ -96,6 +102,7 @@ def best_per_option(reading: Reading, compiled: Compiled, *, strict: bool) -> di
             continue
         if match.coverage >= STRONG:
             explained.setdefault(phrase.option, set()).update(match.positions)
+            held.setdefault(phrase.option, set()).update(match.same)
         known = best.get(phrase.option)
         if known is None or (match.coverage, match.terms) > (known.coverage, known.terms):
             best[phrase.option] = match
@@ -104,7 +111,8 @@ def best_per_option(reading: Reading, compiled: Compiled, *, strict: bool) -> di
         positions = explained.get(option, set()) | match.positions
         share = share_of(reading, positions, related)
         score = match.coverage * (EXPLAINED + (1 - EXPLAINED) * min(1.0, share))
-        best[option] = dataclasses.replace(match, score=score, explained=frozenset(positions))
+        kept = frozenset(held.get(option, set()))
+        best[option] = dataclasses.replace(match, score=score, explained=frozenset(positions), held=kept)
     return best
 
 

@@ -53,6 +53,7 @@ from bot.understanding.spelling import (
     QUESTION_WORD,
     SAYS_NO,
     SAYS_YES,
+    WHAT_IT_IS,
 )
 
 AMBIGUOUS = 0.1  # two buttons closer than this: the lead is not enough to be sure
@@ -104,7 +105,7 @@ def understand(
     if mark and before.strip() and len(normalise(after).split()) >= 2:
         # « à l'aise ? moi ? pas vraiment, je fais juste les mails »: the question said back, then the answer
         return understand(after, question, context, besides=besides)
-    if ASKING.search(plain) or (text.rstrip().endswith("?") and QUESTION_WORD.match(plain)):
+    if ASKING.search(plain) or (text.rstrip().endswith("?") and QUESTION_WORD.match(plain)) or WHAT_IT_IS.search(plain):
         return NOTHING  # « c'est quoi une box ? » asks something: not an answer, whatever words it shares
     words = set(plain.split())
     if {"oui", "non"} <= words and not question.persons:
@@ -377,13 +378,13 @@ def _multi(reading: Reading, matches: dict[int, Match], compiled: Compiled) -> U
     options = compiled.question.options
     chosen: list[Match] = []
     used: set[int] = set()
-    claimed: set[int] = set()  # words a chosen button's phrases hold whole (« photos » is also a family word)
+    claimed: set[int] = set()  # words a chosen button's phrases hold as typed (« photos » is also a family word)
     for match in sorted(matches.values(), key=lambda m: (-m.coverage, -m.terms)):
         if match.coverage < STRONG or match.positions <= used | claimed:
             continue
         chosen.append(match)
         used |= match.positions
-        claimed |= match.explained
+        claimed |= match.held
     if not chosen:
         return _single(reading, matches, compiled)
     related = {p for match in matches.values() for p in match.positions}

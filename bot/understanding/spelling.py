@@ -269,9 +269,10 @@ DONT_KNOW = re.compile(
     r"|je ne vis pas|je vis pas|je n habite pas|j habite pas|je l ai jamais|je ne l ai jamais)\b.*)?$"
 )
 # « je sais pas comment ça s'appelle, un truc avec un écran »: the name is not known, the thing is described
-NAME_UNKNOWN = re.compile(
-    r"\b(?:s appelle|le nom|son nom|comment ca se dit|comment on dit|(?:sais|sait) (?:meme )?pas ce que c est)\b"
-)  # also « elle ne sait même pas ce que c'est »: not « je ne sais pas », what the thing is
+NAME_UNKNOWN = re.compile(r"\b(?:s appelle|le nom|son nom|comment ca se dit|comment on dit)\b")
+# « elle ne sait même pas ce que c'est, internet », « je sais pas ce que c'est une box »: how far the thing is,
+# or not knowing the word; neither « Je ne sais pas » nor the thing named: the buttons ask
+WHAT_IT_IS = re.compile(r"\b(?:sais|sait|savons|savent) (?:meme |vraiment |trop )?pas (?:bien )?ce que c est\b")
 # « je ne sais pas comment ça marche »: not knowing how, which to a question on skills is the answer itself
 HOW_TO = re.compile(
     r"\b(?:sais pas|sait pas|aucune idee|ne sais|ne sait) (?:de )?comment (?:ca marche|ca fonctionne|on fait|faire"

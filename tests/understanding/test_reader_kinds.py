@@ -136,13 +136,32 @@ def test_two_ages_in_two_bands_are_asked_with_the_buttons(loaded: LoadedFlow, te
     assert found.level == "none", found
 
 
-def test_not_knowing_what_a_thing_is_is_not_i_do_not_know(loaded: LoadedFlow) -> None:
-    """« il ne sait même pas ce que c'est » says how far the thing is, not « Je ne sais pas »."""
-    found = understand("il ne sait même pas ce que c'est, internet", question(loaded, "frequence"), RELATIVE)
-    assert "unknown" not in found.values, found
-
-
 def test_a_set_phrase_needs_its_small_words(loaded: LoadedFlow) -> None:
     """« hors de question » is a refusal; « quelle question ! » holds « question » only: not a refusal."""
     assert understand("c'est hors de question", question(loaded, "attitude"), SELF).values == ("refuses",)
     assert not understand("quelle question !", question(loaded, "attitude"), SELF).sure
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("il a un smartphone et un vieil ordi de bureau", ("smartphone", "computer")),
+        ("un ordinateur portable et un smartphone", ("computer", "smartphone")),
+    ],
+)
+def test_a_word_only_related_to_a_button_does_not_hide_another(
+    loaded: LoadedFlow, text: str, values: tuple[str, ...]
+) -> None:
+    """« ordinateur portable » is close to « smartphone » by meaning: it does not take the smartphone named
+    beside the computer away."""
+    found = understand(text, question(loaded, "appareils"), RELATIVE)
+    assert set(found.values) == set(values), found
+
+
+@pytest.mark.parametrize(
+    ("step", "text"),
+    [("connexion", "je sais pas ce que c'est une box"), ("frequence", "il ne sait même pas ce que c'est")],
+)
+def test_not_knowing_what_a_thing_is_is_asked_with_the_buttons(loaded: LoadedFlow, step: str, text: str) -> None:
+    """Neither « Je ne sais pas » nor the thing named: the buttons show what each answer means."""
+    assert understand(text, question(loaded, step), RELATIVE).level == "none"
