@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--goals",
         action="store_true",
         help="exit 1 when the held-out part is under 95%% right (at the first try or after one confirmation) or "
-        "over 1%% wrong, or when confirmations pass 10%% of the whole corpus",
+        "over 1%% wrong, or when confirmations pass 10%% of the whole, all the corpora read counted together",
     )
     understand.add_argument(
         "--all", action="store_true", help="also list the answers not understood, not only the wrong ones"

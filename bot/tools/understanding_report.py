@@ -127,6 +127,31 @@ class Report:
         return missed
 
 
+def combined(reports: list[Report]) -> Report:
+    """Every corpus read, counted as one: the issue's goals are about all the typed answers we have."""
+    together = Report(", ".join(r.file for r in reports), ", ".join(dict.fromkeys(r.flow for r in reports)))
+    for report in reports:
+        for part in PARTS:
+            for name, tally in report.parts[part].items():
+                together.parts[part].setdefault(name, Tally()).merge(tally)
+            together.openings_seen[part] += report.openings_seen[part]
+        together.copied += report.copied
+    return together
+
+
+def format_combined(together: Report) -> str:
+    lines = ["Tous les corpus ensemble"]
+    for part in PARTS:
+        total = together.total(part)
+        lines.append(
+            f"{PART_TITLES[part]} : {total.seen} réponses, réussite {pct(total.rate(total.success))}, "
+            f"faux {pct(total.rate(total.wrong))}, confirmations {pct(total.rate(total.doubts))}"
+        )
+    missed = together.goals_missed()
+    lines.append("Objectifs atteints." if not missed else "Objectifs manqués : " + " ; ".join(missed))
+    return "\n".join(lines)
+
+
 def classify(expect: tuple[str, ...] | None, reading: Understood) -> Outcome:
     level = reading.level
     if expect is None:
@@ -296,7 +321,7 @@ def report_json(report: Report) -> dict[str, Any]:
 
 def run(paths: list[Path], flows_dir: Path, *, as_json: bool, goals: bool, show_all: bool) -> int:
     """The command: 1 when a corpus is invalid (its problems as `file:line: message`), or with --goals when a
-    goal is missed; 0 otherwise, however poor the figures."""
+    goal is missed by all the corpora read counted together; 0 otherwise, however poor the figures."""
     files = yaml_files(paths or [flows_dir / "understanding"])
     problems: list[Problem] = []
     if not files:
@@ -319,8 +344,15 @@ def run(paths: list[Path], flows_dir: Path, *, as_json: bool, goals: bool, show_
             print("\n".join(str(p) for p in problems))
         return 1
     reports = [measure(corpus) for corpus in corpora]
+    together = combined(reports)
     if as_json:
-        print(json.dumps({"corpora": [report_json(r) for r in reports], "errors": []}, ensure_ascii=False, indent=2))
+        everything = {
+            "parts": {part: together.total(part).as_json() for part in PARTS},
+            "goals": {"met": not together.goals_missed(), "missed": together.goals_missed()},
+        }
+        found = {"corpora": [report_json(r) for r in reports], "all": everything, "errors": []}
+        print(json.dumps(found, ensure_ascii=False, indent=2))
     else:
-        print("\n\n".join(format_report(r, show_all=show_all) for r in reports))
-    return 1 if goals and any(r.goals_missed() for r in reports) else 0
+        texts = [format_report(r, show_all=show_all) for r in reports]
+        print("\n\n".join(texts + ([format_combined(together)] if len(reports) > 1 else [])))
+    return 1 if goals and together.goals_missed() else 0

@@ -332,3 +332,26 @@ def test_aside_answers_the_flow_lists_word_for_word_count_with_the_training_part
     assert f"{path}:5: pour_qui « Pour un proche » (dans le parcours)" in result.stdout
     data = json.loads(run_bot(["flows", "understand", str(path), "--json"], tmp_path).stdout)
     assert data["corpora"][0]["copied"][1] == {"question": "connexion", "line": 9, "text": "Oui"}
+
+
+def test_several_corpora_are_also_counted_together_and_the_goals_judged_on_all(tmp_path: Path) -> None:
+    """Two corpora: each has its table, then one line per part for both together; `--goals` judges the goals on
+    both together (a corpus of labels alone meets them; with the tiny corpus beside it, they are missed)."""
+    folder = corpus_folder(tmp_path)
+    tiny = write(folder, "tiny.yaml", TINY)
+    labels = write(
+        folder,
+        "labels.yaml",
+        'flow: orientation\nanswers:\n  pour_qui:\n    - {text: "Pour moi", expect: self}\n'
+        '    - {text: "qwfp zxcv", expect: null}\n',
+    )
+    alone = run_bot(["flows", "understand", str(labels), "--goals"], tmp_path)
+    assert alone.returncode == 0, alone.stdout
+    assert "Tous les corpus ensemble" not in alone.stdout
+    both = run_bot(["flows", "understand", str(tiny), str(labels), "--goals"], tmp_path)
+    assert both.returncode == 1, both.stdout
+    assert "Tous les corpus ensemble" in both.stdout
+    assert "Ensemble : 10 réponses" in both.stdout
+    data = json.loads(run_bot(["flows", "understand", str(tiny), str(labels), "--json"], tmp_path).stdout)
+    assert data["all"]["parts"]["whole"]["seen"] == 10
+    assert data["all"]["goals"]["met"] is False
