@@ -249,6 +249,7 @@ SCRIPT: list[tuple[str, list[str | bytes]]] = [
             "value:morning",
         ],
     ),
+    ("callback_end", ["value:yes"]),  # the last question
     # A relative, for a mother then for a father, who has the person themselves called back.
     *[
         (
@@ -277,7 +278,7 @@ SCRIPT: list[tuple[str, list[str | bytes]]] = [
     ),
     # One conversation per persona, each after /start; the last one goes on to the end without a callback.
     *[(persona, ["/start", *ANSWERS[persona]]) for persona in PERSONA_IDS],
-    ("end", ["value:easy", "64230", "value:no"]),
+    ("end", ["value:easy", "64230", "value:no", "value:some", "les horaires"]),
 ]
 
 
@@ -398,7 +399,8 @@ def test_jsonl_location_line_answers_the_location_question(transcript: Transcrip
 
 
 def test_jsonl_callback_object_on_the_turn_it_is_recorded(transcript: Transcript) -> None:
-    """The callback is {id, queue, status: "new"} on the turn it is recorded, null before; that turn ends."""
+    """The callback is {id, queue, status: "new"} on the turn it is recorded, null before; that turn asks the last
+    question (was it useful?), and the conversation ends once it is answered."""
     turns = transcript.segment("callback")
     assert all(t.reply["callback"] is None for t in turns[:-1])
     final = turns[-1].reply
@@ -410,9 +412,11 @@ def test_jsonl_callback_object_on_the_turn_it_is_recorded(transcript: Transcript
     assert callback["id"]
     assert isinstance(callback["queue"], str)
     assert callback["queue"]
-    assert final["done"] is True
-    assert final["buttons"] == []
+    assert (final["done"], final["state"]) == (False, "utile")
+    assert [b["value"] for b in final["buttons"]] == ["yes", "some", "no", "skip"]
     assert all(t.reply["done"] is False for t in turns[:-1])
+    ended = transcript.after("callback_end", "value:yes")
+    assert (ended["done"], ended["callback"], ended["buttons"]) == (True, None, [])
 
 
 def test_jsonl_a_relative_reads_votre_proche_and_who_is_asked_before_the_number(transcript: Transcript) -> None:
@@ -434,13 +438,15 @@ def test_jsonl_a_relative_reads_votre_proche_and_who_is_asked_before_the_number(
     assert done["callback"] is not None
     assert "une personne appellera votre proche (peu importe)" in done["text"]
     assert "vous appellera" not in done["text"]
-    assert done["done"] is True
+    assert done["state"] == "utile"
 
 
 def test_jsonl_done_only_on_the_last_turn(transcript: Transcript) -> None:
-    """A conversation declining the callback ends with `done: true` on its last turn, false before."""
+    """A conversation declining the callback, then answering the last question, ends with `done: true` on its last
+    turn, false before."""
     end = transcript.segment("end")
-    assert [e.reply["done"] for e in end] == [False, False, True]
+    assert [e.reply["done"] for e in end] == [False, False, False, False, True]
+    assert [e.reply["state"] for e in end[-3:]] == ["utile", "un_mot", "ended"]
     assert end[1].reply["state"] == "proposition"
     assert end[1].reply["slot"] is None
     assert end[-1].reply["callback"] is None

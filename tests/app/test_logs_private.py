@@ -168,7 +168,7 @@ async def philomene(server: FakeTelegram) -> None:
                        "value:daily", "value:intermediate", "value:unsure", "value:confidence", "value:easy",
                        "Villeurbanne", "value:yes", "value:yes", "demandez plutôt Zéphirine",
                        "06 47 19 83 52"])  # fmt: skip
-    await person.play(["value:morning"], ends=True)
+    await person.play(["value:morning"])  # recorded; then the last question
 
 
 async def anatolie(server: FakeTelegram) -> None:
@@ -178,7 +178,7 @@ async def anatolie(server: FakeTelegram) -> None:
     await person.play(["/start", "value:relative", "value:admin_procedures", "value:basic_phone", "value:refuses",
                        "value:health,money", "value:80_plus", "value:yes", "value:difficult", "Caluire-et-Cuire",
                        "value:yes", "value:yes", "value:person", "contact:+33758204139"])  # fmt: skip
-    await person.play(["value:afternoon"], ends=True)
+    await person.play(["value:afternoon"])  # recorded; then the last question
     await person.play(["/oublier"])
     await person.play(["value:yes"], ends=True)
 

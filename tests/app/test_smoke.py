@@ -17,6 +17,6 @@ async def test_timide_path_records_a_callback_on_sqlite(sqlite_engine: Engine, s
     await chat.script(["value:easy", "69003", "value:yes", "oui", "06 12 34 56 78"])
     final = await chat.send("value:morning")
     assert final.callback is not None
-    assert final.done
+    assert final.state == "utile"  # then the last question
     rows = await sqlite_storage.callbacks_for("test:1")
     assert [(r.status, r.phone, r.persona) for r in rows] == [("new", "+33612345678", "timide")]

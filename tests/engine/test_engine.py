@@ -26,6 +26,7 @@ from tests.conftest import FLOWS, Chat
 KEY = "test:1"
 
 # Scripts reaching a given state of the shipped flow (self path, no catalogue).
+LAST_QUESTION = "utile"  # « est-ce que cette conversation vous a été utile ? », after the results and the callback
 TO_GOALS = ["bonjour", "value:self"]
 TO_FREQUENCY = [*TO_GOALS, "value:family_contact", "value:smartphone"]
 TO_LOCATION = [*TO_FREQUENCY, "value:weekly", "value:intermediate", "value:unsure", "value:confidence", "value:easy"]
@@ -222,7 +223,7 @@ async def test_forget_yes_erases_conversation_and_callback_personal_data(
     chat, _ = await reach(sqlite_engine, "rappel.moment")
     recorded = await chat.send("value:morning")
     assert recorded.callback is not None
-    assert recorded.done
+    assert recorded.state == LAST_QUESTION
     await chat.send("/oublier")
     turn = await chat.send("oui")
     assert text(turn) == msg(loaded, "forget_done")
@@ -402,8 +403,7 @@ async def test_consent_refused_stores_nothing(
     turn = await chat.send("non")
     assert msg(loaded, "callback_declined") in text(turn)
     assert turn.callback is None
-    assert turn.state == ENDED_STATE
-    assert turn.done
+    assert (turn.state, turn.done) == (LAST_QUESTION, False)
     assert await sqlite_storage.callbacks_for(KEY) == []
     record = await sqlite_storage.load_conversation(KEY)
     assert record is not None
@@ -468,8 +468,7 @@ async def test_callback_is_in_the_database_when_the_confirmation_is_returned(
     assert row.answers is not None
     assert row.answers["location"] == "69003"
     assert "(le matin)" in text(turn)  # the moment, in lower case mid-sentence
-    assert turn.done
-    assert turn.state == ENDED_STATE
+    assert (turn.state, turn.done) == (LAST_QUESTION, False)
 
 
 async def test_who_to_call_is_asked_only_for_a_relative(
@@ -726,7 +725,7 @@ async def test_messages_of_one_conversation_are_handled_one_at_a_time_in_order(
     order, without conflict errors, exactly as if sent one by one; no lock is left behind."""
     reference = Engine(loaded.flow, loaded.personas, MemoryStorage(), NoCatalogue())
     expected = [shape(await reference.handle(inbound)) for inbound in scripted("reference")]
-    assert expected[-1][0] == ENDED_STATE
+    assert expected[-1][0] == LAST_QUESTION
 
     keys = [f"test:{n}" for n in range(6)]
     per_key = {key: scripted(key) for key in keys}

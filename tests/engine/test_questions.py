@@ -79,7 +79,7 @@ PATHS: dict[str, list[str]] = {
     ],
 }
 # After the persona: mobility, place, no callback; the conversation then ends.
-ENDING = ["value:easy", "69003", "value:no"]
+ENDING = ["value:easy", "69003", "value:no", "value:skip"]  # the last question passed
 FORBIDDEN_WORD = "senior"
 
 
@@ -204,8 +204,10 @@ async def test_relative_callback_asks_whom_to_call_and_never_says_senior(memory_
     final = await Chat(memory_engine, "test:q").send("value:afternoon")
     assert final.callback is not None
     assert final.callback.status == "new"
-    assert final.done
-    assert FORBIDDEN_WORD not in all_text([*turns, final]).casefold()
+    assert (final.done, final.state) == (False, "utile")  # the last question, asked once the request is recorded
+    ending = await Chat(memory_engine, "test:q").send("value:skip")
+    assert ending.done
+    assert FORBIDDEN_WORD not in all_text([*turns, final, ending]).casefold()
 
 
 async def test_hesitant_person_answering_je_ne_sais_pas_everywhere(memory_engine: Engine) -> None:

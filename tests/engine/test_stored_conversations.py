@@ -316,5 +316,5 @@ async def test_a_draft_whose_number_no_longer_decrypts_asks_for_the_number_again
         [request] = await engine.storage.callbacks_for(KEY)
     assert asked.state == "rappel.phone"
     assert asked.callback is None
-    assert [t.state for t in turns] == ["rappel.moment", "ended"]
+    assert [t.state for t in turns] == ["rappel.moment", "utile"]  # recorded, then the last question
     assert (request.phone, request.moment) == ("+33698765432", "afternoon")

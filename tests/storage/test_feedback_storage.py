@@ -4,7 +4,6 @@ the optional word masked and apart from the rating; deleted by the retention pur
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,39 +24,15 @@ from tests.conftest import Chat, every_storage_path
 from tests.support.migrations import table_round_trip
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
-# The last question as a coordinator adds it to the default flow: after the results (no callback).
-LAST_QUESTION = """
-  utile:
-    menu: "Une dernière question : est-ce que cette conversation vous a été utile ?"
-    feedback: rating
-    choices:
-      - {value: "yes", label: Oui, goto: un_mot}
-      - {value: some, label: Un peu, goto: un_mot}
-      - {value: "no", label: Non, goto: un_mot}
-      - {value: skip, label: Passer cette question, goto: fin}
-  un_mot:
-    menu: "Merci ! Si vous le souhaitez, écrivez en quelques mots ce qui vous a aidé ou ce qui manquait."
-    feedback: word
-    choices:
-      - {value: skip, label: Non merci, synonyms: [non merci, non, rien], goto: fin}
-
-  fin:"""
 # Up to the end of the results, then no callback: the last question comes next.
 TO_LAST_QUESTION = ["bonjour", "value:self", "value:admin_procedures", "value:computer", "value:daily",
                     "value:advanced", "value:pragmatic", "value:none", "value:easy", "33000", "value:no"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def with_last_question(tmp_path_factory: pytest.TempPathFactory) -> LoadedFlow:
-    """The shipped flow with the last question after « Non merci » to the callback offer."""
-    folder = tmp_path_factory.mktemp("flow")
-    for name in ("messages.yaml", "personas.yaml"):
-        shutil.copy(FLOWS / name, folder / name)
-    source = (FLOWS / "orientation.yaml").read_text(encoding="utf-8")
-    offer, callback = source.index("  proposition:"), source.index("  rappel:")
-    source = source[:offer] + source[offer:callback].replace("goto: fin", "goto: utile") + source[callback:]
-    (folder / "orientation.yaml").write_text(source.replace("\n  fin:", LAST_QUESTION, 1), encoding="utf-8")
-    return load_flow_with_personas(folder / "orientation.yaml")
+def with_last_question() -> LoadedFlow:
+    """The shipped flow: the last question comes after « Non merci » to the callback offer, and after the request."""
+    return load_flow_with_personas(FLOWS / "orientation.yaml")
 
 
 @pytest.fixture
@@ -151,7 +126,8 @@ async def test_the_last_question_is_stored_anonymously(
 
 
 async def test_skipping_the_last_question_stores_nothing(with_last_question: LoadedFlow) -> None:
-    """« Passer cette question », or « non » to the word: the conversation ends, and only a rating given is kept."""
+    """« Passer cette question », or « non » to the word: the conversation ends, and only a rating given is kept;
+    « Oui » ends at once."""
     storage = MemoryStorage()
     engine = Engine(with_last_question.flow, with_last_question.personas, storage, NoCatalogue())
     await engine.start()
@@ -159,9 +135,12 @@ async def test_skipping_the_last_question_stores_nothing(with_last_question: Loa
     assert skipped[-2].state == "utile"
     assert skipped[-1].done
     assert await storage.feedback() == []
-    rated = await Chat(engine, "test:no-word").script([*TO_LAST_QUESTION, "oui", "non"])
+    rated = await Chat(engine, "test:no-word").script([*TO_LAST_QUESTION, "pas vraiment", "non"])
     assert [t.state for t in rated[-2:]] == ["un_mot", "ended"]
-    assert [(r.rating, r.word) for r in await storage.feedback()] == [("yes", None)]
+    assert [(r.rating, r.word) for r in await storage.feedback()] == [("no", None)]
+    glad = await Chat(engine, "test:yes").script([*TO_LAST_QUESTION, "oui merci"])
+    assert glad[-1].done  # « Oui »: no word asked, the conversation ends at once
+    assert [r.rating for r in await storage.feedback()] == ["no", "yes"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
