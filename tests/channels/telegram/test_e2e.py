@@ -48,21 +48,26 @@ async def stored_state(storage: object, chat_id: int) -> tuple[str, dict[str, ob
 @pytest.mark.parametrize("mode", MODES)
 async def test_whole_conversations_of_several_personas(server: FakeTelegram, tmp_path: Path, mode: str) -> None:
     """Six people, one per persona, talk to the bot at once from the first message to a recorded callback
-    (buttons, several-choice ticks edited in place, a typed postcode, the phone shared by Telegram's button):
-    each ends classified right, with one callback request, and every button press was answered."""
+    (buttons, several-choice ticks edited in place, a typed postcode, the phone shared by Telegram's button) and
+    « Oui » to the last question: each ends classified right, with one callback request and one rating, and every
+    button press was answered."""
     settings = bot_settings(server, tmp_path / "bot.db", webhook=mode == "webhook")
     personas = ["refractaire", "novice_curieux", "sans_reperes", "timide", "melancolique", "modere"]
     async with running_bot(server, settings) as bot:
         people = {p: Person(server.user(2000 + i, "Jeanne")) for i, p in enumerate(personas)}
-        await asyncio.gather(*(person.play(whole_conversation(p), ends=True) for p, person in people.items()))
+        plays = (person.play([*whole_conversation(p), "value:yes"], ends=True) for p, person in people.items())
+        await asyncio.gather(*plays)  # to the callback, then « Oui » to the last question
         for index, (persona, person) in enumerate(people.items()):
+            await person.user.wait_for(lambda u: "Merci d'avoir pris ce temps" in (u.last.text or ""), 10)
             state, data = await stored_state(bot.app.storage, 2000 + index)
             assert state == "ended"
             assert data["persona"]["id"] == persona
-            await person.user.wait_for(lambda u: "Merci d'avoir pris ce temps" in (u.last.text or ""), 10)
-            assert "une personne vous appellera" in outgoing_texts(person)[-2]
+            texts = outgoing_texts(person)
+            assert "une personne vous appellera" in texts[-3]
+            assert "vous a été utile" in texts[-2]
             callbacks = await bot.app.storage.callbacks_for(f"telegram:{2000 + index}")
             assert [(c.phone, c.moment, c.persona) for c in callbacks] == [("+33612345678", "morning", persona)]
+        assert [r.rating for r in await bot.app.storage.feedback()] == ["yes"] * len(personas)
     assert server.unanswered_callback_queries() == []
     assert all(call.status == 200 for call in server.calls if call.method != "getUpdates")
     if mode == "webhook":

@@ -130,7 +130,8 @@ async def test_typing_reloading_notices_coming_back_and_erasing(
     page: Page, browser_context: BrowserContext, web_server: RunningServer
 ) -> None:
     """On a phone: after a typed answer the focus stays in the text box; a reload shows the places again with the
-    question; a mediator taking the request then marking « Appel fait » is told on the page in order, and the
+    question; the last question is answered with « Un peu » and a typed word (both kept); a mediator taking the
+    request then marking « Appel fait » is told on the page in order, and the
     earlier « Annuler ma demande » goes; coming back in a new tab after news came meanwhile shows the
     conversation ended (not started again) and only where the request stands now; « Effacer mes données » leaves
     nothing of the number or the postcode on screen, nor after a reload."""
@@ -164,6 +165,17 @@ async def test_typing_reloading_notices_coming_back_and_erasing(
     await expect(page.locator("#typed-input")).to_be_focused()
     await press(page, "morning")
     await expect(page.locator(".message.bot", has_text="une personne vous appellera")).to_be_visible()
+    await expect(page.locator(".message.bot").last).to_contain_text("vous a été utile")  # the last question
+    await accessible(page, "08-last-question")
+    await press(page, "some")
+    await type_answer(page, "il manquait les horaires")
+    await expect(page.locator(".message.bot").last).to_contain_text("Merci d'avoir pris ce temps")
+    storage = web_server.app.storage
+    assert isinstance(storage, Storage)
+    assert [(r.rating, r.word) for r in await storage.feedback()][-2:] == [
+        ("some", None),
+        (None, "il manquait les horaires"),
+    ]
 
     desk = web_server.app.desk
     assert desk is not None
@@ -173,12 +185,12 @@ async def test_typing_reloading_notices_coming_back_and_erasing(
     claimed = page.locator(".message.notice", has_text="va vous appeler")
     await expect(claimed).to_be_visible()
     await expect(claimed.get_by_role("button", name="Annuler ma demande")).to_be_visible()
-    await accessible(page, "08-notice-claimed")
+    await accessible(page, "09-notice-claimed")
     await desk.call_done(request.id, MARIE)
     await notices_checked(page)
     await expect(page.locator(".message.notice").last).to_contain_text("L'appel a eu lieu")
     await expect(page.get_by_role("button", name="Annuler ma demande")).to_have_count(0)
-    await accessible(page, "09-notice-call-done")
+    await accessible(page, "10-notice-call-done")
     await page.close()
 
     back = await browser_context.new_page()  # days later: a new tab, the cookie kept
@@ -188,7 +200,7 @@ async def test_typing_reloading_notices_coming_back_and_erasing(
     texts = "\n".join(await bot_texts(back))
     assert "on recommence depuis le début" not in texts
     assert "va vous appeler" not in texts
-    await accessible(back, "10-coming-back")
+    await accessible(back, "11-coming-back")
 
     await answered(back, back.get_by_role("button", name="Effacer mes données").click())
     await answered(back, back.locator('#choices button[data-value="yes"]').click())
