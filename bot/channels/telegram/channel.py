@@ -225,7 +225,7 @@ class TelegramChannel:
             message = exc.message.lower()
             if "not modified" in message:
                 return True  # the message already shows this: done
-            if method == "editMessageText" and ("not found" in message or "can't be edited" in message):
+            if method.startswith("editMessage") and ("not found" in message or "can't be edited" in message):
                 return None
             raise Undeliverable(f"{method} refused by Telegram: {exc.message}") from None
         except NetworkError as exc:  # includes TimedOut and 5xx answers

@@ -16,7 +16,16 @@ from telegram import Bot
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.channels.telegram.group import Press, read_press
-from bot.channels.telegram.mapping import Incoming, Labels, read_update, render_map, render_text, render_turn
+from bot.channels.telegram.mapping import (
+    NOTICE_TOKEN,
+    Incoming,
+    Labels,
+    read_update,
+    render_map,
+    render_text,
+    render_turn,
+    unbuttoned,
+)
 from bot.channels.telegram.mediators import TelegramMediators
 from bot.channels.telegram.outbox import Outbox
 from bot.channels.telegram.receiving import Item
@@ -154,6 +163,9 @@ class Handling:
         async def write_replies(tx: TurnTransaction, turn: Turn) -> None:
             await self._close_update(tx, received)
             calls = render_turn(turn, incoming.chat_id, self.labels(), incoming.message_id)
+            if incoming.inbound is not None and incoming.inbound.context == NOTICE_TOKEN and incoming.message_id:
+                # a notice's button, pressed: the answer says where the request stands; the button goes
+                calls.insert(0, unbuttoned(incoming.chat_id, incoming.message_id))
             queued[:] = await tx.queue_outgoing(self.channel, calls)
 
         await self.engine.handle(incoming.inbound, write_replies)

@@ -18,6 +18,7 @@ from bot.storage.records import Outgoing
 
 FORMAT = "1"  # the callback_data format; a press whose data has another format is an old message's
 MAP = "map"  # "1|map|lat,lon": show a place on a map (answered by the channel, not the engine)
+NOTICE_TOKEN = "cmd"  # the question token of a notice's buttons: commands, valid whatever the question
 OLD_BUTTON = "old"  # the question token given to presses the engine cannot place: never a current question
 MAX_CALLBACK_BYTES = 64
 MAX_TEXT = 4096  # characters of a message, after the HTML is read
@@ -216,6 +217,12 @@ def render_turn(turn: Turn, chat_id: int, labels: Labels, edit_message_id: int |
                 params["reply_markup"] = markup
             calls.append(Outgoing(chat_id, "sendMessage", params))
     return calls
+
+
+def unbuttoned(chat_id: int, message_id: int) -> Outgoing:
+    """The buttons of a message taken away (a notice's « Annuler ma demande », once pressed: used or out of date)."""
+    params = {"chat_id": chat_id, "message_id": message_id, "reply_markup": {"inline_keyboard": []}}
+    return Outgoing(chat_id, "editMessageReplyMarkup", params)
 
 
 def render_text(chat_id: int, text: str) -> list[Outgoing]:

@@ -19,7 +19,7 @@ from bot.callbacks.queues import Queue, QueueSet
 from bot.callbacks.rules import Action, Actor, Refused
 from bot.callbacks.view import Describer
 from bot.channels.telegram.group import POST_METHOD, Press, render_post, render_reminder, render_summary
-from bot.channels.telegram.mapping import KEY_PREFIX, encode_button, render_text
+from bot.channels.telegram.mapping import KEY_PREFIX, NOTICE_TOKEN, encode_button, render_text
 from bot.channels.telegram.outbox import Outbox, RetryLater
 from bot.core.backoff import Backoff
 from bot.core.clock import now
@@ -29,7 +29,6 @@ from bot.storage.protocol import TurnTransaction
 from bot.storage.records import CallbackRow, Outgoing, OutgoingRow
 
 log = logging.getLogger(__name__)
-NOTICE_TOKEN = "cmd"  # the question token of a notice's buttons: commands, valid whatever the question
 ACTION_DONE = {
     "claim": "C'est noté : vous vous en occupez.",
     "done": "Merci ! Demande close.",

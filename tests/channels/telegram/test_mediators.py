@@ -178,7 +178,7 @@ async def test_the_person_is_told_when_the_call_is_done_and_nothing_stale_follow
 ) -> None:
     """« Appel fait » pressed in the group: the person is told the call took place, after « va vous appeler » and in
     that order, with no button left to cancel; nothing else comes after it, and /annuler then truly has nothing to
-    cancel."""
+    cancel; the earlier notice's « Annuler ma demande », pressed, says so and goes away."""
     group = server.group(GROUP)
     async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
         await ask_callback(server)
@@ -198,6 +198,13 @@ async def test_the_person_is_told_when_the_call_is_done_and_nothing_stale_follow
         assert person.buttons() == []
         await person.send("/annuler")
         await person.wait_for(lambda u: "pas de demande de rappel en cours" in ((u.last and u.last.text) or ""))
+        # « Annuler ma demande » under the earlier « va vous appeler », pressed days later: the truth, and it goes
+        taken = next(m for m in person.messages if m.from_bot and "va vous appeler" in (m.text or ""))
+        answered = len(person.messages)
+        await person.press("Annuler ma demande", message_id=taken.message_id)
+        await person.wait_for(lambda u: len(u.messages) > answered and "pas de demande" in (u.last.text or ""))
+        await person.wait_for(lambda u: u.buttons(taken.message_id) == [])
+        assert [r.status for r in await bot.app.storage.callbacks_for("telegram:42")] == ["done"]
 
 
 @pytest.mark.slow
