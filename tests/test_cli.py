@@ -436,7 +436,7 @@ def test_jsonl_a_relative_reads_votre_proche_and_who_is_asked_before_the_number(
     assert phone["text"].endswith("À quel numéro peut-on appeler votre proche ?")
     done = mother[-1].reply
     assert done["callback"] is not None
-    assert "une personne appellera votre proche (peu importe)" in done["text"]
+    assert "une personne appellera votre proche dès que possible" in done["text"]
     assert "vous appellera" not in done["text"]
     assert done["state"] == "utile"
 

@@ -273,10 +273,10 @@ class CallbackDesk:
         self, tx: TurnTransaction, row: CallbackRow, queue: Queue, key: str
     ) -> list[tuple[Notifier, list[OutgoingRow]]]:
         assert row.conversation_key is not None
-        moment = self.texts(f"moment_{row.moment}") if row.moment else ""
+        moment = self.texts(f"moment_said_{row.moment}") if row.moment else ""  # « le matin », « dès que possible »
         for_whom = (row.answers or {}).get("for_whom")  # the person is told of whoever will be called
         wording = self.texts(key, for_whom if isinstance(for_whom, str) else None, row.contact)
-        text = wording.format_map(_Blank(queue=queue.label, moment=moment[:1].lower() + moment[1:]))
+        text = wording.format_map(_Blank(queue=queue.label, moment=moment))
         # A way on from each notice: cancel while someone will call; ask again once nobody could be reached.
         buttons = {
             "callback_claimed": (Button(self.texts("cancel_label"), CANCEL),),

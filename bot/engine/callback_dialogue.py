@@ -157,10 +157,10 @@ class CallbackDialogue:
             consent_text=CONSENT_TEXT_VERSION,
             first_name=inbound.first_name[:64] or None,
         )
-        moment = view.label(f"moment_{draft.moment}")
+        moment = view.label(f"moment_said_{draft.moment}")  # « le matin », « dès que possible »
         return [
             RecordCallback(request, Consent(draft.consent_at, CONSENT_TEXT_VERSION)),
-            Say("callback_done", {"moment": moment[:1].lower() + moment[1:], "queue": queue.label}),
+            Say("callback_done", {"moment": moment, "queue": queue.label}),
             *self.leave(view, step),
         ]
 

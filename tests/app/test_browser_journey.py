@@ -69,7 +69,7 @@ async def test_web_chat_request_reaches_the_dashboard_and_the_person_hears_back(
     await expect(mediator_page.locator(".flash")).to_contain_text("vous vous occupez de cette demande")
 
     await page.evaluate("window.dispatchEvent(new Event('focus'))")  # the page asks for news when it regains focus
-    notice = page.locator(".message.bot", has_text="va vous appeler (l'après-midi)")
+    notice = page.locator(".message.bot", has_text="va vous appeler l'après-midi")
     await expect(notice).to_be_visible()
     await expect(notice).to_contain_text("médiation numérique de Lyon")
     await shot(page, "2-person-told")

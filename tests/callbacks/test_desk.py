@@ -155,7 +155,7 @@ async def test_claim_tells_the_person_and_records_who_when_where(desk: Desk) -> 
     assert (history.via, history.actor_name) == ("dashboard", "Marie D.")
     [(key, text, buttons)] = desk.recorder.told
     assert key == "telegram:42"
-    assert "l'équipe Passerelle va vous appeler (le matin)" in text
+    assert "l'équipe Passerelle va vous appeler le matin" in text
     assert buttons == ("/annuler",)
     assert desk.recorder.posts == [(request.id, "claimed")]
 
@@ -274,14 +274,14 @@ async def test_news_of_a_relative_s_request_speak_of_whoever_will_be_called(desk
     told = [(key, text) for key, text, _ in desk.recorder.told]
     to_person = [text for key, text in told if key == "telegram:42"]
     assert len(to_person) == 4
-    assert "l'équipe Passerelle va appeler votre proche (le matin)" in to_person[0]
+    assert "l'équipe Passerelle va appeler votre proche le matin" in to_person[0]
     assert "Nous avons appelé votre proche" in to_person[1]
     assert "Nous n'avons pas réussi à joindre votre proche" in to_person[3]
     for text in to_person:
         assert "vous appeler" not in text, text
         assert "vous joindre" not in text, text
     [to_relative] = [text for key, text in told if key == "telegram:43"]
-    assert "l'équipe Passerelle va vous appeler (peu importe)" in to_relative
+    assert "l'équipe Passerelle va vous appeler dès que possible" in to_relative
 
 
 async def test_a_mediator_acts_only_on_their_queues(desk: Desk) -> None:

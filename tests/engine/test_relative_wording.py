@@ -82,7 +82,7 @@ async def test_a_relative_who_has_their_relative_called_reads_of_them_to_the_end
     assert said(phone).endswith("À quel numéro peut-on appeler votre proche ?")
     assert said(moment) == "Quel moment arrange le mieux votre proche pour l'appel ?"
     assert done.callback is not None
-    assert "une personne appellera votre proche (peu importe)" in said(done)
+    assert "une personne appellera votre proche dès que possible" in said(done)
     for turn in (phone, moment, done):
         assert "vous appeler" not in said(turn)
         assert "vous appellera" not in said(turn)
@@ -102,5 +102,5 @@ async def test_a_relative_called_themselves_is_spoken_to(memory_engine: Engine) 
     phone, done = turns[-3], turns[-1]
     assert said(phone).endswith("À quel numéro peut-on vous appeler ?")
     assert done.callback is not None
-    assert "une personne vous appellera (peu importe)" in said(done)
-    assert "votre proche (peu importe)" not in said(done)
+    assert "une personne vous appellera dès que possible" in said(done)
+    assert "votre proche dès que possible" not in said(done)
