@@ -39,7 +39,7 @@ async def bot_process(server: FakeTelegram, database: Path, log: Path) -> AsyncI
             sys.executable, "-m", "bot", "run", cwd=ROOT, env=bot_env(server, database), stderr=err
         )
     try:
-        for _ in range(300):
+        for _ in range(1200):  # up to a minute: a loaded two-core machine once took more than 15 s to start it
             if len(server.calls_of("getUpdates")) > polls:
                 break
             if process.returncode is not None:
