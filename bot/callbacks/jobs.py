@@ -54,7 +54,9 @@ class CallbackJobs(Job):
         async with self.desk.storage.callback_transaction() as tx:
             if not await sql.claim_run(tx, f"reminders:{queue.name}", at, at - timedelta(seconds=EVERY / 2)):
                 return 0
-            late = await sql.waiting_since(tx, queue.name, at - timedelta(minutes=queue.target_minutes), at - gap)
+            # made before this moment, a request is due by now (its target counted in the queue's working time)
+            due_by_now = queue.hours.before(at, queue.target_minutes) + timedelta(microseconds=1)
+            late = await sql.waiting_since(tx, queue.name, due_by_now, at - gap)
             if not late:
                 return 0
             for row in late:
@@ -68,11 +70,12 @@ class CallbackJobs(Job):
     async def summarise(self, queue: Queue, at: datetime) -> bool:
         """The activity since the previous working day (yesterday, mostly) and what waits now, once a day, at the
         start of the queue's working hours."""
-        today = at.astimezone(PARIS).date()
-        start_of_today = datetime.combine(today, time(0), tzinfo=PARIS)
+        zone = queue.hours.calendar.zone
+        today = at.astimezone(zone).date()
+        start_of_today = datetime.combine(today, time(0), tzinfo=zone)
         # Since the previous working day: on a Monday, Friday's and the weekend's activity (no summary then).
         first_day = previous_working_day(queue, today)
-        since = datetime.combine(first_day, time(0), tzinfo=PARIS)
+        since = datetime.combine(first_day, time(0), tzinfo=zone)
         sent: list[tuple[Notifier, list[OutgoingRow]]] = []
         async with self.desk.storage.callback_transaction() as tx:
             events = await sql.events_between(tx, [queue.name], since, start_of_today)
@@ -94,6 +97,6 @@ def previous_working_day(queue: Queue, today: date) -> date:
     """The latest day before `today` on which the queue works; yesterday when no day of the last week is one."""
     for back in range(1, 8):
         day = today - timedelta(days=back)
-        if any(day.weekday() in hours.days for hours in queue.hours.ranges):
+        if queue.hours.works_on(day):  # a working weekday that is no public holiday
             return day
     return today - timedelta(days=1)

@@ -11,6 +11,7 @@ import difflib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.callbacks.queuefields import (
     CODE_CHECKS,
@@ -26,15 +27,16 @@ from bot.callbacks.queuefields import (
     unknown_keys,
 )
 from bot.callbacks.queues import DEFAULT_NAME, OFFICE_HOURS, Around, Queue, QueueSet, TimeRange, WorkingHours
+from bot.callbacks.worktime import Calendar, holiday_area
 from bot.core.errors import FlowError, Problem
 from bot.language.checks import Collector
 from bot.language.yamlload import LineDict, LineList, read_yaml
 from bot.places.geo import FAR_KM, Geo, distance_km
 
 TOP_KEYS = ("default", "queues")
-COMMON_KEYS = ("label", "telegram_chat_id", "mediators", "hours", "target_minutes", "max_attempts")
+COMMON_KEYS = ("label", "telegram_chat_id", "mediators", "hours", "timezone", "target_minutes", "max_attempts")
 DEFAULT_KEYS = COMMON_KEYS
-QUEUE_KEYS = ("name", "label", "territory", "telegram_chat_id", "mediators", "hours", "target_minutes", "max_attempts")
+QUEUE_KEYS = ("name", "label", "territory", *COMMON_KEYS[1:])
 TERRITORY_KEYS = ("postcodes", "insee", "departments", "around")
 AROUND_KEYS = ("lat", "lon", "km")
 HOURS_KEYS = ("days", "from", "to")
@@ -155,16 +157,20 @@ class _Parser:
         around = None
         if default is not None:
             territory, around = self.territory(raw, name, where)
+        departments = territory.get("departments", frozenset())
+        hours = self.hours(raw["hours"], raw.line_of("hours"), where) if "hours" in raw else base.hours
+        # the queue's clock: its time zone, and the public holidays of its overseas department or of Moselle
+        calendar = Calendar(self.zone(raw, where, base.hours.calendar.zone), holiday_area(departments))
         return Queue(
             name,
             label,
-            departments=territory.get("departments", frozenset()),
+            departments=departments,
             postcodes=territory.get("postcodes", frozenset()),
             insee=territory.get("insee", frozenset()),
             around=around,
             telegram_chat_id=self.chat_id(raw, where),
             mediators=self.mediators(raw, where),
-            hours=self.hours(raw["hours"], raw.line_of("hours"), where) if "hours" in raw else base.hours,
+            hours=replace(hours, calendar=calendar),
             target_minutes=self.integer(raw, "target_minutes", 1, None, base.target_minutes, where),
             max_attempts=self.integer(raw, "max_attempts", 1, 10, base.max_attempts, where),
             line=raw.line,
@@ -293,6 +299,20 @@ class _Parser:
             else:
                 ids.append(item)
         return frozenset(ids)
+
+    def zone(self, raw: LineDict, where: str, fallback: ZoneInfo) -> ZoneInfo:
+        value = raw.get("timezone")
+        if value is None:
+            return fallback
+        try:
+            return ZoneInfo(str(value)) if isinstance(value, str) and value.strip() else ZoneInfo("")
+        except (ZoneInfoNotFoundError, ValueError):
+            self.add(
+                raw.line_of("timezone"),
+                f"{where}`timezone` : fuseau horaire inconnu {value!r} ; écrivez son nom, par exemple "
+                '"America/Martinique", "Indian/Reunion" ou "Europe/Paris"',
+            )
+            return fallback
 
     def integer(self, raw: LineDict, key: str, low: int, high: int | None, fallback: int, where: str) -> int:
         if key not in raw:

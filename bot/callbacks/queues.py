@@ -13,12 +13,14 @@ values and the routing only. Pure: no I/O, no aiohttp, no telegram.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Literal
 
-from bot.core.clock import PARIS
+from bot.callbacks import worktime
+from bot.callbacks.worktime import NATIONAL, Calendar
 from bot.places.geo import distance_km
 
 if TYPE_CHECKING:
@@ -74,14 +76,34 @@ class TimeRange:
 
 @dataclass(frozen=True, slots=True)
 class WorkingHours:
-    """When mediators work, in Europe/Paris time: a moment is working time when one range holds it."""
+    """When mediators work, in the queue's time zone (Europe/Paris unless told): a moment is working time when one
+    range holds it and the day is no public holiday (bot/callbacks/worktime.py)."""
 
     ranges: tuple[TimeRange, ...]
+    calendar: Calendar = NATIONAL
 
     def contains(self, moment: datetime) -> bool:
-        local = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(PARIS)
+        local = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(self.calendar.zone)
+        if self.calendar.closed(local.date()):
+            return False
         minute = local.hour * 60 + local.minute
         return any(local.weekday() in r.days and r.start <= minute < r.end for r in self.ranges)
+
+    def after(self, start: datetime, minutes: float) -> datetime:
+        """`minutes` of working time after `start`."""
+        return worktime.add(_spans(self.ranges), start, minutes, self.calendar)
+
+    def before(self, end: datetime, minutes: float) -> datetime:
+        """`minutes` of working time before `end`."""
+        return worktime.back(_spans(self.ranges), end, minutes, self.calendar)
+
+    def works_on(self, day: date) -> bool:
+        return not self.calendar.closed(day) and any(day.weekday() in r.days for r in self.ranges)
+
+
+@functools.lru_cache(maxsize=256)
+def _spans(ranges: tuple[TimeRange, ...]) -> worktime.OpenSpans:
+    return worktime.OpenSpans([(r.days, r.start, r.end) for r in ranges])
 
 
 OFFICE_HOURS = WorkingHours((TimeRange(frozenset(range(5)), 9 * 60, 17 * 60),))  # Monday-Friday 9:00-17:00
@@ -123,18 +145,18 @@ class Queue:
         return self.hours.contains(moment)
 
     def due_at(self, created_at: datetime) -> datetime:
-        """When the first call should have happened: `target_minutes` after the request."""
-        return created_at + timedelta(minutes=self.target_minutes)
+        """When the first call should have happened: `target_minutes` of the queue's working time after the
+        request (a request made at night counts from the morning's opening)."""
+        return self.hours.after(created_at, self.target_minutes)
 
     def overdue(self, created_at: datetime, now: datetime) -> bool:
         return now >= self.due_at(created_at)
 
     def waiting_colour(self, created_at: datetime, now: datetime) -> Colour:
-        """green: less than half the target time spent; orange: more; red: overdue."""
-        waited = (now - created_at).total_seconds() / 60
-        if waited >= self.target_minutes:
+        """green: less than half the target working time spent; orange: more; red: overdue."""
+        if now >= self.due_at(created_at):
             return "red"
-        return "orange" if waited >= self.target_minutes / 2 else "green"
+        return "orange" if now >= self.hours.after(created_at, self.target_minutes / 2) else "green"
 
     def may_act(self, user_id: int) -> bool:
         """Whether this Telegram user may press the queue's buttons (claim, resolve)."""

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.core.clock import now
+from bot.core.clock import PARIS, now
 from bot.dashboard.accounts import IDLE, MAX_LOGIN_FAILURES, WINDOW, Accounts, Denied, Mediator, SignedIn
 from bot.dashboard.export import safe_cell
 from bot.dashboard.passwords import hash_password, verify_password
@@ -517,9 +517,10 @@ async def test_list_filters_by_queue_and_state_and_colours_waiting_in_words(web_
     """The list: counts per state, filters by own queue and state, oldest first, lateness said in words."""
     await add_mediator(web_server, "marie", ["lyon", "default"])
     old = await create_request(web_server, queue="lyon", first_name="Ancienne")
-    async with storage_of(web_server).callback_transaction() as tx:  # waiting for 5 hours: lyon's target is 4
+    # waiting for 30 days: late whatever the hour of the run (lyon's target is 4 hours of its working time)
+    async with storage_of(web_server).callback_transaction() as tx:
         await tx.connection.execute(
-            update(callbacks).where(callbacks.c.id == old.id).values(created_at=now() - timedelta(hours=5))
+            update(callbacks).where(callbacks.c.id == old.id).values(created_at=now() - timedelta(days=30))
         )
     recent = await create_request(web_server, queue="lyon", first_name="Récente")
     elsewhere = await create_request(web_server, queue="default", first_name="Ailleurs")
@@ -529,7 +530,7 @@ async def test_list_filters_by_queue_and_state_and_colours_waiting_in_words(web_
         _, text = await marie.page(LIST)
         assert text.index("Ancienne") < text.index("Récente") < text.index("Ailleurs")  # oldest first
         assert '<span class="wait wait-red">en retard</span>' in text
-        assert "attend depuis <strong>5 h 00</strong>" in text
+        assert "attend depuis <strong>30 j</strong>" in text
         assert '<span class="count-number">2</span> En attente' in text
         assert '<span class="count-number">1</span> Prise en charge' in text
         _, text = await marie.page(f"{LIST}?file=lyon&etat=claimed")
@@ -630,7 +631,7 @@ async def test_export_is_excel_friendly_without_personal_data_and_injection_safe
         await marie.sign_in("marie")
         await marie.act(row.id, "prendre")
         await marie.act(row.id, "appel-fait", resultat="oriented", note="Secret de la note")
-        today = now().date()
+        today = now().astimezone(PARIS).date()  # the period's days are Paris days (at 00:30 in Paris, UTC is behind)
         async with marie.session.get(
             "/mediateurs/export.csv", params={"du": (today - timedelta(days=1)).isoformat(), "au": today.isoformat()}
         ) as response:

@@ -264,10 +264,12 @@ async def test_a_reminder_lists_late_requests_in_the_group(server: FakeTelegram,
         await wait_post(group, callback_id[:4])
         assert bot.app.desk is not None
         # A Monday far from the real clock: the running bot's own reminder round (real time) never takes its slot.
-        monday_10h = datetime(2030, 11, 25, 9, 0, tzinfo=UTC)
+        monday_10h = datetime(2030, 11, 25, 9, 0, tzinfo=UTC)  # made 10 days before: 6 working days, late
         async with bot.app.desk.storage.callback_transaction() as tx:
             await tx.connection.execute(
-                update(callbacks).where(callbacks.c.id == callback_id).values(created_at=monday_10h - timedelta(days=2))
+                update(callbacks)
+                .where(callbacks.c.id == callback_id)
+                .values(created_at=monday_10h - timedelta(days=10))
             )
         await CallbackJobs(bot.app.desk).run_once(monday_10h)
         await group.wait_for(lambda g: any("attendent un appel" in (m.text or "") for m in g.messages if m.from_bot))
