@@ -56,7 +56,7 @@ class Refused(BotError):
         "not_allowed": "Cette demande ne relève pas de vos files.",
         "taken": "Déjà prise en charge par {name}.",
         "not_holder": "Cette demande est suivie par {name} : c'est à cette personne d'agir.",
-        "not_claimed": "Cette demande n'est pas prise en charge.",
+        "not_claimed": "Cette demande n'est pas encore prise en charge : appuyez d'abord sur « Je m'en occupe ».",
         "closed": "Cette demande est close ({status}).",
         "bad_outcome": "Résultat d'appel inconnu.",
         "empty_note": "La note est vide.",
@@ -106,9 +106,9 @@ def plan(
         )
     if row.status == "claimed" and not mine:
         raise Refused("not_holder", name=holder)
+    if row.status != "claimed":  # « Appel fait », « Injoignable », « Libérer »: only once someone has it in hand
+        raise Refused("not_claimed")
     if action == "release":
-        if row.status != "claimed":
-            raise Refused("not_claimed")
         values = {"status": "new", "claimed_by": None, "claimed_name": None, "claimed_at": None, "updated_at": at}
         return Plan(values, _event(row, "released", "new", actor, at, note))
     if action == "done":
@@ -116,8 +116,6 @@ def plan(
         if outcome not in OUTCOMES:
             raise Refused("bad_outcome")
         values = {"status": "done", "outcome": outcome, "resolved_at": at, "updated_at": at}
-        if row.status == "new":  # called straight away, without claiming first
-            values |= {"claimed_by": actor.id, "claimed_name": actor.name, "claimed_at": at}
         if note:
             values["note"] = note
         return Plan(values, _event(row, "done", "done", actor, at, note, outcome), "callback_call_done")

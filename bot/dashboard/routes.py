@@ -249,7 +249,7 @@ class Dashboard:
             mine=mine,
             can_claim=row.status == "new",
             can_release=row.status == "claimed" and mine,
-            can_resolve=open_ and (row.status == "new" or mine),
+            can_resolve=open_ and row.status == "claimed" and mine,  # done or unreachable: once taken, by its holder
             outcomes=list(OUTCOMES.items()),
             max_attempts=self.desk.queue_of(row).max_attempts,
             history=history_lines(await self.desk.history(row.id)),

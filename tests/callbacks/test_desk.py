@@ -204,14 +204,26 @@ async def test_call_done_closes_with_outcome_and_note(desk: Desk) -> None:
     noted = await desk.desk.add_note(request.id, PAUL, "rappel de courtoisie fait")
     assert noted.note == "rappel de courtoisie fait"
     assert [e[0] for e in await events(desk.storage, request.id)] == ["claimed", "done", "note"]
+    other = await new_request(desk.storage)
+    await desk.desk.claim(other.id, MARIE)
     with pytest.raises(Refused) as bad:
-        await desk.desk.call_done((await new_request(desk.storage)).id, MARIE, outcome="invented")
+        await desk.desk.call_done(other.id, MARIE, outcome="invented")
     assert bad.value.code == "bad_outcome"
 
 
-async def test_call_done_without_claiming_first_records_who_called(desk: Desk) -> None:
-    """A mediator who calls straight away (Appel fait on a new request) is recorded as its holder."""
+async def test_done_and_unreachable_only_once_claimed(desk: Desk) -> None:
+    """« Appel fait », « Injoignable » and « Libérer » on a request nobody has taken are refused, saying to take it
+    first (issue « mediators at work », point 5); nothing changes; once claimed, its holder resolves it."""
     request = await new_request(desk.storage)
+    for action in (desk.desk.call_done, desk.desk.unreachable, desk.desk.release):
+        with pytest.raises(Refused) as refused:
+            await action(request.id, PAUL)
+        assert refused.value.code == "not_claimed"
+        assert "« Je m'en occupe »" in refused.value.message
+    unchanged = await desk.desk.get(request.id)
+    assert unchanged is not None
+    assert (unchanged.status, unchanged.claimed_by, unchanged.attempts) == ("new", None, 0)
+    await desk.desk.claim(request.id, PAUL)
     done = await desk.desk.call_done(request.id, PAUL)
     assert (done.status, done.claimed_by, done.outcome) == ("done", "telegram:77", "helped")
 
@@ -448,6 +460,7 @@ async def test_reminders_list_late_requests_once_per_gap_in_working_hours(desk: 
     assert await jobs.remind(queue, at + timedelta(minutes=5)) == 0  # reminded within the gap
     await desk.desk.claim(fresh.id, MARIE)  # taken, but nobody has called yet: still reminded once late
     called = await new_request(desk.storage)
+    await desk.desk.claim(called.id, MARIE)
     await desk.desk.call_done(called.id, MARIE)  # called: never reminded
     async with desk.storage.callback_transaction() as tx:
         await tx.connection.execute(

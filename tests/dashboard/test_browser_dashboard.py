@@ -76,9 +76,12 @@ async def test_sign_in_take_a_new_request_and_close_it_with_an_outcome(page: Pag
     await link.click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text(f"Demande {callback_id[:4]}")
     await expect(page.get_by_role("link", name="06 12 34 56 78")).to_have_attribute("href", "tel:+33612345678")
+    for early in ("Appel fait", "Injoignable", "Libérer"):  # nothing to record before someone takes it
+        await expect(page.get_by_role("button", name=early)).to_have_count(0)
     await page.get_by_role("button", name="Je m'en occupe").click()
     await expect(page.locator(".flash")).to_contain_text("vous vous occupez de cette demande")
     await expect(page.get_by_role("button", name="Libérer")).to_be_visible()
+    await expect(page.get_by_role("button", name="Appel fait")).to_be_visible()
     await no_sideways_scroll(page)
     await shot(page, "3-prise-en-charge")
 
