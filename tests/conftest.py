@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
 SHARED = ROOT.parent / "shared"
+# A timide who wants to keep in touch with the family, by buttons, up to getting about (the next question).
+TIMIDE_TO_MOBILITY = ["bonjour", "value:self", "value:family_contact", "value:smartphone", "value:weekly",
+                      "value:intermediate", "value:unsure", "value:confidence"]  # fmt: skip
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,21 +10,14 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.conftest import Chat
+from tests.conftest import TIMIDE_TO_MOBILITY, Chat
 from tests.support.browser import RunningServer, artifacts_dir
 from tests.support.dashboard import PASSWORD, add_mediator
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 # The shipped flow, for oneself, in Lyon (69003: the `lyon` queue), up to the callback request.
 TO_CALLBACK = [
-    "bonjour",
-    "value:self",
-    "value:family_contact",
-    "value:smartphone",
-    "value:weekly",
-    "value:intermediate",
-    "value:unsure",
-    "value:confidence",
+    *TIMIDE_TO_MOBILITY,
     "value:easy",
     "69003",
     "value:yes",

@@ -17,19 +17,9 @@ from bot.engine.engine import Engine
 from bot.language.personas import Persona
 from bot.places.offers import LocationChoice, ResolvedLocation
 from bot.storage.memory import MemoryStorage
-from tests.conftest import Chat
+from tests.conftest import TIMIDE_TO_MOBILITY, Chat
 
-TO_LOCATION = [
-    "bonjour",
-    "value:self",
-    "value:family_contact",
-    "value:smartphone",
-    "value:weekly",
-    "value:intermediate",
-    "value:unsure",
-    "value:confidence",
-    "value:easy",
-]
+TO_LOCATION = [*TIMIDE_TO_MOBILITY, "value:easy"]
 LYON = ResolvedLocation("Lyon", 45.76, 4.84, "Lyon", "69001", "69123", "commune")
 SAINT_DENIS_93 = ResolvedLocation("Saint-Denis (93)", 48.94, 2.36, "Saint-Denis", "93200", "93066", "commune")
 SAINT_DENIS_974 = ResolvedLocation("Saint-Denis (974)", -20.88, 55.45, "Saint-Denis", "97400", "97411", "commune")

@@ -27,20 +27,11 @@ from bot.places.geo import Geo
 from bot.places.locations import GeoLocations
 from bot.places.regions import region_of
 from bot.storage.memory import MemoryStorage
-from tests.conftest import ROOT, SHARED, Chat
+from tests.conftest import ROOT, SHARED, TIMIDE_TO_MOBILITY, Chat
 
 PACA = SHARED / "data" / "anct_client_paca-hub-du-sud_2023-05-17_rev2024-09-12.json"
 # The answers up to the location (a timide who wants to keep in touch with the family), mobility last.
-BEFORE_MOBILITY = [
-    "bonjour",
-    "value:self",
-    "value:family_contact",
-    "value:smartphone",
-    "value:weekly",
-    "value:intermediate",
-    "value:unsure",
-    "value:confidence",
-]
+BEFORE_MOBILITY = TIMIDE_TO_MOBILITY
 
 
 @pytest.fixture(scope="module")

@@ -47,6 +47,17 @@ async def type_answer(page: Page, text: str) -> None:
     await answered(page, page.locator("#typed-input").press("Enter"))
 
 
+async def sans_reperes_to_the_place(page: Page) -> None:
+    """After « Pour moi »: a seldom-used smartphone, up to where one lives (getting about is easy)."""
+    for values in (["family_contact"], ["smartphone"]):
+        await tick_and_confirm(page, values)
+    for value in ("rarely", "yes", "indifferent"):
+        await press(page, value)
+    await tick_and_confirm(page, ["interest"])
+    await press(page, "70_79")
+    await press(page, "easy")
+
+
 async def shot(page: Page, name: str) -> Path:
     """The page as it stands checked with axe-core (no WCAG 2.1 A/AA violation), then its screenshot saved."""
     violations = await axe_violations(page)
@@ -165,13 +176,7 @@ async def test_phone_sized_screen_has_big_buttons_and_no_sideways_scroll(
     await _check_layout(page, "08-phone-first-question")
     await press(page, "self")
     await _check_layout(page, "09-phone-several-choices")
-    for values in (["family_contact"], ["smartphone"]):
-        await tick_and_confirm(page, values)
-    for value in ("rarely", "yes", "indifferent"):
-        await press(page, value)
-    await tick_and_confirm(page, ["interest"])
-    await press(page, "70_79")
-    await press(page, "easy")
+    await sans_reperes_to_the_place(page)
     await _check_layout(page, "10-phone-location-question")
     await answered(page, page.get_by_role("button", name="Utiliser ma position").click())
     await expect(page.locator(".message.person").last).to_contain_text("Ma position")

@@ -12,7 +12,14 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from bot.callbacks.rules import Actor
 from bot.storage import Storage
-from tests.channels.web.test_browser_chat import answered, chat_id, open_chat, press, tick_and_confirm, type_answer
+from tests.channels.web.test_browser_chat import (
+    answered,
+    chat_id,
+    open_chat,
+    press,
+    sans_reperes_to_the_place,
+    type_answer,
+)
 from tests.support.axe import axe_violations, describe
 from tests.support.browser import RunningServer, artifacts_dir
 
@@ -138,13 +145,7 @@ async def test_typing_reloading_notices_coming_back_and_erasing(
     await page.set_viewport_size(PHONE)
     await open_chat(page)
     await press(page, "self")
-    for values in (["family_contact"], ["smartphone"]):
-        await tick_and_confirm(page, values)
-    for value in ("rarely", "yes", "indifferent"):
-        await press(page, value)
-    await tick_and_confirm(page, ["interest"])
-    await press(page, "70_79")
-    await press(page, "easy")
+    await sans_reperes_to_the_place(page)
     await type_answer(page, "69003")
     await expect(page.locator(".offer").first).to_be_visible()
     await expect(page.locator("#typed-input")).to_be_focused()
