@@ -101,3 +101,29 @@ def national(phone: str | None) -> str:
         return phone
     fmt = phonenumbers.PhoneNumberFormat
     return phonenumbers.format_number(number, fmt.NATIONAL if number.country_code == 33 else fmt.INTERNATIONAL)
+
+
+# « je m'appelle Marie », « c'est Jean », « appelez-moi Madame Martin », « elle s'appelle Rose »: the name after.
+_NAME_LEAD = re.compile(
+    r"^(?:(?:bonjour|oui|alors|eh bien)[ ,!]+)?(?:je m['’ ]?appelle|moi,? c['’]est|c['’]est|appelez[- ]moi|"
+    r"vous pouvez m['’ ]?appeler|mon pr[ée]nom,? c['’]est|mon pr[ée]nom est|(?:il|elle) s['’ ]?appelle|"
+    r"son pr[ée]nom,? c['’]est|son pr[ée]nom est)\s+",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’\-.])*$")
+MAX_NAME = 40  # characters: a first name, or « Madame Martin »; more is a sentence, not a name
+MAX_NAME_WORDS = 4
+
+
+def parse_name(text: str) -> str | None:
+    """How someone wants to be called on the phone, from what they typed: « je m'appelle marie » -> "Marie",
+    « Madame Martin » as written. None for what is not a name (digits, a sentence, nothing)."""
+    cleaned = " ".join(text.split()).strip(" .,!;")
+    cleaned = _NAME_LEAD.sub("", cleaned).strip(" .,!;")
+    if not cleaned or len(cleaned) > MAX_NAME or len(cleaned.split()) > MAX_NAME_WORDS:
+        return None
+    if not _NAME.match(cleaned) or sum(ch.isalpha() for ch in cleaned) < 2:
+        return None
+    if cleaned == cleaned.lower():  # « marie » -> « Marie », « jean-pierre » -> « Jean-Pierre »
+        cleaned = re.sub(r"(^|[ \-'’])(\w)", lambda m: m.group(1) + m.group(2).upper(), cleaned)
+    return cleaned

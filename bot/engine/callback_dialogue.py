@@ -1,6 +1,7 @@
-"""The callback request inside a conversation: consent, who to call (for a relative), phone number, moment, then
-stored. Who to call comes before the number, so the relative knows whose number is asked for, and every later
-text speaks of whoever will be called.
+"""The callback request inside a conversation: consent, who to call and who the writer is to the person (for a
+relative), phone number, moment, how to call them (a first name, optional), then stored. Who to call comes before
+the number, so the relative knows whose number is asked for, and every later text speaks of whoever will be
+called.
 
 The request is staged with the turn's writes and committed with the conversation, so the confirmation the
 person reads is only returned once the request is in the database. Phases are sub-states of the
@@ -16,7 +17,7 @@ from bot.callbacks.queues import QueueSet
 from bot.core.clock import now
 from bot.core.messages import Inbound, InboundKind
 from bot.core.slots import UNKNOWN
-from bot.core.text import parse_phone
+from bot.core.text import parse_name, parse_phone
 from bot.engine.conversation import CallbackDraft, Consent, Conversation, TalkToHuman
 from bot.engine.inbound import button_value
 from bot.engine.outcomes import (
@@ -36,7 +37,7 @@ from bot.engine.outcomes import (
 )
 from bot.engine.questions import ask_back, guess_reply
 from bot.engine.view import View
-from bot.language.callback_answers import CALLBACK_PHASES
+from bot.language.callback_answers import CALLBACK_PHASES, SKIP
 from bot.language.model import Step
 from bot.places.offers import ResolvedLocation
 from bot.storage import NewCallback
@@ -51,7 +52,10 @@ QUESTIONS = {
     "phone": "callback_phone",
     "moment": "callback_moment",
     "who": "callback_who",
+    "relation": "callback_relation",
+    "name": "callback_name",
 }
+TYPED = ("phone", "name")  # phases answered in the person's own words: never asked back, never kept when unclear
 
 
 class CallbackDialogue:
@@ -88,7 +92,7 @@ class CallbackDialogue:
                 if reply == "no":
                     return [*settled, Unclear(guess.step, guess.text, "refused"), Say("guess_refused"), Prompt()]
                 value = guess.values[0] if reply == "yes" else None
-        if value is None and reading.level == "doubt" and phase != "phone":
+        if value is None and reading.level == "doubt" and phase not in TYPED:
             # « je travaille le matin » → « Si je comprends bien : l'après-midi ? » Oui / Non
             words = [view.label(label) for v, label in CALLBACK_PHASES[phase] if v == reading.values[0]]
             return [*settled, *ask_back(view, f"{step.id}.{phase}", reading.values[:1], words, inbound.text)]
@@ -110,20 +114,33 @@ class CallbackDialogue:
             phone = parse_phone(inbound.text) if inbound.kind in (InboundKind.TEXT, InboundKind.CONTACT) else None
             if phone is None:
                 return [Missed("callback_phone_invalid")]
-            return [Draft(dataclasses.replace(draft, phone=phone)), *self.ask(view, step, "moment")]
+            return self.following(view, step, dataclasses.replace(draft, phone=phone))
+        if phase == "name":
+            name = "" if value == SKIP else parse_name(inbound.text) if inbound.kind is InboundKind.TEXT else None
+            if name is None:  # never kept as « not understood »: it is someone's name
+                return [Missed("callback_name_invalid")]
+            return self.following(view, step, dataclasses.replace(draft, name=name))
         if value is None:
             return [*self.unclear(step, phase, inbound), Missed()]
         if phase == "who":
-            return self.following(view, step, dataclasses.replace(draft, contact=value), inbound)
-        return self.record(view, step, dataclasses.replace(draft, moment=value), inbound)
+            return self.following(view, step, dataclasses.replace(draft, contact=value))
+        if phase == "relation":
+            return self.following(view, step, dataclasses.replace(draft, relation=value))
+        return self.following(view, step, dataclasses.replace(draft, moment=value))
 
-    def following(self, view: View, step: Step, draft: CallbackDraft, inbound: Inbound) -> list[Outcome]:
-        """After who to call: the number, unless a draft begun before who was asked first holds it already."""
-        if draft.phone is None:
-            return [Draft(draft), *self.ask(view, step, "phone")]
-        if draft.moment is None:
-            return [Draft(draft), *self.ask(view, step, "moment")]
-        return self.record(view, step, draft, inbound)
+    def following(self, view: View, step: Step, draft: CallbackDraft) -> list[Outcome]:
+        """The next question the draft has no answer for (a draft begun before a question was added may hold the
+        later ones already), then the request recorded."""
+        relative = view.conversation.answers.get("for_whom") == "relative"
+        for phase, missing in (
+            ("relation", relative and draft.relation is None),
+            ("phone", draft.phone is None),
+            ("moment", draft.moment is None),
+            ("name", draft.name is None),
+        ):
+            if missing:
+                return [Draft(draft), *self.ask(view, step, phase)]
+        return self.record(view, step, draft)
 
     def unclear(self, step: Step, phase: str, inbound: Inbound) -> list[Outcome]:
         """A typed answer not understood, kept masked for the coordinators (never a number: not this phase)."""
@@ -134,7 +151,7 @@ class CallbackDialogue:
     def ask(self, view: View, step: Step, phase: str) -> list[Outcome]:
         return [Move(f"{step.id}.{phase}"), self.prompt(view, phase)]
 
-    def record(self, view: View, step: Step, draft: CallbackDraft, inbound: Inbound) -> list[Outcome]:
+    def record(self, view: View, step: Step, draft: CallbackDraft) -> list[Outcome]:
         if draft.contact is None and view.conversation.answers.get("for_whom") != "relative":
             draft = dataclasses.replace(draft, contact="person")  # a draft stored before who was settled first
         if draft.consent_at is None or draft.phone is None or draft.moment is None or draft.contact is None:
@@ -144,7 +161,8 @@ class CallbackDialogue:
             return [Draft(draft), *self.ask(view, step, phase)]
         conversation = view.conversation
         answers = {k: v for k, v in conversation.answers.items() if v not in (UNKNOWN, [UNKNOWN])}
-        queue = self.queues.route(self.where(conversation))  # the team covering where the person is
+        place = self.where(conversation)
+        queue = self.queues.route(place)  # the team covering where the person is
         request = NewCallback(
             conversation_key=self.key,
             queue=queue.name,
@@ -155,7 +173,11 @@ class CallbackDialogue:
             contact=draft.contact,
             consent_at=draft.consent_at,
             consent_text=CONSENT_TEXT_VERSION,
-            first_name=inbound.first_name[:64] or None,
+            first_name=draft.name or None,
+            commune=place.commune or None if place else None,  # the commune only: never the coordinates
+            code_insee=place.code_insee or None if place else None,
+            relation=draft.relation if draft.relation not in (None, SKIP) else None,
+            channel=self.key.partition(":")[0] or None,
         )
         moment = view.label(f"moment_said_{draft.moment}")  # « le matin », « dès que possible »
         return [

@@ -30,6 +30,8 @@ class CallbackDraft:
     phone: str | None = None  # E.164
     moment: str | None = None
     contact: str | None = None
+    relation: str | None = None  # a relative: who they are to the person (`skip`: not said)
+    name: str | None = None  # how the person called wants to be called ("": not said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,12 +319,19 @@ def _persona(data: Mapping[str, Any]) -> PersonaResult:
 
 
 def _draft(data: Mapping[str, Any]) -> CallbackDraft:
-    return CallbackDraft(_moment(data.get("consent_at")), data.get("phone"), data.get("moment"), data.get("contact"))
+    return CallbackDraft(
+        _moment(data.get("consent_at")),
+        data.get("phone"),
+        data.get("moment"),
+        data.get("contact"),
+        data.get("relation"),
+        data.get("name"),
+    )
 
 
 def _draft_json(draft: CallbackDraft) -> dict[str, str]:
     fields = {"consent_at": _iso(draft.consent_at), "phone": draft.phone, "moment": draft.moment}
-    fields["contact"] = draft.contact
+    fields |= {"contact": draft.contact, "relation": draft.relation, "name": draft.name}
     return {name: value for name, value in fields.items() if value is not None}
 
 

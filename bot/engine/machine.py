@@ -18,7 +18,7 @@ from bot.core.errors import BotError
 from bot.language.flows import Flow, Step
 
 # Sub-states of a request_callback step, in the order they are asked.
-CALLBACK_PHASES = ("consent", "who", "phone", "moment")
+CALLBACK_PHASES = ("consent", "who", "relation", "phone", "moment", "name")
 FORGET_STATE = "forget.confirm"
 ENDED_STATE = "ended"
 

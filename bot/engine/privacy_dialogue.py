@@ -180,6 +180,7 @@ class PrivacyDialogue:
             status=view.label(status) if status in view.flow.messages else row.status,
             phone=national(row.phone) or view.label("my_data_erased"),
             moment=moment[:1].lower() + moment[1:],
+            name=f" Prénom : {row.first_name}." if row.first_name else "",
             consent_date=day_and_time(consent_at or created),
             erase_date=day(created + timedelta(days=self.terms.callback_days)),
         )

@@ -29,7 +29,17 @@ CALLBACK_PHASES: dict[str, tuple[tuple[str, str], ...]] = {
     "phone": (("no", "consent_no_label"),),
     "moment": (("morning", "moment_morning"), ("afternoon", "moment_afternoon"), ("any", "moment_any")),
     "who": (("person", "who_person_label"), ("relative", "who_relative_label")),
+    "relation": (
+        ("child", "relation_child_label"),
+        ("partner", "relation_partner_label"),
+        ("family", "relation_family_label"),
+        ("friend", "relation_friend_label"),
+        ("pro", "relation_pro_label"),
+        ("skip", "skip_label"),
+    ),
+    "name": (("skip", "skip_label"),),  # otherwise a first name, typed
 }
+SKIP = "skip"  # an optional phase (relation, name) passed
 MOMENT_HOURS = {"morning": (6, 11), "afternoon": (12, 18)}  # « vers 10h »: the moment by the hour (not the evening)
 EITHER = "any"  # the moment that goes with neither of the others (« Peu importe »)
 ANSWER_KEYS = {"value", "synonyms", "examples"}

@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.storage.core import Transaction, callback_row, event_values
-from bot.storage.records import CallbackEvent, CallbackRow
+from bot.storage.records import CallbackEvent, CallbackRow, Listed
 from bot.storage.tables import callback_events, callbacks, scheduled_runs
 
 SEALED = ("phone", "first_name", "note")  # the columns stored encrypted
@@ -99,13 +100,57 @@ async def list_callbacks(
     offset: int = 0,
 ) -> list[CallbackRow]:
     """Oldest first (the one waiting longest is the first to call)."""
-    statement = select(callbacks)
-    if queues is not None:
-        statement = statement.where(callbacks.c.queue.in_(list(queues)))
-    if statuses is not None:
-        statement = statement.where(callbacks.c.status.in_(list(statuses)))
+    listed = Listed(tuple(queues) if queues is not None else None, tuple(statuses) if statuses is not None else None)
+    return await list_matching(tx, listed, limit=limit, offset=offset)
+
+
+def _matching(listed: Listed) -> list[ColumnElement[bool]]:
+    c = callbacks.c
+    found: list[ColumnElement[bool]] = []
+    if listed.queues is not None:
+        found.append(c.queue.in_(list(listed.queues)))
+    if listed.statuses is not None:
+        found.append(c.status.in_(list(listed.statuses)))
+    if listed.holder is not None:
+        found.append(c.claimed_by == listed.holder)
+    if listed.commune is not None:
+        found.append(c.commune == listed.commune)
+    if listed.since is not None:
+        found.append(c.created_at >= listed.since)
+    if listed.until is not None:
+        found.append(c.created_at < listed.until)
+    return found
+
+
+async def list_matching(tx: Transaction, listed: Listed, *, limit: int, offset: int = 0) -> list[CallbackRow]:
+    """A page of the requests `listed` picks, oldest first; (created_at, id) orders them totally, so that pages
+    neither repeat nor skip a request."""
+    statement = select(callbacks).where(*_matching(listed))
     statement = statement.order_by(callbacks.c.created_at, callbacks.c.id).limit(limit).offset(offset)
     return [callback_row(r._mapping, tx.keyring) for r in await tx.connection.execute(statement)]
+
+
+async def count_matching(tx: Transaction, listed: Listed) -> int:
+    statement = select(func.count()).select_from(callbacks).where(*_matching(listed))
+    return int((await tx.connection.execute(statement)).scalar_one())
+
+
+async def communes_of(tx: Transaction, queues: Collection[str]) -> list[str]:
+    """The communes requests of these queues came from, in alphabetical order (the list's filter)."""
+    statement = (
+        select(callbacks.c.commune)
+        .where(callbacks.c.queue.in_(list(queues)), callbacks.c.commune.is_not(None))
+        .distinct()
+        .order_by(callbacks.c.commune)
+    )
+    return [str(r[0]) for r in await tx.connection.execute(statement)]
+
+
+async def last_change(tx: Transaction, queues: Collection[str]) -> tuple[int, datetime | None]:
+    """How many requests these queues hold and when one last changed: a list shown is stale once this differs."""
+    statement = select(func.count(), func.max(callbacks.c.updated_at)).where(callbacks.c.queue.in_(list(queues)))
+    count, latest = (await tx.connection.execute(statement)).one()
+    return int(count), latest
 
 
 async def count_callbacks(tx: Transaction, queues: Collection[str] | None) -> dict[tuple[str, str], int]:

@@ -70,6 +70,10 @@ def callback_row(row: Any, keyring: Keyring) -> CallbackRow:
         reminded_at=row["reminded_at"],
         post_chat_id=row["post_chat_id"],
         post_message_id=row["post_message_id"],
+        commune=row["commune"],
+        code_insee=row["code_insee"],
+        relation=row["relation"],
+        channel=row["channel"],
     )
 
 
@@ -195,6 +199,10 @@ class Transaction:
                 consent_at=new.consent_at,
                 consent_text=new.consent_text,
                 first_name=self.keyring.seal(new.first_name),
+                commune=new.commune,
+                code_insee=new.code_insee,
+                relation=new.relation,
+                channel=new.channel,
                 created_at=stamp,
                 updated_at=stamp,
             )
@@ -278,6 +286,9 @@ class Transaction:
                 contact=None,
                 first_name=None,
                 note=None,
+                commune=None,
+                code_insee=None,
+                relation=None,
                 updated_at=now(),
             )
         )

@@ -202,6 +202,9 @@ class MemoryTransaction:
                 contact=None,
                 first_name=None,
                 note=None,
+                commune=None,
+                code_insee=None,
+                relation=None,
             )
             erased += 1
         return erased

@@ -50,7 +50,16 @@ def _personal_left() -> ColumnElement[bool]:
     return or_(
         *(
             column.is_not(None)
-            for column in (c.conversation_key, c.phone, c.phone_digest, c.first_name, c.note, c.answers, c.contact)
+            for column in (
+                c.conversation_key,
+                c.phone,
+                c.phone_digest,
+                c.first_name,
+                c.note,
+                c.answers,
+                c.contact,
+                c.relation,
+            )
         )
     )
 
@@ -93,6 +102,7 @@ async def expire_callbacks(tx: Transaction, created_before: datetime, at: dateti
             note=None,
             answers=null(),  # SQL NULL, not the JSON text 'null'
             contact=None,
+            relation=None,  # the commune stays, alone: the anonymous figures of a territory
         )
     )
     return int(erased.rowcount or 0), len(still_open)

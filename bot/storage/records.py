@@ -38,7 +38,11 @@ class NewCallback:
     contact: str
     consent_at: datetime
     consent_text: str
-    first_name: str | None = None  # as the channel knows it (Telegram's first name), for the mediator's call
+    first_name: str | None = None  # how the person called wants to be called (asked, skippable)
+    commune: str | None = None  # of the place the person gave, never its coordinates
+    code_insee: str | None = None
+    relation: str | None = None  # who the relative who wrote is to the person: child, partner, family, friend, pro
+    channel: str | None = None  # telegram, web (the conversation key's prefix, kept once the key is erased)
 
     def stored_as(self, callback_id: str, created_at: datetime | None = None) -> CallbackRow:
         """The request as the database now holds it: status `new`."""
@@ -55,6 +59,10 @@ class NewCallback:
             first_name=self.first_name,
             created_at=created_at,
             updated_at=created_at,
+            commune=self.commune,
+            code_insee=self.code_insee,
+            relation=self.relation,
+            channel=self.channel,
         )
 
 
@@ -82,6 +90,23 @@ class CallbackRow:
     reminded_at: datetime | None = None
     post_chat_id: int | None = None
     post_message_id: int | None = None
+    commune: str | None = None
+    code_insee: str | None = None
+    relation: str | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """Which requests a list shows: of these queues (None: all), in these states (None: any), held by `holder`,
+    from `commune`, made in [since, until)."""
+
+    queues: tuple[str, ...] | None = None
+    statuses: tuple[str, ...] | None = None
+    holder: str | None = None
+    commune: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,8 +137,8 @@ class SqliteTransaction:
         stamp = _stamp(moment)
         await self._rows(
             "INSERT INTO callbacks (id, conversation_key, status, queue, persona, answers, phone, phone_digest, "
-            "moment, contact, consent_at, consent_text, first_name, created_at, updated_at) "
-            "VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "moment, contact, consent_at, consent_text, first_name, commune, code_insee, relation, channel, "
+            "created_at, updated_at) VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 callback_id,
                 new.conversation_key,
@@ -152,6 +152,10 @@ class SqliteTransaction:
                 _stamp(new.consent_at),
                 new.consent_text,
                 self.keyring.seal(new.first_name),
+                new.commune,
+                new.code_insee,
+                new.relation,
+                new.channel,
                 stamp,
                 stamp,
             ),
@@ -227,7 +231,8 @@ class SqliteTransaction:
         )
         erased = await self._rows(
             "UPDATE callbacks SET conversation_key = NULL, phone = NULL, phone_digest = NULL, answers = NULL, "
-            "contact = NULL, first_name = NULL, note = NULL, updated_at = ? WHERE conversation_key = ? RETURNING id",
+            "contact = NULL, first_name = NULL, note = NULL, commune = NULL, code_insee = NULL, relation = NULL, "
+            "updated_at = ? WHERE conversation_key = ? RETURNING id",
             (_stamp(now()), key),
         )
         return len(erased)

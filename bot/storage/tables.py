@@ -76,6 +76,12 @@ callbacks = Table(
     Column("reminded_at", DateTime(timezone=True), nullable=True),  # last reminder in the mediators' group
     Column("post_chat_id", BigInteger, nullable=True),  # the request's message in the mediators' group
     Column("post_message_id", BigInteger, nullable=True),
+    # What the mediators' card says (0010): the commune of the place given (never its coordinates), its INSEE
+    # code (activity reports), and who the relative who wrote is to the person (child, partner…).
+    Column("commune", String(128), nullable=True),  # erased by /oublier; kept, without the rest, for statistics
+    Column("code_insee", String(8), nullable=True),
+    Column("relation", String(16), nullable=True),  # personal: erased with who to call
+    Column("channel", String(16), nullable=True),  # telegram, web: where the request was made (kept)
     Index("ix_callbacks_status_queue", "status", "queue"),
     Index("ix_callbacks_conversation", "conversation_key"),
     Index("ix_callbacks_queue_created", "queue", "created_at"),
