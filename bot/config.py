@@ -58,6 +58,7 @@ class Settings:
     retention_callbacks_days: int = 90
     # Telegram allows a bot about 30 messages a second in all: several processes sharing one bot divide it.
     telegram_messages_per_second: int = 30
+    dashboard_refresh_seconds: int = 10  # an open dashboard list asks this often whether something changed
     log_level: str | None = None  # LOG_LEVEL: the bot's own log; unset: INFO for `run`, WARNING for the other commands
 
     @classmethod
@@ -101,6 +102,12 @@ class Settings:
             if not text.isdigit() or not 1 <= int(text) <= 3650:
                 raise ConfigError(f"{name} must be a number of days between 1 and 3650, not {text!r}")
             retention[name] = int(text)
+        refresh_text = get("DASHBOARD_REFRESH_SECONDS") or "10"
+        if not refresh_text.isdigit() or not 1 <= int(refresh_text) <= 3600:
+            raise ConfigError(
+                "DASHBOARD_REFRESH_SECONDS must be a whole number of seconds between 1 and 3600 (how often an open "
+                f"list of requests on the dashboard checks for news), not {refresh_text!r}"
+            )
         data_key = get("DATA_KEY")
         if data_key is not None:
             data_keys(data_key)
@@ -125,5 +132,6 @@ class Settings:
             retention_conversations_days=retention["RETENTION_CONVERSATIONS_DAYS"],
             retention_callbacks_days=retention["RETENTION_CALLBACKS_DAYS"],
             telegram_messages_per_second=int(rate_text),
+            dashboard_refresh_seconds=int(refresh_text),
             log_level=log_level,
         )

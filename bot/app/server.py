@@ -52,7 +52,13 @@ def build_web_app(app: App, channel: TelegramChannel | None) -> web.Application:
     WebChat(app.engine, app.storage).install(web_app)
     PrintableList(app.engine).install(web_app)
     if app.database is not None:
-        Dashboard(app.database.desk, app.describer, Accounts(app.database.storage)).install(web_app)
+        dashboard = Dashboard(
+            app.database.desk,
+            app.describer,
+            Accounts(app.database.storage),
+            refresh=app.settings.dashboard_refresh_seconds,
+        )
+        dashboard.install(web_app)
     if channel is not None:
         channel.install(web_app)
     return web_app

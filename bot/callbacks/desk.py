@@ -26,7 +26,7 @@ from bot.core.messages import Button
 from bot.storage import Storage, Transaction
 from bot.storage import callback_queries as sql
 from bot.storage.protocol import TurnTransaction
-from bot.storage.records import CallbackEvent, CallbackRow, OutgoingRow
+from bot.storage.records import CallbackEvent, CallbackRow, Listed, OutgoingRow
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +244,20 @@ class CallbackDesk:
     ) -> list[CallbackRow]:
         async with self.storage.callback_transaction() as tx:
             return await sql.list_callbacks(tx, queues, statuses, limit=limit, offset=offset)
+
+    async def page(self, listed: Listed, *, limit: int, offset: int) -> tuple[list[CallbackRow], int]:
+        """A page of the requests `listed` picks, and how many it picks in all."""
+        async with self.storage.callback_transaction() as tx:
+            rows = await sql.list_matching(tx, listed, limit=limit, offset=offset)
+            return rows, await sql.count_matching(tx, listed)
+
+    async def communes(self, queues: Collection[str]) -> list[str]:
+        async with self.storage.callback_transaction() as tx:
+            return await sql.communes_of(tx, queues)
+
+    async def last_change(self, queues: Collection[str]) -> tuple[int, datetime | None]:
+        async with self.storage.callback_transaction() as tx:
+            return await sql.last_change(tx, queues)
 
     async def counts(self, queues: Collection[str] | None) -> dict[tuple[str, str], int]:
         async with self.storage.callback_transaction() as tx:

@@ -3,6 +3,7 @@ the person saw them on the buttons, the persona's title, the places suggested, t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,17 @@ from bot.language.personas import Personas
 from bot.storage.records import CallbackRow
 
 CONTACT_LABELS = {"person": "la personne elle-même", "relative": "le proche qui a écrit"}
+# Who the relative who wrote is to the person (the callback's « Et vous êtes, pour votre proche »), as a mediator
+# reads it.
+RELATION_LABELS = {
+    "child": "son enfant",
+    "partner": "son conjoint ou sa conjointe",
+    "family": "de sa famille",
+    "friend": "un ami ou un voisin",
+    "pro": "un professionnel qui l'aide",
+}
+CHANNEL_LABELS = {"telegram": "Telegram", "web": "chat web"}
+COORDINATES = re.compile(r"^-?\d+(?:\.\d+)?,\s*-?\d+(?:\.\d+)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +43,14 @@ class RequestView:
     status_label: str
     first_name: str  # "" when not known
     phone: str  # national format ("06 12 34 56 78"), "" once erased
+    tel: str  # the number as a link ("tel:+33612345678"), "" once erased
     moment: str
     contact: str  # who to call, when a relative wrote
     asked_by_relative: bool
+    relation: str  # who the relative who wrote is to the person (« son enfant »), "" when not said
+    call: str  # who to call in one phrase: « Rose, la personne elle-même », « le proche qui a écrit (son enfant) »
+    commune: str  # of the place the person gave, "" when not known (never coordinates)
+    channel: str  # « Telegram », « chat web »
     persona: str  # the persona's title, "" when not classified
     answers: tuple[tuple[str, str], ...]  # (heading, answer in words)
     places: tuple[str, ...]
@@ -101,6 +118,10 @@ class Describer:
         offers = answers.pop("offers", [])
         persona = self.personas.personas.get(row.persona) if row.persona else None
         moment = self.texts(f"moment_{row.moment}") if row.moment else ""
+        relative = answers.get("for_whom") == "relative"
+        relation = RELATION_LABELS.get(row.relation or "", "")
+        if row.commune or COORDINATES.match(str(answers.get("location", ""))):
+            answers["location"] = row.commune or "position partagée"  # never the raw coordinates
         return RequestView(
             id=row.id,
             short_id=row.id[:4],
@@ -110,9 +131,14 @@ class Describer:
             status_label=STATUS_LABELS.get(row.status, row.status),
             first_name=row.first_name or "",
             phone=national(row.phone),
+            tel=f"tel:{row.phone}" if row.phone else "",
             moment=moment,
             contact=CONTACT_LABELS.get(row.contact or "", ""),
-            asked_by_relative=answers.get("for_whom") == "relative",
+            asked_by_relative=relative,
+            relation=relation,
+            call=who_to_call(row.first_name or "", row.contact, relative, relation),
+            commune=row.commune or "",
+            channel=CHANNEL_LABELS.get(row.channel or (row.conversation_key or "").partition(":")[0], ""),
             persona=persona.title if persona else "",
             answers=tuple(self._answers(answers)),
             places=tuple(name for name in (self.place_name(str(i)) for i in offers or []) if name),
@@ -141,3 +167,15 @@ class Describer:
 def local_time(moment: datetime | None) -> str:
     """ "23/11 à 10:42" in Paris time."""
     return moment.astimezone(PARIS).strftime("%d/%m à %H:%M") if moment else ""
+
+
+def who_to_call(name: str, contact: str | None, relative: bool, relation: str) -> str:
+    """« Rose, la personne elle-même », « Claire, le proche qui a écrit (son enfant) », « la personne elle-même,
+    à la demande d'un proche (son enfant) »: whom the mediator calls, in one phrase."""
+    if contact == "relative":
+        who = "le proche qui a écrit" + (f" ({relation})" if relation else "")
+    else:
+        who = "la personne elle-même"
+        if relative:
+            who += ", à la demande d'un proche" + (f" ({relation})" if relation else "")
+    return f"{name}, {who}" if name else who

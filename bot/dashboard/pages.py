@@ -22,10 +22,12 @@ class Pages:
     def __init__(self) -> None:
         self.templates = environment(TEMPLATES)
         self.css = f"{STATIC_PATH}dashboard.css?v={_digest(STATIC / 'dashboard.css')}"
+        self.js = f"{STATIC_PATH}dashboard.js?v={_digest(STATIC / 'dashboard.js')}"
 
     def page(self, template: str, mediator: Mediator | None, *, status: int = 200, **context: Any) -> web.Response:
         html = self.templates.get_template(template).render(
             css=self.css,
+            js=self.js,
             prefix=PREFIX,
             mediator=mediator,
             csrf=mediator.csrf_token if mediator else context.pop("csrf", ""),

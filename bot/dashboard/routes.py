@@ -1,6 +1,7 @@
 """The mediators' dashboard: plain HTML pages and forms under /mediateurs/ (no JavaScript), on the web server.
 
-    GET  /mediateurs/                      the requests of my queues, oldest first (?file=Q&etat=S&page=N)
+    GET  /mediateurs/                      the requests of my queues, oldest first (filters: bot/dashboard/listing.py)
+    GET  /mediateurs/etat.json             what an open list polls to refresh itself (a version, how many wait)
     GET  /mediateurs/connexion             sign-in form;  POST: sign in
     POST /mediateurs/deconnexion           sign out
     GET  /mediateurs/demandes/{id}         one request: who to call, answers, places, history, actions
@@ -50,14 +51,13 @@ from bot.dashboard.http import (
     security_headers,
     set_cookie,
 )
+from bot.dashboard.listing import STATES, listed, live_state, one_page, read_filters
 from bot.dashboard.pages import STATIC, Pages
-from bot.dashboard.present import DEFAULT_STATE, STATE_FILTERS, ListItem, full_time, history_lines, waiting
+from bot.dashboard.present import ListItem, full_time, history_lines, waiting
 from bot.storage.records import CallbackRow
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 100
-MAX_PAGE_DIGITS = 6
 ACTIONS = ("prendre", "liberer", "appel-fait", "injoignable", "note")
 MAX_TYPED_NUMBER = 40  # characters of a searched number: parse_phone reads no more
 REASONS = {
@@ -75,8 +75,10 @@ class Dashboard:
         accounts: Accounts,
         *,
         clock: Callable[[], datetime] = now,
+        refresh: int = 10,
     ) -> None:
         self.desk = desk
+        self.refresh = refresh  # seconds between an open list's checks for news
         self.describer = describer
         self.accounts = accounts
         self.clock = clock
@@ -87,6 +89,7 @@ class Dashboard:
         sub = web.Application(middlewares=[self._errors, self._guard])
         sub.on_response_prepare.append(security_headers)
         sub.router.add_get("/", self.queue_list)
+        sub.router.add_get("/etat.json", self.live)
         sub.router.add_get("/connexion", self.login_page)
         sub.router.add_post("/connexion", self.login)
         sub.router.add_post("/deconnexion", self.logout)
@@ -195,41 +198,39 @@ class Dashboard:
     # ----- pages ----------------------------------------------------------------------------------------------
     async def queue_list(self, request: web.Request) -> web.StreamResponse:
         mediator = await self._signed_in(request, take_flash=True)
-        chosen = request.query.get("file", "")
-        queues = [chosen] if chosen in mediator.queues else list(mediator.queues)
-        state = request.query.get("etat", DEFAULT_STATE)
-        if state not in STATE_FILTERS:
-            state = DEFAULT_STATE
-        number = request.query.get("page", "")
-        # ASCII digits only ("²" is a digit to str.isdigit), and few of them: an offset the database can take.
-        page = int(number) if number.isascii() and number.isdigit() and len(number) <= MAX_PAGE_DIGITS else 1
-        page = max(page, 1)
-        rows = await self.desk.listing(
-            queues, STATE_FILTERS[state][1], limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
-        )
+        mine = tuple(mediator.queues)
+        filters = read_filters(request.query, mine)
+        live = await live_state(self.desk, mine)  # before the rows: a change in between refreshes the list again
+        found = await one_page(self.desk, listed(filters, mine, mediator.actor_id), filters.page)
         totals: dict[str, int] = {}
-        for (_queue, status), count in (await self.desk.counts(queues)).items():
+        for (_queue, status), count in (await self.desk.counts([filters.queue] if filters.queue else mine)).items():
             totals[status] = totals.get(status, 0) + count
         at = self.clock()
         items = [
             ListItem(self.describer.view(row), local_time(row.created_at), waiting(row, self.desk.queue_of(row), at))
-            for row in rows[:PAGE_SIZE]
+            for row in found.rows
         ]
         today = at.astimezone(PARIS).date()
         return self.pages.page(
             "list.html",
             mediator,
             queues=self._queue_choices(mediator),
-            chosen=chosen if chosen in mediator.queues else "",
-            states=[(value, label) for value, (label, _) in STATE_FILTERS.items()],
-            state=state,
+            filters=filters,
+            states=list(STATES.items()),
+            communes=await self.desk.communes(mine),
             counts=[(status, label, totals.get(status, 0)) for status, label in STATUS_LABELS.items()],
             items=items,
-            page=page,
-            more=len(rows) > PAGE_SIZE,
+            found=found,
+            live=live,
+            refresh=self.refresh,
             export_from=today.replace(day=1).isoformat(),
             export_to=today.isoformat(),
         )
+
+    async def live(self, request: web.Request) -> web.StreamResponse:
+        """For an open list's script: a JSON object `{"version", "waiting"}` (nothing personal)."""
+        mediator = await self._signed_in(request)
+        return web.json_response(await live_state(self.desk, tuple(mediator.queues)))
 
     async def request_page(self, request: web.Request) -> web.StreamResponse:
         mediator = await self._signed_in(request, take_flash=True)
@@ -240,7 +241,6 @@ class Dashboard:
             "request.html",
             mediator,
             view=self.describer.view(row),
-            phone_link=f"tel:{row.phone}" if row.phone else "",
             created=full_time(row.created_at),
             due=full_time(self.desk.queue_of(row).due_at(row.created_at)) if row.created_at else "",
             waiting=waiting(row, self.desk.queue_of(row), self.clock()),

@@ -1,6 +1,7 @@
 """The whole journey in a real browser (Debian's Chromium): a person talks to the web chat up to a callback
-request, a mediator finds it on the dashboard and takes it, the person's page shows that someone will call, the
-person cancels, the dashboard shows it cancelled. Screenshots: tests/artifacts/journey-*.png."""
+request, which appears by itself on the list a mediator has open (its clock is Playwright's, moved on by the
+test), with the commune and whom to call; the mediator takes it, the person's page shows that someone will call,
+the person cancels, the dashboard shows it cancelled. Screenshots: tests/artifacts/journey-*.png."""
 
 from __future__ import annotations
 
@@ -37,9 +38,13 @@ async def shot(page: Page, name: str) -> None:
 async def test_web_chat_request_reaches_the_dashboard_and_the_person_hears_back(
     page: Page, mediator_page: Page, web_server: RunningServer
 ) -> None:
-    """Web chat → callback request → on the dashboard → taken → « va vous appeler » on the person's page, with
-    « Annuler ma demande » → cancelled, and the dashboard says so."""
+    """Web chat → callback request → on the open dashboard without a reload → taken → « va vous appeler » on the
+    person's page, with « Annuler ma demande » → cancelled, and the dashboard says so."""
     await add_mediator(web_server, "marie", ["lyon"], name="Marie D.")
+    await mediator_page.clock.install()  # the list's checks for news run when the test moves this clock on
+    await sign_in(mediator_page, "marie")
+    await expect(mediator_page.get_by_role("heading", name="Aucune demande ici")).to_be_visible()
+    await expect(mediator_page).to_have_title(re.compile(r"^Demandes de rappel"))
     await open_chat(page)
     await press(page, "self")
     await tick_and_confirm(page, ["family_contact"])
@@ -53,15 +58,22 @@ async def test_web_chat_request_reaches_the_dashboard_and_the_person_hears_back(
     await press(page, "yes")
     await type_answer(page, "06 12 34 56 78")
     await press(page, "afternoon")
+    await type_answer(page, "je m'appelle rose")
     await expect(page.locator(".message.bot", has_text="une personne vous appellera")).to_be_visible()
 
     desk = web_server.app.desk
     assert desk is not None
     [row] = await desk.listing(None)
-    assert row.queue == "lyon"
-    await sign_in(mediator_page, "marie")
-    link = mediator_page.get_by_role("link", name=re.compile(rf"Demande {row.id[:4]}"))
+    assert (row.queue, row.first_name, row.commune, row.channel) == ("lyon", "Rose", "Lyon 3e Arrondissement", "web")
+    await mediator_page.clock.run_for(11_000)  # past the next check (every 10 s): the list refreshes itself
+    link = mediator_page.get_by_role("link", name="Rose · Lyon 3e Arrondissement")
     await expect(link).to_be_visible()
+    card = mediator_page.locator(".request", has=link)
+    await expect(card).to_contain_text("À appeler : Rose, la personne elle-même")
+    await expect(card).to_contain_text("par chat web")
+    await expect(card.get_by_role("link", name="06 12 34 56 78")).to_have_attribute("href", "tel:+33612345678")
+    await expect(mediator_page).to_have_title(re.compile(r"^\(1\) Demandes de rappel"))
+    await expect(mediator_page.locator("#live-status")).to_have_text("Une nouvelle demande en attente.")
     await shot(mediator_page, "1-dashboard-list")
     await link.click()
     await expect(mediator_page.get_by_role("link", name="06 12 34 56 78")).to_be_visible()

@@ -49,6 +49,8 @@ async def create_request(
     first_name: str | None = "Jeanne",
     persona: str | None = "timide",
     key: str = "test:dashboard",
+    commune: str | None = "Lyon",
+    **more: Any,
 ) -> CallbackRow:
     """A callback request as the engine records it at the end of a conversation: the row and its `created`
     event (through the desk, as the engine's callback hook does), committed."""
@@ -56,17 +58,24 @@ async def create_request(
     storage = server.app.storage
     assert desk is not None
     assert isinstance(storage, Storage)
+    fields: dict[str, Any] = {
+        "answers": {"for_whom": "self", "age_band": "70_79", "equipment": ["smartphone"], "location": "69003"},
+        "moment": "morning",
+        "contact": "person",
+        "code_insee": "69123" if commune == "Lyon" else None,
+        "channel": key.partition(":")[0] if key.startswith(("web:", "telegram:")) else "web",
+        **more,  # any other field of NewCallback: relation, channel…
+    }
     new = NewCallback(
         conversation_key=key,
         queue=queue,
         persona=persona,
-        answers={"for_whom": "self", "age_band": "70_79", "equipment": ["smartphone"], "location": "69003"},
         phone=phone,
-        moment="morning",
-        contact="person",
         consent_at=datetime.now(UTC),
         consent_text="v1",
         first_name=first_name,
+        commune=commune,
+        **fields,
     )
     async with storage.callback_transaction() as tx:
         row = await tx.create_callback(new)

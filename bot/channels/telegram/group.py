@@ -78,10 +78,12 @@ def render_post(view: RequestView, now: datetime) -> tuple[str, dict[str, Any]]:
         state += f" : {view.attempts} appel(s) sans réponse, à rappeler"
     lines = [f"📞 <b>Demande de rappel {e(view.short_id)}</b> · {e(view.queue_label)}", state]
     if view.status in ("new", "claimed"):
-        who = e(view.first_name) or "(prénom non donné)"
-        lines.append(f"👤 {who} · <b>{e(view.phone)}</b> · {e(view.moment.lower())}")
-        if view.asked_by_relative:
-            lines.append(f"Demande faite par un proche ; à appeler : {e(view.contact)}")
+        lines.append(f"👤 {e(view.call)}")
+        lines.append(f"<b>{e(view.phone)}</b> · {e(view.moment.lower())}")
+        where = [f"📍 {e(view.commune)}"] if view.commune else []
+        where += [f"par {e(view.channel)}"] if view.channel else []
+        if where:
+            lines.append(" · ".join(where))
         if view.persona:
             lines.append(f"Profil : {e(view.persona)}")
         lines += [f"• {e(title)} : {e(answer)}" for title, answer in view.answers[:ANSWERS_SHOWN]]
