@@ -233,6 +233,8 @@ RELATIVE_PATH = [
     "value:yes",
     "value:yes",
 ]
+# « Mon proche directement », « Son enfant », the number, « Peu importe », how to call them: « Passer ».
+CALL_THE_PERSON = ["value:person", "value:child", "06 12 34 56 78", "value:any", "value:skip"]
 SCRIPT: list[tuple[str, list[str | bytes]]] = [
     # A whole conversation: timide, a shared location, then a callback request.
     (
@@ -247,6 +249,7 @@ SCRIPT: list[tuple[str, list[str | bytes]]] = [
             "oui",
             "06 12 34 56 78",
             "value:morning",
+            "Jeanne",
         ],
     ),
     ("callback_end", ["value:yes"]),  # the last question
@@ -254,7 +257,7 @@ SCRIPT: list[tuple[str, list[str | bytes]]] = [
     *[
         (
             f"relative_{gender}",
-            ["/start", opening, *RELATIVE_PATH, "value:person", "06 12 34 56 78", "value:any"],
+            ["/start", opening, *RELATIVE_PATH, *CALL_THE_PERSON],
         )
         for gender, opening in (("f", "c'est pour ma mère"), ("m", "c'est pour mon père"))
     ],
@@ -404,7 +407,9 @@ def test_jsonl_callback_object_on_the_turn_it_is_recorded(transcript: Transcript
     turns = transcript.segment("callback")
     assert all(t.reply["callback"] is None for t in turns[:-1])
     final = turns[-1].reply
-    assert turns[-1].sent == b"value:morning"
+    assert turns[-1].sent == b"Jeanne"  # the last question of the request: how to call the person (optional)
+    assert turns[-2].reply["state"] == "rappel.name"
+    assert [b["value"] for b in turns[-2].reply["buttons"]] == ["skip"]
     callback = final["callback"]
     assert set(callback) == {"id", "queue", "status"}
     assert callback["status"] == "new"
@@ -431,7 +436,7 @@ def test_jsonl_a_relative_reads_votre_proche_and_who_is_asked_before_the_number(
     labels = {b["value"]: b["label"] for b in attitude["buttons"]}
     assert (labels["refuses"], labels["unsure"]) == ("Mon proche n'en veut pas", "Mon proche manque d'assurance")
     states = [t.reply["state"] for t in mother]
-    assert states.index("rappel.who") + 1 == states.index("rappel.phone")
+    assert states.index("rappel.who") + 2 == states.index("rappel.relation") + 1 == states.index("rappel.phone")
     phone = mother[states.index("rappel.phone")].reply
     assert phone["text"].endswith("À quel numéro peut-on appeler votre proche ?")
     done = mother[-1].reply

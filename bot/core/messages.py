@@ -30,9 +30,6 @@ class Inbound:
     # For a button: the question_token() of the state the button was shown in, when the channel knows it.
     # A press on an older question's button is then recognised, instead of being read as today's answer.
     context: str | None = None
-    # The sender's first name where the channel gives one (Telegram): kept only with a callback request, for the
-    # mediator who calls. Not part of what the person did (equality).
-    first_name: str = field(default="", compare=False)
 
     @classmethod
     def typed(cls, key: str, text: str) -> Inbound:

@@ -26,7 +26,7 @@ KINDS = ("429", "500", "502", "timeout", "drop")
 DRAIN_BOUND = 70.0  # seconds after the storm: the longest retry wait (30 s), then a chat's backlog at 1 message/s
 PEOPLE = 6
 # Typed answers (no button: during the storm the buttons never arrive), then a callback request from mid-way.
-SCRIPT = ["pour moi", "la famille", "un smartphone", "/humain", "oui", "06 12 34 56 78", "le matin"]
+SCRIPT = ["pour moi", "la famille", "un smartphone", "/humain", "oui", "06 12 34 56 78", "le matin", "passer"]
 
 
 def schedule_storm(server: FakeTelegram, rng: random.Random) -> list[tuple[str, int]]:

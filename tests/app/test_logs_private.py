@@ -168,7 +168,7 @@ async def philomene(server: FakeTelegram) -> None:
                        "value:daily", "value:intermediate", "value:unsure", "value:confidence", "value:easy",
                        "Villeurbanne", "value:yes", "value:yes", "demandez plutôt Zéphirine",
                        "06 47 19 83 52"])  # fmt: skip
-    await person.play(["value:morning"])  # recorded; then the last question
+    await person.play(["value:morning", "je m'appelle Philomène"])  # recorded; then the last question
 
 
 async def anatolie(server: FakeTelegram) -> None:
@@ -177,8 +177,8 @@ async def anatolie(server: FakeTelegram) -> None:
     person = Person(server.user(73002, "Anatolie"), timeout=TIMEOUT)
     await person.play(["/start", "value:relative", "value:admin_procedures", "value:basic_phone", "value:refuses",
                        "value:health,money", "value:80_plus", "value:yes", "value:difficult", "Caluire-et-Cuire",
-                       "value:yes", "value:yes", "value:person", "contact:+33758204139"])  # fmt: skip
-    await person.play(["value:afternoon"])  # recorded; then the last question
+                       "value:yes", "value:yes", "value:person", "value:child", "contact:+33758204139"])  # fmt: skip
+    await person.play(["value:afternoon", "Madame Zéphirine"])  # recorded; then the last question
     await person.play(["/oublier"])
     await person.play(["value:yes"], ends=True)
 
@@ -197,8 +197,8 @@ async def barnabe(server: FakeTelegram) -> None:
     await answered(user, unknown_command)
     await answered(user, lambda: user.send_photo(caption="Barnabé, Rillieux-la-Pape, 06.71.93.25.48"))
     await answered(user, lambda: user.edit(int(sent["message"]["message_id"]), "Barnabé 06.71.93.25.48"))
-    await person.play(["value:family_contact", "/humain", "value:yes", "06.71.93.25.48", "value:any", "/mesdonnees",
-                       "Rillieux-la-Pape"])  # fmt: skip
+    await person.play(["value:family_contact", "/humain", "value:yes", "06.71.93.25.48", "value:any", "value:skip",
+                       "/mesdonnees", "Rillieux-la-Pape"])  # fmt: skip
     await person.play(["/stop"], ends=True)
 
 
@@ -250,7 +250,8 @@ async def web_person(base: str) -> None:
         await person.start()
         for line in ["value:self", "value:family_contact", "value:basic_phone", "value:curious", "value:money",
                      "value:70_79", "value:no", "value:easy", "Vénissieux", "value:yes", "value:yes", "Ermenegilde",
-                     "07 61 48 92 35", "value:morning", "/mesdonnees", "/oublier", "value:yes"]:  # fmt: skip
+                     "07 61 48 92 35", "value:morning", "Ermenegilde", "/mesdonnees", "/oublier",
+                     "value:yes"]:  # fmt: skip
             await person.say(line)
         assert person.last["done"] is True
 

@@ -71,7 +71,8 @@ async def converse(person: Person, index: int) -> None:
     await talk.press(consent, "yes", expect="À quel numéro")
     phone = f"06 {index // 10000 % 100:02d} {index // 100 % 100:02d} {index % 100:02d} 42"
     moment = await talk.send(phone, expect="Quel moment")
-    await talk.press(moment, "afternoon", expect="Et internet")
+    name = await talk.press(moment, "afternoon", expect="Comment doit-on vous appeler")
+    await talk.press(name, "skip", expect="Et internet")
 
 
 async def where_stuck(postgres_url: str, chats: list[int]) -> str:

@@ -15,7 +15,8 @@ async def test_timide_path_records_a_callback_on_sqlite(sqlite_engine: Engine, s
     assert turns[-1].persona is not None
     assert turns[-1].persona.id == "timide"
     await chat.script(["value:easy", "69003", "value:yes", "oui", "06 12 34 56 78"])
-    final = await chat.send("value:morning")
+    await chat.send("value:morning")
+    final = await chat.send("value:skip")
     assert final.callback is not None
     assert final.state == "utile"  # then the last question
     rows = await sqlite_storage.callbacks_for("test:1")

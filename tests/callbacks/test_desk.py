@@ -117,7 +117,8 @@ async def asked_callback(
         await engine.start()
         chat = Chat(engine, "telegram:42")
         await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])
-        turn = await chat.send("value:morning")
+        await chat.send("value:morning")
+        turn = await chat.send("Jeanne")
         assert turn.callback is not None
         yield Asked(storage, desk, chat, turn.callback.id)
     finally:

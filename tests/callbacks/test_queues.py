@@ -674,32 +674,39 @@ async def test_app_refuses_to_start_on_a_broken_queues_file(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(
-    ("place", "queue"),
+    ("place", "queue", "commune"),
     [
-        ("69003", "lyon"),
-        ("Vienne 38", "isere"),
-        ("location:45.7772,3.0819", "clermont"),
-        ("Bourg-en-Bresse", "default"),
-        ("value:unknown", "default"),
+        ("69003", "lyon", ("Lyon 3e Arrondissement", "69383")),
+        ("Vienne 38", "isere", ("Vienne", "38544")),
+        ("location:45.7772,3.0819", "clermont", ("Clermont-Ferrand", "63113")),
+        ("Bourg-en-Bresse", "default", ("Bourg-en-Bresse", "01053")),
+        ("value:unknown", "default", (None, None)),
     ],
 )
 async def test_conversation_records_the_callback_in_the_routed_queue(
-    loaded: LoadedFlow, shipped: QueueSet, places: GeoLocations, place: str, queue: str
+    loaded: LoadedFlow,
+    shipped: QueueSet,
+    places: GeoLocations,
+    place: str,
+    queue: str,
+    commune: tuple[str | None, str | None],
 ) -> None:
     """A whole conversation ending in a callback request: the request is stored in the queue covering the place
-    the person gave, the turn's callback carries that queue, and the person reads the team's label."""
+    the person gave, with its commune and INSEE code (a shared position too: never its coordinates), the turn's
+    callback carries that queue, and the person reads the team's label."""
     storage = MemoryStorage()
     engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue(), places, queues=shipped)
     await engine.start()
     chat = Chat(engine)
     turns = await chat.script([*TO_LOCATION, place])
     assert turns[-1].state == "proposition", turns[-1]
-    done = (await chat.script(["value:yes", "oui", "06 12 34 56 78", "value:morning"]))[-1]
+    done = (await chat.script(["value:yes", "oui", "06 12 34 56 78", "value:morning", "value:skip"]))[-1]
     assert done.callback is not None
     assert done.callback.queue == queue
     assert chat.json()["callback"]["queue"] == queue  # type: ignore[index]
     [row] = await storage.callbacks_for(chat.key)
     assert row.queue == queue
+    assert (row.commune, row.code_insee, row.channel, row.first_name) == (*commune, "test", None)
     label = shipped.get(queue).label  # type: ignore[union-attr]
     assert f"Votre demande est transmise à {label}." in "\n".join(r.text for r in done.replies)
 
@@ -710,6 +717,6 @@ async def test_callback_asked_before_any_place_goes_to_the_default_queue(
     """/humain before the location question: the place is unknown, so the default queue gets the request."""
     engine = Engine(loaded.flow, loaded.personas, MemoryStorage(), NoCatalogue(), places, queues=shipped)
     chat = Chat(engine)
-    done = (await chat.script(["bonjour", "value:self", "/humain", "oui", "0612345678", "value:any"]))[-1]
+    done = (await chat.script(["bonjour", "value:self", "/humain", "oui", "0612345678", "value:any", "passer"]))[-1]
     assert done.callback is not None
     assert done.callback.queue == "default"

@@ -40,7 +40,7 @@ MARIE = Actor("web:marie", "Marie D.", "dashboard")
 ANONYMOUS = {
     "id", "status", "queue", "persona", "moment", "consent_at", "consent_text", "created_at", "updated_at", "attempts",
     "claimed_by", "claimed_name", "claimed_at", "outcome", "resolved_at", "reminded_at", "post_chat_id",
-    "post_message_id",
+    "post_message_id", "channel",
 }  # fmt: skip
 
 
@@ -141,7 +141,7 @@ async def test_my_data_shows_answers_callback_consent_and_erasure_then_the_same_
         await engine.start()
         chat = Chat(engine, KEY)
         await chat.script(["bonjour", "value:self", "value:family_contact,leisure", "/humain", "value:yes",
-                           "06 47 19 83 52", "value:afternoon"])  # fmt: skip
+                           "06 47 19 83 52", "value:afternoon", "Rose"])  # fmt: skip
         asked = await chat.send("value:smartphone")
         assert asked.state == "frequence"
         shown = await chat.send("/mesdonnees")
@@ -149,7 +149,8 @@ async def test_my_data_shows_answers_callback_consent_and_erasure_then_the_same_
         for part in ("Voici ce que je garde sur vous", "Pour qui : Pour moi",
                      "Envies : Garder le contact avec la famille, Les loisirs", "Un smartphone",
                      "Information sur vos données acceptée le", "Demande de rappel du", "en attente d'un appel",
-                     "06 47 19 83 52", "l'après-midi", "Accord pour ce rappel donné le", "/oublier"):  # fmt: skip
+                     "06 47 19 83 52", "l'après-midi", "Prénom : Rose.", "Accord pour ce rappel donné le",
+                     "/oublier"):  # fmt: skip
             assert part in said, part
         assert said.count("seront effacées le") == 2  # the request (90 days), the answers (180 days)
         assert (shown.state, shown.slot) == ("frequence", "usage_frequency")
@@ -211,7 +212,7 @@ async def test_forget_leaves_only_anonymous_statistics(loaded: LoadedFlow, tmp_p
         chat = Chat(engine, KEY)
         await chat.script(["bonjour", "value:relative", "value:admin_procedures", "value:basic_phone", "value:refuses",
                            "value:health,money", "value:80_plus", "value:yes", "/humain", "value:yes", "value:relative",
-                           "+33612345678", "value:morning"])  # fmt: skip
+                           "value:child", "+33612345678", "value:morning", "Zéphirine"])  # fmt: skip
         [row] = await storage.callbacks_for(KEY)
         await desk.claim(row.id, MARIE)
         await desk.add_note(row.id, MARIE, "Rappeler Mme Zéphirine au 06 12 34 56 78")

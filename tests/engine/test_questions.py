@@ -200,8 +200,9 @@ async def test_relative_callback_asks_whom_to_call_and_never_says_senior(memory_
     turns = await run(memory_engine, lines)
     assert turns[-1].state == "rappel.who"  # right after the consent, before the number
     assert "votre proche" in all_text(turns).casefold()
-    turns += await Chat(memory_engine, "test:q").script(["value:person", "06 12 34 56 78"])
-    final = await Chat(memory_engine, "test:q").send("value:afternoon")
+    turns += await Chat(memory_engine, "test:q").script(["value:person", "value:friend", "06 12 34 56 78"])
+    turns += await Chat(memory_engine, "test:q").script(["value:afternoon"])
+    final = await Chat(memory_engine, "test:q").send("value:skip")
     assert final.callback is not None
     assert final.callback.status == "new"
     assert (final.done, final.state) == (False, "utile")  # the last question, asked once the request is recorded

@@ -40,7 +40,8 @@ def said(turn: Turn) -> str:
 
 
 async def walk(engine: Engine, key: str, opening: str, who: str) -> list[Turn]:
-    return await Chat(engine, key).script(["bonjour", opening, *PATH, f"value:{who}", "06 12 34 56 78", "value:any"])
+    lines = ["bonjour", opening, *PATH, f"value:{who}", "value:child", "06 12 34 56 78", "value:any", "Mme Martin"]
+    return await Chat(engine, key).script(lines)
 
 
 @pytest.mark.parametrize("gender", sorted(OPENINGS))
@@ -67,23 +68,27 @@ async def test_a_relative_reads_votre_proche_in_every_question_and_button(memory
     assert labels["unsure"] == "Mon proche manque d'assurance"
     states = [t.state for t in turns]
     assert "rappel.who" in states
-    assert states.index("rappel.who") < states.index("rappel.phone") < states.index("rappel.moment")
+    assert states.index("rappel.who") < states.index("rappel.relation") < states.index("rappel.phone")
+    assert states.index("rappel.phone") < states.index("rappel.moment") < states.index("rappel.name")
 
 
 @pytest.mark.parametrize("gender", sorted(OPENINGS))
 async def test_a_relative_who_has_their_relative_called_reads_of_them_to_the_end(
     memory_engine: Engine, gender: str
 ) -> None:
-    """« Mon proche directement »: the number, the moment and the confirmation speak of « votre proche », never
-    « vous appeler »; the same words for a mother and a father."""
+    """« Mon proche directement »: the number, the moment, how to call them and the confirmation speak of « votre
+    proche », never « vous appeler »; the same words for a mother and a father."""
     turns = await walk(memory_engine, f"test:called:{gender}", OPENINGS[gender], "person")
-    phone, moment, done = turns[-3], turns[-2], turns[-1]
-    assert (phone.state, moment.state) == ("rappel.phone", "rappel.moment")
+    phone, moment, name, done = turns[-4:]
+    assert (phone.state, moment.state, name.state) == ("rappel.phone", "rappel.moment", "rappel.name")
     assert said(phone).endswith("À quel numéro peut-on appeler votre proche ?")
     assert said(moment) == "Quel moment arrange le mieux votre proche pour l'appel ?"
+    assert said(name).startswith("Comment doit-on appeler votre proche ?")
     assert done.callback is not None
     assert "une personne appellera votre proche dès que possible" in said(done)
-    for turn in (phone, moment, done):
+    [request] = await memory_engine.storage.callbacks_for(f"test:called:{gender}")
+    assert (request.first_name, request.relation, request.contact) == ("Mme Martin", "child", "person")
+    for turn in (phone, moment, name, done):
         assert "vous appeler" not in said(turn)
         assert "vous appellera" not in said(turn)
 

@@ -102,8 +102,9 @@ def msg(loaded: LoadedFlow, key: str) -> str:
 
 
 async def test_mid_callback_with_a_draft_and_a_question_to_resume(tmp_path: Path, loaded: LoadedFlow) -> None:
-    """Stored asking the moment of a callback requested with /humain from the equipment question: the moment
-    completes the request with the number and consent stored before, then the equipment question comes back."""
+    """Stored asking the moment of a callback requested with /humain from the equipment question: the moment, then
+    how to call them (asked since), complete the request with the number and consent stored before, then the
+    equipment question comes back."""
     database = Database(tmp_path / "before.db")
     data = {
         "answers": {"for_whom": "self", "goals": ["leisure"]},
@@ -114,7 +115,9 @@ async def test_mid_callback_with_a_draft_and_a_question_to_resume(tmp_path: Path
     await database.store_as_before(loaded, "rappel.moment", data)
     assert "+33612345678" not in database.path.read_bytes().decode("latin-1")  # the draft number: encrypted
     async with database.engine(loaded) as engine:
-        turn = await Chat(engine, KEY).send("value:morning")
+        chat = Chat(engine, KEY)
+        assert (await chat.send("value:morning")).state == "rappel.name"
+        turn = await chat.send("value:skip")
         [request] = await engine.storage.callbacks_for(KEY)
     assert turn.callback is not None
     assert turn.callback.id == request.id
@@ -167,9 +170,10 @@ async def test_forget_asked_during_a_callback_asked_from_a_question(tmp_path: Pa
         turn = await chat.send("value:no")
         assert turn.state == "rappel.phone"
         assert database.row()[1]["interruptions"] == [{"kind": "human", "resume": "envies"}]
-        turns = await chat.script(["06 12 34 56 78", "value:afternoon", "value:relative"])
+        turns = await chat.script(["06 12 34 56 78", "value:afternoon", "value:relative", "value:skip", "Paul"])
         [request] = await engine.storage.callbacks_for(KEY)
-    assert [t.state for t in turns] == ["rappel.moment", "rappel.who", "envies"]
+    assert [t.state for t in turns] == ["rappel.moment", "rappel.who", "rappel.relation", "rappel.name", "envies"]
+    assert (request.first_name, request.relation) == ("Paul", None)
     assert (request.phone, request.moment, request.contact) == ("+33612345678", "afternoon", "relative")
     assert request.answers is not None
     assert request.answers["for_whom"] == "relative"
@@ -271,7 +275,7 @@ async def test_misses_toggles_and_places_shown_carry_on(tmp_path: Path, loaded: 
     async with database.engine(loaded) as engine:
         chat = Chat(engine, KEY)
         missed = await chat.send("blabla")
-        turns = await chat.script(["value:yes", "value:yes", "0612345678", "value:any"])
+        turns = await chat.script(["value:yes", "value:yes", "0612345678", "value:any", "value:skip"])
         [request] = await engine.storage.callbacks_for(KEY)
     assert msg(loaded, "not_understood_human") in said(missed)
     # no "more": none left to show; another town can still be searched, and the two places shown kept
@@ -312,9 +316,9 @@ async def test_a_draft_whose_number_no_longer_decrypts_asks_for_the_number_again
     async with database.engine(loaded) as engine:
         chat = Chat(engine, KEY)
         asked = await chat.send("value:morning")
-        turns = await chat.script(["06 98 76 54 32", "value:afternoon"])
+        turns = await chat.script(["06 98 76 54 32", "value:afternoon", "value:skip"])
         [request] = await engine.storage.callbacks_for(KEY)
     assert asked.state == "rappel.phone"
     assert asked.callback is None
-    assert [t.state for t in turns] == ["rappel.moment", "utile"]  # recorded, then the last question
+    assert [t.state for t in turns] == ["rappel.moment", "rappel.name", "utile"]  # recorded, then the last question
     assert (request.phone, request.moment) == ("+33698765432", "afternoon")

@@ -109,8 +109,8 @@ async def test_a_relative_typing_who_to_call_is_understood(memory_engine: Engine
                            "oui"])  # fmt: skip
         assert chat.last is not None
         assert chat.last.state == "rappel.who"
-        assert (await chat.send(typed)).state == "rappel.phone", typed
-        turn = (await chat.script(["06 12 34 56 78", "value:morning"]))[-1]
+        assert (await chat.send(typed)).state == "rappel.relation", typed
+        turn = (await chat.script(["value:skip", "06 12 34 56 78", "value:morning", "value:skip"]))[-1]
         assert turn.callback is not None, typed
         [request] = await memory_engine.storage.callbacks_for(chat.key)
         assert request.contact == contact
@@ -132,7 +132,8 @@ async def test_a_doubt_about_the_callback_moment_is_asked_back(memory_engine: En
     assert text(turn) == "Si je comprends bien : l'après-midi ?"
     assert values(turn) == [GUESS_YES, GUESS_NO]
     assert await memory_engine.storage.callbacks_for(chat.key) == []
-    turn = await chat.send("oui")
+    assert (await chat.send("oui")).state == "rappel.name"
+    turn = await chat.send("value:skip")
     assert turn.callback is not None
     [request] = await memory_engine.storage.callbacks_for(chat.key)
     assert request.moment == "afternoon"
@@ -152,7 +153,8 @@ async def test_no_to_a_callback_guess_shows_its_buttons_and_keeps_it_for_coordin
     assert values(turn) == ["morning", "afternoon", "any"]
     refused = [m for m in await memory_engine.storage.misunderstood() if m.kind == "refused"]
     assert [(m.question, m.text) for m in refused] == [("rappel.moment", "je travaille le matin")]
-    turn = await chat.send("value:any")
+    await chat.send("value:any")
+    turn = await chat.send("value:skip")
     assert turn.callback is not None
     [request] = await memory_engine.storage.callbacks_for(chat.key)
     assert request.moment == "any"

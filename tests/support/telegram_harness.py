@@ -44,9 +44,9 @@ PERSONAS: dict[str, list[str]] = {
 }  # fmt: skip
 
 
-def whole_conversation(persona: str) -> list[str]:
+def whole_conversation(persona: str, name: str = "Jeanne") -> list[str]:
     return ["/start", "value:self", *PERSONAS[persona], "value:easy", "69003", "value:yes", "value:yes",
-            "contact:+33612345678", "value:morning"]  # fmt: skip
+            "contact:+33612345678", "value:morning", name]  # fmt: skip
 
 
 def free_port() -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from bot.core.messages import Button, Inbound, Reply, Turn, question_token
@@ -85,9 +85,7 @@ def read_update(update: Mapping[str, Any]) -> Incoming | None:
         if point is not None:
             return Incoming(chat_id, None, str(query["id"]), bot_api_id(message["message_id"]), show_map=point)
         token, value = decode_button(data)
-        inbound = replace(
-            Inbound.button(conversation_key(chat_id), value, context=token), first_name=_first_name(query)
-        )
+        inbound = Inbound.button(conversation_key(chat_id), value, context=token)
         return Incoming(chat_id, inbound, str(query["id"]), bot_api_id(message["message_id"]))
     edited = update.get("edited_message")
     if isinstance(edited, Mapping):
@@ -111,13 +109,7 @@ def read_update(update: Mapping[str, Any]) -> Incoming | None:
         inbound = Inbound.unsupported(key)  # voice, photo, sticker, document, venue, poll…
     else:
         return None  # a service message (pinned, chat settings…): nothing the person said
-    return Incoming(chat_id, replace(inbound, first_name=_first_name(message)))
-
-
-def _first_name(sent: Mapping[str, Any]) -> str:
-    """The sender's first name (Telegram requires one; bounded here all the same)."""
-    sender = sent.get("from")
-    return str(sender.get("first_name") or "")[:64] if isinstance(sender, Mapping) else ""
+    return Incoming(chat_id, inbound)
 
 
 # What a person can send that the bot cannot read (answered kindly, then the question again).

@@ -66,7 +66,9 @@ async def test_whole_conversations_of_several_personas(server: FakeTelegram, tmp
             assert "une personne vous appellera" in texts[-3]
             assert "vous a été utile" in texts[-2]
             callbacks = await bot.app.storage.callbacks_for(f"telegram:{2000 + index}")
-            assert [(c.phone, c.moment, c.persona) for c in callbacks] == [("+33612345678", "morning", persona)]
+            assert [(c.phone, c.moment, c.persona, c.first_name) for c in callbacks] == [
+                ("+33612345678", "morning", persona, "Jeanne")
+            ]
         assert [r.rating for r in await bot.app.storage.feedback()] == ["yes"] * len(personas)
     assert server.unanswered_callback_queries() == []
     assert all(call.status == 200 for call in server.calls if call.method != "getUpdates")

@@ -307,10 +307,10 @@ async def test_every_turn_of_the_shipped_flow_fits_telegram(memory_engine: Engin
     toggles = [Inbound.button("test:self", value) for value in ("leisure", "daily_life")]
     self_path = ["bonjour", "value:self", *toggles, "/aide", "value:/valider", "value:smartphone,tablet"]
     self_path += ["value:daily", "value:none", "value:curious", "value:none", "value:difficult", "69003"]
-    self_path += ["value:yes", "oui", "06 12 34 56 78", "value:any"]
+    self_path += ["value:yes", "oui", "06 12 34 56 78", "value:any", "Marie-Thérèse"]
     places_path = [*TO_LOCATION, "Saint-Denis", "value:@1", "value:more", "value:no", "/start", "value:relative"]
     places_path += [*TO_LOCATION[2:], "Lyon", "/humain", "value:yes", "oui", "0590123456", "value:afternoon"]
-    places_path += ["value:person", "/oublier", "value:yes", "bonjour", "/stop", "encore ?"]
+    places_path += ["value:person", "value:friend", "/oublier", "value:yes", "bonjour", "/stop", "encore ?"]
     turns: list[Turn] = []
     for engine, key, script in [(memory_engine, "test:self", self_path), (places, "test:places", places_path)]:
         chat = Chat(engine, key)
@@ -324,7 +324,8 @@ async def test_every_turn_of_the_shipped_flow_fits_telegram(memory_engine: Engin
             every_call.extend(calls)
     # the drive went through what matters here, so the checks above were not vacuous
     states = {t.state for t in turns}
-    assert {"envies", "lieu", "proposition", "rappel.phone", "rappel.moment", FORGET_STATE, ENDED_STATE} <= states
+    expected = {"envies", "lieu", "proposition", "rappel.phone", "rappel.moment", "rappel.name", "rappel.relation"}
+    assert expected | {FORGET_STATE, ENDED_STATE} <= states
     markups = [c.params.get("reply_markup", {}) for c in every_call]
     assert any(c.method == "editMessageText" for c in every_call)
     assert any(row[0].get("request_location") for m in markups for row in m.get("keyboard", [])[:1])

@@ -56,7 +56,7 @@ def post_of(group: FakeGroup, short_id: str) -> str:
 
 async def ask_callback(server: FakeTelegram, chat_id: int = 42, first_name: str = "Jeanne") -> None:
     user = server.user(chat_id, first_name=first_name)
-    await Person(user).play(whole_conversation("timide"))
+    await Person(user).play(whole_conversation("timide", first_name))  # the name given for the call
     # The turn's two messages (the request noted, then the last question) may arrive a moment apart: wait for both.
     await user.wait_for(lambda u: "vous a été utile" in ((u.last and u.last.text) or ""))
     assert any("C'est noté" in (m.text or "") for m in user.messages), user.summary()

@@ -117,13 +117,16 @@ async def test_whole_conversation_ends_with_a_recorded_callback(
     await shot(page, "05-phone-question")
     await type_answer(page, "06 12 34 56 78")
     await press(page, "morning")
+    await type_answer(page, "Rose")
     await expect(page.locator(".message.bot", has_text="une personne vous appellera")).to_be_visible()
     await shot(page, "06-callback-recorded")
 
     storage = web_server.app.storage
     assert isinstance(storage, Storage)
     callbacks = await storage.callbacks_for(f"web:{await chat_id(browser_context)}")
-    assert [(c.phone, c.moment) for c in callbacks] == [("+33612345678", "morning")]
+    assert [(c.phone, c.moment, c.first_name, c.commune) for c in callbacks] == [
+        ("+33612345678", "morning", "Rose", "Lyon 3e Arrondissement")
+    ]
     assert "chat" not in page.url.removeprefix(web_server.url)  # nothing personal in the address
     assert problems == []
 

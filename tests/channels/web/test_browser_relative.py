@@ -96,10 +96,14 @@ async def test_a_relative_is_spoken_to_about_votre_proche_to_the_end(
     assert await page.locator("#choices button", has_text="Mon proche directement").count() == 1
     await accessible(page, f"05-who-{name}")
     await press(page, "person")
+    assert "vous êtes, pour votre proche" in await last_question(page)
+    await press(page, "child")
     number = await last_question(page)
     assert "appeler votre proche" in number, number
     await type_answer(page, "06 12 34 56 78")
     await press(page, "any")
+    assert (await last_question(page)).startswith("Comment doit-on appeler votre proche")
+    await type_answer(page, "Madame Martin")
     confirmation = page.locator(".message.bot", has_text="appellera votre proche")
     await expect(confirmation).to_be_visible()
     texts = "\n".join(await page.locator(".message.bot").all_inner_texts())
