@@ -117,19 +117,3 @@ async def test_a_form_sent_without_its_csrf_token_is_refused(page: Page, web_ser
     assert row is not None
     assert (row.status, row.claimed_by) == ("new", None)
 
-
-async def test_keyboard_focus_is_visible_on_the_sign_in_page(page: Page) -> None:
-    """Tabbing from the top reaches the skip link, then the form's fields, each with a visible focus ring."""
-    await page.goto("/mediateurs/connexion")
-    await page.keyboard.press("Tab")
-    await expect(page.get_by_role("link", name="Aller au contenu")).to_be_focused()
-    for label in ("Identifiant", "Mot de passe"):
-        field = page.get_by_label(label)
-        for _ in range(10):
-            if await field.evaluate("element => element === document.activeElement"):
-                break
-            await page.keyboard.press("Tab")
-        await expect(field).to_be_focused()
-        outline = await field.evaluate("element => getComputedStyle(element).outlineStyle")
-        assert outline == "solid", f"{label}: no visible focus"
-    await no_sideways_scroll(page)

@@ -72,9 +72,10 @@ def axe_source() -> str:
     return ensure_axe().read_text(encoding="utf-8")
 
 
-async def axe_violations(page: Page) -> list[dict[str, Any]]:
+async def axe_violations(page: Page, tags: tuple[str, ...] = WCAG_TAGS) -> list[dict[str, Any]]:
     """The WCAG 2.1 A and AA violations axe-core finds in the page as it is now (open dialogs, folded parts and
-    all): `{"id", "impact", "help", "nodes": [CSS selectors]}` each. Injected through the DevTools protocol, which
+    all), or those of the rules of other `tags` ("best-practice": landmarks, headings' order…):
+    `{"id", "impact", "help", "nodes": [CSS selectors]}` each. Injected through the DevTools protocol, which
     the page's Content-Security-Policy (no inline script) does not govern."""
     if not await page.evaluate("typeof window.axe === 'object'"):
         await page.evaluate(axe_source() + "\n;undefined")
@@ -86,7 +87,7 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
                 id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")),
             }));
         }""",
-        list(WCAG_TAGS),
+        list(tags),
     )
     return result
 
