@@ -109,8 +109,9 @@ def answer(row: CallbackRow, slot: str) -> str | None:
 
 
 def channel(row: CallbackRow) -> str:
-    """Where the person wrote from, in words ("" once erased: the conversation key is gone)."""
-    return CHANNELS.get((row.conversation_key or "").partition(":")[0], "")
+    """Where the person wrote from, in words: kept with the request, else its conversation key's prefix (older
+    requests), "" when neither is left."""
+    return CHANNELS.get(row.channel or (row.conversation_key or "").partition(":")[0], "")
 
 
 def safe_rows(header: Iterable[str], lines: Iterable[Iterable[object]]) -> str:

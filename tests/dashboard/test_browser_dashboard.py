@@ -29,6 +29,7 @@ TO_CALLBACK = [
     "oui",
     "06 12 34 56 78",
     "value:morning",
+    "Jeanne",  # « Comment doit-on vous appeler ? »
 ]
 
 
@@ -108,7 +109,8 @@ async def test_the_coop_report_downloads_from_the_list_with_the_call_just_made(
 ) -> None:
     """After « Appel fait » (« Orienté vers un lieu »), « Bilan pour la Coop » under the list downloads, without
     JavaScript, a CSV whose row is that call in the Coop's words: today, individual, à distance, the goal chosen in
-    the chat as a thématique, « Oui » for the orientation; no phone number."""
+    the chat as a thématique, « Oui » for the orientation, the commune of the postcode given; no phone number, first
+    name or conversation key."""
     await add_mediator(web_server, "marie", ["lyon"], name="Marie D.")
     turn = (await Chat(web_server.app.engine, "web:4545").script(TO_CALLBACK))[-1]
     assert turn.callback is not None
@@ -137,8 +139,12 @@ async def test_the_coop_report_downloads_from_the_list_with_the_call_just_made(
         "Oui",
     )
     assert (line["Médiateur"], line["Référence de la demande"]) == ("Marie D.", turn.callback.id)
-    assert "12 34 56 78" not in text
-    assert "612345678" not in text
+    assert (line["Commune du bénéficiaire"], line["Code Insee du bénéficiaire"]) == (
+        "Lyon 3e Arrondissement",
+        "69383",
+    )
+    for personal in ("12 34 56 78", "612345678", "Jeanne", "web:4545"):
+        assert personal not in text
 
 
 async def test_a_form_sent_without_its_csrf_token_is_refused(page: Page, web_server: RunningServer) -> None:

@@ -9,6 +9,7 @@ import csv
 import io
 import itertools
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -204,15 +205,19 @@ def test_only_calls_that_reached_and_helped_someone_are_reported() -> None:
 
 # ----- the readable activity CSV, on built rows -------------------------------------------------------------------
 def test_activity_csv_speaks_french_not_ids() -> None:
-    """Queue label, profile title, state and result in words, the channel, who it is for, the age band as on the
-    flow's button, the commune and its code; after /oublier, what came from the conversation is empty."""
+    """Queue label, profile title, state and result in words, the channel (kept with the request, else read from
+    the conversation key of an older one), who it is for, the age band as on the flow's button, the commune and its
+    code; after /oublier, what came from the answers is empty."""
     words = Words(queues={"lyon": LYON}, personas={"timide": TIMIDE}, age_bands={"70_79": "70 à 79 ans"})
-    web = CallbackRow(**{**_fields(call(1, {"for_whom": "relative", "age_band": UNKNOWN}, "oriented")),
-                         "conversation_key": "web:abc"})  # fmt: skip
-    erased = CallbackRow(**{**_fields(call(2, None, "helped")), "conversation_key": None})
-    text = activity_csv([call(0, {"for_whom": "self", "age_band": "70_79"}, "oriented"), web, erased], words)
+    older = call(0, {"for_whom": "self", "age_band": "70_79"}, "oriented")  # no channel column: from the key
+    web = replace(
+        call(1, {"for_whom": "relative", "age_band": UNKNOWN}, "oriented"), conversation_key="web:a", channel="web"
+    )
+    erased = replace(call(2, None, "helped"), conversation_key=None, channel="telegram")
+    lost = replace(erased, id="f" * 32, channel=None)
+    text = activity_csv([older, web, erased, lost], words)
     assert header(text) == list(COLUMNS)
-    first, second, third = table(text)
+    first, second, third, fourth = table(text)
     assert (first["file"], first["profil"], first["état"], first["résultat"]) == (
         LYON,
         TIMIDE,
@@ -226,13 +231,15 @@ def test_activity_csv_speaks_french_not_ids() -> None:
     )
     assert (first["commune"], first["code INSEE"]) == ("Villeurbanne", "69266")
     assert (second["canal"], second["pour qui"], second["tranche d'âge"]) == ("Chat web", "Un proche", "Non communiqué")
-    assert (third["canal"], third["pour qui"], third["tranche d'âge"], third["commune"]) == ("", "", "", "Villeurbanne")
+    assert (third["canal"], third["pour qui"], third["tranche d'âge"], third["commune"]) == (
+        "Telegram",
+        "",
+        "",
+        "Villeurbanne",
+    )
+    assert fourth["canal"] == ""
     for secret in PERSONAL:
         assert secret not in text
-
-
-def _fields(row: CallbackRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in CallbackRow.__slots__}
 
 
 # ----- over HTTP, on the whole server -----------------------------------------------------------------------------
@@ -295,6 +302,7 @@ async def test_both_exports_are_excel_friendly_without_personal_data_and_injecti
         "La personne elle-même",
         "70 à 79 ans",
     )
+    assert (line["commune"], line["code INSEE"]) == ("Lyon", "69123")
     assert line["prise en charge par"] == '\'=HYPERLINK("http://x")'
     assert (line["tentatives"], line["minutes avant prise en charge"]) == ("0", "0")
     (cra,) = table(texts["export-cra.csv"])
@@ -304,6 +312,7 @@ async def test_both_exports_are_excel_friendly_without_personal_data_and_injecti
         "70 ans et plus",
     )
     assert (cra["Bénéficiaire réorienté"], cra["Médiateur"]) == ("Oui", '\'=HYPERLINK("http://x")')
+    assert (cra["Commune du bénéficiaire"], cra["Code Insee du bénéficiaire"]) == ("Lyon", "69123")
     assert [safe_cell(v) for v in ("=1+1", "+33", "-2", "@SUM", "ok", 3)] == [
         "'=1+1",
         "'+33",
