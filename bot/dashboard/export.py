@@ -40,7 +40,7 @@ COLUMNS = (
 RESULT_LABELS = {**OUTCOMES, "unreachable": "Injoignable"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
-CHANNELS = {"telegram": "Telegram", "web": "Chat web"}  # a conversation key's prefix -> the channel in words
+CHANNELS = {"telegram": "Telegram", "web": "Chat web"}  # the request's channel -> its words
 FOR_WHOM = {"self": "La personne elle-même", "relative": "Un proche"}
 NOT_SAID = "Non communiqué"  # « Je ne sais pas » / « Je préfère ne pas répondre »
 MAX_DAYS = 400  # a year and a bit: reports are monthly or yearly
