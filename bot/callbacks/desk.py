@@ -276,6 +276,11 @@ class CallbackDesk:
         async with self.storage.callback_transaction() as tx:
             return await sql.changed_between(tx, queues, since, until)
 
+    async def done_between(self, queues: Collection[str] | None, since: datetime, until: datetime) -> list[CallbackRow]:
+        """Calls made (« Appel fait ») in [since, until), in the order they were made (the Coop's activity reports)."""
+        async with self.storage.callback_transaction() as tx:
+            return await sql.done_between(tx, queues, since, until)
+
     # ----- the group post ------------------------------------------------------------------------------------
     async def set_post(self, callback_id: str, chat_id: int, message_id: int) -> None:
         """The request's message in the mediators' group, to edit it in place later."""

@@ -112,6 +112,11 @@ class Describer:
                 labels[step.slot] = {c.value: c.label.pick(None) for c in step.choices}
         self._labels, self._order, self._labelled = labels, order, flow
 
+    def choice_labels(self, slot: str) -> dict[str, str]:
+        """The words on the buttons of a slot's question, by value, in the flow in force ({}: a slot not asked)."""
+        self._read_labels()
+        return dict(self._labels.get(slot, {}))
+
     def view(self, row: CallbackRow) -> RequestView:
         queue = self.queues.get(row.queue) or self.queues.default
         answers = dict(row.answers or {})

@@ -7,6 +7,7 @@
     GET  /mediateurs/demandes/{id}         one request: who to call, answers, places, history, actions
     POST /mediateurs/demandes/{id}/{action}  prendre | liberer | appel-fait | injoignable | note
     GET  /mediateurs/export.csv?du=YYYY-MM-DD&au=YYYY-MM-DD[&file=Q]   activity of a period (no personal data)
+    GET  /mediateurs/export-cra.csv?du=…&au=…[&file=Q]   its calls made, as the Coop's CRA individuel (same rules)
     GET  /mediateurs/recherche             « Rechercher un numéro »;  POST: the requests of my queues with that
                                            number (a POST: the number never goes into a URL, hence into logs)
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from aiohttp import web
@@ -33,7 +34,8 @@ from bot.core.clock import PARIS, now
 from bot.core.errors import failure_frames, failure_summary
 from bot.core.text import parse_phone
 from bot.dashboard.accounts import WINDOW, Accounts, Denied, Mediator
-from bot.dashboard.export import PeriodError, activity_csv, asked_period, period
+from bot.dashboard.coop import cra_csv
+from bot.dashboard.export import PeriodError, activity_csv, asked_period, period, words_of
 from bot.dashboard.http import (
     CSRF_FIELD,
     ID_PATTERN,
@@ -97,6 +99,7 @@ class Dashboard:
         sub.router.add_post(f"/demandes/{{id:{ID_PATTERN}}}/{{action:{'|'.join(ACTIONS)}}}", self.act)
         sub.router.add_post("/suivante", self.take_next)
         sub.router.add_get("/export.csv", self.export)
+        sub.router.add_get("/export-cra.csv", self.export_cra)
         sub.router.add_get("/recherche", self.search_page)
         sub.router.add_post("/recherche", self.search)
         sub.router.add_static("/static/", STATIC)
@@ -331,6 +334,25 @@ class Dashboard:
         return self.pages.page("search.html", mediator, typed=typed, error="", items=items)
 
     async def export(self, request: web.Request) -> web.StreamResponse:
+        asked = await self._export_asked(request)
+        if isinstance(asked, web.Response):
+            return asked
+        queues, since, until, chosen = asked
+        rows = await self.desk.changed_between(queues, *period(since, until))
+        return _csv(activity_csv(rows, words_of(self.describer)), "activite", chosen, since, until)
+
+    async def export_cra(self, request: web.Request) -> web.StreamResponse:
+        """« Bilan pour la Coop »: the calls made in the period, as the Coop de la médiation numérique's CRA."""
+        asked = await self._export_asked(request)
+        if isinstance(asked, web.Response):
+            return asked
+        queues, since, until, chosen = asked
+        rows = await self.desk.done_between(queues, *period(since, until))
+        return _csv(cra_csv(rows), "coop-cra", chosen, since, until)
+
+    async def _export_asked(self, request: web.Request) -> tuple[list[str], date, date, str] | web.Response:
+        """An export's queues (the chosen one, else all the mediator's: 404 for another's) and period (?du=&au=), or
+        the error page of a period that cannot be exported."""
         mediator = await self._signed_in(request)
         chosen = request.query.get("file", "")
         if chosen and chosen not in mediator.queues:
@@ -340,12 +362,7 @@ class Dashboard:
             since, until = asked_period(request.query.get("du"), request.query.get("au"), today)
         except PeriodError as exc:
             return self.pages.error(400, exc.title, exc.text)
-        start, end = period(since, until)
-        rows = await self.desk.changed_between([chosen] if chosen else list(mediator.queues), start, end)
-        name = f"passerelle-activite-{chosen + '-' if chosen else ''}{since.isoformat()}-{until.isoformat()}.csv"
-        response = web.Response(body=activity_csv(rows).encode("utf-8"), content_type="text/csv", charset="utf-8")
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return [chosen] if chosen else list(mediator.queues), since, until, chosen
 
     # ----- helpers --------------------------------------------------------------------------------------------
     async def _signed_in(self, request: web.Request, *, take_flash: bool = False) -> Mediator:
@@ -371,6 +388,13 @@ class Dashboard:
     def _queue_choices(self, mediator: Mediator) -> list[tuple[str, str]]:
         queues = self.desk.queues
         return [(name, q.label if (q := queues.get(name)) else name) for name in mediator.queues]
+
+
+def _csv(text: str, kind: str, chosen: str, since: date, until: date) -> web.Response:
+    name = f"passerelle-{kind}-{chosen + '-' if chosen else ''}{since.isoformat()}-{until.isoformat()}.csv"
+    response = web.Response(body=text.encode("utf-8"), content_type="text/csv", charset="utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 async def _to_dashboard(_request: web.Request) -> web.StreamResponse:

@@ -197,6 +197,19 @@ async def changed_between(
     return [callback_row(r._mapping, tx.keyring) for r in await tx.connection.execute(statement)]
 
 
+async def done_between(
+    tx: Transaction, queues: Collection[str] | None, since: datetime, until: datetime
+) -> list[CallbackRow]:
+    """Calls made (« Appel fait ») in [since, until), in the order they were made: the activity reports' calls."""
+    statement = select(callbacks).where(
+        callbacks.c.status == "done", callbacks.c.resolved_at >= since, callbacks.c.resolved_at < until
+    )
+    if queues is not None:
+        statement = statement.where(callbacks.c.queue.in_(list(queues)))
+    statement = statement.order_by(callbacks.c.resolved_at, callbacks.c.id)
+    return [callback_row(r._mapping, tx.keyring) for r in await tx.connection.execute(statement)]
+
+
 async def events_between(
     tx: Transaction, queues: Collection[str] | None, since: datetime, until: datetime
 ) -> list[tuple[CallbackEvent, str]]:

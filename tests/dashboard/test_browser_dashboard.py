@@ -1,15 +1,20 @@
 """The mediators' dashboard in a real browser (Debian's Chromium, headless, Playwright; fixtures of tests/conftest.py
 on the whole server): sign in, find the request a person just made in the chat, take it, close it with an
-outcome; a form sent without its CSRF token is refused. Screenshots go to tests/artifacts/ (or
-$PASSERELLE_ARTIFACTS), named dashboard-*.png."""
+outcome, download the « Bilan pour la Coop »; a form sent without its CSRF token is refused. Screenshots go to
+tests/artifacts/ (or $PASSERELLE_ARTIFACTS), named dashboard-*.png."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
 
+from bot.core.clock import PARIS, now
 from tests.conftest import TIMIDE_TO_MOBILITY, Chat
 from tests.support.browser import RunningServer, artifacts_dir
 from tests.support.dashboard import PASSWORD, add_mediator
@@ -24,7 +29,7 @@ TO_CALLBACK = [
     "oui",
     "06 12 34 56 78",
     "value:morning",
-    "Odette",
+    "Jeanne",  # « Comment doit-on vous appeler ? »
 ]
 
 
@@ -97,6 +102,49 @@ async def test_sign_in_take_a_new_request_and_close_it_with_an_outcome(page: Pag
     await expect(history.nth(2)).to_contain_text("par Marie D. (tableau de bord)")
     await expect(history.nth(2)).to_contain_text("RDV jeudi 10 h à la médiathèque")
     await shot(page, "5-historique")
+
+
+async def test_the_coop_report_downloads_from_the_list_with_the_call_just_made(
+    page: Page, web_server: RunningServer
+) -> None:
+    """After « Appel fait » (« Orienté vers un lieu »), « Bilan pour la Coop » under the list downloads, without
+    JavaScript, a CSV whose row is that call in the Coop's words: today, individual, à distance, the goal chosen in
+    the chat as a thématique, « Oui » for the orientation, the commune of the postcode given; no phone number, first
+    name or conversation key."""
+    await add_mediator(web_server, "marie", ["lyon"], name="Marie D.")
+    turn = (await Chat(web_server.app.engine, "web:4545").script(TO_CALLBACK))[-1]
+    assert turn.callback is not None
+    await sign_in(page, "marie")
+    await page.goto(f"/mediateurs/demandes/{turn.callback.id}")
+    await page.get_by_role("button", name="Je m'en occupe").click()
+    await page.get_by_label("Résultat de l'appel").select_option(label="Orienté vers un lieu")
+    await page.get_by_role("button", name="Appel fait").click()
+    await expect(page.get_by_role("heading", name="Bilan d'activité")).to_be_visible()
+    await no_sideways_scroll(page)
+    await page.get_by_role("heading", name="Bilan d'activité").scroll_into_view_if_needed()
+    await shot(page, "7-bilans")
+    async with page.expect_download() as started:
+        await page.get_by_role("button", name="Bilan pour la Coop").click()
+    download = await started.value
+    assert re.fullmatch(r"passerelle-coop-cra-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.csv", download.suggested_filename)
+    text = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8-sig")
+    (line,) = csv.DictReader(io.StringIO(text), delimiter=";")
+    assert (line["Date"], line["Type"], line["Canaux d’accompagnement"]) == (
+        now().astimezone(PARIS).strftime("%d/%m/%Y"),
+        "Accompagnement individuel",
+        "À distance",
+    )
+    assert (line["Thématique(s) d’accompagnement"], line["Bénéficiaire réorienté"]) == (
+        "Réseaux sociaux communication",
+        "Oui",
+    )
+    assert (line["Médiateur"], line["Référence de la demande"]) == ("Marie D.", turn.callback.id)
+    assert (line["Commune du bénéficiaire"], line["Code Insee du bénéficiaire"]) == (
+        "Lyon 3e Arrondissement",
+        "69383",
+    )
+    for personal in ("12 34 56 78", "612345678", "Jeanne", "web:4545"):
+        assert personal not in text
 
 
 async def test_a_form_sent_without_its_csrf_token_is_refused(page: Page, web_server: RunningServer) -> None:

@@ -1,12 +1,11 @@
 """The mediators' dashboard over HTTP: the whole server (`bot.app.server.serve`) on a loopback port with a SQLite file
 (the `web_server` fixture), driven like a browser without JavaScript (tests/support/dashboard.py): accounts, signing
-in, sessions, CSRF, the actions on a request and what the database then holds, queue isolation, the export."""
+in, sessions, CSRF, the actions on a request and what the database then holds, queue isolation (the exports: in
+test_export.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 import os
 import sys
@@ -16,9 +15,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.core.clock import PARIS, now
+from bot.core.clock import now
 from bot.dashboard.accounts import IDLE, MAX_LOGIN_FAILURES, WINDOW, Accounts, Denied, Mediator, SignedIn
-from bot.dashboard.export import safe_cell
 from bot.dashboard.passwords import hash_password, verify_password
 from bot.storage import Storage
 from bot.storage.tables import callback_events, callbacks, dashboard_sessions, login_attempts, mediators
@@ -618,74 +616,6 @@ async def test_an_unexpected_failure_is_logged_without_its_message(
     assert "RuntimeError" in caplog.text
     assert "Germaine" not in caplog.text
     assert "612345678" not in caplog.text
-
-
-# ----- the export -----------------------------------------------------------------------------------------------
-@on_server
-async def test_export_is_excel_friendly_without_personal_data_and_injection_safe(web_server: RunningServer) -> None:
-    """The CSV: BOM, semicolons, the agreed columns, one line per request of the period, no phone, first name or
-    note, and a cell starting with = (a mediator's name) neutralised with a quote."""
-    await add_mediator(web_server, "marie", ["lyon"], name='=HYPERLINK("http://x")')
-    row = await create_request(web_server, phone="+33698765432", first_name="Jeanne")
-    async with DashboardClient(web_server) as marie:
-        await marie.sign_in("marie")
-        await marie.act(row.id, "prendre")
-        await marie.act(row.id, "appel-fait", resultat="oriented", note="Secret de la note")
-        today = now().astimezone(PARIS).date()  # the period's days are Paris days (at 00:30 in Paris, UTC is behind)
-        async with marie.session.get(
-            "/mediateurs/export.csv", params={"du": (today - timedelta(days=1)).isoformat(), "au": today.isoformat()}
-        ) as response:
-            body = await response.read()
-            assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-            assert response.headers["Content-Disposition"].startswith('attachment; filename="passerelle-activite-')
-            assert response.headers["Cache-Control"] == "no-store"
-        response, text = await marie.page("/mediateurs/export.csv?du=2026-13-01&au=2026-12-01")
-        assert response.status == 400
-        assert "AAAA-MM-JJ" in text
-        for since, until in (("9999-12-31", "9999-12-31"), ("0001-01-01", "0001-01-02")):
-            response, text = await marie.page("/mediateurs/export.csv", params={"du": since, "au": until})
-            assert response.status == 400, since  # not a 500: the period's bounds would overflow
-            assert "Dates invalides" in text
-        _, empty = await marie.page("/mediateurs/export.csv?du=2001-01-01&au=2001-01-31")
-    assert body.startswith("\ufeff".encode())
-    text = body.decode("utf-8-sig")
-    for secret in ("98765432", "98 76 54 32", "Jeanne", "Secret de la note"):
-        assert secret not in text
-    lines = list(csv.reader(io.StringIO(text), delimiter=";"))
-    assert lines[0] == [
-        "id",
-        "file",
-        "créée le",
-        "état",
-        "résultat",
-        "tentatives",
-        "prise en charge par",
-        "prise le",
-        "close le",
-        "minutes avant prise en charge",
-        "profil",
-    ]
-    assert len(lines) == 2
-    line = dict(zip(lines[0], lines[1], strict=True))
-    assert (line["id"], line["file"], line["état"], line["résultat"]) == (
-        row.id,
-        "lyon",
-        "Appel fait",
-        "Orienté vers un lieu",
-    )
-    assert line["prise en charge par"] == '\'=HYPERLINK("http://x")'
-    assert line["tentatives"] == "0"
-    assert line["minutes avant prise en charge"] == "0"
-    assert line["profil"] == "timide"
-    assert empty.lstrip("\ufeff").splitlines() == [";".join(lines[0])]  # a period without activity: the header
-    assert [safe_cell(v) for v in ("=1+1", "+33", "-2", "@SUM", "ok", 3)] == [
-        "'=1+1",
-        "'+33",
-        "'-2",
-        "'@SUM",
-        "ok",
-        "3",
-    ]
 
 
 @on_server

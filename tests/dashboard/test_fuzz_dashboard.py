@@ -227,15 +227,15 @@ async def test_number_search_with_anything_typed(server: RunningServer, marie: D
 
 @settings(FUZZ, max_examples=40)
 @given(
-    page=st.sampled_from(["/mediateurs/", "/mediateurs/export.csv", "/mediateurs/connexion",
-                          "/mediateurs/recherche"]),
+    page=st.sampled_from(["/mediateurs/", "/mediateurs/export.csv", "/mediateurs/export-cra.csv",
+                          "/mediateurs/connexion", "/mediateurs/recherche"]),
     query=st.dictionaries(st.sampled_from(["file", "etat", "page", "du", "au", "suite", "raison"]), QUERY_TEXT,
                           max_size=4),
 )  # fmt: skip
 async def test_pages_with_any_query(
     server: RunningServer, marie: DashboardClient, page: str, query: dict[str, str]
 ) -> None:
-    """The list (queue, state, page number), the export (dates), the sign-in page (where to go after, why) and the
+    """The list (queue, state, page number), the exports (dates), the sign-in page (where to go after, why) and the
     search with any query string: a page or a clear 400 (dates), never a 5xx, nothing typed echoed unescaped."""
     async with marie.session.get(page, params=query, allow_redirects=False) as response:
         text = await response.text()
