@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.callbacks.view import RequestView
+from bot.callbacks.view import RequestView, who_to_call
 from bot.channels.telegram.group import Press, read_press, render_post, render_reminder, render_summary
 
 CREATED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -48,8 +48,18 @@ def view(status: str = "new", **changes: Any) -> RequestView:
         "attempts": 0,
         "outcome": "",
         "note": "",
+        "tel": "tel:+33612345678",
+        "relation": "",
+        "commune": "Villeurbanne",
+        "channel": "Telegram",
     }
-    return RequestView(**(values | changes))
+    values |= changes
+    values.setdefault(
+        "call",
+        who_to_call(values["first_name"], changes.get("contact_code"), values["asked_by_relative"], values["relation"]),
+    )
+    values.pop("contact_code", None)
+    return RequestView(**values)
 
 
 @pytest.mark.parametrize(("code", "action"), [("c", "claim"), ("d", "done"), ("u", "unreachable"), ("r", "release")])
@@ -84,9 +94,24 @@ def test_a_new_request_shows_everything_needed_to_call_and_one_button() -> None:
         assert expected in text
     assert "TUBÀ (Lyon)" in text
     assert "en retard" not in text
+    assert "👤 Jeanne, la personne elle-même" in text
+    assert "📍 Villeurbanne · par Telegram" in text
     assert markup == {"inline_keyboard": [[{"text": "🙋 Je m'en occupe", "callback_data": "2|c|3fa2c1d0e9b8"}]]}
     late, _ = render_post(view(), CREATED + timedelta(hours=5))
     assert "en retard" in late
+
+
+def test_a_request_from_a_relative_says_whom_to_call_and_who_they_are() -> None:
+    """The relative who wrote will be called: « Claire, le proche qui a écrit (son enfant) »; the person called at
+    a relative's request: « …, à la demande d'un proche »; no commune known: no 📍."""
+    relative = view(first_name="Claire", contact_code="relative", asked_by_relative=True, relation="son enfant")
+    text, _ = render_post(relative, CREATED)
+    assert "👤 Claire, le proche qui a écrit (son enfant)" in text
+    person = view(first_name="", contact_code="person", asked_by_relative=True, commune="", channel="chat web")
+    text, _ = render_post(person, CREATED)
+    assert "👤 la personne elle-même, à la demande d'un proche" in text
+    assert "📍" not in text
+    assert "par chat web" in text
 
 
 def test_a_claimed_request_shows_its_holder_and_the_three_actions() -> None:
