@@ -4,7 +4,8 @@
     GET  /mediateurs/connexion             sign-in form;  POST: sign in
     POST /mediateurs/deconnexion           sign out
     GET  /mediateurs/demandes/{id}         one request: who to call, answers, places, history, actions
-    POST /mediateurs/demandes/{id}/{action}  prendre | liberer | appel-fait | injoignable | note
+    POST /mediateurs/demandes/{id}/{action}  prendre | liberer | appel-fait | injoignable | rappeler | note
+                                           (rappeler: date=YYYY-MM-DD, heure=HH:MM in the queue's time zone)
     GET  /mediateurs/export.csv?du=YYYY-MM-DD&au=YYYY-MM-DD[&file=Q]   activity of a period (no personal data)
     GET  /mediateurs/recherche             « Rechercher un numéro »;  POST: the requests of my queues with that
                                            number (a POST: the number never goes into a URL, hence into logs)
@@ -25,6 +26,7 @@ from typing import Literal
 
 from aiohttp import web
 
+from bot.callbacks import when as words
 from bot.callbacks.desk import CallbackDesk
 from bot.callbacks.rules import OUTCOMES, STATUS_LABELS, Actor, Refused
 from bot.callbacks.view import Describer, local_time
@@ -51,14 +53,22 @@ from bot.dashboard.http import (
     set_cookie,
 )
 from bot.dashboard.pages import STATIC, Pages
-from bot.dashboard.present import DEFAULT_STATE, STATE_FILTERS, ListItem, full_time, history_lines, waiting
+from bot.dashboard.present import (
+    DEFAULT_STATE,
+    STATE_FILTERS,
+    ListItem,
+    agreed,
+    full_time,
+    history_lines,
+    waiting,
+)
 from bot.storage.records import CallbackRow
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 MAX_PAGE_DIGITS = 6
-ACTIONS = ("prendre", "liberer", "appel-fait", "injoignable", "note")
+ACTIONS = ("prendre", "liberer", "appel-fait", "injoignable", "rappeler", "note")
 MAX_TYPED_NUMBER = 40  # characters of a searched number: parse_phone reads no more
 REASONS = {
     "expiree": "Votre session a expiré : connectez-vous de nouveau.",
@@ -211,10 +221,7 @@ class Dashboard:
         for (_queue, status), count in (await self.desk.counts(queues)).items():
             totals[status] = totals.get(status, 0) + count
         at = self.clock()
-        items = [
-            ListItem(self.describer.view(row), local_time(row.created_at), waiting(row, self.desk.queue_of(row), at))
-            for row in rows[:PAGE_SIZE]
-        ]
+        items = [self._item(row, at) for row in rows[:PAGE_SIZE]]
         today = at.astimezone(PARIS).date()
         return self.pages.page(
             "list.html",
@@ -236,14 +243,20 @@ class Dashboard:
         row = await self._row(request.match_info["id"], mediator)
         mine = row.claimed_by == mediator.actor_id
         open_ = row.status in ("new", "claimed")
+        view, queue, at = self.describer.view(row), self.desk.queue_of(row), self.clock()
+        local = (row.scheduled_at or at).astimezone(words.zone_of(queue))  # the form shows the agreed time, or today
         return self.pages.page(
             "request.html",
             mediator,
-            view=self.describer.view(row),
+            view=view,
             phone_link=f"tel:{row.phone}" if row.phone else "",
             created=full_time(row.created_at),
             due=full_time(self.desk.queue_of(row).due_at(row.created_at)) if row.created_at else "",
-            waiting=waiting(row, self.desk.queue_of(row), self.clock()),
+            waiting=waiting(row, queue, at),
+            agreed=agreed(view, at),
+            agreed_day=local.date().isoformat(),
+            agreed_time=local.strftime("%H:%M") if row.scheduled_at else "",
+            hours=words.hours_words(queue.hours),
             claimed_at=full_time(row.claimed_at),
             resolved_at=full_time(row.resolved_at),
             mine=mine,
@@ -276,6 +289,13 @@ class Dashboard:
                 row = await self.desk.call_done(callback_id, actor, outcome=outcome, note=note, queues=mediator.queues)
                 text = f"Demande {row.id[:4]} close : appel fait ({OUTCOMES.get(row.outcome or '', '')})."
                 after = f"{PREFIX}/"
+            elif action == "rappeler":
+                when = words.parse_local(posted.field("date"), posted.field("heure"))  # in the queue's time zone
+                row = await self.desk.schedule(callback_id, actor, when, queues=mediator.queues)
+                text = (
+                    f"C'est noté : rappel programmé le {self.describer.view(row).agreed}. La personne est prévenue ; "
+                    "vous serez rappelé·e à l'heure dite."
+                )
             elif action == "injoignable":
                 row = await self.desk.unreachable(callback_id, actor, note=note, queues=mediator.queues)
                 text = (
@@ -324,10 +344,7 @@ class Dashboard:
             error = "Ce numéro n'est pas reconnu. Écrivez-le par exemple 06 12 34 56 78 ou +33 6 12 34 56 78."
             return self.pages.page("search.html", mediator, typed=typed, error=error, items=None)
         at = self.clock()
-        items = [
-            ListItem(self.describer.view(row), local_time(row.created_at), waiting(row, self.desk.queue_of(row), at))
-            for row in await self.desk.find_by_phone(mediator.queues, phone)
-        ]
+        items = [self._item(row, at) for row in await self.desk.find_by_phone(mediator.queues, phone)]
         return self.pages.page("search.html", mediator, typed=typed, error="", items=items)
 
     async def export(self, request: web.Request) -> web.StreamResponse:
@@ -367,6 +384,10 @@ class Dashboard:
         if row is None or row.queue not in mediator.queues:
             raise web.HTTPNotFound()
         return row
+
+    def _item(self, row: CallbackRow, at: datetime) -> ListItem:
+        view = self.describer.view(row)
+        return ListItem(view, local_time(row.created_at), waiting(row, self.desk.queue_of(row), at), agreed(view, at))
 
     def _queue_choices(self, mediator: Mediator) -> list[tuple[str, str]]:
         queues = self.desk.queues

@@ -44,6 +44,7 @@ class Recorder:
     posts: list[tuple[str, str]] = field(default_factory=list)
     reminders: list[tuple[str, list[str]]] = field(default_factory=list)
     summaries: list[tuple[str, QueueSummary]] = field(default_factory=list)
+    agreed: list[tuple[str, str]] = field(default_factory=list)  # (request, holder) reminded at the agreed time
     handed: list[OutgoingRow] = field(default_factory=list)
 
     def reaches(self, conversation_key: str) -> bool:
@@ -61,6 +62,10 @@ class Recorder:
 
     async def remind(self, tx: TurnTransaction, queue: Queue, rows: Sequence[CallbackRow]) -> list[OutgoingRow]:
         self.reminders.append((queue.name, [r.id for r in rows]))
+        return []
+
+    async def remind_agreed(self, tx: TurnTransaction, queue: Queue, row: CallbackRow) -> list[OutgoingRow]:
+        self.agreed.append((row.id, row.claimed_by or ""))
         return []
 
     async def summarise(self, tx: TurnTransaction, queue: Queue, summary: QueueSummary) -> list[OutgoingRow]:
