@@ -23,6 +23,7 @@ from bot.core.errors import StorageError
 from bot.storage.crypto import Keyring
 from bot.storage.records import CallbackRow
 from bot.storage.tables import callbacks
+from tests.support.dashboard import working_moment
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_telegram.models import Fault, Limits
 from tests.support.fake_telegram.users import FakeGroup
@@ -507,9 +508,7 @@ async def test_an_agreed_time_is_shown_told_and_reminded_in_the_group_once(serve
         assert row is not None
         queue = desk.queue_of(row)
         zone = queue.hours.calendar.zone
-        # Tomorrow or later, in the queue's working time: ahead of the running bot's own rounds (real time).
-        agreed = queue.hours.after(datetime.now(UTC) + timedelta(days=1), 0).astimezone(zone)
-        agreed = agreed.replace(second=0, microsecond=0)
+        agreed = working_moment(queue)  # ahead of the running bot's own rounds (real time)
         holder = Actor(f"telegram:{MEDIATOR}", f"User {MEDIATOR}", "telegram")
         await desk.schedule(callback_id, holder, agreed.replace(tzinfo=None))
         person = server.user(42)
