@@ -253,4 +253,4 @@ def test_the_next_try_far_away_names_the_day_and_respects_the_queue_s_zone() -> 
 
 def test_actions_are_the_literal_s_values() -> None:
     """ACTIONS, which the table is checked against, is exactly the `Action` type's values."""
-    assert ACTIONS == get_args(Action)
+    assert get_args(Action) == ACTIONS

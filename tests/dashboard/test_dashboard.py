@@ -777,7 +777,7 @@ async def test_rappeler_le_records_the_agreed_time_shows_it_and_refuses_what_can
         response, text = await marie.act(row.id, "rappeler", date=agreed.date().isoformat(), heure=f"{agreed:%H:%M}")
         assert response.url.path == page
         assert f"rappel programmé le {short}" in text
-        assert f"Rappel prévu</dt><dd class=\"agreed\">{short}</dd>" in text
+        assert f'Rappel prévu</dt><dd class="agreed">{short}</dd>' in text
         assert f"Rappel programmé le {short}" in text  # the history
         assert f'value="{agreed:%H:%M}"' in text  # the form shows the agreed time, to change it
         stored = await desk.get(row.id)

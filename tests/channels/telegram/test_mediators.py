@@ -491,7 +491,9 @@ async def test_a_group_that_became_a_supergroup_is_named_in_the_log_and_blocks_n
         await person.say("/aide", expect_question=False)
 
 
-async def test_an_agreed_time_is_shown_told_and_reminded_in_the_group_once(server: FakeTelegram, tmp_path: Path) -> None:
+async def test_an_agreed_time_is_shown_told_and_reminded_in_the_group_once(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
     """« Rappeler le … à … » (from the dashboard) on a request taken in the group: the person is told the date in
     words, the group message shows the agreed time; when it comes the jobs post one reminder naming the holder (a
     mention: Telegram notifies them), not again in later rounds."""
