@@ -3,9 +3,9 @@
 A request lives `new → claimed → done | unreachable | cancelled`. "Injoignable" puts it back to `new` (anyone
 may try again) until the queue's `max_attempts`, then it ends as `unreachable`. Its holder may agree a time with
 the person (`schedule`: « Rappeler le … à … »); the mediators are reminded when it comes (jobs.py). The rules are
-one pure table: rules.py. Every change is one
-transaction holding the request's new state, its audit event (who, when, from where) and the messages it
-causes (the person told, the mediators' group post refreshed) as outbox rows: all of it, or nothing.
+one pure table (rules.py). Every change is one transaction holding the request's new state, its audit event (who,
+when, from where) and the messages it causes (the person told, the mediators' group post refreshed) as outbox
+rows: all of it, or nothing.
 
 This module is channel-neutral: the channels plug in as `Notifier`s (bot/channels/…); the dashboard and the
 Telegram group call the same methods.
