@@ -1,9 +1,11 @@
 """Callback requests after they are recorded: claimed by a mediator, called, resolved; the person told.
 
 A request lives `new → claimed → done | unreachable | cancelled`. "Injoignable" puts it back to `new` (anyone
-may try again) until the queue's `max_attempts`, then it ends as `unreachable`. Every change is one
-transaction holding the request's new state, its audit event (who, when, from where) and the messages it
-causes (the person told, the mediators' group post refreshed) as outbox rows: all of it, or nothing.
+may try again) until the queue's `max_attempts`, then it ends as `unreachable`. Its holder may agree a time with
+the person (`schedule`: « Rappeler le … à … »); the mediators are reminded when it comes (jobs.py). The rules are
+one pure table (rules.py). Every change is one transaction holding the request's new state, its audit event (who,
+when, from where) and the messages it causes (the person told, the mediators' group post refreshed) as outbox
+rows: all of it, or nothing.
 
 This module is channel-neutral: the channels plug in as `Notifier`s (bot/channels/…); the dashboard and the
 Telegram group call the same methods.
@@ -17,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from bot.callbacks import when as words
 from bot.callbacks.queues import Queue, QueueSet
 from bot.callbacks.rules import MAX_NOTE, Action, Actor, Plan, Refused, person, plan
 from bot.core.clock import now
@@ -54,6 +57,8 @@ class Notifier(Protocol):
     async def post_changed(self, tx: TurnTransaction, row: CallbackRow, queue: Queue) -> list[OutgoingRow]: ...
 
     async def remind(self, tx: TurnTransaction, queue: Queue, rows: Sequence[CallbackRow]) -> list[OutgoingRow]: ...
+
+    async def remind_agreed(self, tx: TurnTransaction, queue: Queue, row: CallbackRow) -> list[OutgoingRow]: ...
 
     async def summarise(self, tx: TurnTransaction, queue: Queue, summary: QueueSummary) -> list[OutgoingRow]: ...
 
@@ -134,6 +139,13 @@ class CallbackDesk:
     ) -> CallbackRow:
         return await self._act(callback_id, "unreachable", actor, queues, note=note)
 
+    async def schedule(
+        self, callback_id: str, actor: Actor, when: datetime | None, *, queues: Collection[str] | None = None
+    ) -> CallbackRow:
+        """« Rappeler le … à … »: the time agreed with the person (naive: a wall-clock time in the request's queue's
+        time zone; None: none given, refused)."""
+        return await self._act(callback_id, "schedule", actor, queues, when=when)
+
     async def add_note(
         self, callback_id: str, actor: Actor, note: str, *, queues: Collection[str] | None = None
     ) -> CallbackRow:
@@ -155,6 +167,7 @@ class CallbackDesk:
         *,
         outcome: str | None = None,
         note: str | None = None,
+        when: datetime | None = None,
         effects: Effects | None = None,
     ) -> CallbackRow:
         note = " ".join((note or "").split())[:MAX_NOTE] or None
@@ -169,7 +182,7 @@ class CallbackDesk:
             if queues is not None and row.queue not in queues:
                 raise Refused("not_allowed")
             queue = self.queue_of(row)
-            decided = plan(row, action, actor, queue, self.clock(), outcome=outcome, note=note)
+            decided = plan(row, action, actor, queue, self.clock(), outcome=outcome, note=note, when=when)
             if effects is not None:
                 await effects(tx)
             if decided is None:
@@ -190,7 +203,7 @@ class CallbackDesk:
         await tx.add_callback_events([decided.event])
         changed = replace(row, **decided.values)
         if decided.tell is not None and changed.conversation_key:
-            sent += await self._tell(tx, changed, queue, decided.tell)
+            sent += await self._tell(tx, changed, queue, decided.tell, decided.event.at)
         if decided.event.action != "note":
             sent += await self._post(tx, changed, queue)
         event = decided.event
@@ -289,16 +302,25 @@ class CallbackDesk:
 
     # ----- helpers ------------------------------------------------------------------------------------------
     async def _tell(
-        self, tx: TurnTransaction, row: CallbackRow, queue: Queue, key: str
+        self, tx: TurnTransaction, row: CallbackRow, queue: Queue, key: str, at: datetime
     ) -> list[tuple[Notifier, list[OutgoingRow]]]:
         assert row.conversation_key is not None
         moment = self.texts(f"moment_said_{row.moment}") if row.moment else ""  # « le matin », « dès que possible »
         for_whom = (row.answers or {}).get("for_whom")  # the person is told of whoever will be called
         wording = self.texts(key, for_whom if isinstance(for_whom, str) else None, row.contact)
-        text = wording.format_map(_Blank(queue=queue.label, moment=moment))
-        # A way on from each notice: cancel while someone will call; ask again once nobody could be reached.
+        values = _Blank(queue=queue.label, moment=moment)
+        if row.scheduled_at is not None:  # « jeudi 10 décembre à 14 h »
+            values["when"] = words.said(row.scheduled_at, words.zone_of(queue))
+        if key == "callback_retry":  # « demain matin », from the queue's working time and the moment chosen
+            values["next_try"] = words.next_try_words(queue, at, row.moment)
+        text = wording.format_map(values)
+        # A way on from each notice: cancel while the request is open (the web chat keeps only the newest
+        # notice's buttons); ask again once nobody could be reached; nothing once it is closed.
+        cancel = (Button(self.texts("cancel_label"), CANCEL),)
         buttons = {
-            "callback_claimed": (Button(self.texts("cancel_label"), CANCEL),),
+            "callback_claimed": cancel,
+            "callback_scheduled": cancel,
+            "callback_retry": cancel,
             "callback_gave_up": (Button(self.texts("human_label"), HUMAN),),
         }.get(key, ())
         return [

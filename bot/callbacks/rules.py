@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.callbacks import when as words
 from bot.callbacks.queues import Queue
 from bot.core.errors import BotError
 from bot.storage.records import CallbackEvent, CallbackRow
@@ -61,6 +62,11 @@ class Refused(BotError):
         "bad_outcome": "Résultat d'appel inconnu.",
         "empty_note": "La note est vide.",
         "erased": "La personne a effacé ses données : rien ne peut plus être noté sur cette demande.",
+        "no_time": "Indiquez la date et l'heure convenues avec la personne (par exemple 10/12/2026 et 14:00).",
+        "past": "Ce moment est déjà passé : indiquez une date et une heure à venir.",
+        "too_far": "C'est trop loin : un rappel se programme au plus {days} jours à l'avance.",
+        "off_hours": "Le {moment} est en dehors des horaires de l'équipe ({hours}) : choisissez un moment où elle "
+        "travaille.",
     }
 
     def __init__(self, code: str, **values: str) -> None:
@@ -69,7 +75,8 @@ class Refused(BotError):
         super().__init__(self.message)
 
 
-Action = Literal["claim", "release", "done", "unreachable", "note"]
+Action = Literal["claim", "release", "done", "unreachable", "note", "schedule"]
+ACTIONS: tuple[Action, ...] = ("claim", "release", "done", "unreachable", "note", "schedule")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +89,22 @@ class Plan:
 
 
 def plan(
-    row: CallbackRow, action: Action, actor: Actor, queue: Queue, at: datetime, *, outcome: str | None, note: str | None
+    row: CallbackRow,
+    action: Action,
+    actor: Actor,
+    queue: Queue,
+    at: datetime,
+    *,
+    outcome: str | None,
+    note: str | None,
+    when: datetime | None = None,
 ) -> Plan | None:
-    """The lifecycle rules (pure). None: nothing to do (the holder claiming again). Raises Refused."""
+    """The lifecycle rules (pure). None: nothing to do (the holder claiming again). Raises Refused.
+
+    new --claim--> claimed (anyone); claimed --release--> new, --done--> done, --unreachable--> new (another try)
+    or unreachable (the queue's last one), --schedule--> claimed with the time agreed with the person: all by
+    its holder only. Leaving `claimed` forgets the agreed time. Closed requests (done, unreachable, cancelled)
+    take notes only; a note needs no claim."""
     holder = row.claimed_name or "une autre personne"
     if action == "note":
         if not note:
@@ -108,21 +128,23 @@ def plan(
         raise Refused("not_holder", name=holder)
     if row.status != "claimed":  # « Appel fait », « Injoignable », « Libérer »: only once someone has it in hand
         raise Refused("not_claimed")
+    if action == "schedule":
+        return _schedule(row, actor, queue, at, when)
     if action == "release":
         values = {"status": "new", "claimed_by": None, "claimed_name": None, "claimed_at": None, "updated_at": at}
-        return Plan(values, _event(row, "released", "new", actor, at, note))
+        return Plan(values | {"scheduled_at": None}, _event(row, "released", "new", actor, at, note))
     if action == "done":
         outcome = outcome or DEFAULT_OUTCOME
         if outcome not in OUTCOMES:
             raise Refused("bad_outcome")
-        values = {"status": "done", "outcome": outcome, "resolved_at": at, "updated_at": at}
+        values = {"status": "done", "outcome": outcome, "resolved_at": at, "updated_at": at, "scheduled_at": None}
         if note:
             values["note"] = note
         return Plan(values, _event(row, "done", "done", actor, at, note, outcome), "callback_call_done")
     # unreachable: try again later (anyone), until the queue's limit
     attempts = row.attempts + 1
     final = attempts >= queue.max_attempts
-    values = {"attempts": attempts, "updated_at": at}
+    values = {"attempts": attempts, "updated_at": at, "scheduled_at": None}
     if note:
         values["note"] = note
     if final:
@@ -131,6 +153,25 @@ def plan(
         values |= {"status": "new", "claimed_by": None, "claimed_name": None, "claimed_at": None}
     event = _event(row, "unreachable", "unreachable" if final else "new", actor, at, note)
     return Plan(values, event, "callback_gave_up" if final else "callback_retry")
+
+
+def _schedule(row: CallbackRow, actor: Actor, queue: Queue, at: datetime, when: datetime | None) -> Plan:
+    """« Rappeler le … à … »: a moment to come (within MAX_AHEAD), in the queue's working time; it replaces an
+    earlier one. A naive `when` is a wall-clock time in the queue's time zone."""
+    zone = words.zone_of(queue)
+    if when is not None and when.tzinfo is None:
+        when = words.localize(when, zone)
+    if when is None:
+        raise Refused("no_time")
+    if when <= at:
+        raise Refused("past")
+    if when > at + words.MAX_AHEAD:
+        raise Refused("too_far", days=str(words.MAX_AHEAD.days))
+    if not queue.is_working_time(when):
+        raise Refused("off_hours", moment=words.short(when, zone), hours=words.hours_words(queue.hours))
+    text = f"Rappel programmé le {words.short(when, zone)}"
+    event = CallbackEvent(row.id, at, "scheduled", row.status, row.status, actor.id, actor.name, actor.via, text)
+    return Plan({"scheduled_at": when, "updated_at": at}, event, "callback_scheduled")
 
 
 def _event(

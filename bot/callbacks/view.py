@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.callbacks import when as words
 from bot.callbacks.queues import QueueSet
 from bot.callbacks.rules import OUTCOMES, STATUS_LABELS
 from bot.core.clock import PARIS
@@ -60,6 +61,10 @@ class RequestView:
     attempts: int
     outcome: str
     note: str
+    holder_id: str = ""  # "telegram:<user id>", "web:<login>"
+    agreed_at: datetime | None = None  # the call's time agreed with the person, while the request is taken
+    agreed: str = ""  # the same in words, in the queue's time zone: "jeudi 10/12 à 14:00"
+    agreed_reminded: bool = False  # the mediators were reminded of it (it has come)
 
 
 class Described(Protocol):
@@ -127,6 +132,7 @@ class Describer:
         relation = RELATION_LABELS.get(row.relation or "", "")
         if row.commune or COORDINATES.match(str(answers.get("location", ""))):
             answers["location"] = row.commune or "position partagée"  # never the raw coordinates
+        agreed = row.scheduled_at if row.status == "claimed" else None
         return RequestView(
             id=row.id,
             short_id=row.id[:4],
@@ -153,6 +159,10 @@ class Describer:
             attempts=row.attempts,
             outcome=OUTCOMES.get(row.outcome or "", ""),
             note=row.note or "",
+            holder_id=row.claimed_by or "",
+            agreed_at=agreed,
+            agreed=words.short(agreed, words.zone_of(queue)) if agreed else "",
+            agreed_reminded=bool(agreed and row.reminded_at and row.reminded_at >= agreed),
         )
 
     def _answers(self, answers: dict[str, object]) -> list[tuple[str, str]]:

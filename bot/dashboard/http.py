@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -87,3 +88,11 @@ def cross_site_form(request: web.Request) -> bool:
 def next_path(path: str) -> str:
     """A dashboard path to come back to after signing in; "" for anything else (no open redirect)."""
     return path if NEXT_PATTERN.fullmatch(path) else ""
+
+
+def csv_download(text: str, kind: str, chosen: str, since: date, until: date) -> web.Response:
+    """A CSV to save (« passerelle-activite-lyon-2026-11-01-2026-11-30.csv »)."""
+    name = f"passerelle-{kind}-{chosen + '-' if chosen else ''}{since.isoformat()}-{until.isoformat()}.csv"
+    response = web.Response(body=text.encode("utf-8"), content_type="text/csv", charset="utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -31,6 +31,7 @@ ACTION_LABELS = {
     "expired": "Annulée : délai de conservation dépassé",
     "note": "Note ajoutée",
     "reminded": "Rappel envoyé aux médiateurs",
+    "scheduled": "Rappel programmé",
 }
 VIA_LABELS = {
     "telegram": "Telegram",
@@ -75,10 +76,26 @@ def waiting(row: CallbackRow, queue: Queue, at: datetime) -> Waiting | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Agreed:
+    """The call's time agreed with the person: "jeudi 10/12 à 14:00", and whether it has come (the clock passed
+    it, or the mediators were reminded of it)."""
+
+    text: str
+    due: bool
+
+
+def agreed(view: RequestView, at: datetime) -> Agreed | None:
+    if view.agreed_at is None:
+        return None
+    return Agreed(view.agreed, view.agreed_reminded or at >= view.agreed_at)
+
+
+@dataclass(frozen=True, slots=True)
 class ListItem:
     view: RequestView
     created: str
     waiting: Waiting | None
+    agreed: Agreed | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +111,10 @@ def history_lines(events: list[CallbackEvent]) -> list[HistoryLine]:
     return [
         HistoryLine(
             full_time(e.at),
-            _action(e),
+            e.note if e.action == "scheduled" and e.note else _action(e),  # « Rappel programmé le jeudi 10/12 … »
             e.actor_name or ("la personne" if e.actor == "person" else e.actor),
             VIA_LABELS.get(e.via, e.via),
-            e.note or "",
+            "" if e.action == "scheduled" else e.note or "",
         )
         for e in events
     ]

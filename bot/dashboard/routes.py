@@ -5,7 +5,8 @@
     GET  /mediateurs/connexion             sign-in form;  POST: sign in
     POST /mediateurs/deconnexion           sign out
     GET  /mediateurs/demandes/{id}         one request: who to call, answers, places, history, actions
-    POST /mediateurs/demandes/{id}/{action}  prendre | liberer | appel-fait | injoignable | note
+    POST /mediateurs/demandes/{id}/{action}  prendre | liberer | appel-fait | injoignable | rappeler | note
+                                           (rappeler: date=YYYY-MM-DD, heure=HH:MM in the queue's time zone)
     GET  /mediateurs/export.csv?du=YYYY-MM-DD&au=YYYY-MM-DD[&file=Q]   activity of a period (no personal data)
     GET  /mediateurs/export-cra.csv?du=…&au=…[&file=Q]   its calls made, as the Coop's CRA individuel (same rules)
     GET  /mediateurs/recherche             « Rechercher un numéro »;  POST: the requests of my queues with that
@@ -27,6 +28,7 @@ from typing import Literal
 
 from aiohttp import web
 
+from bot.callbacks import when as words
 from bot.callbacks.desk import CallbackDesk
 from bot.callbacks.rules import OUTCOMES, STATUS_LABELS, Actor, Refused
 from bot.callbacks.view import Describer, local_time
@@ -48,6 +50,7 @@ from bot.dashboard.http import (
     Posted,
     cross_site_form,
     csrf_matches,
+    csv_download,
     forget_cookie,
     next_path,
     security_headers,
@@ -55,12 +58,12 @@ from bot.dashboard.http import (
 )
 from bot.dashboard.listing import STATES, listed, live_state, one_page, read_filters
 from bot.dashboard.pages import STATIC, Pages
-from bot.dashboard.present import ListItem, full_time, history_lines, waiting
+from bot.dashboard.present import ListItem, agreed, full_time, history_lines, waiting
 from bot.storage.records import CallbackRow
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("prendre", "liberer", "appel-fait", "injoignable", "note")
+ACTIONS = ("prendre", "liberer", "appel-fait", "injoignable", "rappeler", "note")
 MAX_TYPED_NUMBER = 40  # characters of a searched number: parse_phone reads no more
 REASONS = {
     "expiree": "Votre session a expiré : connectez-vous de nouveau.",
@@ -209,10 +212,7 @@ class Dashboard:
         for (_queue, status), count in (await self.desk.counts([filters.queue] if filters.queue else mine)).items():
             totals[status] = totals.get(status, 0) + count
         at = self.clock()
-        items = [
-            ListItem(self.describer.view(row), local_time(row.created_at), waiting(row, self.desk.queue_of(row), at))
-            for row in found.rows
-        ]
+        items = [self._item(row, at) for row in found.rows]
         today = at.astimezone(PARIS).date()
         return self.pages.page(
             "list.html",
@@ -240,13 +240,19 @@ class Dashboard:
         row = await self._row(request.match_info["id"], mediator)
         mine = row.claimed_by == mediator.actor_id
         open_ = row.status in ("new", "claimed")
+        view, queue, at = self.describer.view(row), self.desk.queue_of(row), self.clock()
+        local = (row.scheduled_at or at).astimezone(words.zone_of(queue))  # the form shows the agreed time, or today
         return self.pages.page(
             "request.html",
             mediator,
-            view=self.describer.view(row),
+            view=view,
             created=full_time(row.created_at),
             due=full_time(self.desk.queue_of(row).due_at(row.created_at)) if row.created_at else "",
-            waiting=waiting(row, self.desk.queue_of(row), self.clock()),
+            waiting=waiting(row, queue, at),
+            agreed=agreed(view, at),
+            agreed_day=local.date().isoformat(),
+            agreed_time=local.strftime("%H:%M") if row.scheduled_at else "",
+            hours=words.hours_words(queue.hours),
             claimed_at=full_time(row.claimed_at),
             resolved_at=full_time(row.resolved_at),
             mine=mine,
@@ -279,6 +285,13 @@ class Dashboard:
                 row = await self.desk.call_done(callback_id, actor, outcome=outcome, note=note, queues=mediator.queues)
                 text = f"Demande {row.id[:4]} close : appel fait ({OUTCOMES.get(row.outcome or '', '')})."
                 after = f"{PREFIX}/"
+            elif action == "rappeler":
+                when = words.parse_local(posted.field("date"), posted.field("heure"))  # in the queue's time zone
+                row = await self.desk.schedule(callback_id, actor, when, queues=mediator.queues)
+                text = (
+                    f"C'est noté : rappel programmé le {self.describer.view(row).agreed}. La personne est prévenue ; "
+                    "vous serez rappelé·e à l'heure dite."
+                )
             elif action == "injoignable":
                 row = await self.desk.unreachable(callback_id, actor, note=note, queues=mediator.queues)
                 text = (
@@ -327,10 +340,7 @@ class Dashboard:
             error = "Ce numéro n'est pas reconnu. Écrivez-le par exemple 06 12 34 56 78 ou +33 6 12 34 56 78."
             return self.pages.page("search.html", mediator, typed=typed, error=error, items=None)
         at = self.clock()
-        items = [
-            ListItem(self.describer.view(row), local_time(row.created_at), waiting(row, self.desk.queue_of(row), at))
-            for row in await self.desk.find_by_phone(mediator.queues, phone)
-        ]
+        items = [self._item(row, at) for row in await self.desk.find_by_phone(mediator.queues, phone)]
         return self.pages.page("search.html", mediator, typed=typed, error="", items=items)
 
     async def export(self, request: web.Request) -> web.StreamResponse:
@@ -339,7 +349,7 @@ class Dashboard:
             return asked
         queues, since, until, chosen = asked
         rows = await self.desk.changed_between(queues, *period(since, until))
-        return _csv(activity_csv(rows, words_of(self.describer)), "activite", chosen, since, until)
+        return csv_download(activity_csv(rows, words_of(self.describer)), "activite", chosen, since, until)
 
     async def export_cra(self, request: web.Request) -> web.StreamResponse:
         """« Bilan pour la Coop »: the calls made in the period, as the Coop de la médiation numérique's CRA."""
@@ -348,7 +358,7 @@ class Dashboard:
             return asked
         queues, since, until, chosen = asked
         rows = await self.desk.done_between(queues, *period(since, until))
-        return _csv(cra_csv(rows), "coop-cra", chosen, since, until)
+        return csv_download(cra_csv(rows), "coop-cra", chosen, since, until)
 
     async def _export_asked(self, request: web.Request) -> tuple[list[str], date, date, str] | web.Response:
         """An export's queues (the chosen one, else all the mediator's: 404 for another's) and period (?du=&au=), or
@@ -385,16 +395,13 @@ class Dashboard:
             raise web.HTTPNotFound()
         return row
 
+    def _item(self, row: CallbackRow, at: datetime) -> ListItem:
+        view = self.describer.view(row)
+        return ListItem(view, local_time(row.created_at), waiting(row, self.desk.queue_of(row), at), agreed(view, at))
+
     def _queue_choices(self, mediator: Mediator) -> list[tuple[str, str]]:
         queues = self.desk.queues
         return [(name, q.label if (q := queues.get(name)) else name) for name in mediator.queues]
-
-
-def _csv(text: str, kind: str, chosen: str, since: date, until: date) -> web.Response:
-    name = f"passerelle-{kind}-{chosen + '-' if chosen else ''}{since.isoformat()}-{until.isoformat()}.csv"
-    response = web.Response(body=text.encode("utf-8"), content_type="text/csv", charset="utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
 
 
 async def _to_dashboard(_request: web.Request) -> web.StreamResponse:

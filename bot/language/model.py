@@ -33,6 +33,8 @@ RUNTIME_VARIABLES = frozenset(
         "moment",
         "step",
         "queue",  # who will call back: the label of the mediators' queue (catalogue/queues.yaml)
+        "when",  # the call's time agreed with the person, in words: « jeudi 10 décembre à 14 h »
+        "next_try",  # when a new call will come after an unanswered one: « demain matin », « lundi après-midi »
         # Personal data (bot/engine/privacy_dialogue.py): retention periods in words ("6 mois"), and /mesdonnees.
         "retention_answers",
         "retention_phone",
@@ -117,6 +119,7 @@ REQUIRED_MESSAGES = (
     "share_contact_label",
     "map_label",
     "callback_claimed",
+    "callback_scheduled",
     "callback_retry",
     "callback_gave_up",
     "callback_call_done",

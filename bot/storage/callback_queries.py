@@ -164,10 +164,10 @@ async def count_callbacks(tx: Transaction, queues: Collection[str] | None) -> di
 
 
 async def waiting_since(
-    tx: Transaction, queue: str, created_before: datetime, reminded_before: datetime
+    tx: Transaction, queue: str, created_before: datetime, reminded_before: datetime, at: datetime
 ) -> list[CallbackRow]:
     """Requests of `queue` not called yet (waiting, or taken but not called) older than `created_before`, not
-    reminded since `reminded_before`."""
+    reminded since `reminded_before`, and with no call agreed with the person after `at` (not late: expected)."""
     statement = (
         select(callbacks)
         .where(
@@ -175,8 +175,25 @@ async def waiting_since(
             callbacks.c.status.in_(("new", "claimed")),
             callbacks.c.created_at < created_before,
             or_(callbacks.c.reminded_at.is_(None), callbacks.c.reminded_at < reminded_before),
+            or_(callbacks.c.scheduled_at.is_(None), callbacks.c.scheduled_at <= at),
         )
         .order_by(callbacks.c.created_at)
+    )
+    return [callback_row(r._mapping, tx.keyring) for r in await tx.connection.execute(statement)]
+
+
+async def agreed_due(tx: Transaction, queue: str, at: datetime) -> list[CallbackRow]:
+    """Taken requests of `queue` whose time agreed with the person has come by `at` and was not reminded since
+    (`reminded_at` before the agreed time), the earliest agreed first."""
+    statement = (
+        select(callbacks)
+        .where(
+            callbacks.c.queue == queue,
+            callbacks.c.status == "claimed",
+            callbacks.c.scheduled_at <= at,
+            or_(callbacks.c.reminded_at.is_(None), callbacks.c.reminded_at < callbacks.c.scheduled_at),
+        )
+        .order_by(callbacks.c.scheduled_at, callbacks.c.id)
     )
     return [callback_row(r._mapping, tx.keyring) for r in await tx.connection.execute(statement)]
 

@@ -68,6 +68,7 @@ def callback_row(row: Any, keyring: Keyring) -> CallbackRow:
         note=keyring.open(row["note"]),
         resolved_at=row["resolved_at"],
         reminded_at=row["reminded_at"],
+        scheduled_at=row["scheduled_at"],
         post_chat_id=row["post_chat_id"],
         post_message_id=row["post_message_id"],
         commune=row["commune"],
@@ -224,7 +225,7 @@ class Transaction:
             await self.connection.execute(
                 update(callbacks)
                 .where(callbacks.c.id.in_([c.id for c in found]))
-                .values(status="cancelled", resolved_at=now(), updated_at=now())
+                .values(status="cancelled", resolved_at=now(), updated_at=now(), scheduled_at=None)
             )
         return found
 
@@ -269,7 +270,7 @@ class Transaction:
         await self.connection.execute(
             update(callbacks)
             .where(callbacks.c.conversation_key == key, callbacks.c.status.in_(OPEN_STATUSES))
-            .values(status="cancelled")
+            .values(status="cancelled", scheduled_at=None)
         )
         ids = select(callbacks.c.id).where(callbacks.c.conversation_key == key).scalar_subquery()
         await self.connection.execute(

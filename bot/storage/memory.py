@@ -176,7 +176,7 @@ class MemoryTransaction:
     async def cancel_open_callbacks(self, key: str) -> list[CallbackRow]:
         found = [row for row in self._callbacks_of(key) if row.status in ("new", "claimed")]
         for row in found:
-            self.staged_callbacks[row.id] = dataclasses.replace(row, status="cancelled")
+            self.staged_callbacks[row.id] = dataclasses.replace(row, status="cancelled", scheduled_at=None)
         return found
 
     async def add_callback_events(self, events: Sequence[CallbackEvent]) -> None:
@@ -192,11 +192,12 @@ class MemoryTransaction:
         self.staged_conversations[key] = None
         erased = 0
         for row in self._callbacks_of(key):
-            status = "cancelled" if row.status in ("new", "claimed") else row.status
+            still_open = row.status in ("new", "claimed")
             self.staged_callbacks[row.id] = dataclasses.replace(
                 row,
                 conversation_key=None,
-                status=status,
+                status="cancelled" if still_open else row.status,
+                scheduled_at=None if still_open else row.scheduled_at,
                 answers=None,
                 phone=None,
                 contact=None,

@@ -88,6 +88,7 @@ class CallbackRow:
     note: str | None = None
     resolved_at: datetime | None = None
     reminded_at: datetime | None = None
+    scheduled_at: datetime | None = None  # the time agreed with the person for the call (« Rappeler le … à … »)
     post_chat_id: int | None = None
     post_message_id: int | None = None
     commune: str | None = None

@@ -172,7 +172,7 @@ class SqliteTransaction:
         if rows:
             stamp = _stamp(now())
             await self._rows(
-                "UPDATE callbacks SET status = 'cancelled', resolved_at = ?, updated_at = ? "
+                "UPDATE callbacks SET status = 'cancelled', resolved_at = ?, updated_at = ?, scheduled_at = NULL "
                 "WHERE conversation_key = ? AND status IN ('new', 'claimed')",
                 (stamp, stamp, key),
             )
@@ -221,7 +221,8 @@ class SqliteTransaction:
         self.log.deleted(key)
         await self._rows("DELETE FROM conversations WHERE key = ?", (key,))
         await self._rows(
-            "UPDATE callbacks SET status = 'cancelled' WHERE conversation_key = ? AND status IN ('new', 'claimed')",
+            "UPDATE callbacks SET status = 'cancelled', scheduled_at = NULL "
+            "WHERE conversation_key = ? AND status IN ('new', 'claimed')",
             (key,),
         )
         await self._rows(

@@ -74,6 +74,7 @@ callbacks = Table(
     Column("note", Text, nullable=True),  # personal: the mediators' latest note
     Column("resolved_at", DateTime(timezone=True), nullable=True),
     Column("reminded_at", DateTime(timezone=True), nullable=True),  # last reminder in the mediators' group
+    Column("scheduled_at", DateTime(timezone=True), nullable=True),  # the call's time agreed with the person
     Column("post_chat_id", BigInteger, nullable=True),  # the request's message in the mediators' group
     Column("post_message_id", BigInteger, nullable=True),
     # What the mediators' card says (0010): the commune of the place given (never its coordinates), its INSEE

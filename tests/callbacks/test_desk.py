@@ -44,6 +44,7 @@ class Recorder:
     posts: list[tuple[str, str]] = field(default_factory=list)
     reminders: list[tuple[str, list[str]]] = field(default_factory=list)
     summaries: list[tuple[str, QueueSummary]] = field(default_factory=list)
+    agreed: list[tuple[str, str]] = field(default_factory=list)  # (request, holder) reminded at the agreed time
     handed: list[OutgoingRow] = field(default_factory=list)
 
     def reaches(self, conversation_key: str) -> bool:
@@ -61,6 +62,10 @@ class Recorder:
 
     async def remind(self, tx: TurnTransaction, queue: Queue, rows: Sequence[CallbackRow]) -> list[OutgoingRow]:
         self.reminders.append((queue.name, [r.id for r in rows]))
+        return []
+
+    async def remind_agreed(self, tx: TurnTransaction, queue: Queue, row: CallbackRow) -> list[OutgoingRow]:
+        self.agreed.append((row.id, row.claimed_by or ""))
         return []
 
     async def summarise(self, tx: TurnTransaction, queue: Queue, summary: QueueSummary) -> list[OutgoingRow]:
@@ -571,3 +576,153 @@ async def test_monday_summary_covers_friday_and_the_weekend(desk: Desk) -> None:
     [(_, monday), (_, tuesday)] = desk.recorder.summaries
     assert (monday.counts, monday.days) == ({"created": 2}, 3)
     assert (tuesday.counts, tuesday.days) == ({"done": 1}, 1)
+
+
+# ----- « Rappeler le … à … » and what the person hears (issue « mediators at work », points 4 and 6) ----------------
+TUESDAY_10H = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)  # 10:00 in Paris
+THURSDAY_14H = datetime(2026, 12, 10, 13, 0, tzinfo=UTC)  # 14:00 in Paris
+
+
+async def stored(desk: Desk, callback_id: str) -> CallbackRow:
+    row = await desk.desk.get(callback_id)
+    assert row is not None
+    return row
+
+
+async def test_schedule_records_the_agreed_time_and_tells_the_person_in_words(desk: Desk) -> None:
+    """The holder agrees « jeudi à 14 h »: stored, audited « Rappel programmé le jeudi 10/12 à 14:00 », the group
+    post refreshed, the person told the date in words (with the cancel button still there); another mediator or a
+    past time is refused; a new time replaces it; releasing forgets it."""
+    desk.desk.clock = lambda: TUESDAY_10H
+    request = await new_request(desk.storage)
+    with pytest.raises(Refused) as early:
+        await desk.desk.schedule(request.id, MARIE, datetime(2026, 12, 10, 14, 0))
+    assert early.value.code == "not_claimed"
+    await desk.desk.claim(request.id, MARIE)
+    scheduled = await desk.desk.schedule(request.id, MARIE, datetime(2026, 12, 10, 14, 0))  # Paris wall clock
+    assert (await stored(desk, request.id)).scheduled_at == THURSDAY_14H == scheduled.scheduled_at
+    [*_, (key, text, buttons)] = desk.recorder.told
+    assert key == "telegram:42"
+    assert "une personne de l'équipe Passerelle vous appellera le jeudi 10 décembre à 14 h, comme convenu" in text
+    assert buttons == ("/annuler",)
+    assert desk.recorder.posts[-1] == (request.id, "claimed")
+    [*_, event] = await desk.desk.history(request.id)
+    assert (event.action, event.from_status, event.to_status, event.note) == (
+        "scheduled",
+        "claimed",
+        "claimed",
+        "Rappel programmé le jeudi 10/12 à 14:00",
+    )
+    with pytest.raises(Refused) as other:
+        await desk.desk.schedule(request.id, PAUL, datetime(2026, 12, 10, 15, 0))
+    assert other.value.code == "not_holder"
+    with pytest.raises(Refused) as past:
+        await desk.desk.schedule(request.id, MARIE, datetime(2026, 12, 7, 14, 0))
+    assert "déjà passé" in past.value.message
+    assert (await stored(desk, request.id)).scheduled_at == THURSDAY_14H  # a refusal changes nothing
+    await desk.desk.schedule(request.id, MARIE, datetime(2026, 12, 11, 9, 30))
+    assert (await stored(desk, request.id)).scheduled_at == datetime(2026, 12, 11, 8, 30, tzinfo=UTC)
+    await desk.desk.release(request.id, MARIE)
+    assert (await stored(desk, request.id)).scheduled_at is None
+
+
+async def test_a_relative_and_a_web_chat_hear_of_the_agreed_time_in_their_words(desk: Desk) -> None:
+    """A relative who asked that their relative be called hears « appellera votre proche le … »; in the web chat
+    the news is a notice keeping « Annuler ma demande »."""
+    desk.desk.clock = lambda: TUESDAY_10H
+    async with desk.storage.transaction() as tx:
+        for_person = await tx.create_callback(
+            NewCallback(
+                "telegram:42", "default", None, {"for_whom": "relative"}, "+33612345678", "any", "person", now(), "v1"
+            )
+        )
+    web = await new_request(desk.storage, key="web:123456")
+    for row in (for_person, web):
+        await desk.desk.claim(row.id, MARIE)
+        await desk.desk.schedule(row.id, MARIE, datetime(2026, 12, 10, 14, 0))
+    [*_, (_, text, _)] = desk.recorder.told
+    assert "appellera votre proche le jeudi 10 décembre à 14 h" in text
+    assert "vous appeler" not in text
+    *_, notice = await desk.storage.pending_outgoing(WEB_CHANNEL)
+    assert "vous appellera le jeudi 10 décembre à 14 h" in notice.params["text"]
+    assert notice.params["buttons"] == [{"label": "Annuler ma demande", "value": "/annuler"}]
+
+
+async def test_the_agreed_time_is_reminded_once_when_it_comes(desk: Desk, database_url: str) -> None:
+    """Not before the agreed time (nor listed as late meanwhile: the call is expected, not forgotten); at it, one
+    reminder to the holder, audited; never again in later rounds nor from a second process; a new time is reminded
+    again; once the call is done, nothing."""
+    desk.desk.clock = lambda: TUESDAY_10H
+    request = await new_request(desk.storage)
+    async with desk.storage.callback_transaction() as tx:  # made a week before: past the queue's target
+        await tx.connection.execute(
+            update(callbacks).where(callbacks.c.id == request.id).values(created_at=TUESDAY_10H - timedelta(days=7))
+        )
+    await desk.desk.claim(request.id, MARIE)
+    await desk.desk.schedule(request.id, MARIE, datetime(2026, 12, 10, 14, 0))
+    jobs = CallbackJobs(desk.desk)
+    for before in (TUESDAY_10H + timedelta(hours=1), THURSDAY_14H - timedelta(minutes=1)):
+        await jobs.run_once(before)
+    assert desk.recorder.agreed == []
+    assert all(request.id not in ids for _, ids in desk.recorder.reminders)
+    await jobs.run_once(THURSDAY_14H)
+    assert desk.recorder.agreed == [(request.id, "web:marie")]
+    assert all(request.id not in ids for _, ids in desk.recorder.reminders)  # its reminder stands for the late one
+    other = await Storage.open(database_url)
+    try:
+        other_jobs = CallbackJobs(CallbackDesk(other, desk.desk.queues, desk.desk.texts, notifiers=[desk.recorder]))
+        await other_jobs.run_once(THURSDAY_14H + timedelta(seconds=10))  # another process, the same minute
+    finally:
+        await other.close()
+    for later in (1, 2, 30):
+        await jobs.run_once(THURSDAY_14H + timedelta(minutes=later))
+    assert len(desk.recorder.agreed) == 1
+    [reminded] = [e for e in await desk.desk.history(request.id) if e.action == "reminded"]
+    assert (reminded.actor, reminded.note) == ("system", "Heure convenue : le jeudi 10/12 à 14:00")
+    desk.desk.clock = lambda: THURSDAY_14H + timedelta(minutes=40)  # the person did not answer: another time
+    await desk.desk.schedule(request.id, MARIE, datetime(2026, 12, 11, 10, 0))
+    await jobs.run_once(datetime(2026, 12, 11, 9, 0, tzinfo=UTC))
+    assert len(desk.recorder.agreed) == 2
+    await desk.desk.schedule(request.id, MARIE, datetime(2026, 12, 14, 10, 0))
+    await desk.desk.call_done(request.id, MARIE)
+    assert (await stored(desk, request.id)).scheduled_at is None
+    await jobs.run_once(datetime(2026, 12, 14, 9, 0, tzinfo=UTC))
+    assert len(desk.recorder.agreed) == 2
+
+
+async def test_an_unanswered_call_says_when_the_next_try_comes(desk: Desk) -> None:
+    """« Injoignable » at 16:00 on a Friday, for a person who chose the morning: « Nous réessaierons lundi matin »
+    (the queue's working time), with « Annuler ma demande » (still open); never « bientôt »."""
+    desk.desk.clock = lambda: datetime(2026, 12, 11, 15, 0, tzinfo=UTC)
+    request = await new_request(desk.storage)  # moment: morning
+    await desk.desk.claim(request.id, MARIE)
+    await desk.desk.unreachable(request.id, MARIE)
+    [*_, (_, text, buttons)] = desk.recorder.told
+    assert "Nous réessaierons lundi matin." in text
+    assert "bientôt" not in text
+    assert buttons == ("/annuler",)
+
+
+@pytest.mark.parametrize("fast_sqlite", [True, False])
+async def test_cancelling_forgets_the_agreed_time(database_url: str, loaded: LoadedFlow, fast_sqlite: bool) -> None:
+    """/annuler on a request with an agreed time: cancelled, the time forgotten (never reminded), on every path."""
+    storage = await Storage.open(database_url, fast_sqlite=fast_sqlite)
+    try:
+        recorder = Recorder()
+        desk = CallbackDesk(storage, queue_set(), texts_of(loaded), notifiers=[recorder], clock=lambda: TUESDAY_10H)
+        engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue(), callback_hook=desk)
+        await engine.start()
+        chat = Chat(engine, "telegram:42")
+        await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])
+        turn = await chat.send("value:morning")
+        assert turn.callback is not None
+        await desk.claim(turn.callback.id, MARIE)
+        await desk.schedule(turn.callback.id, MARIE, datetime(2026, 12, 10, 14, 0))
+        await chat.send("/annuler")
+        row = await desk.get(turn.callback.id)
+        assert row is not None
+        assert (row.status, row.scheduled_at) == ("cancelled", None)
+        await CallbackJobs(desk).run_once(THURSDAY_14H)
+        assert recorder.agreed == []
+    finally:
+        await storage.close()

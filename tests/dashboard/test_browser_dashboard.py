@@ -1,7 +1,8 @@
 """The mediators' dashboard in a real browser (Debian's Chromium, headless, Playwright; fixtures of tests/conftest.py
 on the whole server): sign in, find the request a person just made in the chat, take it, close it with an
-outcome, download the « Bilan pour la Coop »; a form sent without its CSRF token is refused. Screenshots go to
-tests/artifacts/ (or $PASSERELLE_ARTIFACTS), named dashboard-*.png."""
+outcome, download the « Bilan pour la Coop »; agree a time with the person, who sees it in the web chat, and see
+it due when it comes; a form sent without its CSRF token is refused. Screenshots go to tests/artifacts/ (or
+$PASSERELLE_ARTIFACTS), named dashboard-*.png."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
+from bot.callbacks import when as words
+from bot.callbacks.jobs import CallbackJobs
 from bot.core.clock import PARIS, now
+from tests.channels.web.test_browser_chat import answered, open_chat, press, type_answer
+from tests.channels.web.test_browser_phone import notices_checked
 from tests.conftest import TIMIDE_TO_MOBILITY, Chat
 from tests.support.browser import RunningServer, artifacts_dir
-from tests.support.dashboard import PASSWORD, add_mediator
+from tests.support.dashboard import PASSWORD, add_mediator, working_moment
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 # The shipped flow, for oneself, in Lyon (69003: the `lyon` queue), up to the callback request.
@@ -166,3 +171,47 @@ async def test_a_form_sent_without_its_csrf_token_is_refused(page: Page, web_ser
     assert row is not None
     assert (row.status, row.claimed_by) == ("new", None)
 
+
+async def test_a_call_agreed_on_the_dashboard_reaches_the_person_and_comes_back_when_due(
+    page: Page, browser_context: BrowserContext, web_server: RunningServer
+) -> None:
+    """A person asks for a call in the web chat; the mediator takes it and agrees a time (« Rappeler le … à … »,
+    plain date and time fields); the person's chat shows it in words, still able to cancel; when that time comes
+    (the jobs run at it) the list's card says it is due."""
+    desk = web_server.app.desk
+    assert desk is not None
+    await add_mediator(web_server, "marie", ["default"], name="Marie D.")
+    chat = await browser_context.new_page()
+    await open_chat(chat)
+    await answered(chat, chat.get_by_role("button", name="Parler à quelqu'un").click())
+    await press(chat, "yes")  # consent
+    await type_answer(chat, "06 12 34 56 78")
+    await press(chat, "afternoon")
+    await type_answer(chat, "Jeanne")
+    [request] = await desk.listing(None)
+    queue = desk.queue_of(request)
+    agreed, zone = working_moment(queue), queue.hours.calendar.zone
+    short = words.short(agreed, zone)
+
+    await sign_in(page, "marie")
+    await page.goto(f"/mediateurs/demandes/{request.id}")
+    await page.get_by_role("button", name="Je m'en occupe").click()
+    await page.get_by_label("Date", exact=True).fill(agreed.date().isoformat())
+    await page.get_by_label("Heure", exact=True).fill(f"{agreed:%H:%M}")
+    await page.get_by_role("button", name="Programmer le rappel").click()
+    await expect(page.locator(".flash")).to_contain_text(f"rappel programmé le {short}")
+    await expect(page.locator(".agreed")).to_have_text(short)
+    await no_sideways_scroll(page)
+    await shot(page, "7-rappel-programme")
+
+    await notices_checked(chat)
+    told = chat.locator(".message.notice").last
+    await expect(told).to_contain_text(f"vous appellera le {words.said(agreed, zone)}, comme convenu")
+    await expect(told.get_by_role("button", name="Annuler ma demande")).to_be_visible()
+
+    await CallbackJobs(desk).run_once(agreed)
+    await page.goto("/mediateurs/")
+    card = page.locator(f'.request[data-id="{request.id}"]')
+    await expect(card.locator(".agreed-due")).to_have_text(f"Rappel prévu {short} · c'est l'heure")
+    await no_sideways_scroll(page)
+    await shot(page, "8-rappel-a-l-heure")

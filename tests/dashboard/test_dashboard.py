@@ -15,13 +15,15 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.callbacks import when as words
+from bot.callbacks.jobs import CallbackJobs
 from bot.core.clock import now
 from bot.dashboard.accounts import IDLE, MAX_LOGIN_FAILURES, WINDOW, Accounts, Denied, Mediator, SignedIn
 from bot.dashboard.passwords import hash_password, verify_password
 from bot.storage import Storage
 from bot.storage.tables import callback_events, callbacks, dashboard_sessions, login_attempts, mediators
 from tests.support.browser import ROOT, RunningServer
-from tests.support.dashboard import PASSWORD, DashboardClient, add_mediator, create_request
+from tests.support.dashboard import PASSWORD, DashboardClient, add_mediator, create_request, working_moment
 
 # The tests on the whole server run on the session's event loop, where the `web_server` fixture lives.
 on_server = pytest.mark.asyncio(loop_scope="session")
@@ -662,3 +664,63 @@ async def test_take_the_oldest_gives_each_mediator_a_different_request_oldest_fi
     assert desk is not None
     holders = {r.id: r.claimed_by for r in await desk.listing(None)}
     assert holders == {first.id: "web:marie", second.id: "web:paul", elsewhere.id: None}
+
+
+@on_server
+async def test_rappeler_le_records_the_agreed_time_shows_it_and_refuses_what_cannot_be(
+    web_server: RunningServer,
+) -> None:
+    """« Rappeler le … à … » is offered to the holder only; a time outside the team's hours or missing is refused
+    with what to do (the hours given); an agreed time shows on the request's page, in its history and on the list's
+    card, and once the reminder went (the jobs at that time) the card says it is due."""
+    await add_mediator(web_server, "marie", ["lyon"], name="Marie D.")
+    await add_mediator(web_server, "paul", ["lyon"], name="Paul")
+    row = await create_request(web_server)
+    desk = web_server.app.desk
+    assert desk is not None
+    queue = desk.queue_of(row)
+    agreed = working_moment(queue)
+    short = words.short(agreed, queue.hours.calendar.zone)
+    page = f"/mediateurs/demandes/{row.id}"
+    async with DashboardClient(web_server) as marie, DashboardClient(web_server) as paul:
+        await marie.sign_in("marie")
+        await paul.sign_in("paul")
+        _, text = await marie.page(page)
+        assert "Rappeler le … à …" not in text  # not before taking it
+        await marie.act(row.id, "prendre")
+        _, text = await paul.page(page)
+        assert "Rappeler le … à …" not in text  # not for someone else
+        _, text = await marie.page(page)
+        assert "Rappeler le … à …" in text
+        assert "du lundi au vendredi de 9 h à 12 h 30 et de 13 h 30 à 18 h, hors jours fériés" in text
+
+        _, text = await marie.act(row.id, "rappeler", date=agreed.date().isoformat(), heure="20:00")
+        assert "en dehors des horaires de l'équipe (du lundi au vendredi de 9 h à 12 h 30 et de 13 h 30" in text
+        _, text = await marie.act(row.id, "rappeler", date="", heure="")
+        assert "Indiquez la date et l'heure convenues" in text
+        _, text = await paul.act(row.id, "rappeler", date=agreed.date().isoformat(), heure=f"{agreed:%H:%M}")
+        assert "c'est à cette personne d'agir" in text
+        stored = await desk.get(row.id)
+        assert stored is not None
+        assert stored.scheduled_at is None
+
+        response, text = await marie.act(row.id, "rappeler", date=agreed.date().isoformat(), heure=f"{agreed:%H:%M}")
+        assert response.url.path == page
+        assert f"rappel programmé le {short}" in text
+        assert f'Rappel prévu</dt><dd class="agreed">{short}</dd>' in text
+        assert f"Rappel programmé le {short}" in text  # the history
+        assert f'value="{agreed:%H:%M}"' in text  # the form shows the agreed time, to change it
+        stored = await desk.get(row.id)
+        assert stored is not None
+        assert stored.scheduled_at == agreed
+        _, text = await marie.page(LIST)
+        assert f"Rappel prévu {short}" in text
+        assert "c'est l'heure" not in text
+
+        await CallbackJobs(desk).run_once(agreed)
+        _, text = await marie.page(LIST)
+        assert f"Rappel prévu {short} · <strong>c'est l'heure</strong>" in text
+        _, text = await marie.page(page)
+        assert "c'est l'heure : appelez maintenant" in text
+        assert "Rappel envoyé aux médiateurs" in text
+        assert f"Heure convenue : le {short}" in text

@@ -14,12 +14,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 
+from bot.callbacks.queues import Queue
 from bot.dashboard.accounts import Accounts
 from bot.storage import NewCallback, Storage
 from bot.storage.records import CallbackRow
@@ -84,6 +85,14 @@ async def create_request(
     return row
 
 
+def working_moment(queue: Queue, days_ahead: int = 1) -> datetime:
+    """A whole minute of the queue's working time at least `days_ahead` days from the real clock, in the queue's
+    time zone: a time a mediator may agree with a person on a running server (its desk reads the real clock),
+    which the server's own reminder rounds (real time) never reach during a test."""
+    start = (datetime.now(UTC) + timedelta(days=days_ahead)).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return queue.hours.after(start, 0).astimezone(queue.hours.calendar.zone)  # openings fall on whole minutes
+
+
 class DashboardClient:
     """A browser without JavaScript: an aiohttp session keeping cookies (on 127.0.0.1 too), which reads the CSRF
     token of the last page it saw and sends it with the forms it posts."""
@@ -129,7 +138,8 @@ class DashboardClient:
         return await self.post("/mediateurs/connexion", {"identifiant": login, "mot_de_passe": password})
 
     async def act(self, callback_id: str, action: str, **fields: str) -> tuple[aiohttp.ClientResponse, str]:
-        """One of the request page's forms (prendre, liberer, appel-fait, injoignable, note), from that page."""
+        """One of the request page's forms (prendre, liberer, appel-fait, injoignable, rappeler, note), from that
+        page."""
         await self.page(f"/mediateurs/demandes/{callback_id}")
         return await self.post(f"/mediateurs/demandes/{callback_id}/{action}", fields)
 

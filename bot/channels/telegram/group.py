@@ -89,7 +89,9 @@ def render_post(view: RequestView, now: datetime) -> tuple[str, dict[str, Any]]:
         lines += [f"• {e(title)} : {e(answer)}" for title, answer in view.answers[:ANSWERS_SHOWN]]
         if view.places:
             lines.append("Lieux proposés : " + e(" ; ".join(view.places[:3])))
-        if view.due_at is not None:
+        if view.agreed:
+            lines.append(f"📅 Rappel convenu avec la personne : le {e(view.agreed)}")
+        elif view.due_at is not None:
             late = " ⏰ en retard" if now >= view.due_at else ""
             lines.append(f"Reçue le {local_time(view.created_at)} · à appeler avant le {local_time(view.due_at)}{late}")
     buttons = BUTTONS.get(view.status, ())
@@ -111,6 +113,21 @@ def render_reminder(views: list[RequestView], now: datetime) -> str:
     if len(views) > 20:
         lines.append(f"… et {len(views) - 20} autre(s) : voir le tableau de bord.")
     return "\n".join(lines)
+
+
+def render_agreed(view: RequestView) -> str:
+    """The reminder that the time agreed with the person has come, naming its holder (a mention when they hold it
+    from Telegram: they get notified)."""
+    e = _escape
+    user = view.holder_id.removeprefix("telegram:")
+    holder = e(view.holder or "la personne qui la suit")
+    if view.holder_id.startswith("telegram:") and user.isdigit():
+        holder = f'<a href="tg://user?id={user}">{holder}</a>'
+    who = e(view.first_name) or "la personne"
+    return (
+        f"⏰ <b>Rappel : appeler {who} (demande {e(view.short_id)}) maintenant</b>, convenu avec la personne pour "
+        f"le {e(view.agreed)}.\nSuivie par {holder} · ☎ {e(view.phone)}"
+    )
 
 
 def render_summary(queue_label: str, counts: Mapping[str, int], waiting: int, late: int, days: int = 1) -> str:

@@ -18,7 +18,14 @@ from bot.callbacks.desk import CallbackDesk, Effects, QueueSummary
 from bot.callbacks.queues import Queue, QueueSet
 from bot.callbacks.rules import Action, Actor, Refused
 from bot.callbacks.view import Describer
-from bot.channels.telegram.group import POST_METHOD, Press, render_post, render_reminder, render_summary
+from bot.channels.telegram.group import (
+    POST_METHOD,
+    Press,
+    render_agreed,
+    render_post,
+    render_reminder,
+    render_summary,
+)
 from bot.channels.telegram.mapping import KEY_PREFIX, NOTICE_TOKEN, encode_button, render_text
 from bot.channels.telegram.outbox import Outbox, RetryLater
 from bot.core.backoff import Backoff
@@ -94,6 +101,12 @@ class TelegramMediators:
             return []
         text = render_reminder([self.describer.view(r) for r in rows], now())
         return await tx.queue_outgoing(self.channel, [_html_message(chat_id, text)])
+
+    async def remind_agreed(self, tx: TurnTransaction, queue: Queue, row: CallbackRow) -> list[OutgoingRow]:
+        chat_id = self.queues.chat_id_for(queue)
+        if chat_id is None:
+            return []
+        return await tx.queue_outgoing(self.channel, [_html_message(chat_id, render_agreed(self.describer.view(row)))])
 
     async def summarise(self, tx: TurnTransaction, queue: Queue, summary: QueueSummary) -> list[OutgoingRow]:
         chat_id = self.queues.chat_id_for(queue)

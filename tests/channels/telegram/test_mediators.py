@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from bot.callbacks import when as words
 from bot.callbacks.jobs import CallbackJobs
 from bot.callbacks.rules import Actor
 from bot.channels.telegram.group import POST_METHOD
@@ -22,6 +23,7 @@ from bot.core.errors import StorageError
 from bot.storage.crypto import Keyring
 from bot.storage.records import CallbackRow
 from bot.storage.tables import callbacks
+from tests.support.dashboard import working_moment
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_telegram.models import Fault, Limits
 from tests.support.fake_telegram.users import FakeGroup
@@ -487,3 +489,44 @@ async def test_a_group_that_became_a_supergroup_is_named_in_the_log_and_blocks_n
         assert not await bot.app.storage.pending_outgoing(bot.channel.channel)
         person = Person(server.user(42))
         await person.say("/aide", expect_question=False)
+
+
+async def test_an_agreed_time_is_shown_told_and_reminded_in_the_group_once(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    """« Rappeler le … à … » (from the dashboard) on a request taken in the group: the person is told the date in
+    words, the group message shows the agreed time; when it comes the jobs post one reminder naming the holder (a
+    mention: Telegram notifies them), not again in later rounds."""
+    group = server.group(GROUP)
+    async with running_bot(server, mediator_settings(server, tmp_path)) as bot:
+        await ask_callback(server)
+        callback_id = await the_request(bot)
+        await wait_post(group, callback_id[:4])
+        await group.press(MEDIATOR, CLAIM)
+        await wait_post(group, callback_id[:4], "Prise en charge")
+        desk = bot.app.desk
+        assert desk is not None
+        row = await desk.get(callback_id)
+        assert row is not None
+        queue = desk.queue_of(row)
+        zone = queue.hours.calendar.zone
+        agreed = working_moment(queue)  # ahead of the running bot's own rounds (real time)
+        holder = Actor(f"telegram:{MEDIATOR}", f"User {MEDIATOR}", "telegram")
+        await desk.schedule(callback_id, holder, agreed.replace(tzinfo=None))
+        person = server.user(42)
+        await person.wait_for(lambda u: "comme convenu" in ((u.last and u.last.text) or ""))
+        assert f"vous appellera le {words.said(agreed, zone)}" in (person.last.text or "")  # type: ignore[union-attr]
+        assert person.buttons() == ["Annuler ma demande"]
+        await wait_post(group, callback_id[:4], f"Rappel convenu avec la personne : le {words.short(agreed, zone)}")
+
+        jobs = CallbackJobs(desk)
+        await jobs.run_once(agreed.astimezone(UTC))
+        await group.wait_for(lambda g: any("maintenant" in (m.text or "") for m in g.messages if m.from_bot))
+        [reminder] = [m for m in group.messages if m.from_bot and "Rappel : appeler" in (m.text or "")]
+        assert f"Rappel : appeler Jeanne (demande {callback_id[:4]}) maintenant" in (reminder.text or "")
+        assert "convenu avec la personne" in (reminder.text or "")
+        assert f"tg://user?id={MEDIATOR}" in [e.get("url") for e in reminder.entities]
+        for later in (1, 5):
+            await jobs.run_once(agreed.astimezone(UTC) + timedelta(minutes=later))
+        await asyncio.sleep(0.5)
+        assert len([m for m in group.messages if m.from_bot and "Rappel : appeler" in (m.text or "")]) == 1
