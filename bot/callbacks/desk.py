@@ -120,6 +120,10 @@ class CallbackDesk:
         self.committed(sent)
         return changed
 
+    async def take_over(self, callback_id: str, actor: Actor, *, queues: Collection[str] | None = None) -> CallbackRow:
+        """A request another mediator holds, taken over (they are away; the caller asked for a confirmation)."""
+        return await self._act(callback_id, "take_over", actor, queues)
+
     async def release(self, callback_id: str, actor: Actor, *, queues: Collection[str] | None = None) -> CallbackRow:
         return await self._act(callback_id, "release", actor, queues)
 

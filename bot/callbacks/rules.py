@@ -58,6 +58,7 @@ class Refused(BotError):
         "taken": "Déjà prise en charge par {name}.",
         "not_holder": "Cette demande est suivie par {name} : c'est à cette personne d'agir.",
         "not_claimed": "Cette demande n'est pas encore prise en charge : appuyez d'abord sur « Je m'en occupe ».",
+        "confirm_take_over": "Rien n'a changé : cochez la case pour confirmer que vous reprenez cette demande.",
         "closed": "Cette demande est close ({status}).",
         "bad_outcome": "Résultat d'appel inconnu.",
         "empty_note": "La note est vide.",
@@ -75,8 +76,8 @@ class Refused(BotError):
         super().__init__(self.message)
 
 
-Action = Literal["claim", "release", "done", "unreachable", "note", "schedule"]
-ACTIONS: tuple[Action, ...] = ("claim", "release", "done", "unreachable", "note", "schedule")
+Action = Literal["claim", "take_over", "release", "done", "unreachable", "note", "schedule"]
+ACTIONS: tuple[Action, ...] = ("claim", "take_over", "release", "done", "unreachable", "note", "schedule")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,8 @@ def plan(
 
     new --claim--> claimed (anyone); claimed --release--> new, --done--> done, --unreachable--> new (another try)
     or unreachable (the queue's last one), --schedule--> claimed with the time agreed with the person: all by
-    its holder only. Leaving `claimed` forgets the agreed time. Closed requests (done, unreachable, cancelled)
+    its holder only; claimed --take_over--> claimed by another mediator (who confirmed it: the holder is away),
+    the agreed time kept. Leaving `claimed` forgets the agreed time. Closed requests (done, unreachable, cancelled)
     take notes only; a note needs no claim."""
     holder = row.claimed_name or "une autre personne"
     if action == "note":
@@ -124,6 +126,13 @@ def plan(
         return Plan(
             {**values, "updated_at": at}, _event(row, "claimed", "claimed", actor, at, note), "callback_claimed"
         )
+    if action == "take_over":
+        if row.status != "claimed":
+            raise Refused("not_claimed")
+        if mine:
+            return None
+        values = {"claimed_by": actor.id, "claimed_name": actor.name, "claimed_at": at, "updated_at": at}
+        return Plan(values, _event(row, "taken_over", "claimed", actor, at, f"Reprise à {holder}"))
     if row.status == "claimed" and not mine:
         raise Refused("not_holder", name=holder)
     if row.status != "claimed":  # « Appel fait », « Injoignable », « Libérer »: only once someone has it in hand

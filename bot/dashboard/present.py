@@ -23,6 +23,7 @@ COLOUR_WORDS: dict[Colour, str] = {"green": "dans les délais", "orange": "bient
 ACTION_LABELS = {
     "created": "Demande reçue",
     "claimed": "Prise en charge",
+    "taken_over": "Reprise par un autre médiateur",
     "released": "Libérée",
     "done": "Appel fait",
     "unreachable": "Injoignable",

@@ -5,7 +5,8 @@
     GET  /mediateurs/connexion             sign-in form;  POST: sign in
     POST /mediateurs/deconnexion           sign out
     GET  /mediateurs/demandes/{id}         one request: who to call, answers, places, history, actions
-    POST /mediateurs/demandes/{id}/{action}  prendre | liberer | appel-fait | injoignable | rappeler | note
+    POST /mediateurs/demandes/{id}/{action}  prendre | reprendre | liberer | appel-fait | injoignable | rappeler | note
+                                           (reprendre: confirmer=oui, a colleague's request taken over)
                                            (rappeler: date=YYYY-MM-DD, heure=HH:MM in the queue's time zone)
     GET  /mediateurs/export.csv?du=YYYY-MM-DD&au=YYYY-MM-DD[&file=Q]   activity of a period (no personal data)
     GET  /mediateurs/export-cra.csv?du=…&au=…[&file=Q]   its calls made, as the Coop's CRA individuel (same rules)
@@ -63,7 +64,7 @@ from bot.storage.records import CallbackRow
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("prendre", "liberer", "appel-fait", "injoignable", "rappeler", "note")
+ACTIONS = ("prendre", "reprendre", "liberer", "appel-fait", "injoignable", "rappeler", "note")
 MAX_TYPED_NUMBER = 40  # characters of a searched number: parse_phone reads no more
 REASONS = {
     "expiree": "Votre session a expiré : connectez-vous de nouveau.",
@@ -277,6 +278,11 @@ class Dashboard:
             if action == "prendre":
                 row = await self.desk.claim(callback_id, actor, queues=mediator.queues)
                 text = "C'est noté : vous vous occupez de cette demande. Appelez la personne au numéro ci-dessous."
+            elif action == "reprendre" and posted.field("confirmer") != "oui":
+                raise Refused("confirm_take_over")
+            elif action == "reprendre":
+                row = await self.desk.take_over(callback_id, actor, queues=mediator.queues)
+                text = "C'est noté : vous reprenez cette demande. Appelez la personne au numéro ci-dessous."
             elif action == "liberer":
                 row = await self.desk.release(callback_id, actor, queues=mediator.queues)
                 text = "Demande libérée : elle est de nouveau en attente pour toute l'équipe."

@@ -49,6 +49,7 @@ def request(status: str, held_by: Actor | None, **changes: object) -> CallbackRo
 SITUATIONS = {
     ("new", False): {
         "claim": ("claimed", "callback_claimed", "claimed"),
+        "take_over": "not_claimed",
         "release": "not_claimed",
         "done": "not_claimed",
         "unreachable": "not_claimed",
@@ -57,6 +58,7 @@ SITUATIONS = {
     },
     ("claimed", True): {
         "claim": None,
+        "take_over": None,
         "release": ("new", None, "released"),
         "done": ("done", "callback_call_done", "done"),
         "unreachable": ("new", "callback_retry", "unreachable"),
@@ -65,6 +67,7 @@ SITUATIONS = {
     },
     ("claimed", False): {
         "claim": "taken",
+        "take_over": ("claimed", None, "taken_over"),
         "release": "not_holder",
         "done": "not_holder",
         "unreachable": "not_holder",
@@ -74,6 +77,7 @@ SITUATIONS = {
     **{
         (closed, holder): {
             "claim": "closed",
+            "take_over": "closed",
             "release": "closed",
             "done": "closed",
             "unreachable": "closed",
@@ -254,3 +258,15 @@ def test_the_next_try_far_away_names_the_day_and_respects_the_queue_s_zone() -> 
 def test_actions_are_the_literal_s_values() -> None:
     """ACTIONS, which the table is checked against, is exactly the `Action` type's values."""
     assert get_args(Action) == ACTIONS
+
+
+def test_a_colleague_takes_over_a_request_and_the_trail_says_from_whom() -> None:
+    """« Reprendre la demande » (confirmed on the dashboard): the taker holds it from now, the agreed time stays,
+    the person is not told again (someone was already to call), and the trail says « Reprise à Paul »."""
+    row = request("claimed", OTHER, scheduled_at=THURSDAY_2PM)
+    decided = plan(row, "take_over", HOLDER, QUEUE, AT, outcome=None, note=None)
+    assert decided is not None
+    assert (decided.values["claimed_by"], decided.values["claimed_name"]) == (HOLDER.id, HOLDER.name)
+    assert "scheduled_at" not in decided.values
+    assert decided.tell is None
+    assert (decided.event.action, decided.event.note) == ("taken_over", "Reprise à Paul")

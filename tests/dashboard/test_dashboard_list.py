@@ -195,3 +195,37 @@ async def test_pages_hold_at_ten_thousand_requests(web_server: RunningServer) ->
         _, beyond = await marie.page(LIST, params={"page": "999999"})
         assert "page 100 sur 100" in beyond
         assert list(cards(beyond)) == expected[-100:]
+
+
+@on_server
+async def test_a_colleague_takes_over_a_request_only_once_confirmed(web_server: RunningServer) -> None:
+    """Paul holds a request and is away: Marie sees « Reprendre la demande » with a box to tick; without it nothing
+    changes (and she is told why); with it she holds the request, can close it, and the history says so."""
+    await add_mediator(web_server, "marie", ["lyon"], name="Marie D.")
+    await add_mediator(web_server, "paul", ["lyon"], name="Paul")
+    row = await create_request(web_server)
+    async with DashboardClient(web_server) as paul:
+        await paul.sign_in("paul")
+        await paul.act(row.id, "prendre")
+    desk = web_server.app.desk
+    assert desk is not None
+    async with DashboardClient(web_server) as marie:
+        await marie.sign_in("marie")
+        _, page = await marie.page(f"{LIST}demandes/{row.id}")
+        assert "Reprendre la demande" in page
+        assert 'name="confirmer" value="oui" required' in page
+        _, page = await marie.act(row.id, "reprendre")
+        assert "cochez la case pour confirmer" in page
+        held = await desk.get(row.id)
+        assert held is not None
+        assert held.claimed_name == "Paul"
+        _, page = await marie.act(row.id, "reprendre", confirmer="oui")
+        assert "vous reprenez cette demande" in page
+        _, page = await marie.act(row.id, "appel-fait", resultat="helped")
+        assert "close : appel fait" in page
+        _, page = await marie.page(f"{LIST}demandes/{row.id}")
+    closed = await desk.get(row.id)
+    assert closed is not None
+    assert (closed.status, closed.claimed_name) == ("done", "Marie D.")
+    assert "Reprise par un autre médiateur" in page
+    assert "Reprise à Paul" in page
