@@ -4,6 +4,7 @@ responses. Used by routes.py."""
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -14,7 +15,10 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.channels.web.http import SAME_SITE_FETCHES, SECURITY_HEADERS, is_https
+from bot.core.errors import failure_frames, failure_summary
 from bot.dashboard.accounts import Mediator
+
+log = logging.getLogger("bot.dashboard.routes")  # the pages' failures, under the pages' name
 
 PREFIX = "/mediateurs"
 LOGIN_PATH = f"{PREFIX}/connexion"
@@ -96,3 +100,11 @@ def csv_download(text: str, kind: str, chosen: str, since: date, until: date) ->
     response = web.Response(body=text.encode("utf-8"), content_type="text/csv", charset="utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def log_failure(request: web.Request, exc: BaseException) -> None:
+    """Where a page failed, without the exceptions' messages: a database error quotes its SQL parameters (a phone
+    number, a note)."""
+    log.error(
+        "dashboard: %s %s failed: %s\n%s", request.method, request.path, failure_summary(exc), failure_frames(exc)
+    )

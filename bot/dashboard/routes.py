@@ -34,7 +34,6 @@ from bot.callbacks.desk import CallbackDesk
 from bot.callbacks.rules import OUTCOMES, STATUS_LABELS, Actor, Refused
 from bot.callbacks.view import Describer, local_time
 from bot.core.clock import PARIS, now
-from bot.core.errors import failure_frames, failure_summary
 from bot.core.text import parse_phone
 from bot.dashboard.accounts import WINDOW, Accounts, Denied, Mediator
 from bot.dashboard.coop import cra_csv
@@ -53,6 +52,7 @@ from bot.dashboard.http import (
     csrf_matches,
     csv_download,
     forget_cookie,
+    log_failure,
     next_path,
     security_headers,
     set_cookie,
@@ -121,7 +121,7 @@ class Dashboard:
                 return self.pages.error(exc.status, "Page introuvable", "Cette page n'existe pas, ou plus.")
             raise
         except Exception as exc:
-            _log_failure(request, exc)
+            log_failure(request, exc)
             return self.pages.error(
                 500, "Erreur", "Quelque chose n'a pas marché de notre côté. Réessayez dans un instant."
             )
@@ -412,11 +412,3 @@ class Dashboard:
 
 async def _to_dashboard(_request: web.Request) -> web.StreamResponse:
     raise web.HTTPPermanentRedirect(f"{PREFIX}/")
-
-
-def _log_failure(request: web.Request, exc: BaseException) -> None:
-    """Where it failed, without the exceptions' messages: a database error quotes its SQL parameters (a phone
-    number, a note)."""
-    log.error(
-        "dashboard: %s %s failed: %s\n%s", request.method, request.path, failure_summary(exc), failure_frames(exc)
-    )
