@@ -22,7 +22,6 @@ Actions end in a redirect (Post/Redirect/Get); their outcome is shown once on th
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Literal
@@ -62,7 +61,6 @@ from bot.dashboard.pages import STATIC, Pages
 from bot.dashboard.present import ListItem, agreed, full_time, history_lines, waiting
 from bot.storage.records import CallbackRow
 
-log = logging.getLogger(__name__)
 
 ACTIONS = ("prendre", "reprendre", "liberer", "appel-fait", "injoignable", "rappeler", "note")
 MAX_TYPED_NUMBER = 40  # characters of a searched number: parse_phone reads no more
