@@ -61,7 +61,6 @@ from bot.dashboard.pages import STATIC, Pages
 from bot.dashboard.present import ListItem, agreed, full_time, history_lines, waiting
 from bot.storage.records import CallbackRow
 
-
 ACTIONS = ("prendre", "reprendre", "liberer", "appel-fait", "injoignable", "rappeler", "note")
 MAX_TYPED_NUMBER = 40  # characters of a searched number: parse_phone reads no more
 REASONS = {
