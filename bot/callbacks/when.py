@@ -10,22 +10,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.callbacks.queues import Queue, TimeRange, WorkingHours
+from bot.core.clock import MONTHS_FR, WEEKDAYS_FR
 
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 MAX_AHEAD = timedelta(days=60)  # how far ahead a mediator may agree a call
 RETRY_GAP_MINUTES = 120  # working time before a new try after an unanswered call, at the earliest
 NOON = 12
@@ -40,7 +26,7 @@ def zone_of(queue: Queue) -> ZoneInfo:
 def short(moment: datetime, zone: ZoneInfo) -> str:
     """ "jeudi 10/12 à 14:00": for the mediators (dashboard, group, audit trail)."""
     local = moment.astimezone(zone)
-    return f"{WEEKDAYS[local.weekday()]} {local:%d/%m} à {local:%H:%M}"
+    return f"{WEEKDAYS_FR[local.weekday()]} {local:%d/%m} à {local:%H:%M}"
 
 
 def said(moment: datetime, zone: ZoneInfo) -> str:
@@ -114,13 +100,13 @@ def next_try_words(queue: Queue, at: datetime, moment: str | None) -> str:
     if days == 1:
         return f"demain {part}"
     if days < 7:
-        return f"{WEEKDAYS[local.weekday()]} {part}"
+        return f"{WEEKDAYS_FR[local.weekday()]} {part}"
     return f"le {_day(local)}"
 
 
 def _day(local: datetime) -> str:
     number = "1er" if local.day == 1 else str(local.day)
-    return f"{WEEKDAYS[local.weekday()]} {number} {MONTHS[local.month - 1]}"
+    return f"{WEEKDAYS_FR[local.weekday()]} {number} {MONTHS_FR[local.month - 1]}"
 
 
 def _clock(minutes: int) -> str:
@@ -131,8 +117,8 @@ def _clock(minutes: int) -> str:
 def _days(days: frozenset[int]) -> str:
     ordered = sorted(days)
     if len(ordered) == 1:
-        return f"le {WEEKDAYS[ordered[0]]}"
+        return f"le {WEEKDAYS_FR[ordered[0]]}"
     if len(ordered) >= 3 and ordered == list(range(ordered[0], ordered[-1] + 1)):
-        return f"du {WEEKDAYS[ordered[0]]} au {WEEKDAYS[ordered[-1]]}"
-    names = [WEEKDAYS[d] for d in ordered]
+        return f"du {WEEKDAYS_FR[ordered[0]]} au {WEEKDAYS_FR[ordered[-1]]}"
+    names = [WEEKDAYS_FR[d] for d in ordered]
     return "le " + ", ".join(names[:-1]) + " et " + names[-1]

@@ -33,26 +33,11 @@ from zoneinfo import ZoneInfo
 
 import opening_hours
 
-from bot.core.clock import PARIS
+from bot.core.clock import MONTHS_FR, PARIS, WEEKDAYS_FR
 
 HORIZON_DAYS = 14  # next openings further than this are not announced
 MAX_COMMENT = 60  # a producer's comment ("sur rendez-vous") is shown when at most this long
 
-WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 # Overseas postcodes (first three digits) and their time zones; everything else is Europe/Paris.
 OVERSEAS_TIMEZONES = {
