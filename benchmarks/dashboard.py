@@ -1,9 +1,10 @@
 """Dashboard benchmark: 20 mediators working at once on /mediateurs/, on a SQLite file and on PostgreSQL.
 
     .venv/bin/python benchmarks/dashboard.py [--backend both] [--mediators 20] [--rounds 6] [--requests 3000]
-        [--think-ms 300] [--profile DIR]
+        [--think-ms 300] [--logs DIR] [--profile DIR]
 
-What runs, all on 127.0.0.1 (nothing touches the network), for each backend in turn:
+What runs, all on 127.0.0.1 (nothing touches the network); both backends are set up and started first, then measured
+one after the other (the other server idle):
   - a fresh database: a new SQLite file, or a new database on a throw-away PostgreSQL server (tests/support/postgres.py:
     Debian's binaries, fsync off), seeded before the server starts with --requests callback requests as the engine
     stores them (phone numbers and first names encrypted with DATA_KEY, their keyed digests, answers, audit events),
@@ -14,11 +15,12 @@ What runs, all on 127.0.0.1 (nothing touches the network), for each backend in t
     `python -m bot run` without Telegram), measured once it answers /healthz. The French model's read-ahead is left
     out: the dashboard never reads French, and that thread would take a core for the first seconds (a minute on a
     busy machine), during the measure;
-  - --mediators simulated mediators (aiohttp clients in this process, each with its own cookies), who sign in
-    through the real form (GET, then POST with the form's CSRF token; at most 10 at once: the sign-in limit counts
-    20 failures per address, and a sign-in counts as one until its password is checked), then each do --rounds
-    rounds of the work below, all at once, with a random pause of 0 to 2 x --think-ms between two requests (a person
-    reads the page before clicking; --think-ms 0 is a closed loop, the server's capacity rather than its latency):
+  - --mediators simulated mediators (aiohttp clients in this process, each with its own cookies), all starting at
+    once, each with a random pause of 0 to 2 x --think-ms before every click (a person reads the page first; the
+    default, 300 ms on average, is several times a real mediator's pace, who phones between two clicks; --think-ms 0
+    is a closed loop: the server's capacity rather than its latency). Each signs in through the real form (GET, then
+    POST with the form's CSRF token; at most 10 at once: the sign-in limit counts 20 failures per address, and a
+    sign-in counts as one until its password is checked), then does --rounds rounds of:
       1. the list with a filter (state « à traiter », waiting, taken, all or done; one of their queues or all;
          page 2 of « toutes » now and then);
       2. « Prendre la plus ancienne » (POST /mediateurs/suivante), the request's page, a note, then « Appel fait »
@@ -34,10 +36,12 @@ as that page's own request (« liste » or « page demande »). What a mediator 
 
 The table, per backend: action, count, p50 / p95 / p99 / max in ms, and whether p99 <= 300 ms (the goal of issue 15,
 point 5). Percentiles are nearest-rank (`percentile`). Then the PostgreSQL / SQLite ratio of each action's p50 and
-p99, and per backend: the server's CPU (and PostgreSQL's) while the mediators worked, the requests per second, the
-claims refused because another mediator was first, this harness's own CPU, the load average, and the WARNING/ERROR
-lines of the server's log. `--profile DIR` runs the server under cProfile, timing the CPU of the event loop's thread
-(slower: for where the time goes, not for the figures), and prints its top functions by own and cumulative time.
+p99, and per backend: the requests per second; the server's CPU (and PostgreSQL's) while the mediators worked, and
+the time the server's threads were ready to run but waited for a core (/proc/<pid>/task/*/schedstat: on a shared
+machine, how long other jobs held it back); the claims refused because another mediator was first; this harness's
+own CPU; the load average; and the WARNING/ERROR lines of the server's log (`--logs DIR` keeps them).
+`--profile DIR` runs the server under cProfile, timing the CPU of the event loop's thread (slower: for where the time
+goes, not for the figures), and prints its top functions by own and cumulative time.
 
 Results: README.md, « Mediators' dashboard: `benchmarks/dashboard.py` ».
 """
