@@ -11,6 +11,8 @@ import phonenumbers
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 # Overseas regions tried after metropolitan France, so 0696… (Martinique) or 0262… (La Réunion) are valid.
 _PHONE_REGIONS = ("FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF")
+# A French number outside 08 (those read « 0 800 12 34 56 »), grouped as phonenumbers groups it.
+_FRENCH_IN_PAIRS = re.compile(r"\+33([1-79])(\d{2})(\d{2})(\d{2})(\d{2})")
 MAX_INPUT = 500  # longer input is cut before matching: nobody answers a button with a page of text
 # Letters that no Unicode decomposition splits: « sœur » is « soeur » typed on another keyboard.
 LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
@@ -95,6 +97,10 @@ def national(phone: str | None) -> str:
     """ "+33612345678" -> "06 12 34 56 78" (international format for numbers from abroad)."""
     if not phone:
         return ""
+    # Nearly every number: written here in a few microseconds, where phonenumbers takes about 100 (a dashboard
+    # page of 100 requests spent most of its time there).
+    if (pairs := _FRENCH_IN_PAIRS.fullmatch(phone)) is not None:
+        return "0" + " ".join(pairs.groups())
     try:
         number = phonenumbers.parse(phone, "FR")
     except phonenumbers.NumberParseException:

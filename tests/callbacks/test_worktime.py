@@ -109,3 +109,19 @@ def test_a_queue_file_names_its_time_zone(tmp_path: Path) -> None:
     assert problem.line == 8
     assert "fuseau horaire inconnu 'Mars/Olympus'" in problem.message
     assert "America/Martinique" in problem.message
+
+
+def test_due_times_asked_again_stay_each_queues_own() -> None:
+    """Due times are remembered (a dashboard list asks them on every refresh): asked again, in turn, for queues whose
+    hours, calendar or target differ, each gets its own answer, as the first time."""
+    made = paris(2026, 5, 21, 16, 0)
+    martinique = WorkingHours(OFFICE_HOURS.ranges, Calendar(MARTINIQUE, "972"))
+    expected = {
+        (OFFICE_HOURS, 240): paris(2026, 5, 22, 12, 0),
+        (SPLIT_DAY, 240): paris(2026, 5, 22, 11, 0),  # 2 hours on Thursday, 2 on Friday morning
+        (OFFICE_HOURS, 60): paris(2026, 5, 21, 17, 0),
+        (martinique, 240): datetime(2026, 5, 21, 14, 0, tzinfo=MARTINIQUE),  # 16:00 in Paris is 10:00 there
+    }
+    for _ in range(2):
+        for (hours, target), due in expected.items():
+            assert queue(hours, target).due_at(made) == due.astimezone(UTC), (hours, target)
