@@ -133,6 +133,7 @@ class CallbackDialogue:
         later ones already), then the request recorded."""
         relative = view.conversation.answers.get("for_whom") == "relative"
         for phase, missing in (
+            ("who", relative and draft.contact is None),
             ("relation", relative and draft.relation is None),
             ("phone", draft.phone is None),
             ("moment", draft.moment is None),

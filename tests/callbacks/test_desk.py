@@ -713,8 +713,8 @@ async def test_cancelling_forgets_the_agreed_time(database_url: str, loaded: Loa
         engine = Engine(loaded.flow, loaded.personas, storage, NoCatalogue(), callback_hook=desk)
         await engine.start()
         chat = Chat(engine, "telegram:42")
-        await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78"])
-        turn = await chat.send("value:morning")
+        await chat.script(["bonjour", "/humain", "oui", "06 12 34 56 78", "value:morning"])
+        turn = await chat.send("value:skip")
         assert turn.callback is not None
         await desk.claim(turn.callback.id, MARIE)
         await desk.schedule(turn.callback.id, MARIE, datetime(2026, 12, 10, 14, 0))

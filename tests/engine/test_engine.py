@@ -34,6 +34,7 @@ TO_PROPOSAL = [*TO_LOCATION, "69003"]
 TO_CONSENT = [*TO_PROPOSAL, "value:yes"]
 TO_PHONE = [*TO_CONSENT, "oui"]
 TO_MOMENT = [*TO_PHONE, "06 12 34 56 78"]
+TO_NAME = [*TO_MOMENT, "value:morning"]
 REACH: dict[str, list[str]] = {
     "pour_qui": ["bonjour"],
     "envies": TO_GOALS,
@@ -43,6 +44,7 @@ REACH: dict[str, list[str]] = {
     "rappel.consent": TO_CONSENT,
     "rappel.phone": TO_PHONE,
     "rappel.moment": TO_MOMENT,
+    "rappel.name": TO_NAME,
     FORGET_STATE: [*TO_GOALS, "/oublier"],
     ENDED_STATE: ["bonjour", "/stop"],
 }
@@ -187,11 +189,12 @@ async def test_human_mid_questionnaire_then_a_callback_is_recorded(
 ) -> None:
     """/humain in the middle of the questions leads to a stored callback with the answers given so far."""
     chat, _ = await reach(sqlite_engine, "frequence")
-    await chat.script(["/humain", "oui", "0612345678"])
-    turn = await chat.send("value:afternoon")
+    await chat.script(["/humain", "oui", "0612345678", "value:afternoon"])
+    turn = await chat.send("Lucienne")
     assert turn.callback is not None
     [row] = await sqlite_storage.callbacks_for(KEY)
     assert (row.status, row.phone, row.moment, row.contact) == ("new", "+33612345678", "afternoon", "person")
+    assert (row.first_name, row.channel) == ("Lucienne", KEY.partition(":")[0])
     assert row.answers is not None
     assert row.answers["for_whom"] == "self"
     assert row.answers["equipment"] == ["smartphone"]
@@ -220,8 +223,8 @@ async def test_forget_yes_erases_conversation_and_callback_personal_data(
     sqlite_engine: Engine, sqlite_storage: Storage, sqlite_url: str, loaded: LoadedFlow
 ) -> None:
     """/oublier + "oui" deletes the conversation and the callback's phone and answers in the database, and ends."""
-    chat, _ = await reach(sqlite_engine, "rappel.moment")
-    recorded = await chat.send("value:morning")
+    chat, _ = await reach(sqlite_engine, "rappel.name")
+    recorded = await chat.send("Lucienne")
     assert recorded.callback is not None
     assert recorded.state == LAST_QUESTION
     await chat.send("/oublier")
@@ -236,6 +239,7 @@ async def test_forget_yes_erases_conversation_and_callback_personal_data(
         row = await other.get_callback(recorded.callback.id)
         assert row is not None
         assert (row.conversation_key, row.phone, row.answers, row.contact) == (None, None, None, None)
+        assert (row.first_name, row.commune, row.code_insee) == (None, None, None)
         assert row.status == "cancelled"
     finally:
         await other.close()
@@ -443,7 +447,7 @@ async def test_overseas_number_shared_as_contact_is_stored_in_e164(
     chat, _ = await reach(sqlite_engine, "rappel.phone")
     turn = await chat.send_inbound(Inbound.contact(KEY, "0696 12 34 56"))
     assert turn.state == "rappel.moment"
-    await chat.send("value:any")
+    await chat.script(["value:any", "value:skip"])
     [row] = await sqlite_storage.callbacks_for(KEY)
     assert row.phone == "+596696123456"
 
@@ -452,8 +456,8 @@ async def test_callback_is_in_the_database_when_the_confirmation_is_returned(
     sqlite_engine: Engine, sqlite_storage: Storage, sqlite_url: str, loaded: LoadedFlow
 ) -> None:
     """The confirmation turn is returned only once the callback is committed, status new, for oneself."""
-    chat, _ = await reach(sqlite_engine, "rappel.moment")
-    turn = await chat.send("value:morning")
+    chat, _ = await reach(sqlite_engine, "rappel.name")
+    turn = await chat.send("value:skip")
     assert turn.callback is not None
     other = await Storage.open(sqlite_url)  # a separate connection sees only what is committed
     try:
@@ -467,6 +471,7 @@ async def test_callback_is_in_the_database_when_the_confirmation_is_returned(
     assert row.persona == turn.persona.id
     assert row.answers is not None
     assert row.answers["location"] == "69003"
+    assert row.first_name is None  # « Passer »
     assert "vous appellera le matin," in text(turn)  # the moment, said in the sentence
     assert (turn.state, turn.done) == (LAST_QUESTION, False)
 
@@ -481,20 +486,25 @@ async def test_who_to_call_is_asked_only_for_a_relative(
     assert turns[-1].state == "rappel.who"
     assert turns[-1].replies[-1].text == msg(loaded, "callback_who")
     assert values(turns[-1]) == ["person", "relative"]
-    phone = await chat.send("moi")
+    relation = await chat.send("moi")
+    assert relation.state == "rappel.relation"
+    assert relation.replies[-1].text == msg(loaded, "callback_relation")
+    phone = await chat.send("je suis son petit-fils")
     assert phone.state == "rappel.phone"
     assert phone.replies[-1].text == msg(loaded, "callback_phone", "relative")
     assert (await chat.send("0590 12 34 56")).state == "rappel.moment"
+    assert (await chat.send("value:afternoon")).state == "rappel.name"
     assert await sqlite_storage.callbacks_for(KEY) == []  # not before the last answer
-    done = await chat.send("value:afternoon")
+    done = await chat.send("Julien")
     assert done.callback is not None
     assert msg(loaded, "callback_done", "relative").split("{")[0] in text(done)
     [row] = await sqlite_storage.callbacks_for(KEY)
     assert (row.contact, row.phone, row.moment) == ("relative", "+590590123456", "afternoon")
+    assert (row.relation, row.first_name) == ("family", "Julien")
     # for oneself, nobody is asked who to call
     self_chat = Chat(sqlite_engine, "test:self")
-    own = await self_chat.script([*TO_MOMENT, "value:any"])
-    assert "rappel.who" not in [t.state for t in own]
+    own = await self_chat.script([*TO_MOMENT, "value:any", "value:skip"])
+    assert not {"rappel.who", "rappel.relation"} & {t.state for t in own}
     assert own[-1].callback is not None
 
 
@@ -833,8 +843,8 @@ async def test_humain_mid_questionnaire_comes_back_to_the_question(memory_engine
     assert "Reprenons" in text(turn)
     await chat.send("value:family_contact")
     await chat.send("/humain")
-    await chat.script(["value:yes", "06 12 34 56 78"])
-    turn = await chat.send("value:any")
+    await chat.script(["value:yes", "06 12 34 56 78", "value:any"])
+    turn = await chat.send("value:skip")
     assert turn.callback is not None
     assert (turn.state, turn.slot, turn.done) == ("appareils", "equipment", False)
     turn = await chat.send("/humain")  # asked again while a callback question is pending: nothing restarts

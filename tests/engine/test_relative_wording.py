@@ -104,7 +104,8 @@ async def test_the_same_words_for_a_mother_and_a_father(memory_engine: Engine) -
 async def test_a_relative_called_themselves_is_spoken_to(memory_engine: Engine) -> None:
     """« Moi » as who to call: the number and the confirmation are the relative's own (« vous »)."""
     turns = await walk(memory_engine, "test:me", OPENINGS["feminine"], "relative")
-    phone, done = turns[-3], turns[-1]
+    phone, name, done = turns[-4], turns[-2], turns[-1]
+    assert said(name).startswith("Comment doit-on vous appeler ?")
     assert said(phone).endswith("À quel numéro peut-on vous appeler ?")
     assert done.callback is not None
     assert "une personne vous appellera dès que possible" in said(done)

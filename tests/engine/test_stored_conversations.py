@@ -170,9 +170,10 @@ async def test_forget_asked_during_a_callback_asked_from_a_question(tmp_path: Pa
         turn = await chat.send("value:no")
         assert turn.state == "rappel.phone"
         assert database.row()[1]["interruptions"] == [{"kind": "human", "resume": "envies"}]
-        turns = await chat.script(["06 12 34 56 78", "value:afternoon", "value:relative", "value:skip", "Paul"])
+        turns = await chat.script(["06 12 34 56 78", "value:relative", "value:skip", "value:afternoon", "Paul"])
         [request] = await engine.storage.callbacks_for(KEY)
-    assert [t.state for t in turns] == ["rappel.moment", "rappel.who", "rappel.relation", "rappel.name", "envies"]
+    # who to call (and who they are) before the rest, as in a request begun today
+    assert [t.state for t in turns] == ["rappel.who", "rappel.relation", "rappel.moment", "rappel.name", "envies"]
     assert (request.first_name, request.relation) == ("Paul", None)
     assert (request.phone, request.moment, request.contact) == ("+33612345678", "afternoon", "relative")
     assert request.answers is not None
@@ -306,7 +307,7 @@ async def test_a_draft_whose_number_no_longer_decrypts_asks_for_the_number_again
     tmp_path: Path, loaded: LoadedFlow
 ) -> None:
     """Stored asking the moment, the draft number encrypted with a key since dropped (read without it): the moment
-    answered, the number is asked again rather than the request failing; then the request is made."""
+    answered (and kept), the number is asked again rather than the request failing; then the request is made."""
     database = Database(tmp_path / "before.db")
     data = {"answers": {"for_whom": "self"}, "privacy": {"notice": NOTICE}}
     await database.store_as_before(
@@ -316,9 +317,9 @@ async def test_a_draft_whose_number_no_longer_decrypts_asks_for_the_number_again
     async with database.engine(loaded) as engine:
         chat = Chat(engine, KEY)
         asked = await chat.send("value:morning")
-        turns = await chat.script(["06 98 76 54 32", "value:afternoon", "value:skip"])
+        turns = await chat.script(["06 98 76 54 32", "value:skip"])
         [request] = await engine.storage.callbacks_for(KEY)
     assert asked.state == "rappel.phone"
     assert asked.callback is None
-    assert [t.state for t in turns] == ["rappel.moment", "rappel.name", "utile"]  # recorded, then the last question
-    assert (request.phone, request.moment) == ("+33698765432", "afternoon")
+    assert [t.state for t in turns] == ["rappel.name", "utile"]  # recorded, then the last question
+    assert (request.phone, request.moment) == ("+33698765432", "morning")

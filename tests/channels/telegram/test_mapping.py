@@ -190,17 +190,6 @@ def test_a_button_press_becomes_a_button_with_its_question_token(value: str) -> 
     assert incoming == Incoming(CHAT_ID, Inbound(KEY, InboundKind.BUTTON, values=(value,), context=token), "q-77", 1188)
 
 
-def test_the_sender_first_name_comes_with_messages_and_presses() -> None:
-    """The person's first name (for the mediator who will call) is read from typed messages and presses alike."""
-    typed = read_update(update("message", message(text="bonjour")))
-    pressed = read_update(update("callback_query", callback_query(encode_button("abcdef", "self"))))
-    assert typed is not None
-    assert pressed is not None
-    assert typed.inbound is not None
-    assert pressed.inbound is not None
-    assert (typed.inbound.first_name, pressed.inbound.first_name) == ("Jeanne", "Jeanne")
-
-
 @pytest.mark.parametrize("data", ["abc", "0|x|y", "", "1|abcdef|", "1||self", "2|abcdef|self", None])
 def test_a_press_in_an_unknown_format_is_an_old_button(data: str | None, loaded: LoadedFlow) -> None:
     """Data this format did not make (older formats, junk, none) still reaches the engine as BUTTON, with the
