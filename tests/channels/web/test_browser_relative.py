@@ -102,7 +102,7 @@ async def test_a_relative_is_spoken_to_about_votre_proche_to_the_end(
     assert "appeler votre proche" in number, number
     await type_answer(page, "06 12 34 56 78")
     await press(page, "any")
-    assert (await last_question(page)).startswith("Comment doit-on appeler votre proche")
+    assert "Comment doit-on appeler votre proche ?" in await last_question(page)
     await type_answer(page, "Madame Martin")
     confirmation = page.locator(".message.bot", has_text="appellera votre proche")
     await expect(confirmation).to_be_visible()
