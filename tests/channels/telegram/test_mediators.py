@@ -221,7 +221,8 @@ async def test_a_busy_group_stays_within_its_limit_and_loses_nothing(tmp_path: P
         async with running_bot(server, mediator_settings(server, tmp_path), limits=limits) as bot:
             server.inject(Fault("sendMessage", "500", count=3))
             names = [f"Personne {letter}" for letter in "ABCDEFGHIJKL"]  # the names given for the calls
-            await asyncio.gather(*(ask_callback(server, chat_id=100 + n, first_name=name) for n, name in enumerate(names)))
+            asked = (ask_callback(server, chat_id=100 + n, first_name=name) for n, name in enumerate(names))
+            await asyncio.gather(*asked)
             assert bot.app.desk is not None
             ids = [row.id for row in await bot.app.desk.listing(None)]
             assert len(ids) == 12
