@@ -51,7 +51,7 @@ class Notifier(Protocol):
     def reaches(self, conversation_key: str) -> bool: ...
 
     async def tell_person(
-        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button]
+        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button], callback_id: str
     ) -> list[OutgoingRow]: ...
 
     async def post_changed(self, tx: TurnTransaction, row: CallbackRow, queue: Queue) -> list[OutgoingRow]: ...
@@ -299,6 +299,16 @@ class CallbackDesk:
             return await sql.done_between(tx, queues, since, until)
 
     # ----- the group post ------------------------------------------------------------------------------------
+    async def set_notice(self, callback_id: str, message_id: int) -> int | None:
+        """The person's newest Telegram message about the request; returns the one it replaces (its buttons are
+        then taken away), None if none."""
+        async with self.storage.callback_transaction() as tx:
+            row = await sql.fetch_callback(tx, callback_id, lock=True)
+            if row is None:
+                return None
+            await sql.update_callback(tx, callback_id, {"notice_message_id": message_id})
+            return row.notice_message_id if row.notice_message_id != message_id else None
+
     async def set_post(self, callback_id: str, chat_id: int, message_id: int) -> None:
         """The request's message in the mediators' group, to edit it in place later."""
         async with self.storage.callback_transaction() as tx:
@@ -328,7 +338,7 @@ class CallbackDesk:
             "callback_gave_up": (Button(self.texts("human_label"), HUMAN),),
         }.get(key, ())
         return [
-            (n, await n.tell_person(tx, row.conversation_key, text, buttons))
+            (n, await n.tell_person(tx, row.conversation_key, text, buttons, row.id))
             for n in self.notifiers
             if n.reaches(row.conversation_key)
         ]

@@ -75,6 +75,7 @@ def callback_row(row: Any, keyring: Keyring) -> CallbackRow:
         code_insee=row["code_insee"],
         relation=row["relation"],
         channel=row["channel"],
+        notice_message_id=row["notice_message_id"],
     )
 
 

@@ -95,6 +95,7 @@ class CallbackRow:
     code_insee: str | None = None
     relation: str | None = None
     channel: str | None = None
+    notice_message_id: int | None = None  # the person's latest Telegram message about it
 
 
 @dataclass(frozen=True, slots=True)

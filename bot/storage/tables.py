@@ -83,6 +83,8 @@ callbacks = Table(
     Column("code_insee", String(8), nullable=True),
     Column("relation", String(16), nullable=True),  # personal: erased with who to call
     Column("channel", String(16), nullable=True),  # telegram, web: where the request was made (kept)
+    # The person's latest Telegram message about the request (0012): its buttons go when a newer one is sent.
+    Column("notice_message_id", BigInteger, nullable=True),
     Index("ix_callbacks_status_queue", "status", "queue"),
     Index("ix_callbacks_conversation", "conversation_key"),
     Index("ix_callbacks_queue_created", "queue", "created_at"),

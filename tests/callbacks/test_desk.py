@@ -51,7 +51,7 @@ class Recorder:
         return conversation_key.startswith("telegram:")
 
     async def tell_person(
-        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button]
+        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button], callback_id: str
     ) -> list[OutgoingRow]:
         self.told.append((conversation_key, text, tuple(b.value for b in buttons)))
         return []

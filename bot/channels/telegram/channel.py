@@ -30,7 +30,7 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 from bot.callbacks.desk import CallbackDesk
 from bot.callbacks.view import Describer
 from bot.channels.ordered import KeyedQueues
-from bot.channels.telegram.group import POST_METHOD
+from bot.channels.telegram.group import NOTICE_METHOD, POST_METHOD
 from bot.channels.telegram.handling import Handling
 from bot.channels.telegram.limits import Limiter, RateLimits
 from bot.channels.telegram.mapping import Labels
@@ -197,6 +197,12 @@ class TelegramChannel:
         if row.method == POST_METHOD:
             if self.mediators is not None:  # else: a row left by a run with a desk; nothing can render it
                 await self.mediators.send_post(row)
+            return
+        if row.method == NOTICE_METHOD:
+            if self.mediators is not None:
+                await self.mediators.send_notice(row)
+            else:  # a row left by a run with a desk: the news still goes
+                await self.api("sendMessage", {k: v for k, v in row.params.items() if k != "callback_id"})
             return
         result = await self.api(row.method, row.params)
         if result is None and row.method == "editMessageText":

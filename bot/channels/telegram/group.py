@@ -19,6 +19,7 @@ from bot.channels.telegram.mapping import bot_api_id
 
 FORMAT = "2"  # mediators' buttons; "1" is the conversation's (mapping.py)
 POST_METHOD = "passerelle.callbackPost"  # an outbox row meaning "show this request's current state in its group"
+NOTICE_METHOD = "passerelle.callbackNotice"  # a sendMessage of the person's news, whose older news lose their buttons
 ACTIONS = {"c": "claim", "d": "done", "u": "unreachable", "r": "release"}
 BUTTONS = {  # per state: the buttons shown, (label, action code)
     "new": (("🙋 Je m'en occupe", "c"),),

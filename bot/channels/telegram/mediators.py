@@ -19,6 +19,7 @@ from bot.callbacks.queues import Queue, QueueSet
 from bot.callbacks.rules import Action, Actor, Refused
 from bot.callbacks.view import Describer
 from bot.channels.telegram.group import (
+    NOTICE_METHOD,
     POST_METHOD,
     Press,
     render_agreed,
@@ -26,8 +27,8 @@ from bot.channels.telegram.group import (
     render_reminder,
     render_summary,
 )
-from bot.channels.telegram.mapping import KEY_PREFIX, NOTICE_TOKEN, encode_button, render_text
-from bot.channels.telegram.outbox import Outbox, RetryLater
+from bot.channels.telegram.mapping import KEY_PREFIX, NOTICE_TOKEN, encode_button, render_text, unbuttoned
+from bot.channels.telegram.outbox import Outbox, RetryLater, Undeliverable
 from bot.core.backoff import Backoff
 from bot.core.clock import now
 from bot.core.errors import StorageError
@@ -80,13 +81,17 @@ class TelegramMediators:
         return conversation_key.startswith(KEY_PREFIX)
 
     async def tell_person(
-        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button]
+        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button], callback_id: str
     ) -> list[OutgoingRow]:
+        """The person's news; its last message is sent as a NOTICE_METHOD row (`send_notice`): once sent, the
+        buttons of the request's previous news go (« Annuler ma demande » after the call was made…)."""
         chat_id = int(conversation_key.removeprefix(KEY_PREFIX))
         calls = render_text(chat_id, text)
         if buttons:
             rows = [[{"text": b.label, "callback_data": encode_button(NOTICE_TOKEN, b.value)}] for b in buttons]
             calls[-1].params["reply_markup"] = {"inline_keyboard": rows}
+        last = calls[-1]
+        calls[-1] = Outgoing(last.chat_id, NOTICE_METHOD, {**last.params, "callback_id": callback_id})
         return await tx.queue_outgoing(self.channel, calls)
 
     async def post_changed(self, tx: TurnTransaction, row: CallbackRow, queue: Queue) -> list[OutgoingRow]:
@@ -151,6 +156,30 @@ class TelegramMediators:
         sent = await self.api("sendMessage", params)
         if isinstance(sent, dict) and "message_id" in sent:
             await self._remember_post(callback_id, row.chat_id, int(sent["message_id"]))
+
+    async def send_notice(self, row: OutgoingRow) -> None:
+        """The person's news about a request, then the previous news' buttons taken away. The news is sent once:
+        if forgetting the old buttons fails, that is logged, not retried (a stale button, pressed, is answered
+        kindly)."""
+        callback_id = str(row.params["callback_id"])
+        sent = await self.api("sendMessage", {k: v for k, v in row.params.items() if k != "callback_id"})
+        if not (isinstance(sent, dict) and "message_id" in sent):
+            return
+        previous = None
+        for delay in STORAGE_BACKOFF:
+            try:
+                previous = await self.desk.set_notice(callback_id, int(sent["message_id"]))
+                break
+            except StorageError as exc:
+                log.warning("news of request %s not recorded yet (%s); again in %.1f s", callback_id, exc, delay)
+                await asyncio.sleep(delay)
+        if previous is None:
+            return
+        try:
+            stale = unbuttoned(row.chat_id, previous)
+            await self.api(stale.method, stale.params)
+        except (RetryLater, Undeliverable) as exc:
+            log.warning("the buttons of request %s's previous news stay (%s)", callback_id, exc)
 
     async def _remember_post(self, callback_id: str, chat_id: int, message_id: int) -> None:
         """Record the message just posted, waiting for the database if need be: sending the row again instead

@@ -18,7 +18,7 @@ class WebNotifier:
         return web_chat_id(conversation_key) is not None
 
     async def tell_person(
-        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button]
+        self, tx: TurnTransaction, conversation_key: str, text: str, buttons: Sequence[Button], callback_id: str
     ) -> list[OutgoingRow]:
         # Every notice of the desk tells where the callback request stands: the newest replaces those not yet read.
         notice = web_notice(conversation_key, text, [(b.label, b.value) for b in buttons], CALLBACK_TOPIC)
