@@ -42,6 +42,7 @@ class Walk:
         self.checked: list[str] = []
 
     async def check(self, name: str) -> None:
+        await self.page.wait_for_load_state("load")  # the stylesheet applied: a loaded machine can be slow to
         found = await field_edges(self.page)
         if found:
             self.problems.append(f"{name}:\n" + "\n".join(found))
